@@ -1,0 +1,123 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# The options every module of the collection shares; their argument spec is in
+# plugins/module_utils/mde_module.py (CONNECTION_ARGUMENT_SPEC), keep the two in step.
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  tenant_id:
+    description:
+      - The Microsoft Entra tenant (directory) ID.
+      - Falls back to the E(AZURE_TENANT_ID) environment variable, then E(AZURE_TENANT) (set by the AWX/Automation
+        Controller "Microsoft Azure Resource Manager" credential).
+      - Required except with O(auth_method=managed_identity) or O(auth_method=access_token).
+    type: str
+  client_id:
+    description:
+      - The application (client) ID of the Entra app registration.
+      - With O(auth_method=managed_identity), the client ID of a user-assigned managed identity; omit it for the
+        system-assigned one.
+      - Falls back to the E(AZURE_CLIENT_ID) environment variable.
+    type: str
+  client_secret:
+    description:
+      - A client secret of the app registration.
+      - Falls back to the E(AZURE_CLIENT_SECRET) environment variable, then E(AZURE_SECRET).
+    type: str
+  client_certificate_path:
+    description:
+      - Path to a PEM file holding the private key and the certificate registered with the app.
+      - Falls back to the E(AZURE_CLIENT_CERTIFICATE_PATH) environment variable.
+    type: path
+  client_certificate_password:
+    description:
+      - Password of the private key in O(client_certificate_path), if it is encrypted.
+      - Falls back to the E(AZURE_CLIENT_CERTIFICATE_PASSWORD) environment variable.
+    type: str
+  auth_method:
+    description:
+      - How to get an access token.
+      - V(auto) uses O(access_token) if given, else a certificate if O(client_certificate_path) is given, else a client
+        secret if O(client_secret) is given, else a managed identity.
+      - Falls back to the E(MDE_AUTH_METHOD) environment variable.
+    type: str
+    choices: [auto, client_secret, certificate, managed_identity, access_token]
+    default: auto
+  access_token:
+    description:
+      - An access token for the Defender for Endpoint API obtained elsewhere. No token is requested.
+      - Falls back to the E(MDE_ACCESS_TOKEN) environment variable.
+    type: str
+  cloud:
+    description:
+      - The Microsoft cloud, which selects the API and login hosts and the token scope.
+      - Falls back to the E(MDE_CLOUD) environment variable.
+    type: str
+    choices: [commercial, gcc, gcc_high, dod]
+    default: commercial
+  api_url:
+    description:
+      - Base URL of the Defender for Endpoint API, overriding the cloud's default, for example a regional host such
+        as V(https://eu.api.security.microsoft.com).
+      - Must be an https URL.
+      - Falls back to the E(MDE_API_URL) environment variable.
+    type: str
+  authority_host:
+    description:
+      - Login host, overriding the cloud's default. The authority is C({authority_host}/{tenant_id}).
+      - Any OIDC-compliant token service there works; no Microsoft instance discovery is done for custom hosts.
+      - Must be an https URL.
+      - Falls back to the E(AZURE_AUTHORITY_HOST) environment variable.
+    type: str
+  ca_path:
+    description:
+      - A CA bundle (PEM) to verify both the API and the login service with.
+      - It takes precedence over E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE).
+      - Falls back to the E(MDE_CA_PATH) environment variable.
+    type: path
+  validate_certs:
+    description:
+      - Whether to verify TLS certificates. Turning it off is insecure and produces a warning.
+      - Falls back to the E(MDE_VALIDATE_CERTS) environment variable.
+    type: bool
+    default: true
+  proxy_url:
+    description:
+      - An HTTP(S) proxy for both the API and the login service.
+      - Falls back to the E(MDE_PROXY_URL) environment variable; E(HTTPS_PROXY) is honoured when neither is set.
+    type: str
+  timeout:
+    description:
+      - Seconds to wait for each HTTP request.
+    type: int
+    default: 30
+  token_cache:
+    description:
+      - Whether to keep access tokens between module runs in a per-user cache file, so that a loop, many hosts or
+        forks fetch one token rather than one per task.
+      - The cache lives in C($XDG_CACHE_HOME/mde.response) (by default C(~/.cache/mde.response)), in a folder only
+        the user can open (0700), in files only the user can read (0600), one file per identity, locked against
+        concurrent forks.
+      - Falls back to the E(MDE_TOKEN_CACHE) environment variable.
+    type: bool
+    default: true
+notes:
+  - The app registration needs the Defender for Endpoint (C(WindowsDefenderATP)) application permissions that each
+    module lists, with admin consent.
+requirements:
+  - requests >= 2.28.0
+  - msal >= 1.30.0
+"""
+
+    ATTRIBUTES = r"""
+attributes:
+  action_group:
+    description: Use C(group/mde.response.defender) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - mde.response.defender
+"""

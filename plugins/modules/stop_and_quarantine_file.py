@@ -1,0 +1,240 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: stop_and_quarantine_file
+short_description: Stop and quarantine a file on Microsoft Defender for Endpoint machines, idempotently
+version_added: 0.1.0
+description:
+  - Makes sure a Defender for Endpoint "Stop and Quarantine File" machine action exists for a file (by SHA-1) on
+    every target machine, or, with O(state=cancelled), that none is in flight.
+  - Before it posts anything it reads the machine actions that already exist for the whole target set (a handful
+    of list calls, not one per machine), so a rerun never fires a duplicate action. A pending, in-progress or
+    recently succeeded action for the same file counts as done.
+  - Answers the API gives to a duplicate (HTTP 400 C(ActiveRequestAlreadyExists) or "Action is already in
+    progress", or a 201 carrying the action that already existed) are reported as RV(actions[].outcome=existing).
+  - A write whose answer was lost (timeout, dropped connection, server error) is looked up again before any
+    second write, so it never creates a second action.
+  - Calls are paced under the API's limits (100 calls a minute and 1,500 an hour per API) and C(Retry-After) is
+    honoured, so the module works the same on ten or ten thousand machines.
+  - Returns one result per target machine, and fails (after returning every result) when any machine failed,
+    unless O(allow_partial=true).
+  - "Required API permissions (application): C(Machine.StopAndQuarantine) and C(Machine.Read.All) (or
+    C(Machine.ReadWrite.All)). The read permission is needed both by the API itself and for the look-up of
+    existing actions, names and observed machines."
+author:
+  - mde.response maintainers
+options:
+  sha1:
+    description:
+      - SHA-1 of the file, 40 hexadecimal characters in any case. SHA-256 and MD5 hashes are refused, because the
+        action takes only a SHA-1.
+    type: str
+    required: true
+  comment:
+    description:
+      - Comment stored with the action, for example the incident or alert it answers. Up to 1000 characters.
+    type: str
+    required: true
+  machine_ids:
+    description:
+      - Defender device IDs (40 hexadecimal characters) to act on.
+    type: list
+    elements: str
+  machine_names:
+    description:
+      - Device names (C(computerDnsName)) to act on, resolved through the machines API.
+      - When Defender has several entries for one name (re-imaged devices keep their old ones), the most recently
+        seen onboarded entry is used and a warning names the others; when none is onboarded the machine fails.
+    type: list
+    elements: str
+  observed:
+    description:
+      - Also act on every machine on which Defender observed the file (C(GET /api/files/{sha1}/machines)).
+      - At least one of O(machine_ids), O(machine_names) or O(observed=true) is required.
+    type: bool
+    default: false
+  state:
+    description:
+      - V(present) makes sure an action exists on each machine (in flight, or succeeded within
+        O(succeeded_within)).
+      - V(cancelled) cancels the in-flight (Pending or InProgress) actions for this file on each machine, then reads
+        them back to confirm.
+    type: str
+    choices: [present, cancelled]
+    default: present
+  force:
+    description:
+      - Submit a new action even when a matching one exists. Not idempotent; meant for re-quarantining a file that
+        came back.
+    type: bool
+    default: false
+  succeeded_within:
+    description:
+      - How recent an earlier Succeeded action must be to count as done, as V(30m), V(24h), V(7d), a number of
+        seconds, or V(0) to never count a Succeeded action. Pending and InProgress actions always count.
+    type: str
+    default: 24h
+  wait:
+    description:
+      - Poll until every action reaches a final status. An action that ends Failed, TimeOut or Cancelled, or is still
+        in flight after O(wait_timeout), counts as failed.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait with O(wait=true).
+    type: int
+    default: 900
+  allow_partial:
+    description:
+      - When V(false), the task fails if any machine's outcome is V(failed); every result is still returned.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - mde.response.connection
+  - mde.response.connection.ATTRIBUTES
+attributes:
+  check_mode:
+    description: Reads existing actions but never writes; the outcomes predict what a real run would do.
+    support: full
+  diff_mode:
+    description: Not supported.
+    support: none
+seealso:
+  - name: Stop and quarantine file API
+    description: The Defender for Endpoint API this module calls.
+    link: https://learn.microsoft.com/en-us/defender-endpoint/api/stop-and-quarantine-file
+"""
+
+EXAMPLES = r"""
+- name: Quarantine a file on two machines, by ID and by name
+  mde.response.stop_and_quarantine_file:
+    sha1: 87662bc3d60e4200ceaf7aae249d1c343f4b83c9
+    comment: "INC-4711: ransomware dropper"
+    machine_ids:
+      - 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
+    machine_names:
+      - ws-0042.contoso.local
+  register: quarantine
+
+- name: Quarantine it everywhere Defender saw it and wait for the outcome
+  mde.response.stop_and_quarantine_file:
+    sha1: 87662bc3d60e4200ceaf7aae249d1c343f4b83c9
+    comment: "INC-4711: ransomware dropper"
+    observed: true
+    wait: true
+    wait_timeout: 1800
+
+- name: Cancel pending quarantines of a file (false positive)
+  mde.response.stop_and_quarantine_file:
+    sha1: 87662bc3d60e4200ceaf7aae249d1c343f4b83c9
+    comment: "INC-4711: false positive, cancelled"
+    observed: true
+    state: cancelled
+
+- name: Set the credentials once for every module of the collection
+  module_defaults:
+    group/mde.response.defender:
+      tenant_id: "{{ mde_tenant_id }}"
+      client_id: "{{ mde_client_id }}"
+      client_secret: "{{ mde_client_secret }}"
+  block:
+    - name: Quarantine on the hosts of this play
+      mde.response.stop_and_quarantine_file:
+        sha1: 87662bc3d60e4200ceaf7aae249d1c343f4b83c9
+        comment: "INC-4711"
+        machine_names: "{{ ansible_play_hosts }}"
+      run_once: true
+      delegate_to: localhost
+"""
+
+RETURN = r"""
+changed:
+  description: Whether any action was created or cancelled (in check mode, would be).
+  returned: always
+  type: bool
+summary:
+  description: How many machines had each outcome. Every outcome is present, with zero when none had it.
+  returned: always
+  type: dict
+  sample: {"created": 2, "existing": 1, "would_create": 0, "cancelled": 0, "would_cancel": 0, "not_present": 0, "failed": 0}
+actions:
+  description: One result per target machine, in the order the targets were given (IDs, names, observed).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    machine_id:
+      description: Defender device ID; null for a name that matched no machine.
+      type: str
+      sample: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
+    machine_name:
+      description: Device name (C(computerDnsName)) when known.
+      type: str
+      sample: ws-0042.contoso.local
+    outcome:
+      description:
+        - V(created) a new action was submitted; V(existing) a matching action already existed (in flight, or
+          succeeded within O(succeeded_within)); V(would_create) check mode, an action would be submitted;
+          V(cancelled) an in-flight action was cancelled; V(would_cancel) check mode, it would be cancelled;
+          V(not_present) nothing to do (the file is not on the machine, or no action was in flight to cancel);
+          V(failed) see RV(actions[].error).
+      type: str
+      sample: created
+    action_id:
+      description: ID of the machine action this result is about, when there is one.
+      type: str
+      sample: 44cffc15-0e3d-4cbf-96aa-bf76f9b27f5e
+    status:
+      description: The action's status (C(Pending), C(InProgress), C(Succeeded), C(Failed), C(TimeOut), C(Cancelled)).
+      type: str
+      sample: Pending
+    error:
+      description: Null, or why the machine failed, with the API's error code, message and HTTP status.
+      type: dict
+      contains:
+        code:
+          description: The API's error code (for example C(Forbidden), C(OsPlatformNotSupported)), or one of the
+            module's own (C(MachineNotFound), C(AmbiguousMachineName), C(WaitTimeout), C(ActionFailed),
+            C(ActionTimeOut), C(ActionCancelled), C(CancelNotConfirmed)).
+          type: str
+        message:
+          description: What went wrong, with the API's correlation ID when it gave one.
+          type: str
+        http_status:
+          description: HTTP status of the API's answer, or null.
+          type: int
+    action:
+      description: The MachineAction entity exactly as the API returned it, or null.
+      type: dict
+"""
+
+from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
+
+
+def main():
+    module = DefenderModule(
+        argument_spec=dict(
+            sha1=dict(type="str", required=True),
+            comment=dict(type="str", required=True),
+            machine_ids=dict(type="list", elements="str"),
+            machine_names=dict(type="list", elements="str"),
+            observed=dict(type="bool", default=False),
+            state=dict(type="str", choices=["present", "cancelled"], default="present"),
+            force=dict(type="bool", default=False),
+            succeeded_within=dict(type="str", default="24h"),
+            wait=dict(type="bool", default=False),
+            wait_timeout=dict(type="int", default=900),
+            allow_partial=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    module.run_stop_and_quarantine()
+
+
+if __name__ == "__main__":
+    main()
