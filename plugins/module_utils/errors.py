@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The exceptions of the collection's client code.
+
+Every message is meant to be shown to the user as it is (the modules fail with it), so none ever carries a
+secret, a client assertion, a certificate password or a token.
+"""
+
+from __future__ import annotations
+
+
+class MdeError(Exception):
+    """Base class of every error the client code raises on purpose."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+class InputError(MdeError):
+    """Invalid user input, found before any request is sent."""
+
+
+class AuthenticationError(MdeError):
+    """No access token could be had: the token service refused, or could not be reached."""
+
+
+class ApiError(MdeError):
+    """The API answered with an error status and an error body.
+
+    `message` is the API's own message (what results report next to `code`); str() adds the call and status, for
+    a module that fails on it.
+    """
+
+    def __init__(self, message, code="", http_status=None, correlation_id=None, method=None, route=None):
+        super().__init__(message)
+        self.code = code
+        self.http_status = http_status
+        self.correlation_id = correlation_id
+        self.method = method
+        self.route = route
+
+    def __str__(self):
+        call = " ".join(part for part in (self.method, self.route) if part)
+        text = "HTTP %s %s: %s" % (self.http_status, self.code, self.message) if self.code else \
+            "HTTP %s: %s" % (self.http_status, self.message)
+        if call:
+            text = "%s: %s" % (call, text)
+        if self.correlation_id:
+            text += " (correlation id %s)" % self.correlation_id
+        return text
+
+    def to_dict(self):
+        return {"code": self.code, "message": self.message, "http_status": self.http_status}
+
+
+class TransportError(MdeError):
+    """No usable answer: the connection failed, timed out, or the body was not what the API sends."""
+
+    # The code in results lets playbooks tell a lost answer from an error the API gave.
+    code = "TransportError"
+
+    def __init__(self, message, http_status=None):
+        super().__init__(message)
+        self.http_status = http_status
+
+    def to_dict(self):
+        return {"code": self.code, "message": self.message, "http_status": self.http_status}
+
+
+class AmbiguousWriteError(TransportError):
+    """A write whose answer was lost: it may or may not have taken effect, so it must be looked up, not resent."""
+
+    code = "AmbiguousWrite"

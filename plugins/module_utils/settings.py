@@ -1,0 +1,206 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection settings: the shared connection options resolved into URLs, token scope, credentials and TLS."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from ansible_collections.mde.response.plugins.module_utils.errors import InputError
+
+
+@dataclass(frozen=True)
+class Cloud:
+    api_url: str
+    authority_host: str
+    scope: str
+
+
+# The commercial scope is the legacy resource even for api.security.microsoft.com: tokens for that host's own
+# name are refused. Government clouds use their API host as the resource.
+CLOUDS = {
+    "commercial": Cloud("https://api.security.microsoft.com", "https://login.microsoftonline.com",
+                        "https://api.securitycenter.microsoft.com/.default"),
+    "gcc": Cloud("https://api-gcc.securitycenter.microsoft.us", "https://login.microsoftonline.com",
+                 "https://api-gcc.securitycenter.microsoft.us/.default"),
+    "gcc_high": Cloud("https://api-gov.securitycenter.microsoft.us", "https://login.microsoftonline.us",
+                      "https://api-gov.securitycenter.microsoft.us/.default"),
+    "dod": Cloud("https://api-gov.securitycenter.microsoft.us", "https://login.microsoftonline.us",
+                 "https://api-gov.securitycenter.microsoft.us/.default"),
+}
+
+AUTH_METHODS = ("auto", "client_secret", "certificate", "managed_identity", "access_token")
+
+# The environment variables Ansible falls back to for each credential option (see the connection doc
+# fragment); error messages name them because users often set credentials through them (AWX credentials do).
+ENVIRONMENT_VARIABLES = {
+    "tenant_id": ("AZURE_TENANT_ID", "AZURE_TENANT"),
+    "client_id": ("AZURE_CLIENT_ID",),
+    "client_secret": ("AZURE_CLIENT_SECRET", "AZURE_SECRET"),
+    "client_certificate_path": ("AZURE_CLIENT_CERTIFICATE_PATH",),
+    "access_token": ("MDE_ACCESS_TOKEN",),
+}
+
+REQUIRED_OPTIONS = {
+    "client_secret": ("tenant_id", "client_id", "client_secret"),
+    "certificate": ("tenant_id", "client_id", "client_certificate_path"),
+    "managed_identity": (),
+    "access_token": ("access_token",),
+}
+
+DEFAULT_TIMEOUT = 30
+
+# The tenant goes into the authority URL's path, so only a GUID or a domain name may get there.
+TENANT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
+
+
+@dataclass
+class ConnectionSettings:
+    """Everything needed to reach the API and its login service. Secrets are kept out of repr()."""
+
+    auth_method: str
+    cloud: str
+    api_url: str
+    authority_host: str
+    scope: str
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    client_certificate_path: str | None = None
+    client_certificate_password: str | None = field(default=None, repr=False)
+    access_token: str | None = field(default=None, repr=False)
+    # A CA bundle path, or whether to verify against the default bundle, as requests' `verify` takes it.
+    verify: bool | str = True
+    # May carry proxy credentials, hence not in repr() and never in a message.
+    proxy_url: str | None = field(default=None, repr=False)
+    timeout: float = DEFAULT_TIMEOUT
+    token_cache: bool = True
+    token_cache_dir: str | None = None
+    warnings: list = field(default_factory=list)
+
+    @property
+    def authority(self):
+        return "%s/%s" % (self.authority_host, self.tenant_id)
+
+    @property
+    def resource(self):
+        """The scope as a v1 resource, which managed identity endpoints take."""
+        return self.scope[:-len("/.default")] if self.scope.endswith("/.default") else self.scope
+
+    @classmethod
+    def from_options(cls, options, environ=None):
+        """Resolve the module's connection option values (None when unset) into settings, or raise InputError."""
+        environ = os.environ if environ is None else environ
+        values = {name: _text(value) for name, value in options.items()}
+
+        cloud_name = values.get("cloud") or "commercial"
+        if cloud_name not in CLOUDS:
+            raise InputError("cloud must be one of %s, not '%s'" % (", ".join(CLOUDS), cloud_name))
+        cloud = CLOUDS[cloud_name]
+
+        tenant_id = values.get("tenant_id")
+        if tenant_id and not TENANT_PATTERN.match(tenant_id):
+            raise InputError("tenant_id must be a tenant GUID or domain name, not '%s'" % tenant_id)
+
+        auth_method = _choose_auth_method(values)
+        _require(auth_method, values, chosen_automatically=(values.get("auth_method") or "auto") == "auto")
+
+        settings = cls(
+            auth_method=auth_method,
+            cloud=cloud_name,
+            api_url=_https_url("api_url", values.get("api_url") or cloud.api_url),
+            authority_host=_https_url("authority_host", values.get("authority_host") or cloud.authority_host),
+            scope=cloud.scope,
+            tenant_id=tenant_id,
+            client_id=values.get("client_id"),
+            client_secret=options.get("client_secret") or None,
+            client_certificate_path=values.get("client_certificate_path"),
+            client_certificate_password=options.get("client_certificate_password") or None,
+            access_token=values.get("access_token"),
+            verify=_verify(values.get("ca_path"), options.get("validate_certs")),
+            proxy_url=_proxy_url(values.get("proxy_url") or environ.get("HTTPS_PROXY") or environ.get("https_proxy")),
+            timeout=_timeout(options.get("timeout")),
+            token_cache=options.get("token_cache") is not False,
+            token_cache_dir=values.get("token_cache_dir") or default_token_cache_dir(environ),
+        )
+        if settings.verify is False:
+            settings.warnings.append(
+                "validate_certs is false: the TLS certificates of %s and %s are not verified, so a machine in the "
+                "middle could read the credentials and the token" % (settings.api_url, settings.authority_host))
+        return settings
+
+
+def default_token_cache_dir(environ):
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "mde.response")
+
+
+def _text(value):
+    """Option values as stripped strings; blank counts as unset, as it does for Ansible's env fallbacks."""
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+def _choose_auth_method(values):
+    method = values.get("auth_method") or "auto"
+    if method not in AUTH_METHODS:
+        raise InputError("auth_method must be one of %s, not '%s'" % (", ".join(AUTH_METHODS), method))
+    if method != "auto":
+        return method
+    if values.get("access_token"):
+        return "access_token"
+    if values.get("client_certificate_path"):
+        return "certificate"
+    if values.get("client_secret"):
+        return "client_secret"
+    return "managed_identity"
+
+
+def _require(auth_method, values, chosen_automatically):
+    missing = [name for name in REQUIRED_OPTIONS[auth_method] if not values.get(name)]
+    if not missing:
+        return
+    described = ["%s (environment variable %s)" % (name, " or ".join(ENVIRONMENT_VARIABLES[name])) for name in missing]
+    how = "auth_method=auto chose %s, which" % auth_method if chosen_automatically else "auth_method=%s" % auth_method
+    raise InputError("%s needs %s" % (how, ", ".join(described)))
+
+
+def _https_url(option, value):
+    parts = urlsplit(value)
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        raise InputError("%s must be an https URL such as https://host.example, not '%s'" % (option, value))
+    return value.rstrip("/")
+
+
+def _verify(ca_path, validate_certs):
+    if ca_path:
+        if not os.path.exists(ca_path):
+            raise InputError("ca_path '%s' does not exist" % ca_path)
+        return ca_path
+    return validate_certs is not False
+
+
+def _proxy_url(value):
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https", "socks5", "socks5h") or not parts.hostname:
+        # The value itself is left out: a proxy URL can hold a password.
+        raise InputError("proxy_url (or HTTPS_PROXY) must be a URL such as http://proxy.example:3128")
+    return value
+
+
+def _timeout(value):
+    if value is None:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = 0
+    if seconds <= 0:
+        raise InputError("timeout must be a positive number of seconds, not '%s'" % value)
+    return seconds

@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+import os
+
+import pytest
+
+from ansible_collections.mde.response.plugins.module_utils.errors import InputError
+from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
+
+TENANT = "8f0c4d5e-5a3b-4c1e-9d2f-0a1b2c3d4e5f"
+SECRET = "s3cr3t-value-never-shown"
+APP = {"tenant_id": TENANT, "client_id": "app-1", "client_secret": SECRET}
+
+
+def settings(environ=None, **options):
+    return ConnectionSettings.from_options(options, environ=environ or {"HOME": "/home/soc"})
+
+
+@pytest.mark.parametrize("cloud, api_url, authority_host, scope", [
+    ("commercial", "https://api.security.microsoft.com", "https://login.microsoftonline.com",
+     "https://api.securitycenter.microsoft.com/.default"),
+    ("gcc", "https://api-gcc.securitycenter.microsoft.us", "https://login.microsoftonline.com",
+     "https://api-gcc.securitycenter.microsoft.us/.default"),
+    ("gcc_high", "https://api-gov.securitycenter.microsoft.us", "https://login.microsoftonline.us",
+     "https://api-gov.securitycenter.microsoft.us/.default"),
+    ("dod", "https://api-gov.securitycenter.microsoft.us", "https://login.microsoftonline.us",
+     "https://api-gov.securitycenter.microsoft.us/.default"),
+])
+def test_each_cloud_has_its_hosts_and_scope(cloud, api_url, authority_host, scope):
+    resolved = settings(cloud=cloud, **APP)
+    assert (resolved.api_url, resolved.authority_host, resolved.scope) == (api_url, authority_host, scope)
+    assert resolved.authority == "%s/%s" % (authority_host, TENANT)
+
+
+def test_defaults():
+    resolved = settings(**APP)
+    assert resolved.cloud == "commercial"
+    assert resolved.verify is True
+    assert resolved.timeout == 30
+    assert resolved.token_cache is True
+    assert resolved.token_cache_dir == os.path.join(os.path.expanduser("~"), ".cache", "mde.response")
+    assert resolved.proxy_url is None
+    assert resolved.warnings == []
+
+
+def test_overridden_urls_keep_the_clouds_scope_and_lose_trailing_slashes():
+    resolved = settings(cloud="gcc", api_url="https://eu.api.example/", authority_host="https://login.example//", **APP)
+    assert resolved.api_url == "https://eu.api.example"
+    assert resolved.authority_host == "https://login.example"
+    assert resolved.authority == "https://login.example/" + TENANT
+    assert resolved.scope == "https://api-gcc.securitycenter.microsoft.us/.default"
+    assert resolved.resource == "https://api-gcc.securitycenter.microsoft.us"
+
+
+@pytest.mark.parametrize("option", ["api_url", "authority_host"])
+@pytest.mark.parametrize("value", ["http://api.example", "api.example", "https://", "ftp://api.example"])
+def test_urls_must_be_https(option, value):
+    with pytest.raises(InputError, match="%s must be an https URL" % option):
+        settings(**{option: value}, **APP)
+
+
+@pytest.mark.parametrize("options, method", [
+    ({"access_token": "tok", "client_secret": SECRET, "client_certificate_path": "/x.pem"}, "access_token"),
+    ({"tenant_id": TENANT, "client_id": "app", "client_secret": SECRET, "client_certificate_path": "/x.pem"},
+     "certificate"),
+    (APP, "client_secret"),
+    ({"client_id": "uami"}, "managed_identity"),
+    ({}, "managed_identity"),
+])
+def test_auto_picks_the_method_in_the_documented_order(options, method):
+    assert settings(auth_method="auto", **options).auth_method == method
+
+
+@pytest.mark.parametrize("options, expected", [
+    ({"auth_method": "client_secret", "tenant_id": TENANT, "client_id": "app"},
+     "auth_method=client_secret needs client_secret (environment variable AZURE_CLIENT_SECRET or AZURE_SECRET)"),
+    ({"auth_method": "client_secret", "client_secret": SECRET},
+     "needs tenant_id (environment variable AZURE_TENANT_ID or AZURE_TENANT), client_id (environment variable "
+     "AZURE_CLIENT_ID)"),
+    ({"client_certificate_path": "/x.pem", "tenant_id": TENANT},
+     "auth_method=auto chose certificate, which needs client_id (environment variable AZURE_CLIENT_ID)"),
+    ({"auth_method": "access_token"}, "needs access_token (environment variable MDE_ACCESS_TOKEN)"),
+])
+def test_missing_inputs_name_the_option_and_its_environment_variables(options, expected):
+    with pytest.raises(InputError) as raised:
+        settings(**options)
+    assert expected in str(raised.value)
+    assert SECRET not in str(raised.value)
+
+
+def test_blank_values_count_as_unset():
+    with pytest.raises(InputError, match="client_secret"):
+        settings(auth_method="client_secret", tenant_id=TENANT, client_id="app", client_secret="   ")
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("cloud", "china", "cloud must be one of"),
+    ("auth_method", "password", "auth_method must be one of"),
+    ("tenant_id", "../../evil", "tenant_id must be a tenant GUID or domain name"),
+    ("timeout", 0, "timeout must be a positive number"),
+    ("timeout", "soon", "timeout must be a positive number"),
+    ("ca_path", "/nonexistent/ca.pem", "ca_path '/nonexistent/ca.pem' does not exist"),
+])
+def test_invalid_values(option, value, expected):
+    options = dict(APP, **{option: value})
+    with pytest.raises(InputError, match=expected):
+        settings(**options)
+
+
+def test_secrets_stay_out_of_repr():
+    resolved = settings(client_certificate_password="pem-pass", proxy_url="http://user:proxy-pass@proxy:3128",
+                        access_token="token-value", **APP)
+    text = repr(resolved)
+    for secret in (SECRET, "pem-pass", "proxy-pass", "token-value"):
+        assert secret not in text
+    assert TENANT in text
+
+
+def test_ca_path_wins_over_validate_certs(tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    resolved = settings(ca_path=str(bundle), validate_certs=False, **APP)
+    assert resolved.verify == str(bundle)
+    assert resolved.warnings == []
+
+
+def test_turning_certificate_validation_off_warns():
+    resolved = settings(validate_certs=False, **APP)
+    assert resolved.verify is False
+    assert len(resolved.warnings) == 1
+    assert "validate_certs is false" in resolved.warnings[0]
+    assert "https://api.security.microsoft.com" in resolved.warnings[0]
+
+
+def test_proxy_from_option_else_https_proxy_environment():
+    assert settings(environ={"HTTPS_PROXY": "http://env-proxy:8080"}, **APP).proxy_url == "http://env-proxy:8080"
+    assert settings(environ={"https_proxy": "http://lower:8080"}, **APP).proxy_url == "http://lower:8080"
+    assert settings(environ={"HTTPS_PROXY": "http://env-proxy:8080"}, proxy_url="http://opt:3128",
+                    **APP).proxy_url == "http://opt:3128"
+
+
+def test_an_invalid_proxy_is_refused_without_echoing_it():
+    with pytest.raises(InputError) as raised:
+        settings(proxy_url="proxy-without-scheme:p4ss", **APP)
+    assert "p4ss" not in str(raised.value)
+
+
+def test_token_cache_folder_follows_xdg_cache_home_or_the_option():
+    assert settings(environ={"XDG_CACHE_HOME": "/xdg"}, **APP).token_cache_dir == "/xdg/mde.response"
+    assert settings(token_cache_dir="/var/cache/soc", **APP).token_cache_dir == "/var/cache/soc"
+    assert settings(token_cache=False, **APP).token_cache is False
