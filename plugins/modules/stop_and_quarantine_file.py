@@ -26,7 +26,7 @@ description:
     C(Machine.ReadWrite.All)). The read permission is needed both by the API itself and for the look-up of
     existing actions, names and observed machines."
 author:
-  - mde.response maintainers
+  - mde.response maintainers (@mde-response)
 options:
   sha1:
     description:

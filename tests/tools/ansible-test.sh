@@ -2,11 +2,13 @@
 # Runs ansible-test on this repository, whose root is the collection itself.
 #
 # ansible-test insists on running inside .../ansible_collections/<namespace>/<name>, and it resolves symlinks,
-# so the sources are copied into such a tree under build/ (tests/output is kept between runs because it holds
-# ansible-test's delegation virtualenv). Usage: tests/tools/ansible-test.sh sanity --venv --python 3.11
+# so the sources are copied into such a tree outside the repository (inside it, ansible-test would find the
+# repository's .git and skip every ignored path, the copy included). tests/output is kept between runs because
+# it holds ansible-test's delegation virtualenv. Usage: tests/tools/ansible-test.sh sanity --venv --python 3.11
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-dest="$repo/build/ansible-test/ansible_collections/mde/response"
+tree="${TMPDIR:-/tmp}/mde-response-ansible-test-$(printf '%s' "$repo" | sha256sum | cut -c1-12)"
+dest="$tree/ansible_collections/mde/response"
 mkdir -p "$dest"
 find "$dest" -mindepth 1 -maxdepth 1 ! -name tests -exec rm -rf {} +
 if [ -d "$dest/tests" ]; then
