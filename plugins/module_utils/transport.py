@@ -1,0 +1,392 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HTTP transport for the Defender for Endpoint API: sessions, retries, Retry-After, client-side pacing."""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import http
+import json
+import os
+import platform
+import random
+import socket
+import ssl
+import threading
+import time
+import traceback
+from collections import Counter, defaultdict, deque
+from datetime import datetime, timezone
+
+from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, TransportError
+
+try:
+    import requests
+    import urllib3
+    from urllib3.exceptions import ConnectTimeoutError, InsecureRequestWarning, NewConnectionError
+except ImportError:
+    requests = None
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    REQUESTS_IMPORT_ERROR = None
+
+# Methods that change nothing on the server, so that an answer lost on the way back can simply be asked again.
+RESENDABLE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+DEFAULT_MAX_RETRIES = 7
+DEFAULT_MAX_WAIT = 600.0
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 30.0
+
+
+def user_agent():
+    return "mde.response-ansible python/%s requests/%s" % (platform.python_version(), requests.__version__)
+
+
+def build_session(settings, use_proxy=True):
+    """A requests session that honours the settings' TLS, proxy and timeout, and nothing from the environment.
+
+    requests lets REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE override `Session.verify` unless `trust_env` is off, and
+    an environment that exports a system bundle would then break `ca_path`; proxies are set here instead.
+    """
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = settings.verify
+    if use_proxy and settings.proxy_url:
+        session.proxies = {"http": settings.proxy_url, "https": settings.proxy_url}
+    session.headers["User-Agent"] = user_agent()
+    # msal calls the session without a timeout; a default here keeps a silent login service from hanging a run.
+    session.request = functools.partial(session.request, timeout=settings.timeout)
+    if settings.verify is False:
+        # The user has been warned once through Ansible; urllib3 would repeat it on every request.
+        urllib3.disable_warnings(InsecureRequestWarning)
+    return session
+
+
+class SystemClock:
+    """Real time, optionally accelerated by MDE_TIME_SCALE (for tests against the simulator's fast clock)."""
+
+    def __init__(self, scale=None):
+        self.scale = float(os.environ.get("MDE_TIME_SCALE", "1")) if scale is None else float(scale)
+        if self.scale <= 0:
+            raise ValueError("MDE_TIME_SCALE must be a positive number")
+        self._real_start = time.monotonic()
+        self._wall_start = time.time()
+
+    def monotonic(self):
+        return time.monotonic() * self.scale
+
+    def sleep(self, seconds):
+        if seconds > 0:
+            time.sleep(seconds / self.scale)
+
+    def now(self):
+        elapsed = (time.monotonic() - self._real_start) * self.scale
+        return datetime.fromtimestamp(self._wall_start + elapsed, timezone.utc)
+
+
+class RateLimiter:
+    """Sliding-window pacing per route, so that a large run stays under the API's per-API call limits.
+
+    Thread-safe: the engine writes from a thread pool, and every thread must see the same windows.
+    """
+
+    def __init__(self, per_minute=100, per_hour=1500, clock=None):
+        self._windows = tuple((length, limit) for length, limit in ((60.0, per_minute), (3600.0, per_hour)) if limit)
+        self._longest = max((length for length, _limit in self._windows), default=0.0)
+        self._clock = clock or SystemClock()
+        self._sent = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def acquire(self, route):
+        """Wait until a call on `route` fits in every window, record it, and return the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock.monotonic()
+                delay = self._delay(self._sent[route], now)
+                if delay <= 0:
+                    self._sent[route].append(now)
+                    return waited
+            # Sleep outside the lock so that other routes go on; the windows are checked again on waking.
+            self._clock.sleep(delay)
+            waited += delay
+
+    def _delay(self, sent, now):
+        while sent and sent[0] <= now - self._longest:
+            sent.popleft()
+        delay = 0.0
+        for length, limit in self._windows:
+            # The call `limit` places back must leave the window before one more fits in it.
+            if len(sent) >= limit and sent[-limit] > now - length:
+                delay = max(delay, sent[-limit] + length - now)
+        return delay
+
+
+class TransportStats:
+    """Counters for callers and benchmarks: attempts per route, retries, 429s received and time spent waiting."""
+
+    def __init__(self):
+        self.calls = Counter()
+        self.retries = 0
+        self.throttled = 0
+        self.token_refreshes = 0
+        self.waited_seconds = 0.0
+        self.paced_seconds = 0.0
+        self._lock = threading.Lock()
+
+    def add(self, **increments):
+        with self._lock:
+            for name, value in increments.items():
+                setattr(self, name, getattr(self, name) + value)
+
+    def count_call(self, route):
+        with self._lock:
+            self.calls[route] += 1
+
+    def as_dict(self):
+        with self._lock:
+            return {
+                "calls": dict(self.calls),
+                "retries": self.retries,
+                "throttled": self.throttled,
+                "token_refreshes": self.token_refreshes,
+                "waited_seconds": round(self.waited_seconds, 3),
+                "paced_seconds": round(self.paced_seconds, 3),
+            }
+
+
+class HttpTransport:
+    """Sends API calls with a bearer token; retries what is safe to retry and raises the collection's errors."""
+
+    def __init__(self, settings, token_provider, session, clock=None, pacer=None,
+                 max_retries=DEFAULT_MAX_RETRIES, max_wait=DEFAULT_MAX_WAIT):
+        self._settings = settings
+        self._token_provider = token_provider
+        self._session = session
+        self._clock = clock or SystemClock()
+        self._pacer = pacer or RateLimiter(clock=self._clock)
+        self._max_attempts = max_retries + 1
+        self._max_wait = max_wait
+        self.stats = TransportStats()
+
+    def request(self, method, path, params=None, body=None, route=None):
+        """Send one API call and return its JSON object, or None when the answer has no body."""
+        method = method.upper()
+        route = route or "%s %s" % (method, path)
+        attempt = _Attempts(self._max_attempts, self._max_wait)
+        token_refreshed = False
+        while True:
+            attempt.start()
+            self.stats.add(paced_seconds=self._pacer.acquire(route))
+            self.stats.count_call(route)
+            try:
+                response = self._send(method, path, params, body)
+            except requests.RequestException as exc:
+                error = _connection_error(method, route, exc, self._settings.timeout)
+                if _certificate_rejected(exc) or not (method in RESENDABLE_METHODS or _never_sent(exc)):
+                    raise error from None
+                self._retry_after_wait(attempt, _backoff(attempt.number), error)
+                continue
+
+            status = response.status_code
+            if status == 401 and not token_refreshed:
+                # A token revoked or expired early: one fresh token, one more try; a second 401 is a real refusal.
+                self._token_provider.invalidate()
+                token_refreshed = True
+                self.stats.add(token_refreshes=1, retries=1)
+                continue
+            if status == 429:
+                self.stats.add(throttled=1)
+                delay = retry_after_seconds(response.headers.get("Retry-After"), self._clock.now())
+                self._retry_after_wait(attempt, _backoff(attempt.number) if delay is None else delay,
+                                       _error_from_response(method, route, response))
+                continue
+            if status >= 500:
+                error = _error_from_response(method, route, response)
+                if method not in RESENDABLE_METHODS:
+                    raise AmbiguousWriteError(
+                        "%s; the write may or may not have taken effect" % error, http_status=status)
+                self._retry_after_wait(attempt, _backoff(attempt.number), error)
+                continue
+            return _result(method, route, response)
+
+    def _send(self, method, path, params, body):
+        headers = {
+            "Authorization": "Bearer %s" % self._token_provider.get_token(),
+            "Accept": "application/json",
+        }
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(body).encode("utf-8")
+        # Redirects are not followed: the API never sends one, and a POST turned into a GET would hide a write.
+        return self._session.request(method, self._settings.api_url + path, params=params, data=data,
+                                     headers=headers, timeout=self._settings.timeout, allow_redirects=False)
+
+    def _retry_after_wait(self, attempt, delay, error):
+        if not attempt.can_retry(delay):
+            raise error from None
+        self.stats.add(retries=1, waited_seconds=delay)
+        self._clock.sleep(delay)
+        attempt.waited += delay
+
+
+class _Attempts:
+    """The retry budget of one call: a number of attempts and a total time spent waiting between them."""
+
+    def __init__(self, max_attempts, max_wait):
+        self.number = 0
+        self.waited = 0.0
+        self._max_attempts = max_attempts
+        self._max_wait = max_wait
+
+    def start(self):
+        self.number += 1
+
+    def can_retry(self, delay):
+        return self.number < self._max_attempts and self.waited + delay <= self._max_wait
+
+
+def retry_after_seconds(value, now):
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _backoff(attempt_number):
+    """Exponential backoff with jitter, so that parallel workers do not retry in step."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt_number - 1))
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+def _connection_error(method, route, exc, timeout):
+    reason = describe_connection_error(exc, timeout)
+    if method in RESENDABLE_METHODS or _never_sent(exc):
+        return TransportError("%s %s: no answer from the API: %s" % (method, route, reason))
+    return AmbiguousWriteError("%s %s: the answer was lost (%s); the write may or may not have taken effect"
+                               % (method, route, reason))
+
+
+def _chain(exc):
+    """The exception and every exception it wraps (requests and urllib3 nest them in args, reason, causes)."""
+    seen = []
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or any(current is known for known in seen):
+            continue
+        seen.append(current)
+        pending.extend(current.args)
+        pending.extend((getattr(current, "reason", None), getattr(current, "original_error", None),
+                        current.__cause__, current.__context__))
+    return seen
+
+
+def _never_sent(exc):
+    """True when the request certainly did not reach the server: no name, no TCP connection, or no TLS handshake."""
+    return isinstance(exc, requests.exceptions.ConnectTimeout) or any(
+        isinstance(wrapped, (ConnectTimeoutError, ssl.SSLCertVerificationError)) for wrapped in _chain(exc))
+
+
+def _certificate_rejected(exc):
+    return any(isinstance(wrapped, ssl.SSLCertVerificationError) for wrapped in _chain(exc))
+
+
+def describe_connection_error(exc, timeout):
+    """A short reason for a failed connection, for messages; no URL parameters, headers or bodies."""
+    chain = _chain(exc)
+    if _certificate_rejected(exc):
+        return "its TLS certificate could not be verified (set ca_path to the CA bundle that signed it)"
+    if any(isinstance(wrapped, socket.gaierror) for wrapped in chain):
+        return "the host name could not be resolved"
+    if any(isinstance(wrapped, NewConnectionError) for wrapped in chain):
+        system_errors = [wrapped for wrapped in chain if type(wrapped) in OS_ERROR_NAMES]
+        return "could not connect (%s)" % (OS_ERROR_NAMES[type(system_errors[0])] if system_errors else "refused")
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "could not connect within %g seconds" % timeout
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "no answer within %g seconds" % timeout
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return "the proxy refused or failed the connection"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "the TLS connection failed"
+    return "the connection was dropped (%s)" % type(exc).__name__
+
+
+OS_ERROR_NAMES = {
+    ConnectionRefusedError: "connection refused",
+    ConnectionResetError: "connection reset",
+    TimeoutError: "timed out",
+}
+
+
+def _result(method, route, response):
+    status = response.status_code
+    if 300 <= status < 400:
+        raise TransportError("%s %s: HTTP %d redirect, which the API never sends (a proxy or portal in the way?)"
+                             % (method, route, status), http_status=status)
+    if not 200 <= status < 300:
+        raise _error_from_response(method, route, response)
+    if not response.content:
+        return None
+    payload = _json_or_none(response)
+    if not isinstance(payload, dict):
+        raise TransportError("%s %s: HTTP %d with %s" % (method, route, status, _describe_body(response, payload)),
+                             http_status=status)
+    return payload
+
+
+def _error_from_response(method, route, response):
+    """ApiError from an MDE error body; TransportError when the body is not one (a proxy's HTML page, cut JSON)."""
+    status = response.status_code
+    if not response.content:
+        # Gateways answer some statuses without a body; the standard phrase ("Unauthorized") is then the code.
+        return ApiError("no error body", code=_status_phrase(status).replace(" ", ""), http_status=status,
+                        method=method, route=route)
+    payload = _json_or_none(response)
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, dict):
+        return ApiError(str(error.get("message") or ""), code=str(error.get("code") or ""), http_status=status,
+                        correlation_id=error.get("target"), method=method, route=route)
+    if isinstance(error, str):
+        # The OAuth shape, which token validation in front of the API may answer with.
+        return ApiError(str(payload.get("error_description") or ""), code=error, http_status=status,
+                        method=method, route=route)
+    return TransportError("%s %s: HTTP %d with %s" % (method, route, status, _describe_body(response, payload)),
+                          http_status=status)
+
+
+def _json_or_none(response):
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _describe_body(response, payload):
+    if payload is not None:
+        return "a JSON %s where an object was expected" % type(payload).__name__
+    content_type = response.headers.get("Content-Type", "no content type").split(";")[0]
+    excerpt = " ".join(response.text.split())[:120]
+    return "a body that is not JSON (%s): %r" % (content_type, excerpt)
+
+
+def _status_phrase(status):
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
