@@ -1,0 +1,90 @@
+"""Scheduled failures: the network and service misbehaviour a client must survive, on chosen calls of a route.
+
+The injector only decides *which* call gets *which* fault and keeps count; server.py carries the fault out, since
+most kinds are about what happens on the wire (a dropped connection, a late or truncated answer).
+"""
+
+import itertools
+import threading
+from dataclasses import asdict, dataclass
+
+# Kinds, by when they act. "before": the handler does not run, so nothing is written. "after": the handler runs
+# (a POST really creates its action) and only the answer is lost or damaged: the ambiguous writes a client must
+# recover from without writing twice.
+KINDS_BEFORE_HANDLER = frozenset({"latency", "status", "html", "drop_before", "revoke_token"})
+KINDS_AFTER_HANDLER = frozenset({"status_after", "drop_after", "timeout_after", "malformed", "unexpected_shape"})
+KINDS = KINDS_BEFORE_HANDLER | KINDS_AFTER_HANDLER
+
+# A fault on "*" applies to every API route; the token service's routes are only hit when named, so that a
+# blanket fault on the API does not also break authentication.
+ANY_API_ROUTE = "*"
+
+
+@dataclass
+class Fault:
+    """One scheduled fault: fires on call number start, start + every, start + 2 * every, ... of its route."""
+    fault_id: int
+    route: str
+    kind: str
+    every: int = 1
+    start: int = 1
+    times: int = None              # fire at most this many times; None = no limit
+    status: int = 503              # for "status" and "status_after"
+    delay: float = 0.0             # "latency": simulated seconds; "timeout_after": real seconds
+    calls: int = 0                 # matching calls seen so far
+    fired: int = 0                 # times this fault was applied
+
+    def applies_to(self, route, api):
+        if self.route == ANY_API_ROUTE:
+            return api
+        return self.route.lower() == route.lower()
+
+    def count_call(self):
+        """Count one matching call; True when the schedule says this call is due for the fault."""
+        self.calls += 1
+        scheduled = self.calls >= self.start and (self.calls - self.start) % self.every == 0
+        exhausted = self.times is not None and self.fired >= self.times
+        return scheduled and not exhausted
+
+    def as_dict(self):
+        return asdict(self)
+
+
+class FaultInjector:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._faults = []
+        self._ids = itertools.count(1)
+
+    def add(self, route, kind, every=1, start=1, times=None, status=503, delay=0.0):
+        """Schedule ``kind`` on the calls of ``route`` (a route name, or "*" for every API route)."""
+        if kind not in KINDS:
+            raise ValueError("unknown fault kind %r; known: %s" % (kind, ", ".join(sorted(KINDS))))
+        if every < 1 or start < 1:
+            raise ValueError("every and start count calls from 1")
+        with self._lock:
+            fault = Fault(next(self._ids), route, kind, every, start, times, status, delay)
+            self._faults.append(fault)
+        return fault
+
+    def pick(self, route, api=True):
+        """The fault to apply to this call of ``route``, or None.
+
+        Every matching fault counts the call, so that each fault's schedule counts calls on its route whether or
+        not another fault got there first; when several would fire, the one added first wins.
+        """
+        with self._lock:
+            due = [fault for fault in self._faults if fault.applies_to(route, api) and fault.count_call()]
+            if not due:
+                return None
+            due[0].fired += 1
+            return due[0]
+
+    def faults(self):
+        """Every scheduled fault with its counts (``calls`` seen, times ``fired``)."""
+        with self._lock:
+            return [fault.as_dict() for fault in self._faults]
+
+    def clear(self):
+        with self._lock:
+            self._faults.clear()
