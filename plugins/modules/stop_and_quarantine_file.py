@@ -213,6 +213,7 @@ actions:
       type: dict
 """
 
+from ansible_collections.mde.response.plugins.module_utils.action_engine import QuarantineRequest, StopAndQuarantineEngine
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
 
 
@@ -233,7 +234,11 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.run_stop_and_quarantine()
+    with module.failing_on_errors():
+        request = QuarantineRequest.from_options(module.params)
+        engine = StopAndQuarantineEngine(module.defender_client(), module.clock)
+        result = engine.run(request, check_mode=module.check_mode)
+    module.exit_with_results(result, allow_partial=module.params["allow_partial"])
 
 
 if __name__ == "__main__":

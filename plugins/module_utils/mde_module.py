@@ -1,0 +1,92 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The only Ansible-aware piece of module_utils: AnsibleModule plus the shared connection options.
+
+Modules build a DefenderModule with their own options; it adds the connection options (documented in
+plugins/doc_fragments/connection.py), builds the API client from them, and turns the client code's errors and
+results into fail_json/exit_json. Everything it calls is plain Python.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError, MdeError, TransportError
+from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
+from ansible_collections.mde.response.plugins.module_utils import auth, transport
+from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
+
+CONNECTION_ARGUMENT_SPEC = dict(
+    tenant_id=dict(type="str", fallback=(env_fallback, ["AZURE_TENANT_ID", "AZURE_TENANT"])),
+    client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
+    client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_CLIENT_SECRET", "AZURE_SECRET"])),
+    client_certificate_path=dict(type="path", fallback=(env_fallback, ["AZURE_CLIENT_CERTIFICATE_PATH"])),
+    client_certificate_password=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_CLIENT_CERTIFICATE_PASSWORD"])),
+    auth_method=dict(type="str", default="auto", choices=["auto", "client_secret", "certificate", "managed_identity", "access_token"],
+                     fallback=(env_fallback, ["MDE_AUTH_METHOD"])),
+    access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["MDE_ACCESS_TOKEN"])),
+    cloud=dict(type="str", default="commercial", choices=["commercial", "gcc", "gcc_high", "dod"], fallback=(env_fallback, ["MDE_CLOUD"])),
+    api_url=dict(type="str", fallback=(env_fallback, ["MDE_API_URL"])),
+    authority_host=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
+    ca_path=dict(type="path", fallback=(env_fallback, ["MDE_CA_PATH"])),
+    validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["MDE_VALIDATE_CERTS"])),
+    proxy_url=dict(type="str", fallback=(env_fallback, ["MDE_PROXY_URL"])),
+    timeout=dict(type="int", default=30),
+    token_cache=dict(type="bool", default=True, fallback=(env_fallback, ["MDE_TOKEN_CACHE"])),
+)
+
+# How many failed machines a failure message names before it says "and N more".
+FAILURES_NAMED = 5
+
+
+class DefenderModule(AnsibleModule):
+    def __init__(self, argument_spec, **kwargs):
+        spec = dict(CONNECTION_ARGUMENT_SPEC)
+        spec.update(argument_spec)
+        super().__init__(argument_spec=spec, **kwargs)
+        if transport.REQUESTS_IMPORT_ERROR:
+            self.fail_json(msg=missing_required_lib("requests"), exception=transport.REQUESTS_IMPORT_ERROR)
+        if auth.MSAL_IMPORT_ERROR:
+            self.fail_json(msg=missing_required_lib("msal"), exception=auth.MSAL_IMPORT_ERROR)
+        self.clock = transport.SystemClock()
+
+    def defender_client(self):
+        """The API client for the connection options; raises InputError for bad ones, before any request."""
+        settings = ConnectionSettings.from_options({name: self.params.get(name) for name in CONNECTION_ARGUMENT_SPEC})
+        for warning in settings.warnings:
+            self.warn(warning)
+        session = transport.build_session(settings)
+        token_provider = auth.build_token_provider(settings, session)
+        return DefenderClient(transport.HttpTransport(settings, token_provider, session, clock=self.clock))
+
+    @contextlib.contextmanager
+    def failing_on_errors(self):
+        """Turn the client code's errors into a clean task failure: a message, never a traceback or a secret."""
+        try:
+            yield
+        except InputError as error:
+            self.fail_json(msg=str(error))
+        except (ApiError, TransportError) as error:
+            self.fail_json(msg=str(error), error=error.to_dict())
+        except MdeError as error:
+            self.fail_json(msg=str(error))
+
+    def exit_with_results(self, result, allow_partial):
+        """exit_json with every machine's result, or fail_json (with the same results) when machines failed."""
+        for warning in result.warnings:
+            self.warn(warning)
+        output = dict(changed=result.changed, summary=result.summary, actions=result.actions)
+        failed = [entry for entry in result.actions if entry["outcome"] == "failed"]
+        if failed and not allow_partial:
+            self.fail_json(msg=_failure_message(failed, len(result.actions)), **output)
+        self.exit_json(**output)
+
+
+def _failure_message(failed, total):
+    named = ["%s (%s)" % (entry.get("machine_name") or entry.get("machine_id"), (entry.get("error") or {}).get("code"))
+             for entry in failed[:FAILURES_NAMED]]
+    more = " and %d more" % (len(failed) - FAILURES_NAMED) if len(failed) > FAILURES_NAMED else ""
+    return "%d of %d machines failed: %s%s; see actions[].error for each, or set allow_partial=true to accept a partial result" % (
+        len(failed), total, ", ".join(named), more)
