@@ -1,0 +1,33 @@
+"""Building blocks the integration suites share: seeding the simulator, running the module, reading results."""
+
+SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
+OTHER_SHA1 = "a0c659857ccbe457fdaf5fe21d54efdcbf6f6508"
+WRITE = "machines.StopAndQuarantineFile"
+LIST_ACTIONS = "machineactions.list"
+# Simulated seconds per real second for tests that live through the action lifecycle; the module's clock is
+# accelerated by the same factor through MDE_TIME_SCALE.
+FAST = 120
+
+
+def seed(simulator, count, prefix="ws", **machine_options):
+    machines = [simulator.add_machine(name="%s-%02d.contoso.local" % (prefix, number), observed_files=[SHA1], **machine_options)
+                for number in range(1, count + 1)]
+    simulator.add_file(SHA1, observed_on=[machine["id"] for machine in machines])
+    return machines
+
+
+def ids(machines):
+    return [machine["id"] for machine in machines]
+
+
+def quarantine(ansible, check=False, env=None, **options):
+    run = ansible.playbook("quarantine.yml", extra_vars=dict(sha1=SHA1, **options), check=check, env=env)
+    return run, run.result("Quarantine")
+
+
+def outcomes(result):
+    return {entry["machine_id"]: entry["outcome"] for entry in result["actions"]}
+
+
+def writes(simulator):
+    return simulator.log_for(route=WRITE)
