@@ -1,0 +1,432 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Access tokens for the API: msal token providers and the persistent, locked token cache they share."""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+import traceback
+
+from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError
+from ansible_collections.mde.response.plugins.module_utils.transport import build_session, describe_connection_error
+
+try:
+    import msal
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+except ImportError:
+    msal = None
+    MSAL_IMPORT_ERROR = traceback.format_exc()
+else:
+    MSAL_IMPORT_ERROR = None
+
+try:
+    import requests
+except ImportError:
+    requests = None
+
+# msal itself treats a token that expires within five minutes as expired; refreshing at the same point keeps the
+# in-process copy and msal's cache in agreement.
+REFRESH_MARGIN = 300
+CACHE_FORMAT = 1
+AADSTS_PATTERN = re.compile(r"AADSTS\d+:[^\r\n\"]*")
+DEFAULT_MANAGED_IDENTITY_ENDPOINT = "http://169.254.169.254"
+
+
+def build_token_provider(settings, session):
+    """The token provider for settings.auth_method; raises InputError for an unusable credential."""
+    if settings.auth_method == "access_token":
+        return StaticTokenProvider(settings.access_token)
+    if settings.auth_method == "managed_identity":
+        identity = (msal.UserAssignedManagedIdentity(client_id=settings.client_id) if settings.client_id
+                    else msal.SystemAssignedManagedIdentity())
+        # Managed identity endpoints are local to the host (IMDS, App Service); a proxy would only get in the way.
+        local_session = build_session(settings, use_proxy=False) if settings.proxy_url else session
+        fingerprint = "managed identity %s at %s" % (settings.client_id or "system-assigned", managed_identity_endpoint())
+        return ManagedIdentityTokenProvider(settings, local_session, identity, _token_store(settings, fingerprint))
+    if settings.auth_method == "certificate":
+        credential, fingerprint = load_certificate_credential(settings.client_certificate_path,
+                                                              settings.client_certificate_password)
+    else:
+        credential = settings.client_secret
+        fingerprint = "secret " + hashlib.sha256(credential.encode("utf-8")).hexdigest()
+    store = _token_store(settings, "%s %s %s" % (settings.authority, settings.client_id, fingerprint))
+    return ClientCredentialTokenProvider(settings, session, credential, store)
+
+
+def _token_store(settings, identity):
+    return PersistentTokenCache(settings.token_cache_dir, identity) if settings.token_cache else None
+
+
+def managed_identity_endpoint():
+    """The endpoint msal will ask, for messages; it picks one from the same environment variables."""
+    return (os.environ.get("IDENTITY_ENDPOINT") or os.environ.get("MSI_ENDPOINT")
+            or os.environ.get("AZURE_POD_IDENTITY_AUTHORITY_HOST") or DEFAULT_MANAGED_IDENTITY_ENDPOINT).rstrip("/")
+
+
+def load_certificate_credential(path, password):
+    """msal's certificate credential from a PEM file with the key and the certificate, and the certificate's
+    SHA-256 fingerprint. Messages name the file, never its content or the password."""
+    try:
+        with open(path, "rb") as pem_file:
+            pem = pem_file.read()
+    except OSError as error:
+        raise InputError("client_certificate_path '%s' cannot be read: %s" % (path, error.strerror)) from None
+    key = _private_key(path, pem, password)
+    try:
+        certificate = x509.load_pem_x509_certificate(pem)
+    except ValueError:
+        raise InputError("client_certificate_path '%s' holds no PEM certificate (BEGIN CERTIFICATE)" % path) from None
+    credential = {
+        # The key goes to msal decrypted, in memory only, so that a wrong password is reported here, clearly.
+        "private_key": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption()).decode("ascii"),
+        "public_certificate": certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+    }
+    return credential, "certificate " + certificate.fingerprint(hashes.SHA256()).hex()
+
+
+def _private_key(path, pem, password):
+    secret = password.encode("utf-8") if password else None
+    try:
+        return serialization.load_pem_private_key(pem, secret)
+    except TypeError:
+        # cryptography's TypeError means the key's encryption and the password do not go together.
+        if secret is None:
+            raise InputError("the private key in '%s' is encrypted: set client_certificate_password" % path) from None
+        # A password for a key that is not encrypted is harmless.
+        return _private_key(path, pem, None)
+    except ValueError:
+        if secret is not None and b"ENCRYPTED" in pem:
+            raise InputError("client_certificate_password does not decrypt the private key in '%s'" % path) from None
+        raise InputError("client_certificate_path '%s' holds no usable PEM private key (BEGIN PRIVATE KEY)" % path) from None
+
+
+class StaticTokenProvider:
+    """A token obtained elsewhere (access_token); there is nothing to renew it with."""
+
+    def __init__(self, token):
+        self._token = token
+
+    def get_token(self):
+        return self._token
+
+    def invalidate(self):
+        raise AuthenticationError("the API refused the given access_token (expired, revoked, or for another "
+                                  "audience or tenant); get a new one, or let the collection request tokens")
+
+
+class _MsalTokenProvider(abc.ABC):
+    """What the msal-based providers share: an in-process copy, thread safety, the persistent cache, messages."""
+
+    def __init__(self, settings, session, store, secrets=()):
+        self._settings = settings
+        self._session = session
+        self._store = store
+        self._secrets = [value for value in secrets if value]
+        self._token_cache = msal.SerializableTokenCache()
+        self._http_cache = {}
+        self._client = None
+        self._token = None
+        self._refresh_at = 0.0
+        self._lock = threading.Lock()
+
+    def get_token(self):
+        with self._lock:
+            if self._token and time.time() < self._refresh_at:
+                return self._token
+            with self._persisted():
+                result = self._call_service()
+            if "access_token" not in result:
+                raise self._refusal(result)
+            self._token = result["access_token"]
+            self._refresh_at = time.time() + int(result.get("expires_in", 0)) - REFRESH_MARGIN
+            return self._token
+
+    def invalidate(self):
+        """Forget the token the API refused, here and in the persistent cache, so that the next one is new."""
+        with self._lock:
+            rejected, self._token = self._token, None
+            if not rejected:
+                return
+            with self._persisted():
+                for entry in list(self._token_cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+                    if entry.get("secret") == rejected:
+                        self._token_cache.remove_at(entry)
+
+    def _persisted(self):
+        if self._store is None:
+            return contextlib.nullcontext()
+        return self._store.session(self._token_cache, self._http_cache)
+
+    def _call_service(self):
+        """Ask msal for a token (the client is built on first use: building it already talks to the service)."""
+        try:
+            if self._client is None:
+                self._client = self._build_client()
+            return self._acquire()
+        except requests.RequestException as error:
+            url = getattr(error.request, "url", None) or self._service_url()
+            raise AuthenticationError(self._redact("could not reach %s at %s: %s" % (
+                self._service_name(), _origin(url), describe_connection_error(error, self._settings.timeout)))) from None
+        except ValueError as error:
+            raise AuthenticationError(self._redact(self._unusable_answer(error))) from None
+
+    def _refusal(self, result):
+        description = (result.get("error_description") or "").strip().splitlines()
+        detail = "%s: %s" % (result.get("error"), description[0]) if description else str(result.get("error"))
+        return AuthenticationError(self._redact("%s at %s refused to issue a token for %s: %s" % (
+            self._service_name(), self._service_url(), self._who(), detail)))
+
+    def _redact(self, message):
+        for value in self._secrets + ([self._token] if self._token else []):
+            message = message.replace(value, "***")
+        return message
+
+    @abc.abstractmethod
+    def _build_client(self):
+        """The msal client; it may talk to the service already (OIDC discovery)."""
+
+    @abc.abstractmethod
+    def _acquire(self):
+        """msal's result: a dict with access_token and expires_in, or with error and error_description."""
+
+    @abc.abstractmethod
+    def _service_name(self):
+        """What the token service is called in messages."""
+
+    @abc.abstractmethod
+    def _service_url(self):
+        """Where the token service is, for messages."""
+
+    @abc.abstractmethod
+    def _who(self):
+        """The identity, for messages."""
+
+    @abc.abstractmethod
+    def _unusable_answer(self, error):
+        """The message for a ValueError from msal: an answer it could not use."""
+
+
+class ClientCredentialTokenProvider(_MsalTokenProvider):
+    """An app registration's token, with a client secret or a certificate (msal ConfidentialClientApplication)."""
+
+    def __init__(self, settings, session, credential, store=None):
+        secrets = [settings.client_secret, settings.client_certificate_password]
+        if isinstance(credential, dict):
+            secrets.append(credential["private_key"])
+        super().__init__(settings, session, store, secrets)
+        self._credential = credential
+
+    def _build_client(self):
+        return msal.ConfidentialClientApplication(
+            self._settings.client_id,
+            client_credential=self._credential,
+            authority=self._settings.authority,
+            http_client=self._session,
+            token_cache=self._token_cache,
+            http_cache=self._http_cache,
+            # Custom authority hosts are plain OIDC services that Microsoft's instance discovery does not know;
+            # for Microsoft hosts it would only add an alias look-up.
+            instance_discovery=False,
+            # Never probe the Azure instance metadata service for a region, nor follow MSAL_FORCE_REGION.
+            azure_region=False,
+        )
+
+    def _acquire(self):
+        return self._client.acquire_token_for_client(scopes=[self._settings.scope])
+
+    def _service_name(self):
+        return "the login service"
+
+    def _service_url(self):
+        return self._settings.authority_host
+
+    def _who(self):
+        return "client_id %s in tenant %s" % (self._settings.client_id, self._settings.tenant_id)
+
+    def _unusable_answer(self, error):
+        # msal raises ValueError when the tenant's OpenID configuration cannot be had; Entra's reason (AADSTS90002
+        # for an unknown tenant) is in the error it wraps.
+        reasons = AADSTS_PATTERN.findall(" ".join(str(wrapped) for wrapped in (error, error.__context__) if wrapped))
+        reason = reasons[0].strip() if reasons else "the answer was not a usable OpenID configuration"
+        return "the login service at %s has no usable configuration for tenant %s: %s" % (
+            self._settings.authority_host, self._settings.tenant_id, reason)
+
+
+class ManagedIdentityTokenProvider(_MsalTokenProvider):
+    """The token of the host's managed identity (msal ManagedIdentityClient): system- or user-assigned."""
+
+    def __init__(self, settings, session, identity, store=None):
+        super().__init__(settings, session, store)
+        self._identity = identity
+
+    def _build_client(self):
+        return msal.ManagedIdentityClient(self._identity, http_client=self._session, token_cache=self._token_cache,
+                                          http_cache=self._http_cache)
+
+    def _acquire(self):
+        return self._client.acquire_token_for_client(resource=self._settings.resource)
+
+    def _service_name(self):
+        return "the managed identity endpoint"
+
+    def _service_url(self):
+        return managed_identity_endpoint()
+
+    def _who(self):
+        return "the %s managed identity" % ("user-assigned %s" % self._settings.client_id if self._settings.client_id
+                                            else "system-assigned")
+
+    def _unusable_answer(self, error):
+        return "the managed identity endpoint at %s did not answer with a token (%s); is this host an Azure " \
+            "resource with a managed identity?" % (self._service_url(), type(error).__name__)
+
+
+def _origin(url):
+    match = re.match(r"^[a-z]+://[^/?#]+", url or "", re.IGNORECASE)
+    return match.group(0) if match else url
+
+
+class PersistentTokenCache:
+    """msal's token cache and HTTP (OIDC discovery) cache, kept between module runs in a per-identity file.
+
+    Each module run is a new process, so without it every task and every fork would fetch a token of its own.
+    The file is named by a hash of the identity (authority, client id and credential) so that a wrong secret
+    never reuses a token obtained with the right one. It is read, used and written under an exclusive lock, so
+    that concurrent forks take turns: the first fetches the token, the others find it. A damaged file is ignored
+    and replaced. The folder is 0700 and the files 0600: they hold bearer tokens.
+    """
+
+    def __init__(self, directory, identity):
+        self.directory = directory
+        name = hashlib.sha256(identity.encode("utf-8")).hexdigest()
+        self.path = os.path.join(directory, name + ".json")
+        self.lock_path = os.path.join(directory, name + ".lock")
+        _private_folder(directory)
+
+    @contextlib.contextmanager
+    def session(self, token_cache, http_cache):
+        """Lock, load into the caches, let the caller use them, save what changed, unlock."""
+        lock = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            loaded_http_cache = self._load(token_cache, http_cache)
+            yield
+            self._save(token_cache, http_cache, loaded_http_cache)
+        finally:
+            os.close(lock)
+
+    def _load(self, token_cache, http_cache):
+        """Fill the caches from the file; returns the HTTP cache as stored, to tell later whether it changed."""
+        state = self._read()
+        token_cache.deserialize(json.dumps(state["token_cache"]) if state else None)
+        http_cache.clear()
+        if state:
+            http_cache.update(state["responses"])
+        return state["http_cache"] if state else {}
+
+    def _read(self):
+        try:
+            if os.stat(self.path).st_mode & 0o077:
+                os.chmod(self.path, 0o600)
+            with open(self.path, encoding="utf-8") as cache_file:
+                state = json.load(cache_file)
+            if not _valid_state(state):
+                return None
+            state["responses"] = _responses_from_json(state["http_cache"])
+        except (OSError, ValueError):
+            return None
+        return state
+
+    def _save(self, token_cache, http_cache, loaded_http_cache):
+        http_state = _responses_to_json(http_cache)
+        if not token_cache.has_state_changed and http_state == loaded_http_cache:
+            return
+        state = {"format": CACHE_FORMAT, "token_cache": json.loads(token_cache.serialize()), "http_cache": http_state}
+        descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as cache_file:
+                json.dump(state, cache_file)
+            # Replaced in one step: a run killed halfway leaves the old file, never half of a new one.
+            os.replace(temporary, self.path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+
+
+def _private_folder(directory):
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        info = os.stat(directory)
+    except OSError as error:
+        raise InputError("the token cache folder '%s' cannot be created (%s); set token_cache: false to do without"
+                         % (directory, error.strerror)) from None
+    if info.st_uid != os.getuid():
+        raise InputError("the token cache folder '%s' belongs to another user, who could read the tokens; use a "
+                         "folder of your own, or token_cache: false" % directory)
+    if info.st_mode & 0o077:
+        os.chmod(directory, 0o700)
+
+
+def _valid_state(state):
+    """True for a cache file this version wrote; anything else is ignored (and replaced on the next save)."""
+    if not (isinstance(state, dict) and state.get("format") == CACHE_FORMAT):
+        return False
+    tokens, responses = state.get("token_cache"), state.get("http_cache")
+    return (isinstance(tokens, dict) and all(isinstance(entries, dict) for entries in tokens.values())
+            and isinstance(responses, dict))
+
+
+def _stored_response(fields):
+    if not (isinstance(fields, dict) and isinstance(fields.get("status_code"), int)
+            and isinstance(fields.get("text"), str) and isinstance(fields.get("headers"), dict)):
+        raise ValueError("not a stored response")
+    return StoredResponse(fields["status_code"], fields["text"], fields["headers"])
+
+
+class StoredResponse:
+    """An HTTP answer from msal's HTTP cache, in the shape msal reads back (status_code, text, headers)."""
+
+    def __init__(self, status_code, text, headers):
+        self.status_code = status_code
+        self.text = text
+        self.headers = headers
+
+    def raise_for_status(self):
+        if self.status_code >= 400:
+            raise requests.HTTPError("HTTP Error: %d" % self.status_code)
+
+
+def _responses_to_json(http_cache):
+    """msal's HTTP cache holds responses (and its own bookkeeping in plain lists and dicts); JSON, not pickle,
+    so that reading a cache file can never run code."""
+    encoded = {}
+    for key, value in http_cache.items():
+        if hasattr(value, "status_code"):
+            value = {"response": {"status_code": value.status_code, "text": value.text, "headers": dict(value.headers)}}
+        encoded[key] = value
+    try:
+        # Through JSON and back, so that it compares equal to what was loaded when nothing changed.
+        return json.loads(json.dumps(encoded))
+    except TypeError:
+        # Something this version does not know how to store: lose the HTTP cache (a discovery call), not the run.
+        return {}
+
+
+def _responses_from_json(encoded):
+    decoded = {}
+    for key, value in encoded.items():
+        if isinstance(value, dict) and "response" in value:
+            value = _stored_response(value["response"])
+        decoded[key] = value
+    return decoded
