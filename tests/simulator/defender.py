@@ -1,0 +1,735 @@
+"""The simulated Defender for Endpoint API: machines, files and StopAndQuarantineFile machine actions.
+
+Section numbers (§n) refer to the reference notes on the real API (shared/reference/defender-api.md). Where those
+notes mark a behaviour as unconfirmed, the choice is a switch of SimulatorConfig and is read at request time, so a
+test can flip it on a running simulator.
+
+Action statuses are never stored as they change: they are computed from the simulated clock whenever an action is
+read, so a test that advances the clock sees the lifecycle move without any background thread.
+"""
+
+import hashlib
+import itertools
+import re
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta, timezone
+
+from . import odata
+from .http import Response, mde_error
+from .odata import BOOLEAN, DATETIME, INT64, STRING, STRING_COLLECTION, Property
+
+READ_ROLES = ("Machine.Read.All", "Machine.ReadWrite.All")
+FILE_READ_ROLES = ("File.Read.All",)
+QUARANTINE_ROLES = ("Machine.StopAndQuarantine",)
+# Cancelling needs the permission of the action being cancelled (§4).
+ACTION_ROLES = {
+    "StopAndQuarantineFile": QUARANTINE_ROLES,
+    "Isolate": ("Machine.Isolate",),
+    "Unisolate": ("Machine.Isolate",),
+    "RestrictCodeExecution": ("Machine.RestrictExecution",),
+    "UnrestrictCodeExecution": ("Machine.RestrictExecution",),
+    "RunAntiVirusScan": ("Machine.Scan",),
+    "Offboard": ("Machine.Offboard",),
+    "LiveResponse": ("Machine.LiveResponse",),
+    "CollectInvestigationPackage": ("Machine.CollectForensics",),
+}
+QUARANTINE = "StopAndQuarantineFile"
+
+IN_FLIGHT = ("Pending", "InProgress")
+FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
+# "Pending" as an outcome models an offline machine: the action never gets picked up (§8, the Action center note).
+QUARANTINE_OUTCOMES = ("Succeeded", "Failed", "TimeOut", "Pending")
+# E_FAIL: a failed action reports a non-zero errorHResult, 0 otherwise (§1).
+FAILED_HRESULT = -2147467259
+
+# "Only devices last seen within the configured retention period are returned" (§3); 180 days is the default.
+RETENTION = timedelta(days=180)
+
+# §8: Windows 10 1703+, Windows 11 and Windows Server 2012 R2+; Windows 10 is checked by version separately.
+SUPPORTED_PLATFORMS = frozenset(("Windows11", "WindowsServer2012R2", "WindowsServer2016", "WindowsServer2019", "WindowsServer2022",
+                                 "WindowsServer2025"))
+MINIMUM_WINDOWS10_VERSION = 1703
+MINIMUM_WINDOWS10_BUILD = 15063        # the build number of version 1703
+
+# Version and build a machine reports when the caller does not say.
+PLATFORM_DEFAULTS = {
+    "Windows11": ("23H2", 22631),
+    "Windows10": ("22H2", 19045),
+    "WindowsServer2012R2": ("6.3", 9600),
+    "WindowsServer2016": ("1607", 14393),
+    "WindowsServer2019": ("1809", 17763),
+    "WindowsServer2022": ("21H2", 20348),
+    "WindowsServer2025": ("24H2", 26100),
+    "macOS": ("14.5", None),
+    "Linux": ("6.5", None),
+}
+
+# seed_demo's files: a made-up malicious hash, and a made-up Microsoft-signed one the action must refuse.
+DEMO_MALICIOUS_SHA1 = "3395856ce81f2b7382dee72602f798b642f14140"
+DEMO_SIGNED_SHA1 = "f1d2d2f924e986ac86fdf7b36c94bcdf32beec15"
+
+SHA1 = re.compile(r"[0-9a-fA-F]{40}")
+SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+
+MACHINE_TYPE = odata.EntityType("Machine", [
+    # Filterable: exactly the list of §3.
+    Property("id", STRING, True),
+    Property("computerDnsName", STRING, True),
+    Property("version", STRING, True),
+    Property("deviceValue", STRING, True),
+    Property("aadDeviceId", STRING, True),
+    Property("machineTags", STRING_COLLECTION, True),
+    Property("lastSeen", DATETIME, True),
+    Property("exposureLevel", STRING, True),
+    Property("onboardingStatus", STRING, True),
+    Property("lastIpAddress", STRING, True),
+    Property("healthStatus", STRING, True),
+    Property("osPlatform", STRING, True),
+    Property("riskScore", STRING, True),
+    Property("rbacGroupId", INT64, True),
+    Property("firstSeen", DATETIME),
+    Property("osVersion", STRING),
+    Property("osProcessor", STRING),
+    Property("lastExternalIpAddress", STRING),
+    Property("agentVersion", STRING),
+    Property("osBuild", INT64),
+    Property("rbacGroupName", STRING),
+    Property("isAadJoined", BOOLEAN),
+    Property("defenderAvStatus", STRING),
+    Property("osArchitecture", STRING),
+    Property("managedBy", STRING),
+    Property("managedByStatus", STRING),
+    Property("ipAddresses", "Collection(IpAddress)"),
+    Property("vmMetadata", "VmMetadata"),
+])
+
+MACHINE_ACTION_TYPE = odata.EntityType("MachineAction", [
+    # Filterable: exactly the list of §2; relatedFileInfo is not.
+    Property("id", STRING, True),
+    Property("status", STRING, True),
+    Property("machineId", STRING, True),
+    Property("type", STRING, True),
+    Property("requestor", STRING, True),
+    Property("creationDateTimeUtc", DATETIME, True),
+    Property("title", STRING),
+    Property("requestorComment", STRING),
+    Property("computerDnsName", STRING),
+    Property("lastUpdateDateTimeUtc", DATETIME),
+    Property("lastUpdateTimeUtc", DATETIME),
+    Property("cancellationRequestor", STRING),
+    Property("cancellationComment", STRING),
+    Property("cancellationDateTimeUtc", DATETIME),
+    Property("errorHResult", INT64),
+    Property("scope", STRING),
+    Property("externalId", STRING),
+    Property("requestSource", STRING),
+    Property("relatedFileInfo", "RelatedFileInfo"),
+    Property("commands", "Collection(Command)"),
+    Property("troubleshootInfo", STRING),
+])
+
+
+def format_datetime(moment):
+    """The API's timestamp format: UTC with seven fractional digits and "Z" (examples in §1 and §3)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+@dataclass
+class _Machine:
+    entity: dict
+    last_seen: object              # aware datetime, for the retention check
+    quarantine_outcome: str
+    sequence: int
+
+
+@dataclass
+class _File:
+    entity: dict
+    microsoft_signed: bool
+
+
+@dataclass
+class _Action:
+    id: str
+    type: str
+    machine_id: str
+    computer_dns_name: str
+    sha1: str                      # as the requestor sent it; None for actions without a file
+    requestor: str
+    comment: str
+    created: object                # aware datetime
+    sequence: int
+    outcome: str = None            # the final status the lifecycle reaches; None for a seeded action
+    fixed_status: str = None       # a seeded action's status, which never changes by itself
+    cancelled_at: object = None
+    cancellation_requestor: str = None
+    cancellation_comment: str = None
+
+
+class DefenderService:
+    """The Defender API's data and its handlers; every method is safe to call from the server's threads."""
+
+    def __init__(self, config, clock):
+        self._config = config
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._sequence = itertools.count(1)
+        self.reset()
+
+    def reset(self):
+        """Drop all machines, files and actions."""
+        with self._lock:
+            self._machines = {}             # id -> _Machine
+            self._machine_ids_by_name = {}  # lower-case computerDnsName -> [id]
+            self._files = {}                # lower-case sha1 -> _File
+            self._sha1_by_sha256 = {}
+            self._observers = {}            # lower-case sha1 -> {machine id}
+            self._actions = {}              # id -> _Action
+            self._quarantines = {}          # (machine id, lower-case sha1) -> [_Action]
+            self._duplicates_answered = 0
+
+    def routes(self):
+        return [
+            ("GET", r"^/api/machines$", "machines.list", self.list_machines),
+            ("GET", r"^/api/machines/(?P<machine_id>[^/]+)$", "machines.get", self.get_machine),
+            ("POST", r"^/api/machines/(?P<machine_id>[^/]+)/StopAndQuarantineFile$", "machines.StopAndQuarantineFile",
+             self.stop_and_quarantine_file),
+            ("GET", r"^/api/files/(?P<file_id>[^/]+)$", "files.get", self.get_file),
+            ("GET", r"^/api/files/(?P<file_id>[^/]+)/machines$", "files.machines", self.list_file_machines),
+            ("GET", r"^/api/machineactions$", "machineactions.list", self.list_machine_actions),
+            ("GET", r"^/api/machineactions/(?P<action_id>[^/]+)$", "machineactions.get", self.get_machine_action),
+            ("POST", r"^/api/machineactions/(?P<action_id>[^/]+)/cancel$", "machineactions.cancel", self.cancel_machine_action),
+        ]
+
+    # ----------------------------------------------------------------------------------------------- data set-up
+
+    def add_machine(self, name, machine_id=None, os_platform="Windows11", version=None, os_build=None, onboarding_status="Onboarded",
+                    health_status="Active", last_seen=None, first_seen=None, tags=(), risk_score="Low", exposure_level="Low",
+                    rbac_group_id=None, rbac_group_name=None, observed_files=(), quarantine_outcome="Succeeded"):
+        """Add a machine and return its Machine entity; ``quarantine_outcome`` is where its actions end up."""
+        if quarantine_outcome not in QUARANTINE_OUTCOMES:
+            raise ValueError("quarantine_outcome must be one of %s, got %r" % (", ".join(QUARANTINE_OUTCOMES), quarantine_outcome))
+        with self._lock:
+            machine_id = machine_id or secrets.token_hex(20)
+            if machine_id in self._machines:
+                raise ValueError("machine %s exists already" % machine_id)
+            sequence = next(self._sequence)
+            last_seen = last_seen or self._clock.now()
+            first_seen = first_seen or last_seen - timedelta(days=30)
+            default_version, default_build = PLATFORM_DEFAULTS.get(os_platform, (None, None))
+            ip_address = "10.%d.%d.%d" % (sequence >> 16 & 255, sequence >> 8 & 255, sequence & 255)
+            entity = {
+                "id": machine_id,
+                "computerDnsName": name,
+                "firstSeen": format_datetime(first_seen),
+                "lastSeen": format_datetime(last_seen),
+                "osPlatform": os_platform,
+                "osVersion": None,
+                "osProcessor": "x64",
+                "version": default_version if version is None else version,
+                "lastIpAddress": ip_address,
+                "lastExternalIpAddress": "203.0.113.%d" % (sequence % 254 + 1),
+                "agentVersion": "10.8760.%d.1000" % (os_build or default_build or 0),
+                "osBuild": default_build if os_build is None else os_build,
+                "healthStatus": health_status,
+                "deviceValue": "Normal",
+                "rbacGroupId": rbac_group_id,
+                "rbacGroupName": rbac_group_name,
+                "riskScore": risk_score,
+                "exposureLevel": exposure_level,
+                "isAadJoined": False,
+                "aadDeviceId": None,
+                "machineTags": list(tags),
+                "defenderAvStatus": "Updated",
+                "onboardingStatus": onboarding_status,
+                "osArchitecture": "64-bit",
+                "managedBy": "MicrosoftDefenderForEndpoint",
+                "managedByStatus": "Success",
+                "ipAddresses": [{"ipAddress": ip_address, "macAddress": "00155D%06X" % (sequence & 0xFFFFFF), "type": "Ethernet",
+                                 "operationalStatus": "Up"}],
+                "vmMetadata": None,
+            }
+            self._machines[machine_id] = _Machine(entity, last_seen, quarantine_outcome, sequence)
+            self._machine_ids_by_name.setdefault(name.lower(), []).append(machine_id)
+            for sha1 in observed_files:
+                self._observe(sha1, machine_id)
+            return _machine_copy(entity)
+
+    def add_file(self, sha1, sha256=None, md5=None, signer=None, file_publisher=None, microsoft_signed=False, observed_on=()):
+        """Add (or redefine) a file and return its File entity; ``microsoft_signed`` also stands for a trusted publisher."""
+        if not SHA1.fullmatch(sha1):
+            raise ValueError("not a SHA-1: %r" % sha1)
+        key = sha1.lower()
+        sha256 = (sha256 or hashlib.sha256(key.encode()).hexdigest()).lower()
+        with self._lock:
+            now = self._clock.now()
+            if microsoft_signed:
+                signer = signer or "Microsoft Windows"
+                file_publisher = file_publisher or "Microsoft Corporation"
+            entity = {
+                "sha1": key,
+                "sha256": sha256,
+                "md5": (md5 or hashlib.md5(key.encode()).hexdigest()).lower(),
+                "globalPrevalence": 1_000_000 if microsoft_signed else 1,
+                "globalFirstObserved": format_datetime(now - timedelta(days=30)),
+                "globalLastObserved": format_datetime(now),
+                "size": 65536,
+                "fileType": None,
+                "isPeFile": True,
+                "filePublisher": file_publisher,
+                "fileProductName": "Microsoft Windows Operating System" if microsoft_signed else None,
+                "signer": signer,
+                "issuer": "Microsoft Windows Production PCA 2011" if microsoft_signed else None,
+                "signerHash": hashlib.sha1(signer.encode()).hexdigest() if signer else None,
+                "isValidCertificate": bool(signer),
+                "determinationType": "Clean" if microsoft_signed else "Unknown",
+                "determinationValue": "",
+            }
+            self._files[key] = _File(entity, microsoft_signed)
+            self._sha1_by_sha256[sha256] = key
+            self._observers.setdefault(key, set())
+            for machine_id in observed_on:
+                self._observe(key, machine_id)
+            return dict(entity)
+
+    def _observe(self, sha1, machine_id):
+        # Every observed file has a File entity in the real service, so files.get finds what a machine saw.
+        key = sha1.lower()
+        if key not in self._files:
+            self.add_file(key)
+        self._observers[key].add(machine_id)
+
+    def add_machine_action(self, machine_id, sha1, status="Pending", created=None, requestor="analyst@contoso.com", comment="seeded",
+                           action_type=QUARANTINE):
+        """Seed an existing action; its status stays as given (a cancel can still cancel a Pending/InProgress one)."""
+        if status not in IN_FLIGHT + FINAL:
+            raise ValueError("status must be one of %s, got %r" % (", ".join(IN_FLIGHT + FINAL), status))
+        with self._lock:
+            machine = self._machines.get(machine_id)
+            if machine is None:
+                raise ValueError("no machine %s" % machine_id)
+            created = created or self._clock.now()
+            action = _Action(str(uuid.uuid4()), action_type, machine_id, machine.entity["computerDnsName"], sha1, requestor, comment, created,
+                             next(self._sequence), fixed_status=status)
+            if status == "Cancelled":
+                action.cancelled_at, action.cancellation_requestor = created, requestor
+            self._store_action(action)
+            return self._render_action(action, self._clock.now())
+
+    def _store_action(self, action):
+        self._actions[action.id] = action
+        if action.type == QUARANTINE and action.sha1:
+            self._quarantines.setdefault((action.machine_id, action.sha1.lower()), []).append(action)
+
+    def seed_fleet(self, count, name_prefix="ws", domain="contoso.local", observed_sha1=None, os_platform="Windows11"):
+        """Add ``count`` machines named <prefix>-00001.<domain> ..., optionally all observing one file."""
+        observed = (observed_sha1,) if observed_sha1 else ()
+        with self._lock:
+            return [self.add_machine("%s-%05d.%s" % (name_prefix, index, domain), os_platform=os_platform, observed_files=observed)
+                    for index in range(1, count + 1)]
+
+    def seed_demo(self):
+        """A small tenant for demos: a malicious file on most machines, a Microsoft-signed one, and machines it cannot act on."""
+        demo_machines = (
+            ("desktop-01.contoso.local", {"os_platform": "Windows11", "tags": ("finance",)}),
+            ("desktop-02.contoso.local", {"os_platform": "Windows10", "version": "22H2"}),
+            ("server-01.contoso.local", {"os_platform": "WindowsServer2019", "tags": ("servers",), "exposure_level": "Medium"}),
+            ("laptop-07.contoso.local", {"os_platform": "Windows11", "health_status": "Inactive", "quarantine_outcome": "Pending"}),
+            ("desktop-legacy.contoso.local", {"os_platform": "Windows10", "version": "1607"}),
+            ("mac-01.contoso.local", {"os_platform": "macOS"}),
+        )
+        with self._lock:
+            machines = [self.add_machine(name, machine_id=hashlib.sha1(name.encode()).hexdigest(), **options) for name, options in demo_machines]
+            observed_on = [machine["id"] for machine in machines]
+            self.add_file(DEMO_MALICIOUS_SHA1, signer=None, observed_on=observed_on)
+            self.add_file(DEMO_SIGNED_SHA1, microsoft_signed=True, observed_on=observed_on[:2])
+            return {"machines": machines, "malicious_sha1": DEMO_MALICIOUS_SHA1, "signed_sha1": DEMO_SIGNED_SHA1}
+
+    # ----------------------------------------------------------------------------------------- data inspection
+
+    def machines(self):
+        """Every machine's entity, including those beyond the retention period."""
+        with self._lock:
+            return [_machine_copy(machine.entity) for machine in self._machines.values()]
+
+    def actions(self):
+        """Every action as GET by id would show it now, oldest first."""
+        with self._lock:
+            now = self._clock.now()
+            return [self._render_action(action, now) for action in self._actions.values()]
+
+    def get_action(self, action_id):
+        with self._lock:
+            action = self._actions.get(action_id)
+            return None if action is None else self._render_action(action, self._clock.now())
+
+    # ---------------------------------------------------------------------------------------------- machines
+
+    def list_machines(self, request):
+        denied = self._forbidden(request, READ_ROLES)
+        if denied:
+            return denied
+        try:
+            options = odata.parse_query_options(request.query, request.raw_query, MACHINE_TYPE)
+        except odata.ODataError as error:
+            return error.response()
+        with self._lock:
+            now = self._clock.now()
+            machines = [machine.entity for machine in self._machines.values() if self._retained(machine, now)]
+        if not machines and self._config.machines_empty_404:
+            # §3: "If there are no recent machines, you see 404 Not Found"; an empty filter result stays 200.
+            return mde_error(404, "NotFound", "No recent machines were found")
+        page, matches = options.page(machines)
+        response = self._collection(request, "Machines", page)
+        if options.top is None and matches > options.skip + odata.MAX_PAGE_SIZE:
+            response.body["@odata.nextLink"] = self._broken_next_link(request)
+        return response
+
+    @staticmethod
+    def _broken_next_link(request):
+        # Issue #8316 (§2): without $top the API adds a nextLink that always says $skip=10000, so following it loops.
+        kept = [part for part in request.raw_query.split("&") if part and not part.lower().startswith(("$skip=", "%24skip="))]
+        return "https://%s%s?%s" % (_host(request), request.path, "&".join(kept + ["$skip=%d" % odata.MAX_PAGE_SIZE]))
+
+    def get_machine(self, request):
+        denied = self._forbidden(request, READ_ROLES)
+        if denied:
+            return denied
+        machine_id = request.params["machine_id"]
+        with self._lock:
+            machine = self._find_machine(machine_id, by_name=True)
+        if machine is None:
+            return _machine_not_found(machine_id)
+        return Response(200, {"@odata.context": _context(request, "Machines/$entity"), **machine.entity})
+
+    def _find_machine(self, key, by_name=False):
+        """A retained machine by id, or (for GET by id or computer name, §3) by name: the most recently seen one."""
+        now = self._clock.now()
+        machine = self._machines.get(key)
+        if machine is None and by_name:
+            candidates = [self._machines[machine_id] for machine_id in self._machine_ids_by_name.get(key.lower(), ())]
+            machine = max(candidates, key=lambda candidate: (candidate.last_seen, candidate.sequence), default=None)
+        return machine if machine is not None and self._retained(machine, now) else None
+
+    @staticmethod
+    def _retained(machine, now):
+        return now - machine.last_seen <= RETENTION
+
+    # ------------------------------------------------------------------------------------------------- files
+
+    def get_file(self, request):
+        denied = self._forbidden(request, FILE_READ_ROLES)
+        if denied:
+            return denied
+        file_id = request.params["file_id"]
+        # §10: "Retrieves a File by identifier Sha1, or Sha256"; anything else is not a hash this API takes.
+        if not (SHA1.fullmatch(file_id) or SHA256.fullmatch(file_id)):
+            return _invalid_hash(file_id)
+        with self._lock:
+            sha1 = self._sha1_by_sha256.get(file_id.lower(), file_id.lower())
+            known = self._files.get(sha1)
+        if known is None:
+            return mde_error(404, "ResourceNotFound", "File %s was not found" % file_id)
+        return Response(200, {"@odata.context": _context(request, "Files/$entity"), **known.entity})
+
+    def list_file_machines(self, request):
+        denied = self._forbidden(request, READ_ROLES)
+        if denied:
+            return denied
+        file_id = request.params["file_id"]
+        if not SHA1.fullmatch(file_id):
+            # §10: "Only SHA-1 Hash Function is supported (not MD5 or SHA-256)".
+            return _invalid_hash(file_id)
+        try:
+            options = odata.parse_query_options(request.query, request.raw_query, MACHINE_TYPE)
+        except odata.ODataError as error:
+            return error.response()
+        with self._lock:
+            now = self._clock.now()
+            observers = [self._machines[machine_id] for machine_id in self._observers.get(file_id.lower(), ()) if machine_id in self._machines]
+            machines = [machine.entity for machine in sorted(observers, key=lambda machine: machine.sequence) if self._retained(machine, now)]
+        # §10: an unknown file is "200 OK with an empty set".
+        page, _ = options.page(machines)
+        return self._collection(request, "Machines", page)
+
+    # ------------------------------------------------------------------------------------- stop and quarantine
+
+    def stop_and_quarantine_file(self, request):
+        # §0: the action permission is not enough, the app also needs a read permission (issue #6055).
+        denied = self._forbidden(request, READ_ROLES) or self._forbidden(request, QUARANTINE_ROLES)
+        if denied:
+            return denied
+        try:
+            comment, sha1 = _required_body_values(request, ("Comment", "Sha1"))
+        except _BodyError as error:
+            return error.response
+        if not SHA1.fullmatch(sha1):
+            return _invalid_hash(sha1)
+        machine_id = request.params["machine_id"]
+        with self._lock:
+            machine = self._find_machine(machine_id)
+            if machine is None:
+                return _machine_not_found(machine_id)
+            refusal = self._refusal(machine, sha1)
+            if refusal:
+                return refusal
+            now = self._clock.now()
+            earlier = self._quarantines.get((machine_id, sha1.lower()), [])
+            in_flight = [action for action in earlier if self._timeline(action, now)[0] in IN_FLIGHT]
+            if in_flight and self._config.duplicate_response != "create_new":
+                return self._duplicate(request, max(in_flight, key=lambda action: action.sequence), now)
+            succeeded = any(self._timeline(action, now)[0] == "Succeeded" for action in earlier)
+            if succeeded and _switch(self._config, "resubmit_after_success", ("create", "file_not_found")) == "file_not_found":
+                return self._file_not_observed(sha1, machine_id)
+            action = _Action(str(uuid.uuid4()), QUARANTINE, machine_id, machine.entity["computerDnsName"], sha1, _requestor(request), comment,
+                             now, next(self._sequence), outcome=machine.quarantine_outcome)
+            self._store_action(action)
+            return self._action_response(request, 201, action, now)
+
+    def _refusal(self, machine, sha1):
+        """Why the action cannot run on this machine for this file, as the API's error response; None if it can."""
+        platform = machine.entity["osPlatform"]
+        if platform == "Windows10":
+            if not _windows10_supported(machine.entity["version"], machine.entity["osBuild"]):
+                return mde_error(400, "ClientVersionNotSupported", "%s is supported on client version %d and above."
+                                 % (QUARANTINE, MINIMUM_WINDOWS10_VERSION))
+        elif platform not in SUPPORTED_PLATFORMS:
+            return mde_error(400, "OsPlatformNotSupported", "OS Platform %s isn't supported for this action." % platform)
+        known = self._files.get(sha1.lower())
+        if known is not None and known.microsoft_signed:
+            # §8: "The file must not belong to trusted third-party publishers or be signed by Microsoft"; the code is unconfirmed.
+            message = "%s is not allowed for file %s: it is signed by Microsoft or by a trusted publisher." % (QUARANTINE, sha1)
+            if _switch(self._config, "signed_file_response", ("disallowed_operation", "bad_request")) == "disallowed_operation":
+                return mde_error(403, "DisallowedOperation", message)
+            return mde_error(400, "BadRequest", message)
+        if machine.entity["id"] not in self._observers.get(sha1.lower(), ()):
+            return self._file_not_observed(sha1, machine.entity["id"])
+        return None
+
+    def _file_not_observed(self, sha1, machine_id):
+        # §5: the message tells this apart from "Machine ... was not found"; the status is unconfirmed.
+        return mde_error(self._config.file_not_found_status, "ResourceNotFound", "Sha1 %s was not found in machine %s" % (sha1, machine_id))
+
+    def _duplicate(self, request, existing, now):
+        """The answer to a POST while an action for the same machine and file is in flight (§8, config comments)."""
+        variant = _switch(self._config, "duplicate_response", ("active_request_exists", "already_in_progress", "return_existing", "mixed"))
+        if variant == "mixed":
+            self._duplicates_answered += 1
+            variant = "active_request_exists" if self._duplicates_answered % 2 else "return_existing"
+        if variant == "return_existing":
+            return self._action_response(request, 201, existing, now)
+        code = "ActiveRequestAlreadyExists" if variant == "active_request_exists" else "BadRequest"
+        return mde_error(400, code, "Action is already in progress")
+
+    # -------------------------------------------------------------------------------------------- machine actions
+
+    def list_machine_actions(self, request):
+        denied = self._forbidden(request, READ_ROLES)
+        if denied:
+            return denied
+        try:
+            options = odata.parse_query_options(request.query, request.raw_query, MACHINE_ACTION_TYPE)
+        except odata.ODataError as error:
+            return error.response()
+        newest_first = _switch(self._config, "list_order", ("newest_first", "oldest_first")) == "newest_first"
+        with self._lock:
+            now = self._clock.now()
+            listed_before = now - timedelta(seconds=self._config.list_lag_seconds)
+            listed = sorted((action for action in self._actions.values() if action.created <= listed_before),
+                            key=lambda action: (action.created, action.sequence), reverse=newest_first)
+            entities = [self._render_action(action, now) for action in listed]
+        # §2: no page of this API has an @odata.nextLink; clients page with $top/$skip.
+        page, _ = options.page(entities)
+        return self._collection(request, "MachineActions", page)
+
+    def get_machine_action(self, request):
+        denied = self._forbidden(request, READ_ROLES)
+        if denied:
+            return denied
+        with self._lock:
+            action = self._actions.get(request.params["action_id"])
+            if action is None:
+                return _action_not_found(request.params["action_id"])
+            return self._action_response(request, 200, action, self._clock.now())
+
+    def cancel_machine_action(self, request):
+        try:
+            comment = _optional_body_value(request, "Comment")
+        except _BodyError as error:
+            return error.response
+        action_id = request.params["action_id"]
+        with self._lock:
+            action = self._actions.get(action_id)
+            if action is None:
+                return _action_not_found(action_id)
+            denied = self._forbidden(request, ACTION_ROLES.get(action.type, QUARANTINE_ROLES))
+            if denied:
+                return denied
+            now = self._clock.now()
+            status = self._timeline(action, now)[0]
+            if status in FINAL:
+                # §4: only a launched action not yet in a final state can be cancelled; the answer otherwise is unconfirmed.
+                if _switch(self._config, "cancel_final_response", (400, 200)) == 400:
+                    return mde_error(400, "BadRequest", "Machine action %s can't be cancelled since it is in final state %s." % (action_id, status))
+            elif _switch(self._config, "cancel_effect", ("cancels", "ignored")) == "cancels":
+                action.cancelled_at, action.cancellation_requestor, action.cancellation_comment = now, _requestor(request), comment
+            return self._action_response(request, 200, action, now)
+
+    def _timeline(self, action, now):
+        """(status, last update time) of an action at ``now``."""
+        if action.cancelled_at is not None:
+            return "Cancelled", action.cancelled_at
+        if action.fixed_status is not None:
+            return action.fixed_status, action.created
+        picked_up = action.created + timedelta(seconds=self._config.pending_seconds)
+        finished = picked_up + timedelta(seconds=self._config.in_progress_seconds)
+        if now < picked_up or action.outcome == "Pending":
+            return "Pending", action.created
+        if now < finished:
+            return "InProgress", picked_up
+        return action.outcome, finished
+
+    def _render_action(self, action, now):
+        """The MachineAction entity as the API shows it at ``now``, field order as in real responses (§1)."""
+        status, last_update = self._timeline(action, now)
+        entity = {
+            "id": action.id,
+            "type": action.type,
+            "title": None,
+            "requestor": action.requestor,
+            "requestorComment": action.comment,
+            "status": status,
+            "machineId": action.machine_id,
+            "computerDnsName": action.computer_dns_name,
+            "creationDateTimeUtc": format_datetime(action.created),
+        }
+        field = _switch(self._config, "last_update_field", ("lastUpdateDateTimeUtc", "lastUpdateTimeUtc", "both"))
+        for name in ("lastUpdateDateTimeUtc", "lastUpdateTimeUtc"):
+            if field in (name, "both"):
+                entity[name] = format_datetime(last_update)
+        cancelled = action.cancelled_at is not None
+        entity.update({
+            "cancellationRequestor": action.cancellation_requestor,
+            "cancellationComment": action.cancellation_comment,
+            "cancellationDateTimeUtc": format_datetime(action.cancelled_at) if cancelled else None,
+            "errorHResult": FAILED_HRESULT if status == "Failed" else 0,
+            "scope": None,
+            "externalId": None,
+            "requestSource": "PublicApi",
+            "relatedFileInfo": {"fileIdentifier": self._file_identifier(action.sha1), "fileIdentifierType": "Sha1"} if action.sha1 else None,
+            "commands": [],
+            "troubleshootInfo": None,
+        })
+        return entity
+
+    def _file_identifier(self, sha1):
+        case = _switch(self._config, "file_identifier_case", ("lower", "upper", "as_sent"))
+        return {"lower": sha1.lower(), "upper": sha1.upper(), "as_sent": sha1}[case]
+
+    def _action_response(self, request, status, action, now):
+        return Response(status, {"@odata.context": _context(request, "MachineActions/$entity"), **self._render_action(action, now)})
+
+    # ------------------------------------------------------------------------------------------------ common
+
+    def _forbidden(self, request, required):
+        """None when the token has one of the ``required`` roles, else the API's 403 in the configured wording (§0)."""
+        roles = request.claims.get("roles") or ()
+        if any(role in roles for role in required):
+            return None
+        if _switch(self._config, "forbidden_format", ("legacy", "roles")) == "legacy":
+            message = "The application does not have any of the required application permissions (%s) to access the resource." % ", ".join(required)
+        else:
+            message = "Missing application roles. API required roles: %s, application roles: %s." % (",".join(required), ",".join(roles))
+        return mde_error(403, "Forbidden", message)
+
+    @staticmethod
+    def _collection(request, entity_set, entities):
+        return Response(200, {"@odata.context": _context(request, entity_set), "value": entities})
+
+
+class _BodyError(Exception):
+    def __init__(self, response):
+        super().__init__(response.body["error"]["message"])
+        self.response = response
+
+
+def _json_body(request):
+    try:
+        return request.json()
+    except ValueError:
+        raise _BodyError(mde_error(400, "InvalidRequestBody", "Invalid request body.")) from None
+
+
+def _required_body_values(request, names):
+    """The values of required string parameters; body parameter names are case-sensitive (§5)."""
+    body = _json_body(request)
+    values = []
+    for name in names:
+        value = body.get(name)
+        if value is None or value == "":
+            if name not in body and any(key.lower() == name.lower() for key in body):
+                raise _BodyError(mde_error(400, "InvalidRequestBody", "Invalid request body. Parameter names are case-sensitive: expected %s." % name))
+            raise _BodyError(mde_error(400, "MissingRequiredParameter", "Parameter %s is missing." % name))
+        if not isinstance(value, str):
+            raise _BodyError(mde_error(400, "InvalidRequestBody", "Invalid request body. Parameter %s must be a string." % name))
+        values.append(value)
+    return values
+
+
+def _optional_body_value(request, name):
+    if not request.body.strip():
+        return None
+    value = _json_body(request).get(name)
+    if value is not None and not isinstance(value, str):
+        raise _BodyError(mde_error(400, "InvalidRequestBody", "Invalid request body. Parameter %s must be a string." % name))
+    return value
+
+
+def _machine_copy(entity):
+    """A copy the caller may change without changing the service's data (deepcopy is too slow for 10,000 machines)."""
+    return {**entity, "machineTags": list(entity["machineTags"]), "ipAddresses": [dict(address) for address in entity["ipAddresses"]]}
+
+
+def _switch(config, name, allowed):
+    """A switch's value, refusing values the simulator does not implement so that a typo cannot pass silently."""
+    value = getattr(config, name)
+    if value not in allowed:
+        raise ValueError("simulator switch %s=%r is not one of %s" % (name, value, ", ".join(map(repr, allowed))))
+    return value
+
+
+def _windows10_supported(version, build):
+    if version and version.isdigit():
+        return int(version) >= MINIMUM_WINDOWS10_VERSION
+    if version:
+        return True       # "20H2"-style names started in 2020, long after 1703
+    return build is None or build >= MINIMUM_WINDOWS10_BUILD
+
+
+def _requestor(request):
+    # An app's actions name the app (§1: the requestor of app actions is unconfirmed; the app id is the likely value).
+    return request.claims.get("appid") or request.claims.get("azp") or request.claims.get("oid")
+
+
+def _host(request):
+    return request.headers.get("host") or "api.securitycenter.microsoft.com"
+
+
+def _context(request, fragment):
+    # OData builds the context URL from the URL the client called.
+    return "https://%s/api/$metadata#%s" % (_host(request), fragment)
+
+
+def _machine_not_found(machine_id):
+    return mde_error(404, "ResourceNotFound", "Machine %s was not found" % machine_id)
+
+
+def _action_not_found(action_id):
+    return mde_error(404, "ResourceNotFound", "Machine action %s was not found" % action_id)
+
+
+def _invalid_hash(value):
+    return mde_error(400, "InvalidHashValue", "Hash value %s is invalid." % value)
