@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""DefenderClient and the engine against the simulator over real HTTPS: the queries they build are ones a
+strict OData service accepts, and the answers they get are read as the reference notes describe them."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.mde.response.plugins.module_utils.action_engine import QuarantineRequest, StopAndQuarantineEngine
+from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient, odata_string
+from ansible_collections.mde.response.plugins.module_utils.auth import build_token_provider
+from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
+from ansible_collections.mde.response.plugins.module_utils.transport import HttpTransport, SystemClock, build_session
+from tests.simulator import Simulator
+
+SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
+# Simulated seconds per real second, for both sides, so that waiting for actions takes a fraction of a second.
+SPEED = 100.0
+
+
+@pytest.fixture(name="simulator")
+def fixture_simulator(tmp_path):
+    with Simulator(state_dir=tmp_path / "simulator") as running:
+        running.configure(clock_speed=SPEED)
+        yield running
+
+
+@pytest.fixture(name="clock")
+def fixture_clock():
+    return SystemClock(scale=SPEED)
+
+
+@pytest.fixture(name="client")
+def fixture_client(simulator, clock):
+    settings = ConnectionSettings.from_options(dict(simulator.connection, token_cache=False, timeout=10), environ={})
+    session = build_session(settings)
+    yield DefenderClient(HttpTransport(settings, build_token_provider(settings, session), session, clock=clock))
+    session.close()
+
+
+def quarantine(client, clock, check_mode=False, **options):
+    options.setdefault("sha1", SHA1)
+    options.setdefault("comment", "INC-4711")
+    return StopAndQuarantineEngine(client, clock).run(QuarantineRequest.from_options(options), check_mode=check_mode)
+
+
+def writes(simulator):
+    return simulator.log_for(method="POST", route="machines.StopAndQuarantineFile")
+
+
+def test_a_quoted_hostile_name_is_accepted_and_matches_only_itself(simulator, client):
+    hostile = "x' or machineId ne 'y"
+    simulator.seed_fleet(3)
+    target = simulator.add_machine(hostile)
+    found = client.list_machines("computerDnsName eq %s" % odata_string(hostile))
+    assert [machine["id"] for machine in found] == [target["id"]]
+
+
+def test_listing_pages_with_top_and_skip(simulator, client):
+    fleet = simulator.seed_fleet(5)
+    machines = client.list_machines(page_size=2)
+    assert sorted(machine["id"] for machine in machines) == sorted(machine["id"] for machine in fleet)
+    assert len(simulator.log_for(route="machines.list")) == 3
+
+
+def test_no_machines_is_an_empty_list(client):
+    assert client.list_machines() == []
+
+
+def test_run_then_rerun_over_https(simulator, client, clock):
+    fleet = simulator.seed_fleet(3, observed_sha1=SHA1)
+    names = [machine["computerDnsName"] for machine in fleet]
+    first = quarantine(client, clock, machine_names=names)
+    assert first.summary["created"] == 3 and first.changed is True
+    assert {entry["action"]["relatedFileInfo"]["fileIdentifier"] for entry in first.actions} == {SHA1}
+    rerun = quarantine(client, clock, machine_names=names)
+    assert rerun.summary["existing"] == 3 and rerun.changed is False
+    assert len(writes(simulator)) == 3
+
+
+def test_a_file_the_machine_never_saw_is_not_present(simulator, client, clock):
+    machine = simulator.add_machine("ws-clean.contoso.local")
+    result = quarantine(client, clock, machine_ids=[machine["id"]])
+    assert result.actions[0]["outcome"] == "not_present"
+
+
+@pytest.mark.parametrize("variant", ["active_request_exists", "already_in_progress", "return_existing"])
+def test_duplicate_answers_are_existing(simulator, client, clock, variant):
+    simulator.configure(duplicate_response=variant)
+    machine = simulator.add_machine("ws-1.contoso.local", observed_files=(SHA1,))
+    pending = simulator.add_machine_action(machine["id"], SHA1, status="Pending")
+    result = quarantine(client, clock, machine_ids=[machine["id"]], force=True)
+    assert (result.actions[0]["outcome"], result.actions[0]["action_id"]) == ("existing", pending["id"])
+    assert len(simulator.actions()) == 1
+
+
+def test_wait_follows_actions_to_their_final_status(simulator, client, clock):
+    fleet = simulator.seed_fleet(2, observed_sha1=SHA1)
+    result = quarantine(client, clock, machine_ids=[machine["id"] for machine in fleet], wait=True, wait_timeout=120)
+    assert [(entry["outcome"], entry["status"]) for entry in result.actions] == [("created", "Succeeded")] * 2
+
+
+def test_cancel_is_confirmed_by_reading_back(simulator, client, clock):
+    machine = simulator.add_machine("ws-offline.contoso.local", observed_files=(SHA1,), quarantine_outcome="Pending")
+    quarantine(client, clock, machine_ids=[machine["id"]])
+    result = quarantine(client, clock, machine_ids=[machine["id"]], state="cancelled")
+    assert (result.actions[0]["outcome"], result.actions[0]["status"]) == ("cancelled", "Cancelled")
