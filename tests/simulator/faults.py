@@ -22,7 +22,10 @@ ANY_API_ROUTE = "*"
 
 @dataclass
 class Fault:
-    """One scheduled fault: fires on call number start, start + every, start + 2 * every, ... of its route."""
+    """One scheduled fault: counting the route's calls from call number ``start``, fires on every ``every``-th.
+
+    every=3 hits calls 3, 6, 9, ...; start=5 (every=1) hits call 5 and all later ones; times caps the total.
+    """
     fault_id: int
     route: str
     kind: str
@@ -42,7 +45,7 @@ class Fault:
     def count_call(self):
         """Count one matching call; True when the schedule says this call is due for the fault."""
         self.calls += 1
-        scheduled = self.calls >= self.start and (self.calls - self.start) % self.every == 0
+        scheduled = self.calls >= self.start and (self.calls - self.start + 1) % self.every == 0
         exhausted = self.times is not None and self.fired >= self.times
         return scheduled and not exhausted
 

@@ -7,7 +7,6 @@ Handlers live in tokens.py and defender.py; everything that is not specific to o
 """
 
 import collections
-import importlib.util
 import ipaddress
 import json
 import os
@@ -29,10 +28,12 @@ import trustme
 
 from .clock import SimClock
 from .config import CERT_CLIENT_ID, CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID, TENANT_ID, AppRegistration, SimulatorConfig
+from .defender import DefenderService
 from .faults import FaultInjector
 from .http import Request, Response, mde_error
 from .ratelimit import RateLimiter
-from .tokens import ClientCertificate, TokenError, TokenService, default_apps, form_fields, generate_client_secret
+from .tokens import (ClientCertificate, TokenError, TokenService, default_apps, form_fields, generate_client_secret,
+                     process_rsa_key)
 
 LOOPBACK = "127.0.0.1"
 VERSIONED_API_PREFIX = "/api/v1.0/"          # the documented versioned base is the same API as /api/ (reference §6)
@@ -43,11 +44,12 @@ MASK = "***"
 # Idle keep-alive connections are closed after this many real seconds, like any server's idle timeout.
 IDLE_CONNECTION_SECONDS = 120
 # How often the accept loops look for a stop request: small, so that tests that start many simulators stay fast.
-SHUTDOWN_POLL_SECONDS = 0.05
+SHUTDOWN_POLL_SECONDS = 0.01
 PROXY_ERROR_PAGE = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
                     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
 # The Defender conveniences a test reaches directly on the simulator (sim.add_machine(...)).
-DEFENDER_SHORTCUTS = frozenset({"add_machine", "add_file", "add_machine_action", "seed_fleet", "actions", "machines"})
+DEFENDER_SHORTCUTS = frozenset({"add_machine", "add_file", "add_machine_action", "seed_fleet", "seed_demo", "actions",
+                                "machines", "get_action"})
 
 
 @dataclass(frozen=True)
@@ -87,14 +89,6 @@ class Outcome:
     delay: float = 0.0             # real seconds to hold the answer back
 
 
-def _defender_service(config, clock):
-    # The Defender API model is developed alongside this server; without it the simulator is a token service.
-    if importlib.util.find_spec(__package__ + ".defender") is None:
-        return None
-    from .defender import DefenderService  # pylint: disable=import-outside-toplevel
-    return DefenderService(config, clock)
-
-
 def _jsonable(value):
     """json.dumps fallback for what services return: dataclasses, datetimes, sets."""
     if is_dataclass(value):
@@ -107,10 +101,13 @@ def _jsonable(value):
 
 
 def _write_private_file(path, data):
-    """Write a file only its owner can read: the state dir holds the client secret and key."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Write a file only its owner can read (the state dir holds the client secret and key), atomically, so that
+    a process polling for it never reads half of it."""
+    partial = path.with_name(path.name + ".partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(data)
+    os.replace(partial, path)
 
 
 def _masked(fields):
@@ -142,10 +139,11 @@ class Simulator:
         self.faults = FaultInjector()
         self._requested_ports = (port, admin_port)
         self._client_secret = generate_client_secret()
-        self._client_certificate = ClientCertificate.generate("mde-response-simulator-client")
+        self._client_certificate = ClientCertificate.generate("mde-response-simulator-client",
+                                                              process_rsa_key("client-certificate"))
         self._client_certificate_password = generate_client_secret()
         self.tokens = TokenService(self.config, self.clock, default_apps(self._client_secret, self._client_certificate))
-        self.defender = _defender_service(self.config, self.clock)
+        self.defender = DefenderService(self.config, self.clock)
         self._rate_limiter = RateLimiter(self.config, self.clock)
         self._router = self._build_router()
         self._lock = threading.Lock()
@@ -158,17 +156,15 @@ class Simulator:
         router = Router()
         for method, path_regex, name, handler in self.tokens.routes():
             router.add(method, path_regex, name, handler, api=False)
-        if self.defender is not None:
-            for method, path_regex, name, handler in self.defender.routes():
-                router.add(method, path_regex, name, handler, api=True)
+        for method, path_regex, name, handler in self.defender.routes():
+            router.add(method, path_regex, name, handler, api=True)
         return router
 
     def __getattr__(self, name):
         # Only reached for attributes not found normally; __dict__ is read directly so that a lookup before
         # __init__ has set the defender cannot recurse.
-        defender = self.__dict__.get("defender")
-        if name in DEFENDER_SHORTCUTS and defender is not None:
-            return getattr(defender, name)
+        if name in DEFENDER_SHORTCUTS and "defender" in self.__dict__:
+            return getattr(self.__dict__["defender"], name)
         raise AttributeError("%s has no attribute %r" % (type(self).__name__, name))
 
     # --- lifecycle --------------------------------------------------------------------------------------------
@@ -205,11 +201,12 @@ class Simulator:
         self.stop()
 
     def _write_state_files(self):
-        _write_private_file(self.state_dir / "connection.json", json.dumps(self.connection, indent=2).encode())
-        _write_private_file(self.state_dir / "simulator.json", json.dumps(self.details, indent=2).encode())
+        # connection.json comes last: a process waiting for it finds every other file complete.
         _write_private_file(self.client_certificate_path, self._client_certificate.pem())
         _write_private_file(self.state_dir / "client-cert-encrypted.pem",
                             self._client_certificate.pem(self._client_certificate_password))
+        _write_private_file(self.state_dir / "simulator.json", json.dumps(self.details, indent=2).encode())
+        _write_private_file(self.state_dir / "connection.json", json.dumps(self.connection, indent=2).encode())
 
     # --- what clients need to know ----------------------------------------------------------------------------
 
@@ -272,7 +269,12 @@ class Simulator:
         return self.config
 
     def register_app(self, app):
+        """Make another app registration or managed identity known to the token service (config.AppRegistration)."""
         return self.tokens.register_app(app)
+
+    def add_route(self, method, path_regex, name, handler, api=True):
+        """Serve another handler (Request -> Response); API routes get the same checks as the Defender API's."""
+        self._router.add(method, path_regex, name, handler, api)
 
     def reset(self):
         """Forget the log, counters, rate-limit windows and faults; the Defender data stays."""
@@ -454,6 +456,9 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"                # keep-alive, as the real API and every client expect
     server_version = "MDE-Simulator"
     timeout = IDLE_CONNECTION_SECONDS
+    # Headers and body are separate writes; with Nagle's algorithm the body would wait for the client's delayed
+    # ACK of the headers, about 40 ms on every keep-alive request.
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin  # the request log replaces it
         pass

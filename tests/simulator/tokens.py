@@ -7,6 +7,7 @@ in Entra's JSON shape with the AADSTS codes the collection has to turn into usef
 
 import base64
 import datetime
+import functools
 import hmac
 import secrets
 import string
@@ -34,7 +35,7 @@ JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGORITHMS = ("RS256", "PS256")       # msal signs with PS256 when it knows the certificate (>= 1.35)
 RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
 ISSUER = "https://sts.windows.net/%s/"
-SIGNING_KEY_BITS = 2048
+RSA_KEY_BITS = 2048
 # Characters of Entra-generated client secrets: they include "~", "." and "-", which a client must form-encode.
 SECRET_ALPHABET = string.ascii_letters + string.digits + "~.-_"
 
@@ -58,6 +59,21 @@ class AssertionRejected(Exception):
     """A client assertion that fails validation; the message is the AADSTS700027 detail."""
 
 
+@functools.lru_cache(maxsize=None)
+def process_rsa_key(purpose):
+    """One RSA key per purpose for this process.
+
+    A 2048-bit key takes about 0.1 s to generate, too slow for a fresh simulator in every test; simulators in one
+    process share keys like replicas of one service, and a restarted simulator process has new ones, as a
+    restarted service would.
+    """
+    return new_rsa_key()
+
+
+def new_rsa_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_BITS)
+
+
 def _b64url_thumbprint(certificate, algorithm):
     return base64.urlsafe_b64encode(certificate.fingerprint(algorithm)).decode().rstrip("=")
 
@@ -76,8 +92,9 @@ class ClientCertificate:
     certificate: x509.Certificate
 
     @classmethod
-    def generate(cls, common_name):
-        key = rsa.generate_private_key(public_exponent=65537, key_size=SIGNING_KEY_BITS)
+    def generate(cls, common_name, key=None):
+        """A new certificate for ``key`` (by default a new key)."""
+        key = key or new_rsa_key()
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
         now = datetime.datetime.now(datetime.timezone.utc)
         certificate = (
@@ -139,7 +156,7 @@ class TokenService:
         self._apps = {}
         self._issued = set()           # "uti" of every token issued and not yet revoked
         self._revoked = set()
-        self._signing_key = rsa.generate_private_key(public_exponent=65537, key_size=SIGNING_KEY_BITS)
+        self._signing_key = process_rsa_key("token-signing")
         self._key_id = secrets.token_urlsafe(20)
         self.tenant_id = TENANT_ID
         for app in apps:

@@ -1,8 +1,15 @@
 """Fixtures shared by the simulator's tests: a running simulator, and HTTP sessions that trust its CA."""
 
+import time
+import uuid
+
+import jwt
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
+from tests.simulator.config import CERT_CLIENT_ID, TENANT_ID
 from tests.simulator.server import Simulator
 
 
@@ -26,6 +33,21 @@ def client_credentials(simulator, session, client_id=None, secret=None, scope="h
         data={"grant_type": "client_credentials", "client_id": client_id or connection["client_id"],
               "client_secret": secret or connection["client_secret"], "scope": scope},
     )
+
+
+def signed_assertion(simulator, algorithm, **claim_overrides):
+    """A client assertion of the certificate app, as msal signs it: RS256 with the SHA-1 thumbprint (x5t) when
+    given a thumbprint, PS256 with the SHA-256 one (x5t#S256) when given the certificate."""
+    with open(simulator.client_certificate_path, "rb") as stream:
+        pem = stream.read()
+    certificate = x509.load_pem_x509_certificate(pem)
+    thumbprint = ("x5t", hashes.SHA1()) if algorithm == "RS256" else ("x5t#S256", hashes.SHA256())
+    now = time.time()
+    claims = {"aud": "%s/%s/oauth2/v2.0/token" % (simulator.base_url, TENANT_ID), "iss": CERT_CLIENT_ID,
+              "sub": CERT_CLIENT_ID, "exp": now + 600, "iat": now, "jti": str(uuid.uuid4())}
+    claims.update(claim_overrides)
+    return jwt.encode(claims, pem, algorithm=algorithm,
+                      headers={thumbprint[0]: jwt.utils.base64url_encode(certificate.fingerprint(thumbprint[1])).decode()})
 
 
 @pytest.fixture
