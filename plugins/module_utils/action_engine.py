@@ -6,6 +6,24 @@ A run resolves its targets, reads the file's existing StopAndQuarantineFile acti
 with a few list calls (the API cannot filter on the file hash, so matching happens here), decides per machine,
 and only then writes. Reads made while planning raise: without them no decision is safe. Everything after that
 is reported per machine, so one machine's failure never hides what happened on the others.
+
+How each machine's outcome is decided (``error`` is set exactly when the outcome is ``failed``):
+
+- ``existing``: the pre-check found an in-flight (Pending/InProgress) action for the file, or a Succeeded one
+  created within ``succeeded_within``; or the POST answered 201 with an action the pre-check knew, or 400
+  ActiveRequestAlreadyExists / "already in progress" (the action is then looked up by machine and type).
+- ``created``: the POST answered 201 with a new action; or its answer was lost and the action turned up in the
+  list afterwards (looked for during a grace period, since the list lags, before the one permitted re-POST).
+- ``not_present``: the API said "Sha1 ... was not found in machine ..." (400 or 404); with ``state: cancelled``,
+  nothing was in flight, or the action reached another final state before the cancel took effect. A Succeeded
+  one adds a warning: the file is quarantined, which a cancel cannot undo, and a rerun would say not_present too.
+- ``cancelled``: our cancel was accepted and a read-back shows the action Cancelled.
+- ``would_create`` / ``would_cancel``: check mode, where a real run would write.
+- ``failed``: any other refusal (with the API's code, message and status), a transport error, a name that matches
+  no machine (MachineNotFound) or only machines that are not onboarded (AmbiguousMachineName), an answer lost
+  twice (AmbiguousWrite), a cancel still not visible after a few reads (CancelNotConfirmed), and with ``wait`` an
+  action that ended Failed/TimeOut/Cancelled (ActionFailed, ActionTimeOut, ActionCancelled) or is still in flight
+  at ``wait_timeout`` (WaitTimeout). ``changed`` still counts an action this run created that later failed.
 """
 
 from __future__ import annotations
@@ -539,7 +557,8 @@ class StopAndQuarantineEngine:
     def _choose_machine(run, name, machines):
         """(machine entity to act on for ``name``, None), or (None, the error explaining why there is none)."""
         if not machines:
-            return None, _error("MachineNotFound", "no Defender machine is named %r" % name)
+            return None, _error(
+                "MachineNotFound", "no Defender machine is named %r (the name must be its computerDnsName, usually the FQDN)" % name)
         if len(machines) == 1:
             return machines[0], None
         ids = ", ".join(sorted(machine["id"] for machine in machines))
