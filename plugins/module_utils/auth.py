@@ -120,7 +120,7 @@ class StaticTokenProvider:
     def get_token(self):
         return self._token
 
-    def invalidate(self):
+    def invalidate(self, rejected=None):
         raise AuthenticationError("the API refused the given access_token (expired, revoked, or for another "
                                   "audience or tenant); get a new one, or let the collection request tokens")
 
@@ -152,12 +152,16 @@ class _MsalTokenProvider(abc.ABC):
             self._refresh_at = time.time() + int(result.get("expires_in", 0)) - REFRESH_MARGIN
             return self._token
 
-    def invalidate(self):
-        """Forget the token the API refused, here and in the persistent cache, so that the next one is new."""
+    def invalidate(self, rejected=None):
+        """Forget the token the API refused, here and in the persistent cache, so that the next one is new.
+
+        `rejected` is the token the refused request carried: when parallel requests are refused together, only
+        the first of them replaces it, and the others keep the token that replaced it.
+        """
         with self._lock:
-            rejected, self._token = self._token, None
-            if not rejected:
+            if not self._token or (rejected is not None and rejected != self._token):
                 return
+            rejected, self._token = self._token, None
             with self._persisted():
                 for entry in list(self._token_cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
                     if entry.get("secret") == rejected:

@@ -181,8 +181,9 @@ class HttpTransport:
             attempt.start()
             self.stats.add(paced_seconds=self._pacer.acquire(route))
             self.stats.count_call(route)
+            token = self._token_provider.get_token()
             try:
-                response = self._send(method, path, params, body)
+                response = self._send(method, path, params, body, token)
             except requests.RequestException as exc:
                 error = _connection_error(method, route, exc, self._settings.timeout)
                 if _certificate_rejected(exc) or not (method in RESENDABLE_METHODS or _never_sent(exc)):
@@ -193,7 +194,7 @@ class HttpTransport:
             status = response.status_code
             if status == 401 and not token_refreshed:
                 # A token revoked or expired early: one fresh token, one more try; a second 401 is a real refusal.
-                self._token_provider.invalidate()
+                self._token_provider.invalidate(token)
                 token_refreshed = True
                 self.stats.add(token_refreshes=1, retries=1)
                 continue
@@ -212,9 +213,9 @@ class HttpTransport:
                 continue
             return _result(method, route, response)
 
-    def _send(self, method, path, params, body):
+    def _send(self, method, path, params, body, token):
         headers = {
-            "Authorization": "Bearer %s" % self._token_provider.get_token(),
+            "Authorization": "Bearer %s" % token,
             "Accept": "application/json",
         }
         data = None

@@ -251,6 +251,16 @@ def test_a_revoked_token_is_replaced_after_the_api_refuses_it(sim, cache_dir):
     assert first not in open(cache_file(cache_dir), encoding="utf-8").read()
 
 
+def test_a_token_refused_twice_in_parallel_is_replaced_once(sim, cache_dir):
+    provider = provider_for(settings_for(sim, cache_dir))
+    first = provider.get_token()
+    provider.invalidate(first)
+    second = provider.get_token()
+    provider.invalidate(first)
+    assert provider.get_token() == second != first
+    assert token_requests(sim) == 2
+
+
 def cache_file(cache_dir):
     files = [name for name in os.listdir(cache_dir) if name.endswith(".json")]
     assert len(files) == 1
@@ -342,7 +352,7 @@ def child_environment(sim, cache_dir, **extra):
 def test_twenty_sequential_runs_fetch_one_token(sim, cache_dir):
     environment = child_environment(sim, cache_dir)
     hashes = {subprocess.run([sys.executable, "-c", CHILD], env=environment, check=True, capture_output=True,
-                             text=True, timeout=60).stdout.strip() for _ in range(20)}
+                             text=True, timeout=60).stdout.strip() for _run in range(20)}
     assert len(hashes) == 1
     assert token_requests(sim) == 1
     assert sim.counters.get("openid-configuration") == 1
@@ -354,7 +364,7 @@ def test_ten_concurrent_runs_fetch_one_token(sim, cache_dir, tmp_path):
     start_line.mkdir()
     environment = child_environment(sim, cache_dir, START_LINE=str(start_line))
     children = [subprocess.Popen([sys.executable, "-c", CHILD], env=environment, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True) for _ in range(10)]
+                                 stderr=subprocess.PIPE, text=True) for _child in range(10)]
     # Release them together once every child has imported everything and waits at the start line.
     deadline = time.monotonic() + 60
     while len(list(start_line.glob("ready-*"))) < 10 and time.monotonic() < deadline:

@@ -53,11 +53,13 @@ class FakeClock:
 class FakeTokens:
     def __init__(self):
         self.generation = 0
+        self.invalidated = []
 
     def get_token(self):
         return "token-%d" % self.generation
 
-    def invalidate(self):
+    def invalidate(self, rejected=None):
+        self.invalidated.append(rejected)
         self.generation += 1
 
 
@@ -258,7 +260,7 @@ def test_a_refused_post_gives_up_with_a_plain_transport_error(refused):
 def test_401_fetches_a_new_token_once():
     harness = Harness([mde_error(401, "Unauthorized", "expired"), reply(200, {"ok": 1})])
     assert harness.request() == {"ok": 1}
-    assert harness.tokens.generation == 1
+    assert harness.tokens.invalidated == ["token-0"]
     assert harness.adapter.sent[1][0].headers["Authorization"] == "Bearer token-1"
     assert harness.clock.sleeps == []
 
@@ -345,7 +347,7 @@ def test_every_attempt_is_paced_under_its_route():
 def test_rate_limiter_windows_per_minute_and_per_hour():
     clock = FakeClock()
     limiter = RateLimiter(per_minute=3, per_hour=5, clock=clock)
-    waits = [limiter.acquire("a") for _ in range(6)]
+    waits = [limiter.acquire("a") for _call in range(6)]
     assert waits == [0, 0, 0, 60.0, 0, 3540.0]
     assert clock.time == 1000.0 + 3600.0
     assert limiter.acquire("b") == 0
@@ -355,7 +357,7 @@ def test_rate_limiter_spreads_a_burst_over_sliding_minutes():
     clock = FakeClock()
     limiter = RateLimiter(per_minute=100, per_hour=1500, clock=clock)
     times = []
-    for _ in range(250):
+    for _call in range(250):
         limiter.acquire("machines.StopAndQuarantineFile")
         times.append(clock.time)
     assert times[99] == 1000.0 and times[100] == 1060.0 and times[200] == 1120.0
@@ -368,11 +370,11 @@ def test_rate_limiter_holds_across_threads():
     granted = []
 
     def worker():
-        for _ in range(6):
+        for _call in range(6):
             limiter.acquire("route")
             granted.append(clock.monotonic())
 
-    threads = [threading.Thread(target=worker) for _ in range(5)]
+    threads = [threading.Thread(target=worker) for _worker in range(5)]
     for thread in threads:
         thread.start()
     for thread in threads:
