@@ -341,7 +341,6 @@ class ExistingActionIndex:
             if is_quarantine_of(action, self._sha1) and isinstance(action.get("machineId"), str):
                 self._ids.add(_id_key(action))
                 self._by_machine.setdefault(action["machineId"].lower(), []).append(action)
-        return self
 
     def knows(self, action):
         """Whether ``action`` (for example a 201 answer) is one that existed before this run wrote anything."""
@@ -430,9 +429,6 @@ class EngineResult:
     summary: dict
     actions: list
     warnings: list = field(default_factory=list)
-
-    def as_dict(self):
-        return {"changed": self.changed, "summary": self.summary, "actions": self.actions, "warnings": self.warnings}
 
 
 class _Run:

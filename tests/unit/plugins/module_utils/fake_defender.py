@@ -48,9 +48,6 @@ class FakeClock:
             self.sleeps.append(seconds)
             self._elapsed += max(0.0, seconds)
 
-    def advance(self, seconds):
-        self.sleep(seconds)
-
 
 def iso(moment):
     """The API's timestamp format: 7 fractional digits and Z."""
@@ -61,15 +58,12 @@ def machine_id(number):
     return "%040x" % (0xA0000000 + number)
 
 
-def make_engine(api, max_workers=4):
-    return StopAndQuarantineEngine(DefenderClient(api), api.clock, max_workers=max_workers)
-
-
 def run_engine(api, check_mode=False, max_workers=4, **options):
     """Run the engine on ``api`` with valid defaults for the required options."""
     options.setdefault("sha1", SHA1)
     options.setdefault("comment", "INC-4711")
-    return make_engine(api, max_workers).run(QuarantineRequest.from_options(options), check_mode=check_mode)
+    engine = StopAndQuarantineEngine(DefenderClient(api), api.clock, max_workers=max_workers)
+    return engine.run(QuarantineRequest.from_options(options), check_mode=check_mode)
 
 
 def make_machine(number, name=None, onboarded=True, last_seen=START, **extra):

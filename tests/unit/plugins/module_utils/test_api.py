@@ -12,8 +12,10 @@ from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defen
     SHA1,
     FakeClock,
     FakeDefenderApi,
+    ODataSyntaxError,
     api_error,
     make_machine,
+    odata_filter,
 )
 
 
@@ -149,3 +151,19 @@ def test_file_machines_returns_the_value_list():
     transport = RecordingTransport({"value": machines})
     assert DefenderClient(transport).list_file_machines(SHA1) == machines
     assert transport.requests == [("GET", "/api/files/%s/machines" % SHA1, None, None, "files.machines")]
+
+
+# The tests above and the engine's rely on the in-memory API's $filter parser being strict; so check it is.
+
+@pytest.mark.parametrize("text", ["name eq 'x'' or 1", "name eq 'a' or", "(name eq 'a'", "name like 'a'", "name eq a'b'"])
+def test_the_fake_refuses_malformed_filters(text):
+    with pytest.raises(ODataSyntaxError):
+        odata_filter(text)
+
+
+def test_the_fake_gives_and_precedence_over_or():
+    matches = odata_filter("a eq '1' or a eq '2' and b eq '3'")
+    assert matches({"a": "1", "b": "0"}) and matches({"a": "2", "b": "3"}) and not matches({"a": "2", "b": "0"})
+    assert odata_filter("name eq 'it''s'")({"name": "it's"})
+    assert odata_filter("created ge 2025-03-01T12:00:00Z")({"created": "2025-03-01T12:00:00.5000000Z"})
+    assert not odata_filter("created ge 2025-03-01T12:00:00Z")({"created": "2025-03-01T11:59:59.9000000Z"})
