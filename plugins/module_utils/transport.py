@@ -309,6 +309,14 @@ def _certificate_rejected(exc):
 
 def describe_connection_error(exc, timeout):
     """A short reason for a failed connection, for messages; no URL parameters, headers or bodies."""
+    reason = _connection_failure_reason(exc, timeout)
+    if isinstance(exc, requests.exceptions.ProxyError):
+        # Otherwise "connection refused" would send the user looking at the API or login host.
+        return "the proxy failed: %s" % (reason or "it refused or dropped the connection")
+    return reason or "the connection was dropped (%s)" % type(exc).__name__
+
+
+def _connection_failure_reason(exc, timeout):
     chain = _chain(exc)
     if _certificate_rejected(exc):
         return "its TLS certificate could not be verified (set ca_path to the CA bundle that signed it)"
@@ -321,11 +329,9 @@ def describe_connection_error(exc, timeout):
         return "could not connect within %g seconds" % timeout
     if isinstance(exc, requests.exceptions.Timeout):
         return "no answer within %g seconds" % timeout
-    if isinstance(exc, requests.exceptions.ProxyError):
-        return "the proxy refused or failed the connection"
     if isinstance(exc, requests.exceptions.SSLError):
         return "the TLS connection failed"
-    return "the connection was dropped (%s)" % type(exc).__name__
+    return None
 
 
 OS_ERROR_NAMES = {

@@ -257,6 +257,18 @@ def test_a_refused_post_gives_up_with_a_plain_transport_error(refused):
     assert str(raised.value) == "POST machineactions.cancel: no answer from the API: could not connect (connection refused)"
 
 
+def test_a_proxy_that_is_down_is_blamed_not_the_api():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        proxy = "http://127.0.0.1:%d" % probe.getsockname()[1]
+    settings = ConnectionSettings.from_options(dict(APP, api_url=API, proxy_url=proxy), environ={})
+    clock = FakeClock()
+    transport = HttpTransport(settings, FakeTokens(), build_session(settings), clock=clock, max_retries=0)
+    with pytest.raises(TransportError) as raised:
+        transport.request("GET", "/api/machines", route=ROUTE)
+    assert str(raised.value) == "GET machines.list: no answer from the API: the proxy failed: could not connect (connection refused)"
+
+
 def test_401_fetches_a_new_token_once():
     harness = Harness([mde_error(401, "Unauthorized", "expired"), reply(200, {"ok": 1})])
     assert harness.request() == {"ok": 1}
@@ -454,7 +466,7 @@ def fixture_tls_server(tmp_path):
     server.ca_path = str(tmp_path / "ca.pem")
     authority.cert_pem.write_to_path(server.ca_path)
     server.url = "https://127.0.0.1:%d" % server.server_port
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
     server.shutdown()
