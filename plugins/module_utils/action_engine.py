@@ -586,8 +586,8 @@ class StopAndQuarantineEngine:
             clauses.append("(%s)" % _any_of("machineId", machine_ids))
         run.index.add(self._client.list_machine_actions(" and ".join(clauses)))
 
-    def _machine_actions(self, machine_id, sha1, created_since=None):
-        """The machine's actions for the file, newest first (one list call)."""
+    def _machine_quarantines(self, machine_id, created_since=None):
+        """The machine's StopAndQuarantineFile actions for any file, newest first (one list call)."""
         clauses = ["machineId eq %s" % odata_string(machine_id), "type eq %s" % odata_string(ACTION_TYPE)]
         if created_since is not None:
             clauses.append("creationDateTimeUtc ge %s" % odata_datetime(created_since))
@@ -595,7 +595,7 @@ class StopAndQuarantineEngine:
         return _newest_first(
             action
             for action in actions
-            if is_quarantine_of(action, sha1)
+            if action.get("type") == ACTION_TYPE
             and _same_id(action.get("machineId"), machine_id)
             and (created_since is None or (action_created(action) or _EPOCH) >= created_since)
         )
@@ -651,16 +651,11 @@ class StopAndQuarantineEngine:
     def _adopt_in_flight(self, run, result, refusal):
         """The API says an action is already in progress: report the one it means."""
         try:
-            actions = self._client.list_machine_actions(
-                "machineId eq %s and type eq %s" % (odata_string(result.machine_id), odata_string(ACTION_TYPE))
-            )
+            in_flight = [action for action in self._machine_quarantines(result.machine_id) if is_in_flight(action)]
         except MdeError as error:
             run.warn("machine %s: the API reports an action in progress, but reading it failed: %s" % (result.machine_id, error))
             result.settle(EXISTING)
             return
-        in_flight = _newest_first(
-            action for action in actions if is_in_flight(action) and _same_id(action.get("machineId"), result.machine_id)
-        )
         for_this_file = [action for action in in_flight if is_quarantine_of(action, run.request.sha1)]
         if for_this_file:
             result.settle(EXISTING, for_this_file[0])
@@ -713,9 +708,9 @@ class StopAndQuarantineEngine:
         deadline = self._clock.monotonic() + LOST_ANSWER_GRACE
         delay = LOST_ANSWER_FIRST_DELAY
         while True:
-            actions = self._machine_actions(machine_id, run.request.sha1, written_since)
-            if actions:
-                return actions[0]
+            ours = [action for action in self._machine_quarantines(machine_id, written_since) if is_quarantine_of(action, run.request.sha1)]
+            if ours:
+                return ours[0]
             remaining = deadline - self._clock.monotonic()
             if remaining <= 0:
                 return None
