@@ -8,6 +8,7 @@ Action statuses are never stored as they change: they are computed from the simu
 read, so a test that advances the clock sees the lifecycle move without any background thread.
 """
 
+import functools
 import hashlib
 import itertools
 import re
@@ -132,6 +133,7 @@ MACHINE_ACTION_TYPE = odata.EntityType("MachineAction", [
 ])
 
 
+@functools.lru_cache(maxsize=256)   # a seeded fleet shares a few timestamps; strftime is most of a seed's time
 def format_datetime(moment):
     """The API's timestamp format: UTC with seven fractional digits and "Z" (examples in §1 and §3)."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
@@ -217,8 +219,8 @@ class DefenderService:
             if machine_id in self._machines:
                 raise ValueError("machine %s exists already" % machine_id)
             sequence = next(self._sequence)
-            last_seen = last_seen or self._clock.now()
-            first_seen = first_seen or last_seen - timedelta(days=30)
+            last_seen = _moment(last_seen) or self._clock.now()
+            first_seen = _moment(first_seen) or last_seen - timedelta(days=30)
             default_version, default_build = PLATFORM_DEFAULTS.get(os_platform, (None, None))
             ip_address = "10.%d.%d.%d" % (sequence >> 16 & 255, sequence >> 8 & 255, sequence & 255)
             entity = {
@@ -311,7 +313,7 @@ class DefenderService:
             machine = self._machines.get(machine_id)
             if machine is None:
                 raise ValueError("no machine %s" % machine_id)
-            created = created or self._clock.now()
+            created = _moment(created) or self._clock.now()
             action = _Action(str(uuid.uuid4()), action_type, machine_id, machine.entity["computerDnsName"], sha1, requestor, comment, created,
                              next(self._sequence), fixed_status=status)
             if status == "Cancelled":
@@ -328,7 +330,8 @@ class DefenderService:
         """Add ``count`` machines named <prefix>-00001.<domain> ..., optionally all observing one file."""
         observed = (observed_sha1,) if observed_sha1 else ()
         with self._lock:
-            return [self.add_machine("%s-%05d.%s" % (name_prefix, index, domain), os_platform=os_platform, observed_files=observed)
+            now = self._clock.now()
+            return [self.add_machine("%s-%05d.%s" % (name_prefix, index, domain), os_platform=os_platform, last_seen=now, observed_files=observed)
                     for index in range(1, count + 1)]
 
     def seed_demo(self):
@@ -382,9 +385,9 @@ class DefenderService:
         if not machines and self._config.machines_empty_404:
             # §3: "If there are no recent machines, you see 404 Not Found"; an empty filter result stays 200.
             return mde_error(404, "NotFound", "No recent machines were found")
-        page, matches = options.page(machines)
-        response = self._collection(request, "Machines", page)
-        if options.top is None and matches > options.skip + odata.MAX_PAGE_SIZE:
+        matches = options.matching(machines)
+        response = self._collection(request, "Machines", options.window(matches))
+        if options.top is None and len(matches) > options.skip + odata.MAX_PAGE_SIZE:
             response.body["@odata.nextLink"] = self._broken_next_link(request)
         return response
 
@@ -452,8 +455,7 @@ class DefenderService:
             observers = [self._machines[machine_id] for machine_id in self._observers.get(file_id.lower(), ()) if machine_id in self._machines]
             machines = [machine.entity for machine in sorted(observers, key=lambda machine: machine.sequence) if self._retained(machine, now)]
         # §10: an unknown file is "200 OK with an empty set".
-        page, _ = options.page(machines)
-        return self._collection(request, "Machines", page)
+        return self._collection(request, "Machines", options.page(machines))
 
     # ------------------------------------------------------------------------------------- stop and quarantine
 
@@ -542,8 +544,7 @@ class DefenderService:
                             key=lambda action: (action.created, action.sequence), reverse=newest_first)
             entities = [self._render_action(action, now) for action in listed]
         # §2: no page of this API has an @odata.nextLink; clients page with $top/$skip.
-        page, _ = options.page(entities)
-        return self._collection(request, "MachineActions", page)
+        return self._collection(request, "MachineActions", options.page(entities))
 
     def get_machine_action(self, request):
         denied = self._forbidden(request, READ_ROLES)
@@ -686,6 +687,11 @@ def _optional_body_value(request, name):
     if value is not None and not isinstance(value, str):
         raise _BodyError(mde_error(400, "InvalidRequestBody", "Invalid request body. Parameter %s must be a string." % name))
     return value
+
+
+def _moment(value):
+    # The admin API passes timestamps as JSON, so as ISO 8601 text.
+    return odata.parse_datetime(value) if isinstance(value, str) else value
 
 
 def _machine_copy(entity):

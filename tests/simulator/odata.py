@@ -78,11 +78,16 @@ class QueryOptions:
     top: int                   # None when the request has no $top
     skip: int
 
-    def page(self, entities):
-        """The entities that match $filter, then $skip and $top (or the maximum page size)."""
-        matches = [entity for entity in entities if self.predicate(entity)]
+    def matching(self, entities):
+        return [entity for entity in entities if self.predicate(entity)]
+
+    def window(self, matches):
+        """$skip, then $top (or the maximum page size) of entities that already match."""
         limit = MAX_PAGE_SIZE if self.top is None else self.top
-        return matches[self.skip:self.skip + limit], len(matches)
+        return matches[self.skip:self.skip + limit]
+
+    def page(self, entities):
+        return self.window(self.matching(entities))
 
 
 def parse_query_options(query, raw_query, entity_type):
@@ -102,7 +107,7 @@ def parse_query_options(query, raw_query, entity_type):
         options[key] = value
     top = _non_negative_integer("$top", options["$top"]) if "$top" in options else None
     if top is not None and top > MAX_PAGE_SIZE:
-        raise ODataError("The limit of '%d' for Top query has been exceeded. The value from the incoming request is '%d'." % (MAX_PAGE_SIZE, top))
+        raise ODataError("The limit of '%s' for Top query has been exceeded. The value from the incoming request is '%s'." % (MAX_PAGE_SIZE, top))
     skip = _non_negative_integer("$skip", options["$skip"]) if "$skip" in options else 0
     predicate = compile_filter(options["$filter"], entity_type) if "$filter" in options else _match_all
     return QueryOptions(predicate, top, skip)
@@ -399,10 +404,10 @@ class _FilterParser:
         while self._accept(","):
             arguments.append(self._or())
         self._expect(")")
-        if len(arguments) != 2 or any(edm_type not in (STRING, None) for edm_type, _ in arguments):
+        if len(arguments) != 2 or any(argument_type not in (STRING, None) for argument_type, _evaluate in arguments):
             raise ODataError("No function signature for the function with name '%s' matches the specified arguments. The function "
                              "signatures considered are: %s(Edm.String Nullable=true, Edm.String Nullable=true)." % (name, name.lower()))
-        (_, first), (_, second) = arguments
+        first, second = (evaluate for _type, evaluate in arguments)
 
         def evaluate(entity, scope):
             first_value, second_value = first(entity, scope), second(entity, scope)

@@ -20,6 +20,7 @@ SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
 OTHER_SHA1 = "a0c659857ccbe457fdaf5fe21d54efdcbf6f6508"
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z")
 READ_FORBIDDEN = "The application does not have any of the required application permissions (Machine.Read.All, Machine.ReadWrite.All) to access the resource."
+QUARANTINE_FORBIDDEN = "The application does not have any of the required application permissions (Machine.StopAndQuarantine) to access the resource."
 
 ACTION_FIELDS = [
     "@odata.context", "id", "type", "title", "requestor", "requestorComment", "status", "machineId", "computerDnsName", "creationDateTimeUtc",
@@ -79,7 +80,7 @@ def call(service, method, path, query=None, body=None, roles=ROLES):
     """Route and call a handler as the server does: path parameters from the route's regex, claims from the token."""
     query = query or {}
     payload = body if isinstance(body, bytes) else (b"" if body is None else json.dumps(body).encode())
-    for route_method, pattern, _, handler in service.routes():
+    for route_method, pattern, _name, handler in service.routes():
         match = re.match(pattern, path, re.IGNORECASE)
         if route_method == method and match:
             request = Request(method, path, query, urlencode(query), {"host": "api.test"}, payload, params=match.groupdict(),
@@ -124,7 +125,7 @@ def values(response):
     ("POST", "/api/machineactions/abc/cancel", "machineactions.cancel"),
 ])
 def test_each_path_matches_exactly_one_route(service, method, path, name):
-    matching = [route_name for route_method, pattern, route_name, _ in service.routes()
+    matching = [route_name for route_method, pattern, route_name, _handler in service.routes()
                 if route_method == method and re.match(pattern, path, re.IGNORECASE)]
     assert matching == [name]
 
@@ -147,8 +148,7 @@ def test_files_get_needs_file_read(service, machine):
 def test_quarantine_needs_the_action_role_and_a_read_role(service, machine):
     # Issue #6055 (§0): the permission table reads "one of", but both are needed.
     assert error_of(quarantine(service, machine["id"], roles=("Machine.StopAndQuarantine",)), 403) == ("Forbidden", READ_FORBIDDEN)
-    assert error_of(quarantine(service, machine["id"], roles=("Machine.Read.All",)), 403) == (
-        "Forbidden", "The application does not have any of the required application permissions (Machine.StopAndQuarantine) to access the resource.")
+    assert error_of(quarantine(service, machine["id"], roles=("Machine.Read.All",)), 403) == ("Forbidden", QUARANTINE_FORBIDDEN)
     assert quarantine(service, machine["id"], roles=("Machine.ReadWrite.All", "Machine.StopAndQuarantine")).status == 201
 
 
@@ -161,7 +161,7 @@ def test_forbidden_in_the_newer_roles_wording(service, config, machine):
 def test_cancel_needs_the_action_role(service, machine):
     action = quarantine(service, machine["id"]).body
     response = call(service, "POST", "/api/machineactions/%s/cancel" % action["id"], body={"Comment": "x"}, roles=("Machine.Read.All",))
-    assert error_of(response, 403)[1] == "The application does not have any of the required application permissions (Machine.StopAndQuarantine) to access the resource."
+    assert error_of(response, 403) == ("Forbidden", QUARANTINE_FORBIDDEN)
     assert service.get_action(action["id"])["status"] == "Pending"
 
 
@@ -437,14 +437,14 @@ def test_duplicate_returns_the_existing_action(service, config, clock, machine):
 def test_mixed_duplicates_alternate(service, config, machine):
     config.duplicate_response = "mixed"
     first = quarantine(service, machine["id"]).body
-    answers = [quarantine(service, machine["id"]) for _ in range(4)]
+    answers = [quarantine(service, machine["id"]) for _attempt in range(4)]
     assert [(answer.status, answer.body.get("id") or answer.body["error"]["code"]) for answer in answers] == [
         (400, "ActiveRequestAlreadyExists"), (201, first["id"]), (400, "ActiveRequestAlreadyExists"), (201, first["id"])]
 
 
 def test_create_new_has_no_duplicate_detection(service, config, machine):
     config.duplicate_response = "create_new"
-    ids = {quarantine(service, machine["id"]).body["id"] for _ in range(3)}
+    ids = {quarantine(service, machine["id"]).body["id"] for _attempt in range(3)}
     assert len(ids) == 3
 
 
@@ -481,7 +481,7 @@ def test_resubmit_after_success(service, config, clock, machine, switch, expecte
 
 def test_concurrent_duplicates_create_exactly_one_action(service, machine):
     statuses = []
-    threads = [threading.Thread(target=lambda: statuses.append(quarantine(service, machine["id"]).status)) for _ in range(16)]
+    threads = [threading.Thread(target=lambda: statuses.append(quarantine(service, machine["id"]).status)) for _thread in range(16)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -540,8 +540,8 @@ def test_lifecycle_follows_the_clock(service, config, clock, machine):
     assert call(service, "GET", "/api/machineactions/%s" % action_id).body["status"] == "Succeeded"
 
 
-@pytest.mark.parametrize("outcome, status, hresult_nonzero", [("Failed", "Failed", True), ("TimeOut", "TimeOut", False),
-                                                             ("Pending", "Pending", False), ("Succeeded", "Succeeded", False)])
+@pytest.mark.parametrize("outcome, status, hresult_nonzero", [
+    ("Failed", "Failed", True), ("TimeOut", "TimeOut", False), ("Pending", "Pending", False), ("Succeeded", "Succeeded", False)])
 def test_machine_outcomes(service, clock, outcome, status, hresult_nonzero):
     machine = service.add_machine("m.contoso.local", observed_files=[SHA1], quarantine_outcome=outcome)
     action_id = quarantine(service, machine["id"]).body["id"]
@@ -619,7 +619,7 @@ def test_action_paging_and_limits(service, history):
 
 def test_action_list_never_has_a_next_link(service, clock, machine):
     created = clock.now() - timedelta(days=1)
-    for _ in range(10_001):
+    for _action in range(10_001):
         service.add_machine_action(machine["id"], SHA1, status="Succeeded", created=created)
     assert len(values(list_actions(service))) == 10_000
     assert len(values(list_actions(service, **{"$skip": "10000"}))) == 1
@@ -760,3 +760,12 @@ def test_seed_demo(service, clock):
     offline = quarantine(service, by_name["laptop-07"], sha1=DEMO_MALICIOUS_SHA1).body["id"]
     clock.advance(86400)
     assert service.get_action(offline)["status"] == "Pending"
+
+
+def test_timestamps_may_be_given_as_iso_text(service, clock):
+    # The admin API hands over JSON, where a timestamp is text.
+    machine = service.add_machine("t.contoso.local", last_seen="2026-03-01T08:00:00Z", first_seen="2025-12-01T00:00:00Z")
+    assert (machine["lastSeen"], machine["firstSeen"]) == ("2026-03-01T08:00:00.0000000Z", "2025-12-01T00:00:00.0000000Z")
+    seeded = service.add_machine_action(machine["id"], SHA1, created="2026-03-02T08:00:00.1234567Z")
+    assert seeded["creationDateTimeUtc"] == "2026-03-02T08:00:00.1234560Z"
+    assert clock.now() - timedelta(days=1) < datetime.fromisoformat(seeded["creationDateTimeUtc"]) < clock.now()
