@@ -19,7 +19,7 @@ import threading
 import time
 import traceback
 import urllib.parse
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -47,6 +47,8 @@ IDLE_CONNECTION_SECONDS = 120
 SHUTDOWN_POLL_SECONDS = 0.01
 PROXY_ERROR_PAGE = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
                     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+# Defender set-up arguments that are datetimes; JSON brings them to the admin API as ISO 8601 strings.
+DATETIME_ARGUMENTS = frozenset({"created", "first_seen", "last_seen"})
 # The Defender conveniences a test reaches directly on the simulator (sim.add_machine(...)).
 DEFENDER_SHORTCUTS = frozenset({"add_machine", "add_file", "add_machine_action", "seed_fleet", "seed_demo", "actions",
                                 "machines", "get_action"})
@@ -87,17 +89,6 @@ class Outcome:
     """What goes back on the wire: a response, or nothing at all (the connection is closed)."""
     response: Response = None
     delay: float = 0.0             # real seconds to hold the answer back
-
-
-def _jsonable(value):
-    """json.dumps fallback for what services return: dataclasses, datetimes, sets."""
-    if is_dataclass(value):
-        return asdict(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    raise TypeError("%r is not JSON serialisable" % (value,))
 
 
 def _write_private_file(path, data):
@@ -292,7 +283,7 @@ class Simulator:
     def log_for(self, route=None, method=None):
         """Log entries of one route and/or method (route names compare case-insensitively)."""
         return [entry for entry in self.request_log
-                if (route is None or (entry["route"] or "").lower() == route.lower())
+                if (route is None or entry["route"].lower() == route.lower())
                 and (method is None or entry["method"] == method.upper())]
 
     @property
@@ -341,7 +332,7 @@ class Simulator:
 
     def _admit(self, route, request):
         """The refusal of an API call (401, 429), or None once it passed authentication and rate limits."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        scheme, _space, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return self._unauthorized("no bearer token")
         try:
@@ -521,6 +512,11 @@ class AdminCall:
     body: dict
     query: dict
 
+    def arguments(self):
+        """The body as keyword arguments of a Defender set-up method, ISO 8601 strings made datetimes."""
+        return {name: datetime.fromisoformat(value) if name in DATETIME_ARGUMENTS and isinstance(value, str) else value
+                for name, value in self.body.items()}
+
 
 class _AdminApi:
     """The admin endpoints: JSON in, JSON out. Each takes an AdminCall and returns something JSON-serialisable."""
@@ -535,10 +531,10 @@ class _AdminApi:
             ("GET", "/config"): lambda call: simulator.config.as_dict(),
             ("POST", "/config"): self.post_config,
             ("POST", "/reset"): self.post_reset,
-            ("POST", "/machines"): lambda call: simulator.defender.add_machine(**call.body),
-            ("POST", "/files"): lambda call: simulator.defender.add_file(**call.body),
-            ("POST", "/machine-actions"): lambda call: simulator.defender.add_machine_action(**call.body),
-            ("POST", "/fleet"): lambda call: simulator.defender.seed_fleet(**call.body),
+            ("POST", "/machines"): lambda call: simulator.defender.add_machine(**call.arguments()),
+            ("POST", "/files"): lambda call: simulator.defender.add_file(**call.arguments()),
+            ("POST", "/machine-actions"): lambda call: simulator.defender.add_machine_action(**call.arguments()),
+            ("POST", "/fleet"): lambda call: simulator.defender.seed_fleet(**call.arguments()),
             ("GET", "/faults"): lambda call: simulator.faults.faults(),
             ("POST", "/faults"): lambda call: simulator.faults.add(**call.body).as_dict(),
             ("DELETE", "/faults"): self.delete_faults,
@@ -580,40 +576,38 @@ class _AdminApi:
 
 
 class _AdminRequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+    # HTTP/1.0: one connection per admin call, so that no idle connection outlives a stopped simulator.
     server_version = "MDE-Simulator-Admin"
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin  # admin calls are not logged
         pass
 
     def _dispatch(self):
-        split = urllib.parse.urlsplit(self.path)
-        endpoint = self.server.admin_api.endpoints.get((self.command, split.path.rstrip("/") or "/"))
-        if endpoint is None:
-            self._answer(404, {"error": "no admin endpoint %s %s" % (self.command, split.path)})
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        try:
-            body = json.loads(self.rfile.read(length)) if length else {}
-            if not isinstance(body, dict):
-                raise ValueError("the body must be a JSON object")
-            result = endpoint(AdminCall(body, dict(urllib.parse.parse_qsl(split.query))))
-        except (TypeError, ValueError, KeyError) as error:
-            # Wrong or missing arguments: the caller's mistake, named so that it can be fixed.
-            self._answer(400, {"error": "%s: %s" % (type(error).__name__, error)})
-            return
-        except Exception as error:  # pylint: disable=broad-exception-caught  # answer, rather than drop the caller
-            traceback.print_exc(file=sys.stderr)
-            self._answer(500, {"error": "%s: %s" % (type(error).__name__, error)})
-            return
-        self._answer(200, result)
-
-    do_GET = do_POST = do_DELETE = _dispatch
-
-    def _answer(self, status, result):
-        payload = json.dumps(result, default=_jsonable).encode()
+        status, result = self._call_endpoint()
+        payload = json.dumps(result).encode()
         self.send_response(status)
         self.send_header("Content-Type", JSON_CONTENT_TYPE)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+    do_GET = do_POST = do_DELETE = _dispatch
+
+    def _call_endpoint(self):
+        """(HTTP status, JSON-serialisable result) of the admin call."""
+        split = urllib.parse.urlsplit(self.path)
+        endpoint = self.server.admin_api.endpoints.get((self.command, split.path.rstrip("/") or "/"))
+        if endpoint is None:
+            return 404, {"error": "no admin endpoint %s %s" % (self.command, split.path)}
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(self.rfile.read(length)) if length else {}
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
+            return 200, endpoint(AdminCall(body, dict(urllib.parse.parse_qsl(split.query))))
+        except (TypeError, ValueError, KeyError) as error:
+            # Wrong or missing arguments: the caller's mistake, named so that it can be fixed.
+            return 400, {"error": "%s: %s" % (type(error).__name__, error)}
+        except Exception as error:  # pylint: disable=broad-exception-caught  # answer, rather than drop the caller
+            traceback.print_exc(file=sys.stderr)
+            return 500, {"error": "%s: %s" % (type(error).__name__, error)}
