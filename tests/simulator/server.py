@@ -20,7 +20,6 @@ import time
 import traceback
 import urllib.parse
 from dataclasses import dataclass
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -47,8 +46,6 @@ IDLE_CONNECTION_SECONDS = 120
 SHUTDOWN_POLL_SECONDS = 0.01
 PROXY_ERROR_PAGE = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
                     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
-# Defender set-up arguments that are datetimes; JSON brings them to the admin API as ISO 8601 strings.
-DATETIME_ARGUMENTS = frozenset({"created", "first_seen", "last_seen"})
 # The Defender conveniences a test reaches directly on the simulator (sim.add_machine(...)).
 DEFENDER_SHORTCUTS = frozenset({"add_machine", "add_file", "add_machine_action", "seed_fleet", "seed_demo", "actions",
                                 "machines", "get_action"})
@@ -512,11 +509,6 @@ class AdminCall:
     body: dict
     query: dict
 
-    def arguments(self):
-        """The body as keyword arguments of a Defender set-up method, ISO 8601 strings made datetimes."""
-        return {name: datetime.fromisoformat(value) if name in DATETIME_ARGUMENTS and isinstance(value, str) else value
-                for name, value in self.body.items()}
-
 
 class _AdminApi:
     """The admin endpoints: JSON in, JSON out. Each takes an AdminCall and returns something JSON-serialisable."""
@@ -531,10 +523,10 @@ class _AdminApi:
             ("GET", "/config"): lambda call: simulator.config.as_dict(),
             ("POST", "/config"): self.post_config,
             ("POST", "/reset"): self.post_reset,
-            ("POST", "/machines"): lambda call: simulator.defender.add_machine(**call.arguments()),
-            ("POST", "/files"): lambda call: simulator.defender.add_file(**call.arguments()),
-            ("POST", "/machine-actions"): lambda call: simulator.defender.add_machine_action(**call.arguments()),
-            ("POST", "/fleet"): lambda call: simulator.defender.seed_fleet(**call.arguments()),
+            ("POST", "/machines"): lambda call: simulator.defender.add_machine(**call.body),
+            ("POST", "/files"): lambda call: simulator.defender.add_file(**call.body),
+            ("POST", "/machine-actions"): lambda call: simulator.defender.add_machine_action(**call.body),
+            ("POST", "/fleet"): lambda call: simulator.defender.seed_fleet(**call.body),
             ("GET", "/faults"): lambda call: simulator.faults.faults(),
             ("POST", "/faults"): lambda call: simulator.faults.add(**call.body).as_dict(),
             ("DELETE", "/faults"): self.delete_faults,
