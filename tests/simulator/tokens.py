@@ -1,6 +1,6 @@
 """The Entra ID (Azure AD) token service stand-in: OIDC discovery, client credentials, managed identity (IMDS).
 
-It issues real RS256 JWTs signed with a key generated at start, so that the API side verifies them exactly as a
+It issues real RS256 JWTs signed with a key of its own, so that the API side verifies them exactly as a
 resource server would (signature, audience, tenant, expiry in simulated time, revocation), and it answers errors
 in Entra's JSON shape with the AADSTS codes the collection has to turn into useful messages (reference §7).
 """
@@ -81,7 +81,7 @@ def _b64url_thumbprint(certificate, algorithm):
 def generate_client_secret():
     """A random secret in the shape of an Entra-generated one (three characters, "8Q~", then 34 more)."""
     def pick(count):
-        return "".join(secrets.choice(SECRET_ALPHABET) for _ in range(count))
+        return "".join(secrets.SystemRandom().choices(SECRET_ALPHABET, k=count))
     return pick(3) + "8Q~" + pick(34)
 
 
@@ -194,13 +194,19 @@ class TokenService:
             ("GET", r"/metadata/identity/oauth2/token", "managed-identity", self.handle_managed_identity),
         ]
 
-    def handle_discovery(self, request):
+    def _refuse_unknown_tenant(self, request):
+        """The discovery endpoints' answer for a tenant that does not exist, or None."""
         tenant = request.params["tenant"]
-        if not self._known_tenant(tenant):
-            # The discovery document answers an unknown tenant with "invalid_tenant"; the token endpoint, below,
-            # with "invalid_request".
-            return self.error_response(request, AadError(400, "invalid_tenant", 90002, self._tenant_not_found(tenant)))
-        base = "%s/%s" % (_base_url(request), tenant)
+        if self._known_tenant(tenant):
+            return None
+        # Discovery says "invalid_tenant" where the token endpoint says "invalid_request".
+        return self.error_response(request, AadError(400, "invalid_tenant", 90002, self._tenant_not_found(tenant)))
+
+    def handle_discovery(self, request):
+        refusal = self._refuse_unknown_tenant(request)
+        if refusal is not None:
+            return refusal
+        base = "%s/%s" % (_base_url(request), request.params["tenant"])
         return Response(200, {
             "issuer": base + "/v2.0",
             "authorization_endpoint": base + "/oauth2/v2.0/authorize",
@@ -214,9 +220,9 @@ class TokenService:
         })
 
     def handle_jwks(self, request):
-        if not self._known_tenant(request.params["tenant"]):
-            return self.error_response(
-                request, AadError(400, "invalid_tenant", 90002, self._tenant_not_found(request.params["tenant"])))
+        refusal = self._refuse_unknown_tenant(request)
+        if refusal is not None:
+            return refusal
         jwk = jwt.algorithms.RSAAlgorithm.to_jwk(self._signing_key.public_key(), as_dict=True)
         jwk.update({"kid": self._key_id, "x5t": self._key_id, "use": "sig", "alg": "RS256"})
         return Response(200, {"keys": [jwk]})
@@ -242,10 +248,10 @@ class TokenService:
         resource = request.query.get("resource", "").rstrip("/")
         if not resource:
             return Response(400, {"error": "invalid_request", "error_description": "Required audience parameter not specified"})
-        # Identities are selected by client id; anything else (object_id, msi_res_id) names none of ours.
-        selectors = {"client_id", "object_id", "msi_res_id", "mi_res_id"} & set(request.query)
-        client_id = request.query.get("client_id") if selectors == {"client_id"} else None
-        identity = self.app(client_id or MANAGED_IDENTITY_CLIENT_ID) if selectors <= {"client_id"} else None
+        if {"object_id", "msi_res_id", "mi_res_id"} & set(request.query):
+            identity = None            # identities are only registered by client id
+        else:
+            identity = self.app(request.query.get("client_id") or MANAGED_IDENTITY_CLIENT_ID)
         if identity is None or not identity.managed_identity:
             return Response(400, {"error": "invalid_request", "error_description": "Identity not found"})
         if resource not in self.accepted_audiences():
