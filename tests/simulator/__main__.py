@@ -13,7 +13,8 @@ from .server import Simulator
 
 
 def parse_arguments(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tests.simulator", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.simulator",
+                                     description="Serve the simulated Defender API and Entra token service until SIGTERM.")
     parser.add_argument("--port", type=int, default=0, help="HTTPS port of the API and token service (0: any free)")
     parser.add_argument("--state-dir", required=True, help="where connection.json, simulator.json and ca.pem go")
     parser.add_argument("--admin-port", type=int, default=0, help="plain-HTTP admin API port (0: any free)")
