@@ -65,7 +65,7 @@ def test_the_first_fault_added_wins_but_every_fault_counts_the_call():
     injector = FaultInjector()
     first = injector.add("machines.get", "status", times=1)
     second = injector.add("machines.get", "html", every=2)
-    picked = [injector.pick("machines.get") for _ in range(4)]
+    picked = [injector.pick("machines.get") for _call in range(4)]
     assert [fault.kind if fault else None for fault in picked] == ["status", "html", None, "html"]
     assert (first.fired, second.fired) == (1, 2)
     assert [fault["fired"] for fault in injector.faults()] == [1, 2]
@@ -121,7 +121,12 @@ def test_timeout_after_runs_the_handler_and_answers_too_late(simulator, api, wri
     simulator.faults.add(WRITE_ROUTE, "timeout_after", delay=1.0, times=1)
     with pytest.raises(requests.Timeout):
         post(simulator, api, timeout=0.3)
+    # On a busy machine the client may give up before the handler even ran; the log entry follows the handler.
+    deadline = time.monotonic() + 5
+    while not simulator.log_for(WRITE_ROUTE) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert len(writes) == 1
+    assert simulator.log_for(WRITE_ROUTE)[0]["fault"] == "timeout_after"
 
 
 def test_latency_delays_in_simulated_seconds(simulator, api, writes):
@@ -176,7 +181,7 @@ def test_revoke_token_makes_the_call_and_later_calls_with_that_token_unauthorise
 
 def test_every_third_call_of_a_route(simulator, api, writes):
     simulator.faults.add(WRITE_ROUTE, "status", every=3, status=503)
-    statuses = [post(simulator, api).status_code for _ in range(6)]
+    statuses = [post(simulator, api).status_code for _call in range(6)]
     assert statuses == [201, 201, 503, 201, 201, 503]
     assert len(writes) == 4
     assert simulator.faults.faults()[0]["fired"] == 2
