@@ -617,9 +617,9 @@ class StopAndQuarantineEngine:
     def _create(self, run, result):
         # Searched from a little before the write, to allow for the server's clock being behind ours.
         written_since = self._clock.now() - CLOCK_SKEW
-        self._post(run, result, lambda error: self._recover_lost_answer(run, result, written_since, error))
+        self._post(run, result, written_since, lambda error: self._recover_lost_answer(run, result, written_since, error))
 
-    def _post(self, run, result, on_lost_answer):
+    def _post(self, run, result, written_since, on_lost_answer):
         try:
             action = self._client.stop_and_quarantine_file(result.machine_id, run.request.sha1, run.request.comment)
         except AmbiguousWriteError as error:
@@ -629,12 +629,14 @@ class StopAndQuarantineEngine:
         except TransportError as error:
             result.fail(error_dict(error))
         else:
-            self._accept(run, result, action)
+            self._accept(run, result, action, written_since)
 
     @staticmethod
-    def _accept(run, result, action):
-        # A duplicate POST may answer 201 with the action that was already pending.
-        if run.index.knows(action):
+    def _accept(run, result, action, written_since):
+        # A duplicate POST may answer 201 with the action that was already pending: one the pre-check saw, or one
+        # the lagging list hid from it, which its creation time (well before this write) gives away.
+        created = action_created(action)
+        if run.index.knows(action) or (created is not None and created < written_since):
             result.settle(EXISTING, action)
         else:
             result.settle(CREATED, action, changed=True)
@@ -689,11 +691,12 @@ class StopAndQuarantineEngine:
             )
             return
         if action is not None:
-            self._accept(run, result, action)
+            self._accept(run, result, action, written_since)
             return
         self._post(
             run,
             result,
+            written_since,
             lambda error: result.fail(
                 _error(
                     error.code,

@@ -190,6 +190,17 @@ def test_duplicate_answered_with_201_and_the_known_pending_action_is_existing():
     assert (result.actions[0]["outcome"], result.actions[0]["action_id"], result.changed) == ("existing", pending["id"], False)
 
 
+def test_duplicate_answered_with_201_and_an_older_action_the_pre_check_missed_is_existing():
+    # The action was created ten minutes ago but the list did not show it yet when the pre-check read it.
+    api = fleet(1)
+    api.duplicate = "return_existing"
+    older = []
+    api.post_script[machine_id(0)] = [lambda: older.append(api.add_action(api.machines[0], created=START - timedelta(minutes=10)))]
+    result = run_engine(api, machine_ids=ids(1))
+    assert len(api.writes()) == 1 and len(api.actions) == 1
+    assert (result.actions[0]["outcome"], result.actions[0]["action_id"], result.changed) == ("existing", older[0]["id"], False)
+
+
 def someone_else_creates(api, number, sha1=SHA1, answer=None):
     """A step: another analyst's action appears between the pre-check and our write, which gets ``answer``."""
     return lambda: api.add_action(api.machines[number], sha1=sha1) and answer
