@@ -1,5 +1,7 @@
 """stop_and_quarantine_file through ansible-playbook against the simulator: outcomes and what went over the wire."""
 
+from datetime import timedelta
+
 import pytest
 
 from tests.integration.support import FAST, LIST_ACTIONS, OTHER_SHA1, SHA1, WRITE, ids, outcomes, quarantine, seed, writes
@@ -65,9 +67,11 @@ def test_duplicate_answers_are_existing_not_changes(simulator, ansible, duplicat
     # The list lags behind, so the pre-check cannot see the in-flight actions and the API's duplicate answer is
     # what the module must recognise.
     machines = seed(simulator, 4)
-    for machine in machines:
-        simulator.add_machine_action(machine["id"], SHA1, status="Pending")
+    # Created by another analyst minutes ago, and not listed yet.
     simulator.configure(duplicate_response=duplicate_response, list_lag_seconds=3600)
+    earlier = simulator.clock.now() - timedelta(minutes=10)
+    for machine in machines:
+        simulator.add_machine_action(machine["id"], SHA1, status="Pending", created=earlier)
 
     run, result = quarantine(ansible, machine_ids=ids(machines))
 
@@ -77,7 +81,11 @@ def test_duplicate_answers_are_existing_not_changes(simulator, ansible, duplicat
     assert len(writes(simulator)) == 4
     existing_ids = {action["id"] for action in simulator.actions()}
     assert len(existing_ids) == 4, "no new action may be created"
-    assert {entry["action_id"] for entry in result["actions"]} <= existing_ids
+    # A 400 names no action, and the lagging list cannot show it yet; a 201 carries it.
+    reported = {entry["action_id"] for entry in result["actions"]} - {None}
+    assert reported <= existing_ids
+    if duplicate_response == "return_existing":
+        assert reported == existing_ids
 
 
 def test_other_files_and_old_successes_do_not_count(simulator, ansible):
@@ -131,7 +139,6 @@ def test_failures_fail_the_task_but_return_every_result(simulator, ansible):
     run, result = quarantine(ansible, machine_ids=ids(machines) + [mac["id"]])
 
     assert run.rc != 0
-    assert result["failed"] is True
     assert "1 of 3 machines failed" in result["msg"] and "OsPlatformNotSupported" in result["msg"]
     assert len(result["actions"]) == 3 and result["summary"]["created"] == 2
 
@@ -172,14 +179,14 @@ def test_invalid_input_is_refused_before_any_request(simulator, ansible):
 
 
 def test_names_with_several_entries_pick_the_latest_onboarded(simulator, ansible):
-    old = simulator.add_machine(name="ws-reimaged.contoso.local", last_seen=simulator.clock.now().replace(year=2025), observed_files=[SHA1])
+    old = simulator.add_machine(name="ws-reimaged.contoso.local", last_seen=simulator.clock.now() - timedelta(days=30), observed_files=[SHA1])
     new = simulator.add_machine(name="ws-reimaged.contoso.local", observed_files=[SHA1])
 
     run, result = quarantine(ansible, machine_names=["WS-REIMAGED.contoso.local"])
 
     assert run.rc == 0, run.output
     assert [entry["machine_id"] for entry in result["actions"]] == [new["id"]]
-    assert any(old["id"] in warning for warning in result.get("warnings", []))
+    assert any("WARNING" in line and old["id"] in line for line in run.output.splitlines())
     assert [entry["path"].split("/")[3] for entry in writes(simulator)] == [new["id"]]
 
 
@@ -306,4 +313,4 @@ def test_secrets_stay_out_of_the_output(simulator, ansible):
     assert run.rc == 0 and verbose.rc == 0
     for text in (run.output, verbose.output, repr(run.results), repr(verbose.results)):
         assert secret not in text
-    assert result["invocation"]["module_args"]["client_secret"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert verbose.result("Quarantine")["invocation"]["module_args"]["client_secret"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
