@@ -110,7 +110,7 @@ notes:
     module lists, with admin consent.
 requirements:
   - requests >= 2.28.0
-  - msal >= 1.30.0
+  - msal >= 1.35.0 (certificate credentials with a public certificate)
 """
 
     ATTRIBUTES = r"""
