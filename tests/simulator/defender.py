@@ -347,7 +347,7 @@ class DefenderService:
         with self._lock:
             machines = [self.add_machine(name, machine_id=hashlib.sha1(name.encode()).hexdigest(), **options) for name, options in demo_machines]
             observed_on = [machine["id"] for machine in machines]
-            self.add_file(DEMO_MALICIOUS_SHA1, signer=None, observed_on=observed_on)
+            self.add_file(DEMO_MALICIOUS_SHA1, observed_on=observed_on)
             self.add_file(DEMO_SIGNED_SHA1, microsoft_signed=True, observed_on=observed_on[:2])
             return {"machines": machines, "malicious_sha1": DEMO_MALICIOUS_SHA1, "signed_sha1": DEMO_SIGNED_SHA1}
 
@@ -690,8 +690,11 @@ def _optional_body_value(request, name):
 
 
 def _moment(value):
-    # The admin API passes timestamps as JSON, so as ISO 8601 text.
-    return odata.parse_datetime(value) if isinstance(value, str) else value
+    """An aware datetime from a datetime or ISO 8601 text (the admin API passes JSON); no offset means UTC."""
+    moment = odata.parse_datetime(value) if isinstance(value, str) else value
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment
 
 
 def _machine_copy(entity):

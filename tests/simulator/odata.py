@@ -135,6 +135,10 @@ def _match_all(_entity):
     return True
 
 
+# A bare date is midnight UTC; the docs' own sample `lastSeen gt 2018-08-01Z` (§3) has a "Z" after the date.
+_DATE_ONLY = re.compile(r"(\d{4}-\d{2}-\d{2})Z?")
+
+
 def parse_datetime(text):
     """An aware datetime from an entity's or a literal's ISO 8601 text (7-digit fractions are truncated)."""
     if text is None:
@@ -143,10 +147,6 @@ def parse_datetime(text):
     if match:
         return datetime.fromisoformat(match.group(1)).replace(tzinfo=timezone.utc)
     return datetime.fromisoformat(text)
-
-
-# A bare date is midnight UTC; the docs' own sample `lastSeen gt 2018-08-01Z` (§3) has a "Z" after the date.
-_DATE_ONLY = re.compile(r"(\d{4}-\d{2}-\d{2})Z?")
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)

@@ -768,4 +768,6 @@ def test_timestamps_may_be_given_as_iso_text(service, clock):
     assert (machine["lastSeen"], machine["firstSeen"]) == ("2026-03-01T08:00:00.0000000Z", "2025-12-01T00:00:00.0000000Z")
     seeded = service.add_machine_action(machine["id"], SHA1, created="2026-03-02T08:00:00.1234567Z")
     assert seeded["creationDateTimeUtc"] == "2026-03-02T08:00:00.1234560Z"
+    naive = service.add_machine_action(machine["id"], SHA1, created=datetime(2026, 3, 2, 7, 0))
+    assert naive["creationDateTimeUtc"] == "2026-03-02T07:00:00.0000000Z"
     assert clock.now() - timedelta(days=1) < datetime.fromisoformat(seeded["creationDateTimeUtc"]) < clock.now()
