@@ -148,6 +148,7 @@ def parse_datetime(text):
         return datetime.fromisoformat(match.group(1)).replace(tzinfo=timezone.utc)
     return datetime.fromisoformat(text)
 
+
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
   | (?P<string>'(?:[^']|'')*')
