@@ -1,0 +1,133 @@
+"""machine_info and machine_action_info through ansible-playbook against the simulator: what they return and send."""
+
+import urllib.parse
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.integration.support import OTHER_SHA1, SHA1, ids, seed
+
+
+def filters_sent(simulator, route):
+    """The $filter of every call of ``route``, in order (None for a call without one)."""
+    return [urllib.parse.parse_qs(urllib.parse.urlsplit("?" + entry["query"]).query, keep_blank_values=True).get("$filter", [None])[0]
+            for entry in simulator.log_for(route=route)]
+
+
+def api_methods(simulator):
+    return {entry["method"] for entry in simulator.request_log if entry["route"] != "token"}
+
+
+def find_machines(ansible, check=False, **options):
+    run = ansible.playbook("machine_info.yml", extra_vars=options, check=check)
+    assert run.rc == 0, run.output
+    result = run.result("Find machines")
+    assert result["changed"] is False
+    return [machine["computerDnsName"] for machine in result["machines"]]
+
+
+def find_actions(ansible, **options):
+    run = ansible.playbook("machine_action_info.yml", extra_vars=options)
+    assert run.rc == 0, run.output
+    result = run.result("Find machine actions")
+    assert result["changed"] is False
+    return result["machine_actions"]
+
+
+def test_typed_filters_are_sent_as_one_quoted_filter(simulator, ansible):
+    simulator.add_machine("fin-01.contoso.local", tags=("finance",), risk_score="High", rbac_group_id=7)
+    simulator.add_machine("fin-02.contoso.local", tags=("finance",), risk_score="Low", rbac_group_id=7)
+    simulator.add_machine("fin-03.contoso.local", tags=("finance",), risk_score="High", health_status="Inactive", rbac_group_id=7)
+    simulator.add_machine("hr-01.contoso.local", tags=("hr",), risk_score="High", rbac_group_id=7)
+    simulator.add_machine("old-01.contoso.local", tags=("finance",), risk_score="High", rbac_group_id=7,
+                          last_seen=datetime.now(timezone.utc) - timedelta(days=30))
+
+    names = find_machines(ansible, tag="finance", risk_score="High", health_status="Active", os_platform="Windows11", rbac_group_id=7,
+                          last_seen_after="7d")
+
+    assert names == ["fin-01.contoso.local"]
+    [sent] = filters_sent(simulator, "machines.list")
+    assert sent.startswith("machineTags/any(tag: tag eq 'finance') and healthStatus eq 'Active' and osPlatform eq 'Windows11'"
+                           " and riskScore eq 'High' and rbacGroupId eq 7 and lastSeen gt ")
+    assert api_methods(simulator) == {"GET"}
+
+
+def test_a_hostile_tag_is_only_ever_a_literal(simulator, ansible):
+    hostile = "x') or true or ('"
+    simulator.add_machine("tagged.contoso.local", tags=(hostile,))
+    simulator.add_machine("other.contoso.local", tags=("finance",))
+
+    assert find_machines(ansible, tag=hostile) == ["tagged.contoso.local"]
+    assert filters_sent(simulator, "machines.list") == ["machineTags/any(tag: tag eq 'x'') or true or (''')"]
+
+
+def test_ids_names_and_observed_machines_add_up_in_that_order(simulator, ansible):
+    machines = seed(simulator, 4)
+    bystander = simulator.add_machine("ws-99.contoso.local")
+
+    names = find_machines(ansible, machine_ids=[machines[3]["id"].upper()], machine_names=["WS-02.contoso.local", bystander["computerDnsName"]],
+                          observed_sha1=SHA1)
+
+    assert names == ["ws-04.contoso.local", "ws-02.contoso.local", "ws-99.contoso.local", "ws-01.contoso.local", "ws-03.contoso.local"]
+    assert simulator.counters.get("files.machines") == 1
+    assert simulator.counters.get("machines.list") == 2
+
+
+def test_observed_machines_are_narrowed_by_the_filters_in_check_mode_too(simulator, ansible):
+    machines = seed(simulator, 3)
+    simulator.add_file(SHA1, observed_on=ids(machines))
+    risky = simulator.add_machine("risky.contoso.local", risk_score="High", observed_files=[SHA1])
+    simulator.add_machine("risky-unrelated.contoso.local", risk_score="High")
+
+    assert find_machines(ansible, check=True, observed_sha1=SHA1, risk_score="High") == [risky["computerDnsName"]]
+    [sent] = filters_sent(simulator, "machines.list")
+    assert sent.endswith(" and riskScore eq 'High'") and sent.count(" eq '") == 5
+    assert api_methods(simulator) == {"GET"}
+
+
+@pytest.mark.parametrize("playbook, options, message", [
+    ("machine_info.yml", {"observed_sha1": SHA1[:32]}, "observed_sha1 must be the SHA-1 of a file"),
+    ("machine_info.yml", {"machine_ids": ["ws-01.contoso.local"]}, "machine_ids[0] must be a Defender device id"),
+    ("machine_info.yml", {"health_status": "Healthy"}, "value of health_status must be one of"),
+    ("machine_info.yml", {"last_seen_after": "last week"}, "last_seen_after must be a date or date and time"),
+    ("machine_action_info.yml", {"status": ["Pending", "Done"]}, "value of status must be one or more of"),
+    ("machine_action_info.yml", {"action_ids": ["42"]}, "action_ids[0] must be a machine action id"),
+    ("machine_action_info.yml", {"sha1": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}, "sha1 must be the SHA-1"),
+])
+def test_invalid_input_fails_before_any_request(simulator, ansible, playbook, options, message):
+    run = ansible.playbook(playbook, extra_vars=options)
+
+    assert run.rc != 0
+    assert message in run.output
+    assert simulator.request_log == []
+
+
+def test_actions_by_machine_status_and_file(simulator, ansible):
+    machines = seed(simulator, 3)
+    pending = simulator.add_machine_action(machines[0]["id"], SHA1, status="Pending")
+    simulator.add_machine_action(machines[0]["id"], SHA1, status="Succeeded")
+    simulator.add_machine_action(machines[0]["id"], OTHER_SHA1, status="Pending")
+    simulator.add_machine_action(machines[1]["id"], SHA1, status="Pending")
+
+    found = find_actions(ansible, machine_ids=[machines[0]["id"]], status=["Pending", "InProgress"], type="StopAndQuarantineFile",
+                         sha1=SHA1.upper())
+
+    assert [action["id"] for action in found] == [pending["id"]]
+    assert found[0]["relatedFileInfo"]["fileIdentifier"].lower() == SHA1
+    assert filters_sent(simulator, "machineactions.list") == [
+        "(machineId eq '%s') and type eq 'StopAndQuarantineFile' and (status eq 'Pending' or status eq 'InProgress')" % machines[0]["id"]]
+
+
+def test_actions_by_id_and_creation_time_come_newest_first(simulator, ansible):
+    machines = seed(simulator, 3)
+    now = datetime.now(timezone.utc)
+    old = simulator.add_machine_action(machines[0]["id"], SHA1, status="Succeeded", created=now - timedelta(days=3))
+    older = simulator.add_machine_action(machines[1]["id"], SHA1, status="Failed", created=now - timedelta(hours=2))
+    newer = simulator.add_machine_action(machines[2]["id"], SHA1, status="Pending", created=now - timedelta(hours=1))
+
+    by_id = find_actions(ansible, action_ids=[old["id"], older["id"], newer["id"]])
+    recent = find_actions(ansible, created_after="1d")
+
+    assert [action["id"] for action in by_id] == [newer["id"], older["id"], old["id"]]
+    assert [action["id"] for action in recent] == [newer["id"], older["id"]]
+    assert filters_sent(simulator, "machineactions.list")[1].startswith("creationDateTimeUtc gt ")
