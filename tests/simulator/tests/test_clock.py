@@ -57,9 +57,9 @@ def test_sleep_takes_simulated_seconds_divided_by_speed():
 
 def test_changing_speed_neither_jumps_nor_lags():
     clock = SimClock(speed=1)
-    before_real, before, _ = bracketed(clock)
+    before_real, before, _before_read = bracketed(clock)
     clock.speed = 500
-    _, after, after_real = bracketed(clock)
+    _after_read, after, after_real = bracketed(clock)
     assert clock.speed == 500
     # Continuity: at most the elapsed real time at the new, higher speed has passed.
     assert 0 <= after - before <= (after_real - before_real) * 500 + EPSILON
