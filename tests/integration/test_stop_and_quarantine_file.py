@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.integration.support import FAST, LIST_ACTIONS, OTHER_SHA1, SHA1, WRITE, ids, outcomes, quarantine, seed, writes
+from tests.integration.support import FAST, LIST_ACTIONS, OTHER_SHA1, SHA1, WRITE, ids, outcomes, quarantine, quarantine_result, seed, writes
 from tests.simulator.config import AppRegistration
 
 
@@ -58,7 +58,7 @@ def test_check_mode_predicts_truly_and_never_writes(simulator, ansible):
     assert {entry["method"] for entry in simulator.request_log if entry["route"] != "token"} == {"GET"}
     assert writes(simulator) == []
 
-    _, actual = quarantine(ansible, machine_ids=ids(machines))
+    actual = quarantine_result(ansible, machine_ids=ids(machines))
     assert {machine: outcome.replace("would_create", "created") for machine, outcome in outcomes(predicted).items()} == outcomes(actual)
 
 
@@ -106,11 +106,11 @@ def test_succeeded_within_zero_and_force_resubmit(simulator, ansible):
     simulator.add_machine_action(machines[0]["id"], SHA1, status="Succeeded")
     simulator.add_machine_action(machines[1]["id"], SHA1, status="Pending")
 
-    _, never = quarantine(ansible, machine_ids=ids(machines), succeeded_within="0")
+    never = quarantine_result(ansible, machine_ids=ids(machines), succeeded_within="0")
     assert outcomes(never) == {machines[0]["id"]: "created", machines[1]["id"]: "existing"}
 
     simulator.configure(duplicate_response="create_new")
-    _, forced = quarantine(ansible, machine_ids=ids(machines[1:]), force=True)
+    forced = quarantine_result(ansible, machine_ids=ids(machines[1:]), force=True)
     assert outcomes(forced) == {machines[1]["id"]: "created"}
     assert len(writes(simulator)) == 2
 
@@ -158,8 +158,8 @@ def test_missing_permission_names_the_role(simulator, ansible):
     simulator.register_app(AppRegistration(client_id="11111111-2222-4333-8444-555555555555", secret="read-only-app-secret",
                                            roles=("Machine.Read.All",)))
 
-    run, result = quarantine(ansible, machine_ids=ids(machines), env={"AZURE_CLIENT_ID": "11111111-2222-4333-8444-555555555555",
-                                                                     "AZURE_CLIENT_SECRET": "read-only-app-secret"})
+    read_only_app = {"AZURE_CLIENT_ID": "11111111-2222-4333-8444-555555555555", "AZURE_CLIENT_SECRET": "read-only-app-secret"}
+    run, result = quarantine(ansible, machine_ids=ids(machines), env=read_only_app)
 
     assert run.rc != 0
     entry = result["actions"][0]
@@ -239,7 +239,7 @@ def test_cancel_in_flight_actions_and_confirm(simulator, ansible):
     assert sorted(entry["path"].split("/")[3] for entry in simulator.log_for(route="machineactions.cancel")) == sorted(a["id"] for a in pending)
     assert {simulator.get_action(action["id"])["status"] for action in pending} == {"Cancelled"}
 
-    _, again = quarantine(ansible, machine_ids=ids(machines), state="cancelled")
+    again = quarantine_result(ansible, machine_ids=ids(machines), state="cancelled")
     assert again["changed"] is False and set(outcomes(again).values()) == {"not_present"}
 
 
