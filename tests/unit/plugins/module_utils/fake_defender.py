@@ -357,3 +357,12 @@ class FakeDefenderApi:
     def _new_id(self):
         self._next_id += 1
         return "00000000-0000-4000-8000-%012d" % self._next_id
+
+
+def fleet(count, **extra):
+    """A fake API with ``count`` onboarded machines, numbered from 0."""
+    return FakeDefenderApi(FakeClock(), machines=[make_machine(number) for number in range(count)], **extra)
+
+
+def machine_ids(count):
+    return [machine_id(number) for number in range(count)]

@@ -10,25 +10,15 @@ from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defen
     LOST_AFTER_WRITE,
     LOST_BEFORE_WRITE,
     OTHER_SHA1,
-    FakeClock,
-    FakeDefenderApi,
+    fleet,
     api_error,
-    machine_id,
-    make_machine,
+    machine_ids,
     run_engine,
 )
 
 
-def fleet(count):
-    return FakeDefenderApi(FakeClock(), machines=[make_machine(number) for number in range(count)])
-
-
-def ids(count):
-    return [machine_id(number) for number in range(count)]
-
-
 def cancel(api, count=1, **options):
-    return run_engine(api, machine_ids=ids(count), state="cancelled", comment="false positive", **options)
+    return run_engine(api, machine_ids=machine_ids(count), state="cancelled", comment="false positive", **options)
 
 
 def test_cancels_the_in_flight_action_and_confirms_it():

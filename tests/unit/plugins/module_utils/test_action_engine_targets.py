@@ -11,14 +11,12 @@ from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defen
     START,
     FakeClock,
     FakeDefenderApi,
+    fleet,
     machine_id,
+    machine_ids,
     make_machine,
     run_engine,
 )
-
-
-def fleet(count, **extra):
-    return FakeDefenderApi(FakeClock(), machines=[make_machine(number) for number in range(count)], **extra)
 
 
 def name(number):

@@ -7,30 +7,24 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defender import (
-    FakeClock,
-    FakeDefenderApi,
+    fleet,
     api_error,
-    machine_id,
-    make_machine,
+    machine_ids,
     run_engine,
 )
 
 LIFECYCLE = ((5, "InProgress"), (15, "Succeeded"))
 
 
-def fleet(count, lifecycle=LIFECYCLE):
-    api = FakeDefenderApi(FakeClock(), machines=[make_machine(number) for number in range(count)])
+def lifecycle_fleet(count, lifecycle=LIFECYCLE):
+    api = fleet(count)
     api.lifecycle = lifecycle
     return api
 
 
-def ids(count):
-    return [machine_id(number) for number in range(count)]
-
-
 def test_waits_until_succeeded_with_growing_intervals():
-    api = fleet(2)
-    result = run_engine(api, machine_ids=ids(2), wait=True)
+    api = lifecycle_fleet(2)
+    result = run_engine(api, machine_ids=machine_ids(2), wait=True)
     assert [(entry["outcome"], entry["status"]) for entry in result.actions] == [("created", "Succeeded")] * 2
     assert result.actions[0]["action"]["status"] == "Succeeded"
     assert api.clock.sleeps == [10, 15]
@@ -42,8 +36,8 @@ def test_waits_until_succeeded_with_growing_intervals():
 
 @pytest.mark.parametrize("final, code", [("Failed", "ActionFailed"), ("TimeOut", "ActionTimeOut"), ("Cancelled", "ActionCancelled")])
 def test_an_action_ending_badly_fails_but_still_counts_as_a_change(final, code):
-    api = fleet(1, lifecycle=((5, final),))
-    result = run_engine(api, machine_ids=ids(1), wait=True)
+    api = lifecycle_fleet(1, lifecycle=((5, final),))
+    result = run_engine(api, machine_ids=machine_ids(1), wait=True)
     entry = result.actions[0]
     assert (entry["outcome"], entry["status"], entry["error"]["code"]) == ("failed", final, code)
     assert entry["action_id"] in entry["error"]["message"] and final in entry["error"]["message"]
@@ -51,8 +45,8 @@ def test_an_action_ending_badly_fails_but_still_counts_as_a_change(final, code):
 
 
 def test_still_in_flight_at_the_timeout_fails_with_wait_timeout():
-    api = fleet(1, lifecycle=((5, "InProgress"),))
-    result = run_engine(api, machine_ids=ids(1), wait=True, wait_timeout=60)
+    api = lifecycle_fleet(1, lifecycle=((5, "InProgress"),))
+    result = run_engine(api, machine_ids=machine_ids(1), wait=True, wait_timeout=60)
     entry = result.actions[0]
     assert (entry["outcome"], entry["status"], entry["error"]["code"]) == ("failed", "InProgress", "WaitTimeout")
     assert sum(api.clock.sleeps) == 60
@@ -60,10 +54,10 @@ def test_still_in_flight_at_the_timeout_fails_with_wait_timeout():
 
 
 def test_existing_in_flight_actions_are_waited_for_too():
-    api = fleet(2)
+    api = lifecycle_fleet(2)
     api.schedule(api.add_action(api.machines[0])["id"], ((20, "Succeeded"),))
     api.add_action(api.machines[1], status="Succeeded")
-    result = run_engine(api, machine_ids=ids(2), wait=True)
+    result = run_engine(api, machine_ids=machine_ids(2), wait=True)
     assert [(entry["outcome"], entry["status"]) for entry in result.actions] == [("existing", "Succeeded")] * 2
     assert api.writes() == [] and result.changed is False
     # Only the in-flight one is polled.
@@ -71,8 +65,8 @@ def test_existing_in_flight_actions_are_waited_for_too():
 
 
 def test_many_tracked_actions_are_read_with_one_listing_per_round():
-    api = fleet(50)
-    result = run_engine(api, machine_ids=ids(50), wait=True)
+    api = lifecycle_fleet(50)
+    result = run_engine(api, machine_ids=machine_ids(50), wait=True)
     assert result.summary["created"] == 50 and {entry["status"] for entry in result.actions} == {"Succeeded"}
     polls = api.calls("machineactions.list")[1:]
     assert len(polls) == len(api.clock.sleeps) == 2
@@ -80,39 +74,39 @@ def test_many_tracked_actions_are_read_with_one_listing_per_round():
 
 
 def test_ids_are_read_in_batches_of_twenty():
-    api = fleet(40)
-    run_engine(api, machine_ids=ids(40), wait=True)
+    api = lifecycle_fleet(40)
+    run_engine(api, machine_ids=machine_ids(40), wait=True)
     first_round = api.calls("machineactions.list")[1:3]
     assert [poll["params"]["$filter"].count("id eq") for poll in first_round] == [20, 20]
 
 
 def test_actions_missing_from_a_lagging_list_are_read_by_id():
-    api = fleet(2)
+    api = lifecycle_fleet(2)
     api.list_lag = 3600
-    result = run_engine(api, machine_ids=ids(2), wait=True)
+    result = run_engine(api, machine_ids=machine_ids(2), wait=True)
     assert {entry["status"] for entry in result.actions} == {"Succeeded"}
     assert sorted(get["path"] for get in api.calls("machineactions.get")[-2:]) == sorted(
         "/api/machineactions/%s" % entry["action_id"] for entry in result.actions)
 
 
 def test_a_failed_poll_does_not_end_the_wait():
-    api = fleet(1)
+    api = lifecycle_fleet(1)
     api.read_script["machineactions.list"] = [None, api_error(500, "InternalServerError", "oops", "GET")]
-    result = run_engine(api, machine_ids=ids(1), wait=True)
+    result = run_engine(api, machine_ids=machine_ids(1), wait=True)
     assert (result.actions[0]["outcome"], result.actions[0]["status"]) == ("created", "Succeeded")
     assert api.clock.sleeps == [10, 15] and len(api.calls("machineactions.list")) == 3
 
 
 def test_polls_failing_until_the_timeout_are_named_in_the_error():
-    api = fleet(1)
+    api = lifecycle_fleet(1)
     api.read_script["machineactions.list"] = [None] + [api_error(500, "InternalServerError", "oops", "GET")] * 10
-    entry = run_engine(api, machine_ids=ids(1), wait=True, wait_timeout=40).actions[0]
+    entry = run_engine(api, machine_ids=machine_ids(1), wait=True, wait_timeout=40).actions[0]
     assert entry["error"]["code"] == "WaitTimeout" and "oops" in entry["error"]["message"]
 
 
 def test_no_wait_in_check_mode_or_without_wait():
-    api = fleet(1)
-    run_engine(api, check_mode=True, machine_ids=ids(1), wait=True)
-    run_engine(api, machine_ids=ids(1))
+    api = lifecycle_fleet(1)
+    run_engine(api, check_mode=True, machine_ids=machine_ids(1), wait=True)
+    run_engine(api, machine_ids=machine_ids(1))
     assert api.clock.sleeps == []
     assert len(api.calls("machineactions.list")) == 2
