@@ -1,0 +1,115 @@
+"""The collection playbook mde.response.quarantine, run by its name as an AWX job template with a survey runs it."""
+
+import json
+import os
+import subprocess
+
+from tests.integration.conftest import PlaybookRun, REPO
+from tests.integration.reports import report_files, written
+from tests.integration.support import OTHER_SHA1, SHA1, ids, seed
+
+SURVEY = os.path.join(REPO, "docs", "awx", "survey.json")
+PLAYBOOK = os.path.join(REPO, "playbooks", "quarantine.yml")
+SURVEY_TYPES = {"text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect"}
+
+
+def run_collection_playbook(ansible, extra_vars, env=None):
+    """ansible-playbook mde.response.quarantine: by its collection name, which the harness's playbook() cannot do."""
+    ansible.runs += 1
+    results_path = os.path.join(ansible.workdir, "results-%d.jsonl" % ansible.runs)
+    environment = ansible.environment(**(env or {}))
+    environment["MDE_TEST_RESULTS"] = results_path
+    command = [os.path.join(os.path.dirname(environment.get("ANSIBLE_PYTHON_INTERPRETER")), "ansible-playbook"), "mde.response.quarantine",
+               "-i", "localhost,", "-e", json.dumps(extra_vars)]
+    completed = subprocess.run(command, env=environment, cwd=ansible.workdir, capture_output=True, text=True, timeout=600, check=False)
+    results = []
+    if os.path.exists(results_path):
+        with open(results_path, encoding="utf-8") as handle:
+            results = [json.loads(line) for line in handle if line.strip()]
+    return PlaybookRun(completed.returncode, completed.stdout, completed.stderr, results)
+
+
+def survey():
+    with open(SURVEY, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def survey_answers(**answers):
+    """What AWX passes for the survey: every field, defaults where the user typed nothing, all text as text."""
+    values = {question["variable"]: question["default"] for question in survey()["spec"]}
+    values.update(answers)
+    return values
+
+
+def test_the_survey_spec_is_well_formed_and_matches_the_playbook():
+    spec = survey()
+    assert spec["name"] and spec["description"]
+    with open(PLAYBOOK, encoding="utf-8") as handle:
+        playbook = handle.read()
+    for question in spec["spec"]:
+        assert {"question_name", "variable", "type", "required", "default"} <= set(question), question
+        assert question["type"] in SURVEY_TYPES
+        assert "%s |" % question["variable"] in playbook, "the playbook does not read %s" % question["variable"]
+        if question["type"] == "multiplechoice":
+            assert question["default"] in question["choices"]
+    required = {question["variable"] for question in spec["spec"] if question["required"] and question["default"] in ("", None)}
+    assert required == {"sha1", "comment"}
+
+
+def test_survey_answers_quarantine_on_names_and_ids_and_write_a_report(simulator, ansible):
+    machines = seed(simulator, 4)
+    simulator.add_file(OTHER_SHA1, observed_on=ids(machines))
+
+    run = run_collection_playbook(ansible, survey_answers(
+        sha1="%s %s" % (SHA1, OTHER_SHA1.upper()),
+        comment="INC-4711: dropper",
+        machine_names="ws-01.contoso.local\r\nws-02.contoso.local\n",
+        machine_ids="%s,%s" % (machines[2]["id"], machines[3]["id"]),
+        report_dir="reports",
+    ))
+
+    assert run.rc == 0, run.output
+    assert written(simulator) == sorted((machine["id"], sha1) for machine in machines for sha1 in (SHA1, OTHER_SHA1))
+    assert {entry["body"]["Comment"] for entry in simulator.log_for(route="machines.StopAndQuarantineFile")} == {"INC-4711: dropper"}
+    # A relative report folder is relative to where ansible-playbook runs, not to the installed playbook.
+    report, table = report_files(os.path.join(ansible.workdir, "reports"))
+    assert report["summary"]["created"] == 8 and report["waited"] is False
+    assert sorted((row["file"], row["machine"]) for row in table) == sorted(
+        (sha1, machine["computerDnsName"]) for machine in machines for sha1 in (SHA1, OTHER_SHA1))
+
+
+def test_survey_answers_with_observed_and_a_partial_result(simulator, ansible):
+    seed(simulator, 2)
+    simulator.add_machine("mac-01.contoso.local", os_platform="macOS", observed_files=[SHA1])
+
+    strict = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-1", observed="yes"))
+    partial = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-1", observed="yes", allow_partial="yes"))
+
+    assert strict.rc != 0 and "1 failure(s)" in strict.output
+    assert partial.rc == 0, partial.output
+    summary = partial.result("Put the results together")["ansible_facts"]["quarantine_file_report"]["summary"]
+    assert (summary["existing"], summary["failed"]) == (2, 1)
+    assert len(written(simulator)) == 3 + 1
+
+
+def test_a_run_without_a_file_is_refused_before_any_request(simulator, ansible):
+    seed(simulator, 1)
+
+    run = run_collection_playbook(ansible, survey_answers(comment="INC-1", observed="yes"))
+
+    assert run.rc != 0
+    assert "Give the file and a comment" in run.output
+    assert simulator.request_log == []
+
+
+def test_mde_connection_sets_the_connection_options(simulator, ansible):
+    machines = seed(simulator, 1)
+    connection = simulator.connection
+    unset = {name: None for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST", "MDE_API_URL", "MDE_CA_PATH")}
+
+    run = run_collection_playbook(ansible, {"sha1": SHA1, "comment": "INC-1", "machine_ids": [machines[0]["id"]], "mde_connection": connection},
+                                  env=unset)
+
+    assert run.rc == 0, run.output
+    assert len(written(simulator)) == 1
+    assert connection["client_secret"] not in run.output
