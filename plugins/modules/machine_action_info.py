@@ -104,7 +104,7 @@ EXAMPLES = r"""
 
 - name: Read back the actions an earlier quarantine created
   mde.response.machine_action_info:
-    action_ids: "{{ quarantine.actions | map(attribute='action_id') | select }}"
+    action_ids: "{{ quarantine.actions | map(attribute='action_id') | select | list }}"
   register: followed
 """
 

@@ -111,7 +111,7 @@ EXAMPLES = r"""
   mde.response.stop_and_quarantine_file:
     sha1: 87662bc3d60e4200ceaf7aae249d1c343f4b83c9
     comment: "INC-4711: ransomware dropper"
-    machine_ids: "{{ exposed.machines | map(attribute='id') }}"
+    machine_ids: "{{ exposed.machines | map(attribute='id') | list }}"
   when: exposed.machines | length > 0
 """
 

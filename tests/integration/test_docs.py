@@ -1,0 +1,64 @@
+"""ansible-doc renders the info modules and the role, and the role's spec, defaults, tasks and README agree."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.integration.conftest import REPO
+
+ROLE = os.path.join(REPO, "roles", "quarantine_file")
+# Facts and statistics the role sets for its caller: outputs, not inputs.
+ROLE_OUTPUTS = {"quarantine_file_report", "quarantine_file_report_paths", "quarantine_file_summary", "quarantine_file_failures"}
+
+
+def ansible_doc(*arguments):
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-doc"), *arguments]
+    environment = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collection-tree"), ANSIBLE_NOCOLOR="1")
+    completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120, check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "WARNING" not in completed.stderr and "ERROR" not in completed.stderr, completed.stderr
+    return completed.stdout
+
+
+def read(*path):
+    with open(os.path.join(*path), encoding="utf-8") as handle:
+        return handle.read()
+
+
+@pytest.mark.parametrize("plugin_type, name, expected", [
+    ("module", "mde.response.machine_info",
+     ["observed_sha1", "last_seen_after", "NoSensorDataImpairedCommunication", "Machine.Read.All", "group/mde.response.defender", "machines"]),
+    ("module", "mde.response.machine_action_info",
+     ["action_ids", "created_after", "StopAndQuarantineFile", "TimeOut", "Machine.Read.All", "machine_actions"]),
+    ("role", "mde.response.quarantine_file",
+     ["quarantine_file_sha1s", "quarantine_file_target_play_hosts", "quarantine_file_connection", "Machine.StopAndQuarantine"]),
+])
+def test_ansible_doc_renders(plugin_type, name, expected):
+    text = ansible_doc("-t", plugin_type, name)
+    for word in expected:
+        assert word in text, "%s is not in the documentation of %s" % (word, name)
+
+
+def test_the_role_spec_defaults_tasks_and_readme_agree():
+    options = json.loads(ansible_doc("-t", "role", "--json", "mde.response.quarantine_file"))[
+        "mde.response.quarantine_file"]["entry_points"]["main"]["options"]
+    defaults = yaml.safe_load(read(ROLE, "defaults", "main.yml"))
+    readme = read(ROLE, "README.md")
+    used = set(re.findall(r"(?<![\w])quarantine_file_\w+", read(ROLE, "tasks", "main.yml"))) - ROLE_OUTPUTS
+
+    assert used == set(options), "variables the tasks use and the spec declares differ"
+    for name, spec in options.items():
+        assert "type" in spec, name
+        if spec.get("required"):
+            assert name not in defaults, "%s is required, it must not have a default" % name
+        else:
+            assert defaults[name] == spec.get("default"), "defaults/main.yml and the spec disagree on %s" % name
+        assert "`%s`" % name in readme, "README.md does not document %s" % name
+    assert set(defaults) <= set(options)
+    for name in options["quarantine_file_connection"]["options"]:
+        assert "`%s`" % name in readme, "README.md does not name the connection option %s" % name
