@@ -1,12 +1,14 @@
 """`make demo`: the collection's main job against the built-in simulator, twice.
 
 Starts the simulator with a few demo machines, quarantines a sample hash on them (by name and by ID) with the
-example playbook, prints a per-machine table, runs the same playbook again to show that nothing changes, and
-stops the simulator.
+collection's playbook mde.response.quarantine, given the answers an AWX survey would give, prints the Markdown
+report the run wrote, runs the same playbook again to show that nothing changes, and stops the simulator.
 """
 
+import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -16,7 +18,7 @@ sys.path.insert(0, REPO)
 from tests.simulator import Simulator  # noqa: E402  pylint: disable=wrong-import-position
 
 SAMPLE_SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
-PLAYBOOK = os.path.join(REPO, "docs", "examples", "quarantine_by_name_and_id.yml")
+PLAYBOOK = "mde.response.quarantine"
 OUTPUT = os.path.join(REPO, "build", "demo")
 
 
@@ -27,14 +29,17 @@ def seed(sim):
 
 
 def run_playbook(sim, machines, run):
-    result_file = os.path.join(OUTPUT, "run-%d.json" % run)
+    """Run the playbook; return the Markdown report it wrote."""
+    report_dir = os.path.join(OUTPUT, "run-%d" % run)
+    shutil.rmtree(report_dir, ignore_errors=True)
     extra_vars = {
-        "mde_connection_file": os.path.join(sim.state_dir, "connection.json"),
+        "mde_connection": sim.connection,
         "sha1": SAMPLE_SHA1,
         "comment": "Demo: quarantine of a sample hash",
-        "machine_names": [machine["computerDnsName"] for machine in machines[:2]],
+        # As a survey text area sends them: one name a line.
+        "machine_names": "\n".join(machine["computerDnsName"] for machine in machines[:2]),
         "machine_ids": [machine["id"] for machine in machines[2:]],
-        "result_file": result_file,
+        "report_dir": report_dir,
     }
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collection-tree"), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false", XDG_CACHE_HOME=os.path.join(OUTPUT, "cache"))
@@ -43,18 +48,9 @@ def run_playbook(sim, machines, run):
     if completed.returncode != 0:
         sys.stderr.write(completed.stdout + completed.stderr)
         raise SystemExit("the demo playbook failed (exit %d)" % completed.returncode)
-    with open(result_file, encoding="utf-8") as handle:
-        return json.load(handle)
-
-
-def table(result):
-    rows = [("machine", "id", "outcome", "status", "action id")]
-    rows += [(entry["machine_name"] or "-", entry["machine_id"] or "-", entry["outcome"], entry["status"] or "-", entry["action_id"] or "-")
-             for entry in result["actions"]]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+    [report] = glob.glob(os.path.join(report_dir, "quarantine-*.md"))
+    with open(report, encoding="utf-8") as handle:
+        return handle.read()
 
 
 def main():
@@ -63,12 +59,12 @@ def main():
         machines = seed(sim)
         print("Simulator running at %s with %d machines; sample SHA-1 %s\n" % (sim.base_url, len(machines), SAMPLE_SHA1))
         for run, title in ((1, "First run: quarantine"), (2, "Second run: the same playbook again")):
-            result = run_playbook(sim, machines, run)
+            report = run_playbook(sim, machines, run)
             writes = sim.counters.get("machines.StopAndQuarantineFile", 0)
-            print("%s (changed=%s, %s)" % (title, result["changed"], ", ".join("%s=%d" % item for item in result["summary"].items() if item[1])))
-            print(table(result))
+            print("=== %s\n" % title)
+            print(report)
             print("StopAndQuarantineFile calls received by the simulator so far: %d\n" % writes)
-    print("Simulator stopped. Results are in %s" % os.path.relpath(OUTPUT, REPO))
+    print("Simulator stopped. Reports are in %s" % os.path.relpath(OUTPUT, REPO))
 
 
 if __name__ == "__main__":
