@@ -92,6 +92,18 @@ def test_survey_answers_with_observed_and_a_partial_result(simulator, ansible):
     assert len(written(simulator)) == 3 + 1
 
 
+def test_an_awx_project_playbook_can_import_it(simulator, ansible, tmp_path):
+    # A job template runs a playbook file of its project; this one-line file is all a project needs.
+    machines = seed(simulator, 2)
+    project_playbook = tmp_path / "quarantine.yml"
+    project_playbook.write_text("---\n- name: Quarantine\n  ansible.builtin.import_playbook: mde.response.quarantine\n", encoding="utf-8")
+
+    run = ansible.playbook(str(project_playbook), extra_vars=survey_answers(sha1=SHA1, comment="INC-1", machine_ids=machines[0]["id"]))
+
+    assert run.rc == 0, run.output
+    assert written(simulator) == [(machines[0]["id"], SHA1)]
+
+
 def test_a_run_without_a_file_is_refused_before_any_request(simulator, ansible):
     seed(simulator, 1)
 
