@@ -1,0 +1,62 @@
+"""Garbage from the network: a proxy's HTML error page, truncated JSON, a 200 of an unexpected shape."""
+
+import pytest
+
+from tests.integration.support import LIST_ACTIONS, WRITE, ids, quarantine, seed, writes
+from tests.integration.test_reliability_support import has_traceback, quarantines_per_machine
+# pytest finds fixtures by name in the test module, which pylint cannot know.
+from tests.integration.test_reliability_support import measured  # pylint: disable=unused-import
+
+# Server errors on reads are retried with backoff (about 90 s in all); the accelerated clock makes that quick.
+SPEED = 60
+
+GARBAGE = {
+    # kind: the HTTP status the error must name
+    "html": 502,
+    "malformed": 200,
+    "unexpected_shape": 200,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(GARBAGE))
+def test_garbage_answer_to_the_pre_check_read(simulator, ansible, measured, kind):
+    """Every answer to the read of existing actions is garbage: the task fails with a message that names the
+    route and the HTTP status, without a traceback, and nothing is written."""
+    machines = seed(simulator, 3)
+    simulator.configure(clock_speed=SPEED)
+    simulator.faults.add(LIST_ACTIONS, kind)
+
+    run, result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_TIME_SCALE": SPEED})
+
+    measured("failed after %d attempts: %s" % (simulator.counters.get(LIST_ACTIONS, 0), result.get("msg")))
+    assert run.rc != 0
+    assert LIST_ACTIONS in result["msg"] and "HTTP %d" % GARBAGE[kind] in result["msg"], result["msg"]
+    assert not has_traceback(result, run.output), run.output
+    assert writes(simulator) == []
+
+
+def test_garbage_answers_to_writes(simulator, ansible, measured):
+    """Writes 2, 4 and 6 of 6 get an HTML 502 page before reaching the service, a truncated 201, and a 200 of an
+    unexpected shape after creating the action: every machine ends with exactly one action, and each is reported
+    either with its action id or with an error naming the route and the HTTP status."""
+    machines = seed(simulator, 6)
+    simulator.configure(clock_speed=SPEED)
+    for call, kind in ((2, "html"), (4, "malformed"), (6, "unexpected_shape")):
+        simulator.faults.add(WRITE, kind, start=call, times=1)
+
+    run, result = quarantine(ansible, machine_ids=ids(machines), allow_partial=True, env={"MDE_TIME_SCALE": SPEED})
+
+    per_machine = quarantines_per_machine(simulator)
+    reports = {entry["machine_id"]: entry for entry in result["actions"]}
+    measured("; ".join("%s: %s" % (entry["outcome"], entry["action_id"] and "action id" or (entry["error"] or {}).get("message"))
+                       for entry in result["actions"]) + "; actions per machine: %s" % sorted(per_machine.values()))
+    assert run.rc == 0, run.output
+    assert sorted(reports) == sorted(ids(machines))
+    assert per_machine == {machine: 1 for machine in ids(machines)}
+    accepted = sorted(entry["path"].split("/")[3] for entry in writes(simulator) if 200 <= (entry["status"] or 0) < 300)
+    assert accepted == sorted(ids(machines)), "each machine's write must be accepted exactly once"
+    for entry in result["actions"]:
+        if entry["outcome"] in ("created", "existing"):
+            assert entry["action_id"] and entry["error"] is None, entry
+        else:
+            assert WRITE in entry["error"]["message"] and entry["error"]["http_status"], entry
