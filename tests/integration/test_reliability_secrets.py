@@ -1,0 +1,90 @@
+"""Secrets: the client secret and the tokens stay out of every output; the token cache is private; TLS is kept."""
+
+import json
+import os
+import secrets
+import stat
+import uuid
+
+import pytest
+
+from tests.integration.support import SHA1, WRITE, ids, outcomes, quarantine, seed, writes
+from tests.integration.test_reliability_support import CANARY_PREFIX, URL_REFUSALS, leaks, refused_cleanly
+# pytest finds fixtures by name in the test module, which pylint cannot know.
+from tests.integration.test_reliability_support import measured, refusals, wire  # pylint: disable=unused-import
+from tests.simulator.config import AppRegistration
+
+
+def private_modes(folder):
+    """The permission bits of the folder and of each file in it."""
+    return {name: stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode) for name in ["."] + sorted(os.listdir(folder))}
+
+
+def test_canary_secret_and_issued_tokens_appear_nowhere(simulator, ansible, wire, measured):
+    """With a recognisable client secret, a token revoked mid-run (so two are issued) and a machine that fails, at
+    -vvvv: neither the secret nor any issued token (nor part of one) is in ansible-playbook's output, the
+    registered result, its warnings or its error texts; the token cache folder, created 0755 beforehand, is
+    tightened to 0700 and its files are 0600."""
+    canary = CANARY_PREFIX + secrets.token_urlsafe(24)
+    app = simulator.register_app(AppRegistration(client_id=str(uuid.uuid4()), secret=canary))
+    machines = seed(simulator, 3)
+    mac = simulator.add_machine(name="mac-01.contoso.local", os_platform="macOS", observed_files=[SHA1])
+    simulator.faults.add(WRITE, "revoke_token", start=2, times=1)
+    cache = os.path.join(ansible.cache_home, "mde.response")
+    os.makedirs(cache, mode=0o755)
+    os.chmod(cache, 0o755)
+
+    run = ansible.playbook("quarantine.yml", verbosity=4, env={"AZURE_CLIENT_ID": app.client_id, "AZURE_CLIENT_SECRET": canary},
+                           extra_vars={"sha1": SHA1, "machine_ids": ids(machines) + [mac["id"]], "allow_partial": True})
+    result = run.result("Quarantine")
+
+    tokens = wire.issued_tokens()
+    # A token shown in part is a leak too: its claims and its signature each identify it.
+    pieces = [piece for token in tokens for piece in token.split(".")[1:]]
+    texts = [run.output, json.dumps(run.results)]
+    modes = private_modes(cache)
+    measured("%d tokens issued; searched %d KB of output and results for the secret, the tokens and their parts: %s; "
+             "cache modes %s" % (len(tokens), sum(map(len, texts)) // 1024, leaks(texts, canary, *tokens, *pieces) or "none found",
+                                 ", ".join("%s %o" % (name if name == "." else "file", mode) for name, mode in sorted(set(
+                                     ("." if name == "." else "file", mode) for name, mode in modes.items())))))
+    assert run.rc == 0, run.output
+    assert len(tokens) == 2 and outcomes(result)[mac["id"]] == "failed"
+    assert result["actions"][-1]["error"]["code"] == "OsPlatformNotSupported"
+    assert leaks(texts, canary, *tokens, *pieces) == []
+    assert modes.pop(".") == 0o700
+    assert modes and set(modes.values()) == {0o600}
+    # The cache holds the token, which is why it is private; the secret it never holds.
+    assert leaks([open(os.path.join(cache, name), encoding="utf-8").read() for name in modes], canary) == []
+
+
+@pytest.mark.parametrize("case", sorted(URL_REFUSALS))
+def test_plain_http_is_refused_before_any_request(refusals, measured, case):
+    """A plain-http API or login URL (which would send the secret and the token in clear) is refused before any
+    request."""
+    result = refusals.results[case]
+    measured(result.get("msg"))
+    problem = refused_cleanly(result, URL_REFUSALS[case][1])
+    assert problem is None, problem
+    assert refusals.request_log == []
+
+
+def test_validate_certs_false_works_only_when_set_and_warns(simulator, ansible, measured):
+    """Without the simulator's CA the TLS certificate is refused (a message pointing at ca_path, nothing sent);
+    with validate_certs false the run works and warns that certificates are not verified."""
+    machines = seed(simulator, 2)
+
+    verified, verified_result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_CA_PATH": None})
+    sent_when_verified = simulator.request_log
+    unverified, unverified_result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_CA_PATH": None, "MDE_VALIDATE_CERTS": "false"})
+
+    # ansible-core shows warnings in its output rather than in the results its callbacks get.
+    warnings = [line for line in unverified.output.splitlines() if line.startswith("[WARNING]")]
+    measured("default: %s; validate_certs false: %s, %s" % (
+        verified_result.get("msg"), ", ".join(sorted(set(outcomes(unverified_result).values()))), warnings))
+    assert verified.rc != 0
+    assert "certificate" in verified_result["msg"] and "ca_path" in verified_result["msg"], verified_result["msg"]
+    assert sent_when_verified == []
+    assert not any("validate_certs" in line for line in verified.output.splitlines() if line.startswith("[WARNING]"))
+    assert unverified.rc == 0, unverified.output
+    assert set(outcomes(unverified_result).values()) == {"created"} and len(writes(simulator)) == 2
+    assert any("validate_certs is false" in warning for warning in warnings), unverified.output
