@@ -1,0 +1,184 @@
+"""AWX / Automation Controller: jobs of mde.response.quarantine run through ansible-runner (the engine under AWX)
+with nothing but what a credential injects and what the survey asks, against the simulator.
+
+AWX hands a job to ansible-runner as a private data directory: the project's playbook, the inventory, the
+credential's environment variables (env/envvars) and the survey answers (env/extravars). These tests build that
+directory the way AWX does, with the project playbook and the survey of docs/awx*, and check the simulator's
+request log, so they hold whatever the playbook prints.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from ansible_collections.mde.response.plugins.module_utils.mde_module import CONNECTION_ARGUMENT_SPEC
+from tests.ecosystem.tools import REPO, environment, tool
+from tests.integration.support import SHA1, ids, seed, writes
+from tests.simulator.config import CERT_CLIENT_ID, CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID
+
+# Every environment variable a module reads a connection option from, and the option's argument spec.
+OPTION_OF_VARIABLE = {name: spec for spec in CONNECTION_ARGUMENT_SPEC.values() for name in spec.get("fallback", (None, ()))[1]}
+CREDENTIAL_TYPE = os.path.join(REPO, "docs", "awx", "credential_type.yml")
+SURVEY = os.path.join(REPO, "docs", "awx", "survey.json")
+
+
+def read(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def project_playbook():
+    """The playbook docs/awx.md tells users to put in their project (the YAML block headed "# quarantine.yml")."""
+    blocks = re.findall(r"^```yaml\n(# quarantine\.yml\n.*?)^```", read(os.path.join(REPO, "docs", "awx.md")),
+                        flags=re.MULTILINE | re.DOTALL)
+    assert len(blocks) == 1, "docs/awx.md should show the project playbook once"
+    return blocks[0]
+
+
+def survey_answers(**answers):
+    """The extra variables of a job launched with the survey: these answers, and every other question's default."""
+    questions = json.loads(read(SURVEY))["spec"]
+    extra_vars = {question["variable"]: question.get("default", "") for question in questions}
+    assert set(answers) <= set(extra_vars), "the survey has no question for %s" % (set(answers) - set(extra_vars))
+    extra_vars.update(answers)
+    assert all(extra_vars[question["variable"]] != "" for question in questions if question["required"])
+    return extra_vars
+
+
+def run_job(directory, credential_env, extra_vars):
+    """Run the project playbook as an AWX job does: ansible-runner over a private data dir. Returns the job status."""
+    (directory / "project").mkdir(parents=True)
+    (directory / "project" / "quarantine.yml").write_text(project_playbook(), encoding="utf-8")
+    (directory / "inventory").mkdir()
+    (directory / "inventory" / "hosts").write_text(
+        "localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable, encoding="utf-8")
+    (directory / "env").mkdir(exist_ok=True)
+    (directory / "env" / "envvars").write_text(yaml.safe_dump(credential_env), encoding="utf-8")
+    (directory / "env" / "extravars").write_text(yaml.safe_dump(extra_vars), encoding="utf-8")
+    # The process environment stands for the execution environment: the collection installed, a token cache of
+    # its own, and none of the connection variables of whoever runs the tests.
+    process = environment(ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collection-tree"),
+                          XDG_CACHE_HOME=str(directory / "cache"), ANSIBLE_NOCOLOR="1")
+    for name in OPTION_OF_VARIABLE:
+        process.pop(name, None)
+    completed = subprocess.run([tool("ansible-runner"), "run", str(directory), "--playbook", "quarantine.yml",
+                                "--ident", "job"], env=process, capture_output=True, text=True, timeout=300, check=False)
+    artifacts = directory / "artifacts" / "job"
+    status = (artifacts / "status").read_text(encoding="utf-8") if (artifacts / "status").exists() else "none"
+    return status, completed.stdout + completed.stderr
+
+
+def quarantine_vars(machines):
+    # A survey text area gives one machine ID a line.
+    return survey_answers(sha1=SHA1, comment="INC-4711: AWX job", machine_ids="\n".join(ids(machines)))
+
+
+def endpoints(simulator):
+    """Where the simulator is: what MDE_API_URL, AZURE_AUTHORITY_HOST and MDE_CA_PATH point a real job elsewhere."""
+    connection = simulator.connection
+    return {"MDE_API_URL": connection["api_url"], "AZURE_AUTHORITY_HOST": connection["authority_host"],
+            "MDE_CA_PATH": connection["ca_path"]}
+
+
+def assert_quarantined_once_each(simulator, machines, appid):
+    sent = writes(simulator)
+    assert sorted(entry["path"].split("/")[3] for entry in sent) == sorted(ids(machines))
+    assert {(entry["status"], entry["appid"]) for entry in sent} == {(201, appid)}
+
+
+@pytest.mark.smoke
+def test_stock_azure_credential_quarantines_and_a_relaunch_changes_nothing(simulator, tmp_path):
+    machines = seed(simulator, 3)
+    connection = simulator.connection
+    # Exactly what the built-in "Microsoft Azure Resource Manager" credential injects for a service principal.
+    azure_credential = {"AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000000", "AZURE_CLIENT_ID": connection["client_id"],
+                        "AZURE_SECRET": connection["client_secret"], "AZURE_TENANT": connection["tenant_id"]}
+
+    status, output = run_job(tmp_path / "launch", dict(azure_credential, **endpoints(simulator)), quarantine_vars(machines))
+
+    assert status == "successful", output
+    assert_quarantined_once_each(simulator, machines, CLIENT_ID)
+    token_requests = simulator.log_for(route="token")
+    assert token_requests and all(entry["body"]["client_id"] == CLIENT_ID and "client_secret" in entry["body"]
+                                  for entry in token_requests)
+    assert connection["client_secret"] not in output
+
+    simulator.reset()
+    status, output = run_job(tmp_path / "relaunch", dict(azure_credential, **endpoints(simulator)), quarantine_vars(machines))
+
+    assert status == "successful", output
+    assert writes(simulator) == []
+
+
+def credential_type():
+    return yaml.safe_load(read(CREDENTIAL_TYPE))
+
+
+def inject(definition, inputs, directory):
+    """The environment AWX gives a job for a credential of a custom type (AWX's documented injector rules).
+
+    Only inputs with a value reach the templates (others are undefined, so they render empty), a file is written
+    for every file template, and every env template is rendered, empty or not.
+    """
+    sandbox = ImmutableSandboxedEnvironment()
+    namespace = {name: value for name, value in inputs.items() if value}
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for label, template in definition["injectors"].get("file", {}).items():
+        path = directory / label.split(".", 1)[1]
+        path.write_text(sandbox.from_string(template).render(**namespace), encoding="utf-8")
+        path.chmod(0o600)
+        files[label.split(".", 1)[1]] = str(path)
+    # Templates name the file of "template.<name>" as tower.filename.<name>.
+    namespace["tower"] = SimpleNamespace(filename=SimpleNamespace(**files))
+    return {name: sandbox.from_string(template).render(**namespace)
+            for name, template in definition["injectors"]["env"].items()}
+
+
+def test_credential_type_injects_only_what_the_modules_read(tmp_path):
+    definition = credential_type()
+    fields = {field["id"]: field for field in definition["inputs"]["fields"]}
+    injected = inject(definition, {}, tmp_path / "empty")
+
+    assert set(injected) <= set(OPTION_OF_VARIABLE)
+    templates = " ".join(list(definition["injectors"]["env"].values()) + list(definition["injectors"]["file"].values()))
+    assert [name for name in fields if name not in templates] == []
+    assert set(definition["inputs"]["required"]) <= set(fields)
+    assert all(field["default"] in field["choices"] for field in fields.values() if "choices" in field)
+    # An empty credential injects values every module accepts: valid choices, and blanks that count as unset.
+    for name, value in injected.items():
+        option = OPTION_OF_VARIABLE[name]
+        assert value in option["choices"] if "choices" in option else value == "", name
+    secrets = {"client_secret", "client_certificate", "client_certificate_password"}
+    assert {name for name, field in fields.items() if field.get("secret")} == secrets
+
+
+@pytest.mark.parametrize("method", [pytest.param("certificate", marks=pytest.mark.smoke), "managed_identity"])
+def test_custom_credential_type_quarantines_with_certificate_or_managed_identity(simulator, tmp_path, method, monkeypatch):
+    machines = seed(simulator, 2)
+    details = simulator.details
+    inputs = {"cloud": "commercial", "api_url": simulator.connection["api_url"], "ca_bundle": read(simulator.ca_path),
+              "authority_host": simulator.connection["authority_host"]}
+    if method == "certificate":
+        inputs.update(auth_method="certificate", tenant_id=simulator.connection["tenant_id"], client_id=CERT_CLIENT_ID,
+                      client_certificate=read(details["client_certificate_encrypted_path"]),
+                      client_certificate_password=details["client_certificate_password"])
+        appid = CERT_CLIENT_ID
+    else:
+        # On an Azure VM the instance metadata service answers; here the simulator stands in for it.
+        monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", simulator.base_url)
+        inputs.update(auth_method="managed_identity", client_id=MANAGED_IDENTITY_CLIENT_ID)
+        appid = MANAGED_IDENTITY_CLIENT_ID
+
+    injected = inject(credential_type(), inputs, tmp_path / "job" / "env")
+    status, output = run_job(tmp_path / "job", injected, quarantine_vars(machines))
+
+    assert status == "successful", output
+    assert_quarantined_once_each(simulator, machines, appid)
