@@ -629,6 +629,12 @@ class StopAndQuarantineEngine:
         except TransportError as error:
             result.fail(error_dict(error))
         else:
+            if action_id(action) is None:
+                # A success whose body is not a machine action: the write went through, but which action it made is
+                # unknown, exactly as when the answer is lost.
+                on_lost_answer(AmbiguousWriteError(
+                    "POST machines.StopAndQuarantineFile: the successful answer is not a machine action (no id)"))
+                return
             self._accept(run, result, action, written_since)
 
     @staticmethod
