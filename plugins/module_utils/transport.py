@@ -34,6 +34,9 @@ else:
 # Methods that change nothing on the server, so that an answer lost on the way back can simply be asked again.
 RESENDABLE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
+# Answers to calls that the API refused before counting them against its rate limits.
+UNCOUNTED_REFUSALS = frozenset((401, 429))
+
 DEFAULT_MAX_RETRIES = 7
 DEFAULT_MAX_WAIT = 600.0
 BACKOFF_BASE = 1.0
@@ -89,6 +92,11 @@ class SystemClock:
 class RateLimiter:
     """Sliding-window pacing per route, so that a large run stays under the API's per-API call limits.
 
+    A call takes its place in the windows before it is sent and, once answered, counts from its answer: the
+    server counted it on arrival, earlier, so the client's windows never run ahead of the server's however long a
+    call takes to get there. A call the server refused gives its place back, because the server did not count it;
+    near the hourly limit, one place held for nothing would hold the run's last call back by an hour.
+
     Thread-safe: the engine writes from a thread pool, and every thread must see the same windows.
     """
 
@@ -100,7 +108,7 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def acquire(self, route):
-        """Wait until a call on `route` fits in every window, record it, and return the seconds waited."""
+        """Wait until a call on `route` fits in every window and take a place; returns (seconds waited, place)."""
         waited = 0.0
         while True:
             with self._lock:
@@ -108,10 +116,22 @@ class RateLimiter:
                 delay = self._delay(self._sent[route], now)
                 if delay <= 0:
                     self._sent[route].append(now)
-                    return waited
+                    return waited, now
             # Sleep outside the lock so that other routes go on; the windows are checked again on waking.
             self._clock.sleep(delay)
             waited += delay
+
+    def settle(self, route, place, counted):
+        """After the answer to the call that took `place`: count it from now, or give the place back."""
+        with self._lock:
+            sent = self._sent[route]
+            try:
+                sent.remove(place)
+            except ValueError:
+                pass  # a call answered after the longest window has already left it
+            if counted:
+                # Every time is read under the lock from a monotonic clock, so appending keeps the windows in order.
+                sent.append(self._clock.monotonic())
 
     def _delay(self, sent, now):
         while sent and sent[0] <= now - self._longest:
@@ -179,12 +199,15 @@ class HttpTransport:
         token_refreshed = False
         while True:
             attempt.start()
-            self.stats.add(paced_seconds=self._pacer.acquire(route))
+            waited, place = self._pacer.acquire(route)
+            self.stats.add(paced_seconds=waited)
             self.stats.count_call(route)
             token = self._token_provider.get_token()
             try:
                 response = self._send(method, path, params, body, token)
             except requests.RequestException as exc:
+                # Whether the server counted a call that got no answer is unknown, so it keeps its place.
+                self._pacer.settle(route, place, counted=True)
                 error = _connection_error(method, route, exc, self._settings.timeout)
                 if _certificate_rejected(exc) or not (method in RESENDABLE_METHODS or _never_sent(exc)):
                     raise error from None
@@ -192,6 +215,7 @@ class HttpTransport:
                 continue
 
             status = response.status_code
+            self._pacer.settle(route, place, counted=status not in UNCOUNTED_REFUSALS)
             if status == 401 and not token_refreshed:
                 # A token revoked or expired early: one fresh token, one more try; a second 401 is a real refusal.
                 self._token_provider.invalidate(token)

@@ -342,27 +342,56 @@ def test_no_message_ever_carries_the_token():
         assert "s3cret" not in str(raised.value)
 
 
-def test_every_attempt_is_paced_under_its_route():
+def test_every_attempt_is_paced_under_its_route_and_only_counted_calls_keep_their_place():
     class RecordingPacer:
         routes = []
+        settled = []
 
         def acquire(self, route):
             self.routes.append(route)
-            return 0.25
+            return 0.25, len(self.routes)
 
-    harness = Harness([reply(429, headers={"Retry-After": "2"}), reply(503), reply(200, {})], pacer=RecordingPacer())
+        def settle(self, route, place, counted):
+            self.settled.append((route, place, counted))
+
+    harness = Harness([reply(429, headers={"Retry-After": "2"}), reply(401), reply(503), reply(200, {})], pacer=RecordingPacer())
     harness.request(route="machineactions.list")
-    assert RecordingPacer.routes == ["machineactions.list"] * 3
-    assert harness.transport.stats.as_dict()["paced_seconds"] == 0.75
+    assert RecordingPacer.routes == ["machineactions.list"] * 4
+    assert RecordingPacer.settled == [("machineactions.list", 1, False), ("machineactions.list", 2, False),
+                                      ("machineactions.list", 3, True), ("machineactions.list", 4, True)]
+    assert harness.transport.stats.as_dict()["paced_seconds"] == 1.0
 
 
 def test_rate_limiter_windows_per_minute_and_per_hour():
     clock = FakeClock()
     limiter = RateLimiter(per_minute=3, per_hour=5, clock=clock)
-    waits = [limiter.acquire("a") for _call in range(6)]
+    waits = [limiter.acquire("a")[0] for _call in range(6)]
     assert waits == [0, 0, 0, 60.0, 0, 3540.0]
     assert clock.time == 1000.0 + 3600.0
-    assert limiter.acquire("b") == 0
+    assert limiter.acquire("b")[0] == 0
+
+
+def test_rate_limiter_counts_a_call_from_its_answer():
+    # The server counted these calls somewhere between sending and answering: the next place opens a minute
+    # after the answers, never a minute after the sending.
+    clock = FakeClock()
+    limiter = RateLimiter(per_minute=2, per_hour=100, clock=clock)
+    places = [limiter.acquire("a")[1] for _call in range(2)]
+    clock.sleep(5.0)
+    for place in places:
+        limiter.settle("a", place, counted=True)
+    assert limiter.acquire("a")[0] == 60.0
+    assert clock.time == 1000.0 + 5.0 + 60.0
+
+
+def test_rate_limiter_takes_back_the_place_of_a_refused_call():
+    clock = FakeClock()
+    limiter = RateLimiter(per_minute=1, per_hour=1, clock=clock)
+    limiter.settle("a", limiter.acquire("a")[1], counted=False)
+    assert limiter.acquire("a")[0] == 0
+    # A place that left the windows before its answer came is simply not there to give back.
+    limiter.settle("a", 0.0, counted=False)
+    assert limiter.acquire("a")[0] == 3600.0
 
 
 def test_rate_limiter_spreads_a_burst_over_sliding_minutes():
