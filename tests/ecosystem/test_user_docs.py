@@ -82,7 +82,7 @@ def test_every_link_of_the_user_docs_leads_somewhere(document):
     for target in re.findall(r"\]\(([^)\s]+)\)", text):
         if re.match(r"[a-z]+:", target):
             continue
-        path, _, anchor = target.partition("#")
+        path, anchor = (target.split("#", 1) + [""])[:2]
         resolved = os.path.normpath(os.path.join(os.path.dirname(document), path)) if path else document
         if not os.path.exists(os.path.join(REPO, resolved)):
             broken.append(target)
