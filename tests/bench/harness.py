@@ -1,0 +1,242 @@
+"""What one playbook run costs against the simulator: time, API calls per route, 429s, tokens and module memory.
+
+A Fleet is a simulator seeded with machines on which Defender saw one file, and the integration tests' Ansible
+runner pointed at it, so that the benchmark runs the module exactly as the integration tests do. Every number
+comes from the simulator's own request log and counters, or from the operating system; none from the client.
+
+Time: the simulator's clock runs ``clock_speed`` times faster than real time and the module's clock is sped up
+by the same factor (MDE_TIME_SCALE), so rate-limit windows and latency pass quickly. Local work (Ansible and
+Python starting, building results) is not sped up, so the simulated clock magnifies it ``clock_speed`` times;
+``duration_seconds`` therefore counts the API phase in simulated time and the rest in real time.
+"""
+
+import json
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from tests.integration.conftest import AnsibleRunner
+from tests.integration.support import LIST_ACTIONS, SHA1, WRITE
+from tests.simulator import Simulator
+from tests.simulator.config import SimulatorConfig
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PLAYBOOKS = os.path.join(HERE, "playbooks")
+PEAK_RSS_PYTHON = os.path.join(HERE, "peak_rss_python.py")
+TOKEN = "token"
+COMMENT = "INC-4711: benchmark"
+# The documented limits of every Defender API, per application.
+PER_MINUTE = 100
+PER_HOUR = 1500
+DEFAULT_LATENCY_MS = 150.0
+# Real seconds a run may take beyond what its clock speed and rate limits make unavoidable.
+RUN_TIMEOUT_MARGIN = 900
+
+
+class BenchError(Exception):
+    """A run that failed or measured something impossible: the benchmark stops rather than report it."""
+
+
+def rate_limit_floor(calls, latency_seconds=0.0, per_minute=PER_MINUTE, per_hour=PER_HOUR):
+    """Simulated seconds the fastest possible client needs for ``calls`` calls on one API.
+
+    Each call is sent the moment both sliding windows admit it, and the run ends when the last one is answered:
+    the first 100 go at once, so 1,000 calls need 540 s, not 600.
+    """
+    admitted = []
+    for index in range(calls):
+        earliest = 0.0
+        for window, limit in ((60.0, per_minute), (3600.0, per_hour)):
+            if index >= limit:
+                earliest = max(earliest, admitted[index - limit] + window)
+        admitted.append(earliest)
+    return (admitted[-1] + latency_seconds) if admitted else 0.0
+
+
+@dataclass
+class Measurement:
+    scenario: str
+    run: str
+    machines: int
+    clock_speed: float
+    latency_ms: float
+    wall_seconds: float
+    # The simulated clock over the whole run, local work magnified clock_speed times.
+    simulated_seconds: float
+    # Simulated seconds from the first request to the answer of the last one.
+    api_span_seconds: float
+    # The API span plus the real time outside it: what the run would take against the real service.
+    duration_seconds: float
+    calls: dict
+    # Calls to the Defender API, leaving out the token service's.
+    api_calls: int
+    throttled: int
+    token_requests: int
+    peak_rss_bytes: object
+    summary: dict
+    # How many target machines end up with 0, 1 or more actions for the file: anything but all 1 is a bug.
+    actions_per_machine: dict
+    load_average: float
+
+    @property
+    def writes(self):
+        return self.calls.get(WRITE, 0)
+
+    @property
+    def list_reads(self):
+        return self.calls.get(LIST_ACTIONS, 0)
+
+    def as_dict(self):
+        return asdict(self)
+
+
+class Fleet:
+    """A running simulator with ``size`` machines that saw the file; a context manager."""
+
+    def __init__(self, workdir, size, clock_speed=1.0, latency_ms=DEFAULT_LATENCY_MS):
+        os.makedirs(workdir)
+        self.workdir = workdir
+        self.simulator = Simulator(SimulatorConfig(clock_speed=clock_speed, latency_ms=latency_ms),
+                                   state_dir=os.path.join(workdir, "simulator"))
+        self.simulator.start()
+        machines = self.simulator.seed_fleet(size, observed_sha1=SHA1)
+        self.machines = [(machine["id"], machine["computerDnsName"]) for machine in machines]
+        self.simulator.add_file(SHA1, observed_on=self.machine_ids)
+        self.token_routes = frozenset(name for _method, _path, name, _handler in self.simulator.tokens.routes())
+        self.runner = AnsibleRunner(self.simulator, workdir)
+        self.machine_ids_file = self._write_json("machine-ids.json", self.machine_ids)
+        self._measured = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.simulator.stop()
+
+    @property
+    def machine_ids(self):
+        return [machine_id for machine_id, _name in self.machines]
+
+    @property
+    def clock_speed(self):
+        return self.simulator.config.clock_speed
+
+    def set_clock_speed(self, clock_speed):
+        self.simulator.configure(clock_speed=clock_speed)
+
+    def add_existing_actions(self, status="Succeeded", age=timedelta(hours=1)):
+        """Give every machine an action for the file, as a first run some time ago would have left it."""
+        created = self.simulator.clock.now() - age
+        for machine_id in self.machine_ids:
+            self.simulator.add_machine_action(machine_id, SHA1, status=status, created=created)
+
+    def inventory(self):
+        """Group ``endpoints``: one host per machine, named as Defender names it, with its id as ``machine_id``.
+
+        The controller is listed too: the implicit localhost would ignore the interpreter set for the run.
+        """
+        endpoints = {name: {"machine_id": machine_id} for machine_id, name in self.machines}
+        return self._write_json("inventory.json", {"all": {
+            "hosts": {"localhost": {"ansible_connection": "local"}},
+            "children": {"endpoints": {"hosts": endpoints}},
+        }})
+
+    def measure(self, scenario, run, playbook, inventory="localhost,", forks=None, module=True):
+        """Run a playbook of tests/bench/playbooks once and measure it; ``module``: record the module's memory."""
+        self._measured += 1
+        rss_file = os.path.join(self.workdir, "peak-rss-%d.txt" % self._measured)
+        # The stand-in interpreter's shebang finds python on PATH: this one's, so that it has every dependency.
+        env = {"MDE_TIME_SCALE": self.clock_speed, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
+        if module:
+            env.update(ANSIBLE_PYTHON_INTERPRETER=PEAK_RSS_PYTHON, MDE_BENCH_PYTHON=sys.executable, MDE_BENCH_RSS_FILE=rss_file)
+        extra_vars = {
+            "sha1": SHA1,
+            "comment": COMMENT,
+            "machine_ids_file": self.machine_ids_file,
+            "mde_connection_file": os.path.join(self.simulator.state_dir, "connection.json"),
+        }
+        timeout = rate_limit_floor(len(self.machines)) / self.clock_speed + RUN_TIMEOUT_MARGIN
+        counters_before = self.simulator.counters
+        log_before = len(self.simulator.request_log)
+        load_average = os.getloadavg()[0]
+        wall_start, simulated_start = time.monotonic(), self.simulator.clock.time()
+        playbook_run = self.runner.playbook(os.path.join(PLAYBOOKS, playbook), extra_vars=extra_vars, env=env,
+                                            inventory=inventory, forks=forks, timeout=timeout)
+        wall = time.monotonic() - wall_start
+        simulated = self.simulator.clock.time() - simulated_start
+        if playbook_run.rc != 0:
+            raise BenchError("%s / %s: ansible-playbook failed (rc %d)\n%s" % (scenario, run, playbook_run.rc, playbook_run.output[-5000:]))
+        requests = self.simulator.request_log[log_before:]
+        self._write_json_lines("requests-%d.jsonl" % self._measured, requests)
+        counters = Counter(self.simulator.counters)
+        counters.subtract(counters_before)
+        api_span = self._api_span(requests)
+        calls = {name: count for name, count in sorted(counters.items()) if " " not in name and count}
+        return Measurement(
+            scenario=scenario,
+            run=run,
+            machines=len(self.machines),
+            clock_speed=self.clock_speed,
+            latency_ms=self.simulator.config.latency_ms,
+            wall_seconds=round(wall, 3),
+            simulated_seconds=round(simulated, 3),
+            api_span_seconds=round(api_span, 3),
+            duration_seconds=round(api_span + wall - api_span / self.clock_speed, 3),
+            calls=calls,
+            api_calls=sum(count for name, count in calls.items() if name not in self.token_routes),
+            throttled=sum(count for name, count in counters.items() if name.endswith(" 429")),
+            token_requests=counters[TOKEN],
+            peak_rss_bytes=_peak_rss_bytes(rss_file) if module else None,
+            summary=_summed(result["summary"] for result in playbook_run.results_of("Quarantine") if "summary" in result),
+            actions_per_machine=self._actions_per_machine(),
+            load_average=round(load_average, 2),
+        )
+
+    def _api_span(self, requests):
+        if not requests:
+            return 0.0
+        arrivals = [datetime.fromisoformat(entry["time"]) for entry in requests]
+        # The log has arrival times; the last answer came one latency later.
+        return (max(arrivals) - min(arrivals)).total_seconds() + self.simulator.config.latency_ms / 1000.0
+
+    def _actions_per_machine(self):
+        per_machine = Counter(dict.fromkeys(self.machine_ids, 0))
+        for action in self.simulator.actions():
+            file_identifier = (action.get("relatedFileInfo") or {}).get("fileIdentifier") or ""
+            if file_identifier.lower() == SHA1 and action.get("machineId") in per_machine:
+                per_machine[action["machineId"]] += 1
+        histogram = Counter(min(count, 2) for count in per_machine.values())
+        return {label: histogram[count] for count, label in ((0, "0"), (1, "1"), (2, "2+")) if histogram[count]}
+
+    def _write_json_lines(self, name, entries):
+        """Keep what the simulator saw, so that a surprising number can be traced to the requests behind it."""
+        with open(os.path.join(self.workdir, name), "w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(entry) + "\n" for entry in entries)
+
+    def _write_json(self, name, data):
+        path = os.path.join(self.workdir, name)
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        return path
+
+
+def _summed(summaries):
+    total = Counter()
+    for summary in summaries:
+        total.update(summary)
+    return dict(total)
+
+
+def _peak_rss_bytes(path):
+    """The largest peak of the module processes of one run (ru_maxrss is in KiB on Linux)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            peaks = [int(line) for line in handle if line.strip()]
+    except FileNotFoundError:
+        peaks = []
+    if not peaks:
+        raise BenchError("no module process recorded its memory in %s" % path)
+    return max(peaks) * 1024

@@ -1,0 +1,69 @@
+"""The benchmark's scenarios; each runs on fresh simulators in its own folder and returns its Measurements.
+
+Clock speeds: comparisons with the uri baseline and runs that never wait for a rate-limit window run in real
+time (speed 1), because every uri task and every module start costs real CPU time that an accelerated clock
+would magnify, unfairly to whichever run starts more processes. Only runs that must live through minutes or
+hours of rate limits are accelerated.
+"""
+
+import os
+
+from tests.bench.harness import Fleet
+
+COMPARISON_MACHINES = 100
+FORKS = 10
+FIRST_RUN_MACHINES = 1000
+HOURLY_LIMIT_MACHINES = 3000
+RERUN_ONLY_MACHINES = 10000
+DEFAULT_CLOCK_SPEED = 30.0
+
+BULK = "bulk (one task)"
+PER_HOST = "per host (forks %d)" % FORKS
+BASELINE = "uri baseline"
+FIRST_RUN = "first run"
+RERUN = "rerun"
+
+
+def scenario_name(machines):
+    return "{:,} machines".format(machines)
+
+
+def comparison(workdir, machines=COMPARISON_MACHINES):
+    """Scenario 1: the module in one task, the module once per host, and the uri playbook, each on a new fleet."""
+    scenario = scenario_name(machines)
+    with Fleet(os.path.join(workdir, "bulk"), machines) as fleet:
+        bulk = fleet.measure(scenario, BULK, "bulk.yml")
+    with Fleet(os.path.join(workdir, "per-host"), machines) as fleet:
+        per_host = fleet.measure(scenario, PER_HOST, "per_host.yml", inventory=fleet.inventory(), forks=FORKS)
+    with Fleet(os.path.join(workdir, "baseline"), machines) as fleet:
+        baseline = fleet.measure(scenario, BASELINE, "baseline_uri.yml", module=False)
+    return [bulk, per_host, baseline]
+
+
+def first_run(workdir, machines, clock_speed=DEFAULT_CLOCK_SPEED, rerun=True):
+    """Scenario 2: one task on a fleet without actions, then (``rerun``) the same task again."""
+    scenario = scenario_name(machines)
+    with Fleet(workdir, machines, clock_speed=clock_speed) as fleet:
+        measurements = [fleet.measure(scenario, FIRST_RUN, "bulk.yml")]
+        if rerun:
+            # A rerun waits for no window, so it runs in real time, where its local work is not magnified.
+            fleet.set_clock_speed(1.0)
+            measurements.append(fleet.measure(scenario, RERUN, "bulk.yml"))
+    return measurements
+
+
+def rerun_only(workdir, machines=RERUN_ONLY_MACHINES):
+    """Scenario 3: every machine already has an action for the file; the cost of finding that out."""
+    with Fleet(workdir, machines) as fleet:
+        fleet.add_existing_actions()
+        return [fleet.measure(scenario_name(machines), RERUN, "bulk.yml")]
+
+
+def all_scenarios(clock_speed=DEFAULT_CLOCK_SPEED):
+    """(name, function of the work folder) for every scenario, in the order `make bench` runs them."""
+    return [
+        ("comparison", comparison),
+        ("first-run", lambda workdir: first_run(workdir, FIRST_RUN_MACHINES, clock_speed)),
+        ("hourly-limit", lambda workdir: first_run(workdir, HOURLY_LIMIT_MACHINES, clock_speed, rerun=False)),
+        ("rerun-only", rerun_only),
+    ]
