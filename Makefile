@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_NOCOLOR := 1
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help venv tree test sanity units integration lint docs-lint demo clean
+.PHONY: help venv tree test sanity units integration lint docs-lint demo bench clean
 .PHONY: docs docs-check changelog ecosystem venv-newest sanity-newest test-newest test-matrix
 
 help:
@@ -22,6 +22,7 @@ help:
 	@echo "make units        unit and simulator tests only"
 	@echo "make integration  integration tests (ansible-playbook against the simulator) only"
 	@echo "make lint         ansible-lint, production profile"
+	@echo "make bench        fleet-scale benchmark against the simulator (minutes); rewrites docs/performance.md and .json"
 	@echo "make docs         render the plugin documentation into docs/plugins (commit the result)"
 	@echo "make changelog    fold changelogs/fragments into CHANGELOG.rst for the version in galaxy.yml"
 	@echo "make ecosystem    galaxy build and import, changelog, execution environment and AWX tests"
@@ -127,6 +128,11 @@ test-matrix: sanity-newest test-newest
 
 demo: venv tree
 	$(BIN)/python tests/tools/demo.py
+
+# Not part of `make test`: it takes minutes, and its targets are numbers to read in docs/performance.md rather
+# than assertions that a busy machine would make flaky. BENCH_ARGS passes options, e.g. --scenario first-run.
+bench: venv tree
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(NEWEST_VENV) $(TREE) build tests/output .pytest_cache
