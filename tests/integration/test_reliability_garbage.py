@@ -3,7 +3,7 @@
 import pytest
 
 from tests.integration.support import LIST_ACTIONS, WRITE, ids, quarantine, seed, writes
-from tests.integration.test_reliability_support import has_traceback, quarantines_per_machine
+from tests.integration.test_reliability_support import describe_actions, has_traceback, one_action_each
 # pytest finds fixtures by name in the test module, which pylint cannot know.
 from tests.integration.test_reliability_support import measured  # pylint: disable=unused-import
 
@@ -28,7 +28,7 @@ def test_garbage_answer_to_the_pre_check_read(simulator, ansible, measured, kind
 
     run, result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_TIME_SCALE": SPEED})
 
-    measured("failed after %d attempts: %s" % (simulator.counters.get(LIST_ACTIONS, 0), result.get("msg")))
+    measured("calls: %d; %s" % (simulator.counters.get(LIST_ACTIONS, 0), result.get("msg")))
     assert run.rc != 0
     assert LIST_ACTIONS in result["msg"] and "HTTP %d" % GARBAGE[kind] in result["msg"], result["msg"]
     assert not has_traceback(result, run.output), run.output
@@ -46,13 +46,14 @@ def test_garbage_answers_to_writes(simulator, ansible, measured):
 
     run, result = quarantine(ansible, machine_ids=ids(machines), allow_partial=True, env={"MDE_TIME_SCALE": SPEED})
 
-    per_machine = quarantines_per_machine(simulator)
     reports = {entry["machine_id"]: entry for entry in result["actions"]}
-    measured("; ".join("%s: %s" % (entry["outcome"], entry["action_id"] and "action id" or (entry["error"] or {}).get("message"))
-                       for entry in result["actions"]) + "; actions per machine: %s" % sorted(per_machine.values()))
+    damaged = {entry["fault"]: reports[entry["path"].split("/")[3]] for entry in writes(simulator) if entry["fault"]}
+    measured("; ".join("%s: %s" % (kind, "%s with its action id" % report["outcome"] if report["action_id"] else
+                                   "%s, %s" % (report["outcome"], (report["error"] or {}).get("message")))
+                       for kind, report in sorted(damaged.items())) + "; " + describe_actions(simulator, ids(machines)))
     assert run.rc == 0, run.output
     assert sorted(reports) == sorted(ids(machines))
-    assert per_machine == {machine: 1 for machine in ids(machines)}
+    assert one_action_each(simulator, ids(machines)), describe_actions(simulator, ids(machines))
     accepted = sorted(entry["path"].split("/")[3] for entry in writes(simulator) if 200 <= (entry["status"] or 0) < 300)
     assert accepted == sorted(ids(machines)), "each machine's write must be accepted exactly once"
     for entry in result["actions"]:

@@ -63,7 +63,8 @@ def test_ten_thousand_names_are_handled(simulator, ansible, measured):
     and each gets its own result: created for the 30 that exist, MachineNotFound for the others."""
     simulator.seed_fleet(30, observed_sha1=SHA1)
 
-    run = ansible.playbook("reliability_cases.yml", extra_vars={"cases": [{"case": "10,000 names", "name_count": 10000}], "sha1": SHA1})
+    run = ansible.playbook("reliability_cases.yml",
+                           extra_vars={"cases": [{"case": "10,000 names", "name_count": 10000}], "sha1": SHA1})
     result = run.result("Case")["results"][0]
 
     summary = result.get("summary", {})

@@ -3,7 +3,7 @@
 import time
 
 from tests.integration.support import SHA1, WRITE, ids, outcomes, quarantine, seed
-from tests.integration.test_reliability_support import kill_group, quarantines_per_machine, start_playbook
+from tests.integration.test_reliability_support import describe_actions, kill_group, one_action_each, start_playbook
 # pytest finds fixtures by name in the test module, which pylint cannot know.
 from tests.integration.test_reliability_support import measured  # pylint: disable=unused-import
 
@@ -39,16 +39,15 @@ def test_killed_mid_run_then_rerun_completes_without_duplicates(simulator, ansib
 
     rerun, result = quarantine(ansible, machine_ids=ids(machines))
 
-    per_machine = quarantines_per_machine(simulator)
     summary = result["summary"]
     measured("killed with %d of %d actions created (return code %s); rerun: existing %d, created %d, failed %d; "
-             "%s; %d token requests in all" % (
+             "%s; token requests in all: %d" % (
                  landed, MACHINES, first.returncode, summary["existing"], summary["created"], summary["failed"],
-                 "1 action each" if set(per_machine.values()) == {1} else "duplicates", simulator.counters.get("token", 0)))
+                 describe_actions(simulator, ids(machines)), simulator.counters.get("token", 0)))
     assert KILL_AFTER_WRITES <= landed < MACHINES, "the kill did not come mid-run"
     assert after_kill == landed, "writes went on after the kill"
     assert rerun.rc == 0, rerun.output
     assert summary["existing"] == landed and summary["created"] == MACHINES - landed
     assert set(outcomes(result)) == set(ids(machines))
-    assert per_machine == {machine: 1 for machine in ids(machines)}
+    assert one_action_each(simulator, ids(machines)), describe_actions(simulator, ids(machines))
     assert simulator.counters.get("token") == 1, "the killed run's cached token was not reused"

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.integration.support import LIST_ACTIONS, WRITE, ids, quarantine, seed, writes
-from tests.integration.test_reliability_support import quarantines_per_machine
+from tests.integration.test_reliability_support import describe_actions, one_action_each, outcome_counts
 # pytest finds fixtures by name in the test module, which pylint cannot know.
 from tests.integration.test_reliability_support import measured  # pylint: disable=unused-import
 
@@ -39,18 +39,16 @@ def test_every_third_answer_lost_one_action_per_machine(simulator, ansible, meas
     run, result = quarantine(ansible, machine_ids=ids(machines), request_timeout=TIMEOUT, env={"MDE_TIME_SCALE": SPEED})
 
     lost = {fault["kind"]: fault["fired"] for fault in simulator.faults.faults()}
-    per_machine = quarantines_per_machine(simulator)
     reported = {entry["machine_id"]: entry["outcome"] for entry in result["actions"]}
     measured("%d/%d reported (%s), %s; %d answers lost (%s); %d writes, %d action look-ups" % (
-        len(reported), MACHINES, ", ".join("%s %d" % item for item in sorted(result["summary"].items()) if item[1]),
-        "1 action each" if set(per_machine.values()) == {1} else
-        "%d machines with 2 or more actions" % sum(count > 1 for count in per_machine.values()),
+        len(reported), MACHINES, outcome_counts(result),
+        describe_actions(simulator, ids(machines)),
         sum(lost.values()), ", ".join("%s %d" % item for item in sorted(lost.items())),
         len(writes(simulator)), simulator.counters.get(LIST_ACTIONS, 0) - 1))
 
     assert sum(lost.values()) == MACHINES // 3
     assert sorted(reported) == sorted(ids(machines))
-    assert per_machine == {machine: 1 for machine in ids(machines)}
+    assert one_action_each(simulator, ids(machines)), describe_actions(simulator, ids(machines))
     assert run.rc == 0, run.output
     assert set(reported.values()) <= {"created", "existing"}
     if found_by_look_up:

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tests.integration.conftest import AnsibleRunner
 from tests.integration.support import LIST_ACTIONS, ids, quarantine, seed, writes
-from tests.integration.test_reliability_support import quarantines_per_machine
+from tests.integration.test_reliability_support import describe_actions, one_action_each
 # pytest finds fixtures by name in the test module, which pylint cannot know.
 from tests.integration.test_reliability_support import measured  # pylint: disable=unused-import
 
@@ -55,15 +55,13 @@ def test_two_runs_at_once_create_one_action_per_machine(simulator, ansible, tmp_
         runs = list(pool.map(run, runners))
 
     summaries = [result["summary"] for _run, result in runs]
-    per_machine = quarantines_per_machine(simulator)
     refused = [entry for entry in writes(simulator) if entry["status"] == 400]
-    measured("run 1: created %d, existing %d; run 2: created %d, existing %d; %d writes, %d answered as duplicates; "
-             "actions per machine: %s" % (summaries[0]["created"], summaries[0]["existing"], summaries[1]["created"],
-                                          summaries[1]["existing"], len(writes(simulator)), len(refused),
-                                          sorted(set(per_machine.values()))))
+    measured("run 1: created %d, existing %d; run 2: created %d, existing %d; %d writes, %d answered as duplicates; %s" % (
+        summaries[0]["created"], summaries[0]["existing"], summaries[1]["created"], summaries[1]["existing"],
+        len(writes(simulator)), len(refused), describe_actions(simulator, ids(machines))))
     assert len(writes(simulator)) == 2 * MACHINES, "the runs did not race: one saw the other's actions before writing"
     # Actions are never deleted, so one per machine at the end means never two in flight at once.
-    assert per_machine == {machine: 1 for machine in ids(machines)}
+    assert one_action_each(simulator, ids(machines)), describe_actions(simulator, ids(machines))
     for finished, result in runs:
         assert finished.rc == 0, finished.output
         assert len(result["actions"]) == MACHINES

@@ -2,6 +2,7 @@
 
 import json
 import os
+import pathlib
 import secrets
 import stat
 import uuid
@@ -30,8 +31,9 @@ def test_canary_secret_and_issued_tokens_appear_nowhere(simulator, ansible, wire
     machines = seed(simulator, 3)
     mac = simulator.add_machine(name="mac-01.contoso.local", os_platform="macOS", observed_files=[SHA1])
     simulator.faults.add(WRITE, "revoke_token", start=2, times=1)
+    # Left readable by others beforehand, as a loose umask or a careless hand would leave it.
     cache = os.path.join(ansible.cache_home, "mde.response")
-    os.makedirs(cache, mode=0o755)
+    os.makedirs(cache)
     os.chmod(cache, 0o755)
 
     run = ansible.playbook("quarantine.yml", verbosity=4, env={"AZURE_CLIENT_ID": app.client_id, "AZURE_CLIENT_SECRET": canary},
@@ -43,18 +45,18 @@ def test_canary_secret_and_issued_tokens_appear_nowhere(simulator, ansible, wire
     pieces = [piece for token in tokens for piece in token.split(".")[1:]]
     texts = [run.output, json.dumps(run.results)]
     modes = private_modes(cache)
-    measured("%d tokens issued; searched %d KB of output and results for the secret, the tokens and their parts: %s; "
-             "cache modes %s" % (len(tokens), sum(map(len, texts)) // 1024, leaks(texts, canary, *tokens, *pieces) or "none found",
-                                 ", ".join("%s %o" % (name if name == "." else "file", mode) for name, mode in sorted(set(
-                                     ("." if name == "." else "file", mode) for name, mode in modes.items())))))
+    found = leaks(texts, canary, *tokens, *pieces)
+    file_modes = " ".join(sorted({"%o" % mode for name, mode in modes.items() if name != "."}))
+    measured("%d tokens issued; %d KB of output and results searched for the secret, the tokens and their parts: %s; "
+             "cache folder %o, its files %s" % (len(tokens), sum(map(len, texts)) // 1024, found or "none found", modes["."], file_modes))
     assert run.rc == 0, run.output
     assert len(tokens) == 2 and outcomes(result)[mac["id"]] == "failed"
     assert result["actions"][-1]["error"]["code"] == "OsPlatformNotSupported"
-    assert leaks(texts, canary, *tokens, *pieces) == []
+    assert found == []
     assert modes.pop(".") == 0o700
     assert modes and set(modes.values()) == {0o600}
     # The cache holds the token, which is why it is private; the secret it never holds.
-    assert leaks([open(os.path.join(cache, name), encoding="utf-8").read() for name in modes], canary) == []
+    assert leaks([pathlib.Path(cache, name).read_text(encoding="utf-8") for name in modes], canary) == []
 
 
 @pytest.mark.parametrize("case", sorted(URL_REFUSALS))
@@ -75,7 +77,8 @@ def test_validate_certs_false_works_only_when_set_and_warns(simulator, ansible, 
 
     verified, verified_result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_CA_PATH": None})
     sent_when_verified = simulator.request_log
-    unverified, unverified_result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_CA_PATH": None, "MDE_VALIDATE_CERTS": "false"})
+    unverified, unverified_result = quarantine(ansible, machine_ids=ids(machines),
+                                               env={"MDE_CA_PATH": None, "MDE_VALIDATE_CERTS": "false"})
 
     # ansible-core shows warnings in its output rather than in the results its callbacks get.
     warnings = [line for line in unverified.output.splitlines() if line.startswith("[WARNING]")]

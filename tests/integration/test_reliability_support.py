@@ -117,6 +117,26 @@ def quarantines_per_machine(simulator, sha1=SHA1):
                                and (action["relatedFileInfo"] or {}).get("fileIdentifier", "").lower() == sha1)
 
 
+def outcome_counts(result):
+    """The outcomes a result's summary counts, without the zeros: "created 18, existing 2"."""
+    return ", ".join("%s %d" % item for item in sorted(result.get("summary", {}).items()) if item[1]) or "none"
+
+
+def one_action_each(simulator, machine_ids):
+    """Whether each of the machines, and no other, has exactly one action for the file."""
+    return quarantines_per_machine(simulator) == {machine: 1 for machine in machine_ids}
+
+
+def describe_actions(simulator, machine_ids):
+    """How many of the machines have exactly one action for the file, for the measured column."""
+    per_machine = quarantines_per_machine(simulator)
+    counts = [per_machine.get(machine, 0) for machine in machine_ids]
+    if set(counts) == {1}:
+        return "one action on each of the %d machines" % len(counts)
+    return "one action on %d of %d machines, none on %d, several on %d" % (
+        counts.count(1), len(counts), counts.count(0), sum(count > 1 for count in counts))
+
+
 def start_playbook(ansible, playbook, extra_vars, env=None):
     """ansible-playbook in a process group of its own, so that a test can kill it with its workers and module.
 

@@ -4,7 +4,7 @@ import secrets
 import socket
 
 from tests.integration.support import SHA1, WRITE, ids, outcomes, quarantine, seed, writes
-from tests.integration.test_reliability_support import CANARY_PREFIX, has_traceback, leaks, quarantines_per_machine
+from tests.integration.test_reliability_support import CANARY_PREFIX, describe_actions, has_traceback, leaks, one_action_each, outcome_counts
 # pytest finds fixtures by name in the test module, which pylint cannot know.
 from tests.integration.test_reliability_support import measured, wire  # pylint: disable=unused-import
 
@@ -25,15 +25,15 @@ def test_token_revoked_mid_run_is_replaced_once(simulator, ansible, wire, measur
     run, result = quarantine(ansible, machine_ids=ids(machines))
 
     refused = [entry for entry in writes(simulator) if entry["status"] == 401]
-    measured("%d writes refused with 401, %d tokens issued in all, %s; %d writes in all" % (
-        len(refused), simulator.counters.get("token", 0), ", ".join("%s %d" % item for item in sorted(result["summary"].items()) if item[1]),
-        len(writes(simulator))))
+    measured("%d writes refused with 401, %d tokens issued in all; %s; %d writes in all; %s" % (
+        len(refused), simulator.counters.get("token", 0), outcome_counts(result), len(writes(simulator)),
+        describe_actions(simulator, ids(machines))))
     assert refused, "the revocation did not hit the run"
     assert simulator.counters.get("token") == 2, "expected the first token and exactly one replacement"
     assert len(set(wire.issued_tokens())) == 2
     assert run.rc == 0, run.output
     assert outcomes(result) == {machine: "created" for machine in ids(machines)}
-    assert quarantines_per_machine(simulator) == {machine: 1 for machine in ids(machines)}
+    assert one_action_each(simulator, ids(machines)), describe_actions(simulator, ids(machines))
     # Every refused write was sent once more, and that one was accepted.
     assert len(writes(simulator)) == len(machines) + len(refused)
 
