@@ -96,8 +96,10 @@ ecosystem: venv venv-newest tree
 NEWEST_VENV := .venv-newest
 NEWEST_STAMP := $(NEWEST_VENV)/.installed
 NEWEST_REQUIREMENTS := tests/ecosystem/requirements-newest.txt
+# pyenv's shims run only the versions it has selected, so its installed versions are tried by their own path.
+PYENV_VERSIONS = $(shell pyenv root 2>/dev/null)/versions
 NEWEST_PYTHON ?= $(firstword $(foreach candidate,python3.13 python3.12 \
-	$(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13 $(HOME)/.pyenv/versions/3.12*/bin/python3.12),\
+	$(wildcard $(PYENV_VERSIONS)/3.13*/bin/python3.13 $(PYENV_VERSIONS)/3.12*/bin/python3.12),\
 	$(shell $(candidate) -c 'import sys; print(sys.executable)' 2>/dev/null)))
 
 $(NEWEST_STAMP): requirements.txt $(NEWEST_REQUIREMENTS)
