@@ -75,6 +75,12 @@ def run_job(directory, credential_env, extra_vars):
     return status, completed.stdout + completed.stderr
 
 
+def job_events(directory):
+    """Everything the job reported, as AWX stores and shows it (its events, with their stdout and results)."""
+    events = directory / "artifacts" / "job" / "job_events"
+    return "".join(path.read_text(encoding="utf-8") for path in sorted(events.iterdir()))
+
+
 def quarantine_vars(machines):
     # A survey text area gives one machine ID a line.
     return survey_answers(sha1=SHA1, comment="INC-4711: AWX job", machine_ids="\n".join(ids(machines)))
@@ -108,7 +114,7 @@ def test_stock_azure_credential_quarantines_and_a_relaunch_changes_nothing(simul
     token_requests = simulator.log_for(route="token")
     assert token_requests and all(entry["body"]["client_id"] == CLIENT_ID and "client_secret" in entry["body"]
                                   for entry in token_requests)
-    assert connection["client_secret"] not in output
+    assert connection["client_secret"] not in output + job_events(tmp_path / "launch")
 
     simulator.reset()
     status, output = run_job(tmp_path / "relaunch", dict(azure_credential, **endpoints(simulator)), quarantine_vars(machines))
@@ -182,3 +188,6 @@ def test_custom_credential_type_quarantines_with_certificate_or_managed_identity
 
     assert status == "successful", output
     assert_quarantined_once_each(simulator, machines, appid)
+    events = job_events(tmp_path / "job")
+    assert "PRIVATE KEY" not in events
+    assert details["client_certificate_password"] not in events
