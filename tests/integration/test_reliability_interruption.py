@@ -31,10 +31,10 @@ def test_killed_mid_run_then_rerun_completes_without_duplicates(simulator, ansib
     first = start_playbook(ansible, "quarantine.yml", {"sha1": SHA1, "machine_ids": ids(machines)})
     wait_for(lambda: simulator.counters.get(WRITE + " 201", 0) >= KILL_AFTER_WRITES, timeout=120)
     kill_group(first)
-    # Writes already held by the simulator still land; after that, nothing may arrive from a killed module.
-    time.sleep(2 * WRITE_LATENCY)
+    # Writes the simulator was already holding still land; after that, nothing may arrive from a killed module.
+    time.sleep(4 * WRITE_LATENCY)
     landed = len(simulator.actions())
-    time.sleep(2 * WRITE_LATENCY)
+    time.sleep(4 * WRITE_LATENCY)
     after_kill = len(simulator.actions())
 
     rerun, result = quarantine(ansible, machine_ids=ids(machines))
