@@ -44,7 +44,7 @@ def main(argv=None):
         except BenchError as error:
             sys.exit("benchmark scenario %s failed: %s" % (name, error))
         for measurement in results:
-            print("   %-16s %-20s %s, %s, %d 429s, wall %.1f s" % (
+            print("   %-16s %-20s %s, %s, 429s %d, wall %.1f s" % (
                 measurement.scenario, measurement.run, report.duration_text(measurement.duration_seconds),
                 report.calls_text(measurement), measurement.throttled, measurement.wall_seconds), flush=True)
         measurements.extend(results)

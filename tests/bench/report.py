@@ -107,12 +107,12 @@ class Targets:
 
     @staticmethod
     def _no_throttling(first):
-        return first.throttled == 0, "%d 429s" % first.throttled
+        return first.throttled == 0, "429s: %d" % first.throttled
 
     def _first_run_calls(self, first):
         reads = self._reads(first)
         met = first.writes <= first.machines and reads <= MAX_LIST_READS and first.token_requests <= MAX_TOKEN_REQUESTS
-        return met, "%d writes, %d reads, %d token requests" % (first.writes, reads, first.token_requests)
+        return met, "writes %d, reads %d, token requests %d" % (first.writes, reads, first.token_requests)
 
     @staticmethod
     def _rerun(rerun, first):
@@ -133,7 +133,7 @@ class Targets:
     def _per_host(per_host):
         per_machine = per_host.api_calls / per_host.machines
         met = per_host.token_requests <= MAX_TOKEN_REQUESTS and per_machine <= MAX_CALLS_PER_HOST
-        return met, "%d token requests, %.2f API calls per host (%s)" % (per_host.token_requests, per_machine, calls_text(per_host))
+        return met, "%.2f API calls per host (%s)" % (per_machine, calls_text(per_host))
 
     @staticmethod
     def _memory(rerun):
@@ -152,11 +152,13 @@ class Targets:
 def duration_text(seconds):
     if seconds < 120:
         return "%.1f s" % seconds
-    return "%.0f s (%.1f min)" % (seconds, seconds / 60.0)
+    if seconds < 7200:
+        return "%.0f s (%.1f min)" % (seconds, seconds / 60.0)
+    return "%.0f s (%.1f h)" % (seconds, seconds / 3600.0)
 
 
 def calls_text(measurement):
-    return "%d writes, %d list reads, %d token requests" % (measurement.writes, measurement.list_reads, measurement.token_requests)
+    return "writes %d, list reads %d, token requests %d" % (measurement.writes, measurement.list_reads, measurement.token_requests)
 
 
 def histogram_text(histogram):

@@ -85,7 +85,7 @@ def test_targets_name_each_miss_with_its_number_and_leave_the_unmeasured_open():
     assert floor.met is False and "1.30x the floor of 540 s" in floor.measured
     assert verdict(verdicts, "First run, 1,000 machines: no 429").met is False
     calls = verdict(verdicts, "First run, 1,000 machines: at most N writes")
-    assert calls.met is False and calls.measured == "1003 writes, 1 reads, 1 token requests"
+    assert calls.met is False and calls.measured == "writes 1003, reads 1, token requests 1"
     assert verdict(verdicts, "Peak memory").met is None
 
 
