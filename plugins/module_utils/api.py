@@ -7,7 +7,7 @@ Every method returns the API's JSON entities unchanged; deciding what they mean 
 
 from urllib.parse import quote
 
-from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, TransportError
+from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
 
 # The documented maximum of $top for /api/machines and /api/machineactions.
 MAX_PAGE_SIZE = 10000
@@ -48,7 +48,7 @@ class DefenderClient:
     def list_file_machines(self, sha1):
         """The machines Defender relates to the file (paging of this call is undocumented: one request)."""
         path = "/api/files/%s/machines" % _segment(sha1)
-        return self._values(self._transport.request("GET", path, route="files.machines"), "GET", path)
+        return self._transport.request("GET", path, route="files.machines", collection=True)["value"]
 
     def list_machine_actions(self, odata_filter=None, page_size=MAX_PAGE_SIZE):
         """All machine actions matching ``odata_filter`` (every page)."""
@@ -84,14 +84,8 @@ class DefenderClient:
             params = {"$top": page_size, "$skip": len(entities)}
             if odata_filter:
                 params["$filter"] = odata_filter
-            page = self._values(self._transport.request("GET", path, params=params, route=route), "GET", path)
+            page = self._transport.request("GET", path, params=params, route=route, collection=True)["value"]
             entities.extend(page)
             if len(page) < page_size:
                 return entities
 
-    @staticmethod
-    def _values(answer, method, path):
-        values = answer.get("value") if isinstance(answer, dict) else None
-        if not isinstance(values, list):
-            raise TransportError("%s %s: the answer has no \"value\" list" % (method, path))
-        return values

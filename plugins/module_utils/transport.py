@@ -191,7 +191,7 @@ class HttpTransport:
         self._max_wait = max_wait
         self.stats = TransportStats()
 
-    def request(self, method, path, params=None, body=None, route=None):
+    def request(self, method, path, params=None, body=None, route=None, collection=False):
         """Send one API call and return its JSON object, or None when the answer has no body."""
         method = method.upper()
         route = route or "%s %s" % (method, path)
@@ -235,7 +235,7 @@ class HttpTransport:
                         "%s; the write may or may not have taken effect" % error, http_status=status)
                 self._retry_after_wait(attempt, _backoff(attempt.number), error)
                 continue
-            return _result(method, route, response)
+            return _result(method, route, response, collection)
 
     def _send(self, method, path, params, body, token):
         headers = {
@@ -365,19 +365,22 @@ OS_ERROR_NAMES = {
 }
 
 
-def _result(method, route, response):
+def _result(method, route, response, collection=False):
     status = response.status_code
     if 300 <= status < 400:
         raise TransportError("%s %s: HTTP %d redirect, which the API never sends (a proxy or portal in the way?)"
                              % (method, route, status), http_status=status)
     if not 200 <= status < 300:
         raise _error_from_response(method, route, response)
-    if not response.content:
+    if not response.content and not collection:
         return None
     payload = _json_or_none(response)
     if not isinstance(payload, dict):
         raise TransportError("%s %s: HTTP %d with %s" % (method, route, status, _describe_body(response, payload)),
                              http_status=status)
+    # Collections come as {"value": [...]}; checked here, where the status is known, so the message can name it.
+    if collection and not isinstance(payload.get("value"), list):
+        raise TransportError("%s %s: HTTP %d without the \"value\" list a collection has" % (method, route, status), http_status=status)
     return payload
 
 

@@ -248,7 +248,7 @@ class FakeDefenderApi:
 
     # -- transport interface
 
-    def request(self, method, path, params=None, body=None, route=None):
+    def request(self, method, path, params=None, body=None, route=None, collection=False):  # pylint: disable=unused-argument
         with self._lock:
             self.requests.append({"method": method, "path": path, "params": dict(params or {}), "body": body, "route": route})
             self._advance()

@@ -344,9 +344,9 @@ def test_writes_run_in_a_bounded_pool():
     active, peak, lock = [0], [0], threading.Lock()
     real_request = api.request
 
-    def slow_request(method, path, params=None, body=None, route=None):
+    def slow_request(method, path, params=None, body=None, route=None, collection=False):
         if method != "POST":
-            return real_request(method, path, params, body, route)
+            return real_request(method, path, params, body, route, collection)
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])

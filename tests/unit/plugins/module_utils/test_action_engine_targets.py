@@ -13,7 +13,6 @@ from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defen
     FakeDefenderApi,
     fleet,
     machine_id,
-    machine_ids,
     make_machine,
     run_engine,
 )

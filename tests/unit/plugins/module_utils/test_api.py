@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient, odata_string
-from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, TransportError
+from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defender import (
     SHA1,
     FakeClock,
@@ -25,9 +25,11 @@ class RecordingTransport:
     def __init__(self, *answers):
         self.answers = list(answers)
         self.requests = []
+        self.collections = []
 
-    def request(self, method, path, params=None, body=None, route=None):
+    def request(self, method, path, params=None, body=None, route=None, collection=False):
         self.requests.append((method, path, params, body, route))
+        self.collections.append(collection)
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -101,10 +103,12 @@ def test_other_machine_listing_errors_propagate():
     assert raised.value.http_status == 403
 
 
-@pytest.mark.parametrize("answer", [None, {"error": "x"}, {"value": {"id": "a"}}, ["a"]])
-def test_an_answer_without_a_value_list_is_a_transport_error(answer):
-    with pytest.raises(TransportError, match="value"):
-        DefenderClient(RecordingTransport(answer)).list_machine_actions()
+def test_collections_are_asked_for_as_collections():
+    # The transport checks the {"value": [...]} shape, where the HTTP status is known for the message.
+    transport = RecordingTransport({"value": []}, {"value": []})
+    DefenderClient(transport).list_machine_actions()
+    DefenderClient(transport).list_file_machines("a" * 40)
+    assert transport.collections == [True, True]
 
 
 @pytest.mark.parametrize("page_size", [0, 10001])

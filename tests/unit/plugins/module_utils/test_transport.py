@@ -324,6 +324,15 @@ def test_unusable_bodies_become_transport_errors(answer, expected):
     assert raised.value.http_status == answer[0]
 
 
+@pytest.mark.parametrize("body", [{"unexpected": True}, {"value": {"id": "a"}}, None])
+def test_a_collection_without_a_value_list_names_route_and_status(body):
+    harness = Harness([reply(200, body)])
+    with pytest.raises(TransportError) as raised:
+        harness.request(collection=True)
+    assert ROUTE in str(raised.value) and "HTTP 200" in str(raised.value)
+    assert raised.value.http_status == 200
+
+
 def test_html_from_a_proxy_on_every_get_retry_ends_as_a_transport_error():
     page = reply(502, "<html>Bad Gateway</html>", {"Content-Type": "text/html"})
     harness = Harness([page] * 8)
