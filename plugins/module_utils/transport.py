@@ -225,8 +225,10 @@ class HttpTransport:
             if status == 429:
                 self.stats.add(throttled=1)
                 delay = retry_after_seconds(response.headers.get("Retry-After"), self._clock.now())
+                # A Retry-After says when the call will be taken, so a storm of them spends the wait budget, not the
+                # attempts: with many writers waking at the same moment, one call can be refused many times over.
                 self._retry_after_wait(attempt, _backoff(attempt.number) if delay is None else delay,
-                                       _error_from_response(method, route, response))
+                                       _error_from_response(method, route, response), told_when=delay is not None)
                 continue
             if status >= 500:
                 error = _error_from_response(method, route, response)
@@ -250,8 +252,8 @@ class HttpTransport:
         return self._session.request(method, self._settings.api_url + path, params=params, data=data,
                                      headers=headers, timeout=self._settings.timeout, allow_redirects=False)
 
-    def _retry_after_wait(self, attempt, delay, error):
-        if not attempt.can_retry(delay):
+    def _retry_after_wait(self, attempt, delay, error, told_when=False):
+        if not attempt.can_retry(delay, told_when):
             raise error from None
         self.stats.add(retries=1, waited_seconds=delay)
         self._clock.sleep(delay)
@@ -270,8 +272,8 @@ class _Attempts:
     def start(self):
         self.number += 1
 
-    def can_retry(self, delay):
-        return self.number < self._max_attempts and self.waited + delay <= self._max_wait
+    def can_retry(self, delay, told_when=False):
+        return (told_when or self.number < self._max_attempts) and self.waited + delay <= self._max_wait
 
 
 def retry_after_seconds(value, now):

@@ -186,14 +186,28 @@ def test_429_without_retry_after_backs_off():
     assert 1.0 <= second <= 2.0
 
 
-def test_429_forever_gives_up_after_the_attempt_budget():
-    harness = Harness([reply(429, headers={"Retry-After": "1"})] * 20)
+def test_429_without_retry_after_gives_up_after_the_attempt_budget():
+    harness = Harness([reply(429)] * 20)
     with pytest.raises(ApiError) as raised:
         harness.request()
     assert raised.value.http_status == 429
     assert raised.value.code == "TooManyRequests"
     assert harness.attempts == 8
-    assert harness.clock.sleeps == [1.0] * 7
+
+
+def test_429_with_retry_after_is_retried_until_the_wait_budget_is_spent():
+    harness = Harness([reply(429, headers={"Retry-After": "100"})] * 10)
+    with pytest.raises(ApiError) as raised:
+        harness.request()
+    assert raised.value.code == "TooManyRequests"
+    # Six waits of 100 s fit the 600 s budget; the seventh would not, so the seventh answer is the last.
+    assert harness.clock.sleeps == [100.0] * 6 and harness.attempts == 7
+
+
+def test_a_storm_of_429s_longer_than_the_attempt_budget_still_gets_through():
+    harness = Harness([reply(429, headers={"Retry-After": "1"})] * 12 + [reply(200, {"ok": True})])
+    assert harness.request() == {"ok": True}
+    assert harness.attempts == 13
 
 
 def test_a_retry_after_beyond_the_wait_budget_fails_at_once():
