@@ -80,9 +80,12 @@ ID_BATCH_SIZE = 20
 POLL_FIRST_INTERVAL = 10.0
 POLL_MAX_INTERVAL = 30.0
 POLL_GROWTH = 1.5
-# A lost write can take a while to appear in the action list, and re-posting too soon would duplicate it.
-LOST_ANSWER_GRACE = 30.0
+# A lost write can take a while to appear in the action list (how long is undocumented), and re-posting too soon
+# would duplicate it once the first action has finished and no longer blocks a second one. Only runs that lost
+# an answer pay for this wait.
+LOST_ANSWER_GRACE = 120.0
 LOST_ANSWER_FIRST_DELAY = 2.0
+LOST_ANSWER_MAX_DELAY = 30.0
 # Server and client clocks differ; a lost write is searched for from a little before the client thinks it began.
 CLOCK_SKEW = timedelta(minutes=2)
 # The API may answer a cancel with 200 and leave the action as it was, so the result is read back.
@@ -724,7 +727,7 @@ class StopAndQuarantineEngine:
             if remaining <= 0:
                 return None
             self._clock.sleep(min(delay, remaining))
-            delay *= 2
+            delay = min(delay * 2, LOST_ANSWER_MAX_DELAY)
 
     # -- wait -----------------------------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ def lose_every_third_write(simulator):
 @pytest.mark.parametrize("list_lag, duplicate_response, found_by_look_up", [
     # Only the module's look-up stands between a lost answer and a second action.
     pytest.param(20, "create_new", True, id="list-lag-20s-api-accepts-duplicates"),
-    # Longer than the module looks (30 s); the action has succeeded (15 s) before a second write could be refused.
+    # Longer than the action takes to succeed (15 s), so only the look-up (up to 120 s) can stop a second write.
     pytest.param(60, "active_request_exists", False, id="list-lag-60s"),
 ])
 def test_every_third_answer_lost_one_action_per_machine(simulator, ansible, measured, list_lag, duplicate_response,
