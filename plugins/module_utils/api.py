@@ -88,4 +88,3 @@ class DefenderClient:
             entities.extend(page)
             if len(page) < page_size:
                 return entities
-
