@@ -23,12 +23,11 @@ from ansible_collections.mde.response.plugins.module_utils.queries import (
     moment,
     parse_timestamp,
 )
+from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defender import OTHER_SHA1, SHA1, START
 from tests.simulator.defender import MACHINE_ACTION_TYPE, MACHINE_TYPE
 from tests.simulator.odata import compile_filter
 
-NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
-SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
-OTHER_SHA1 = "a0c659857ccbe457fdaf5fe21d54efdcbf6f6508"
+NOW = START
 HOSTILE = "x' or true or 'y"
 
 
