@@ -49,22 +49,24 @@ _SHA1 = re.compile(r"[0-9a-f]{40}", re.IGNORECASE)
 class FeedOptions:
     """The source's own arguments (everything but the connection options), validated before any request."""
 
-    def __init__(self, args, now, environ=None):
+    def __init__(self, args, connection, now, environ=None):
+        """``args`` as the rulebook gives them, ``connection`` the resolved connection option values."""
         environ = os.environ if environ is None else environ
-        self.interval = _positive_number(args.get("interval", DEFAULT_INTERVAL), "interval")
-        self.overlap = _positive_number(args.get("overlap", DEFAULT_OVERLAP), "overlap", allow_zero=True)
-        self.page_size = int(_positive_number(args.get("page_size", DEFAULT_PAGE_SIZE), "page_size"))
+        args = {name: _given(args, name, FEED_ENVIRONMENT[name], environ) for name in FEED_ENVIRONMENT}
+        self.interval = _positive_number(_or_default(args["interval"], DEFAULT_INTERVAL), "interval")
+        self.overlap = _positive_number(_or_default(args["overlap"], DEFAULT_OVERLAP), "overlap", allow_zero=True)
+        self.page_size = int(_positive_number(_or_default(args["page_size"], DEFAULT_PAGE_SIZE), "page_size"))
         if self.page_size > MAX_PAGE_SIZE:
             raise InputError("page_size must be at most %d (the API's limit), got %d" % (MAX_PAGE_SIZE, self.page_size))
-        self.start = moment(str(args.get("lookback", DEFAULT_LOOKBACK)), "lookback", now)
+        self.start = moment(str(_or_default(args["lookback"], DEFAULT_LOOKBACK)), "lookback", now)
         self.severities = _choices(args.get("severity"), "severity", SEVERITIES)
         self.statuses = _choices(args.get("status"), "status", STATUSES)
         self.categories = _choices(args.get("category"), "category", None)
-        self.state_file = args.get("state_file") or default_state_file(environ, self.scope_key(args))
+        self.state_file = args.get("state_file") or default_state_file(environ, self.scope_key(connection))
 
-    def scope_key(self, args):
+    def scope_key(self, connection):
         """What makes two sources see different alerts: where, as whom, and which filters."""
-        return json.dumps([args.get("api_url"), args.get("tenant_id"), args.get("client_id"),
+        return json.dumps([connection.get("api_url"), connection.get("tenant_id"), connection.get("client_id"),
                            self.severities, self.statuses, self.categories])
 
     def odata_filter(self, lower_bound):
@@ -98,18 +100,41 @@ BOOLEAN_OPTIONS = ("validate_certs", "token_cache")
 _FALSE = ("0", "false", "no", "off", "n", "f")
 
 
+# The source's own options that an environment variable can set (an EDA Controller credential, for one).
+FEED_ENVIRONMENT = {
+    "interval": ("MDE_ALERTS_INTERVAL",),
+    "severity": ("MDE_ALERTS_SEVERITY",),
+    "status": ("MDE_ALERTS_STATUS",),
+    "category": ("MDE_ALERTS_CATEGORY",),
+    "lookback": ("MDE_ALERTS_LOOKBACK",),
+    "overlap": ("MDE_ALERTS_OVERLAP",),
+    "page_size": ("MDE_ALERTS_PAGE_SIZE",),
+    "state_file": ("MDE_ALERTS_STATE_FILE",),
+}
+
+
+def _given(args, name, variables, environ):
+    """The argument, else the first of its environment variables that is set, else None."""
+    value = args.get(name)
+    if value is None or value == "":
+        value = next((environ[variable] for variable in variables if environ.get(variable)), None)
+    return value
+
+
 def connection_values(args, environ):
     """The connection option values for ConnectionSettings.from_options: the source's argument, else the first
     environment variable set, as Ansible's env fallback does for the modules."""
     values = {}
     for name, variables in CONNECTION_ENVIRONMENT.items():
-        value = args.get(name)
-        if value is None or value == "":
-            value = next((environ[variable] for variable in variables if environ.get(variable)), None)
+        value = _given(args, name, variables, environ)
         if name in BOOLEAN_OPTIONS and isinstance(value, str):
             value = value.strip().lower() not in _FALSE
         values[name] = value
     return values
+
+
+def _or_default(value, default):
+    return default if value is None else value
 
 
 def default_state_file(environ, scope_key):

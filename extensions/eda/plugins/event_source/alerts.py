@@ -30,21 +30,28 @@ description:
   - The app registration needs the C(Alert.Read.All) application permission.
 options:
   interval:
-    description: Seconds between two polls.
+    description:
+      - Seconds between two polls.
+      - Falls back to the E(MDE_ALERTS_INTERVAL) environment variable.
     type: float
     default: 60
   severity:
     description:
       - Only alerts of these severities (C(UnSpecified), C(Informational), C(Low), C(Medium), C(High)). All when unset.
-      - A list, or a comma-separated string.
+      - A list, or a comma-separated string (also for O(status) and O(category)).
+      - Falls back to the E(MDE_ALERTS_SEVERITY) environment variable.
     type: list
     elements: str
   status:
-    description: Only alerts with these statuses (C(Unknown), C(New), C(InProgress), C(Resolved)). All when unset.
+    description:
+      - Only alerts with these statuses (C(Unknown), C(New), C(InProgress), C(Resolved)). All when unset.
+      - Falls back to the E(MDE_ALERTS_STATUS) environment variable.
     type: list
     elements: str
   category:
-    description: Only alerts of these categories, for example C(Malware) or C(SuspiciousActivity). All when unset.
+    description:
+      - Only alerts of these categories, for example C(Malware) or C(SuspiciousActivity). All when unset.
+      - Falls back to the E(MDE_ALERTS_CATEGORY) environment variable.
     type: list
     elements: str
   lookback:
@@ -52,16 +59,20 @@ options:
       - On the first start (no state file), how far back to look for alerts, as an age (C(30m), C(24h), C(7d)) or an
         ISO 8601 date and time. The default C(0s) sends only alerts changed from now on.
       - Ignored once the state file exists.
+      - Falls back to the E(MDE_ALERTS_LOOKBACK) environment variable.
     type: str
     default: 0s
   overlap:
     description:
       - Seconds before the newest update already sent that each poll looks again, so that an alert the API lists late
         is still sent. Alerts already sent in that window are not sent again.
+      - Falls back to the E(MDE_ALERTS_OVERLAP) environment variable.
     type: float
     default: 300
   page_size:
-    description: Alerts asked for per request (C($top)), at most 10000.
+    description:
+      - Alerts asked for per request (C($top)), at most 10000.
+      - Falls back to the E(MDE_ALERTS_PAGE_SIZE) environment variable.
     type: int
     default: 1000
   state_file:
@@ -70,6 +81,7 @@ options:
         after every event. Give each source its own file, on storage that outlives a restart.
       - Default C($XDG_STATE_HOME/mde.response/alerts-<hash>.json) (C(~/.local/state/...) without
         E(XDG_STATE_HOME)), the hash taken over O(api_url), O(tenant_id), O(client_id) and the filters.
+      - Falls back to the E(MDE_ALERTS_STATE_FILE) environment variable.
     type: path
 """
 
@@ -95,7 +107,8 @@ def _importable_collection():
     try:
         import ansible_collections.mde.response  # pylint: disable=import-outside-toplevel,unused-import  # noqa: F401
     except ImportError:
-        here = Path(__file__).resolve()
+        # Not resolved: a collections folder may hold the collection as a symlink.
+        here = Path(os.path.abspath(__file__))
         if len(here.parents) > 7 and here.parents[6].name == "ansible_collections":
             sys.path.insert(0, str(here.parents[7]))
 
@@ -114,8 +127,9 @@ LOGGER = logging.getLogger("mde.response.alerts")
 
 async def main(queue, args):
     """Send an event per new or changed alert to ``queue`` until cancelled; raises only for invalid arguments."""
-    options = FeedOptions(args, datetime.now(timezone.utc))
-    settings = ConnectionSettings.from_options(connection_values(args, os.environ))
+    connection = connection_values(args, os.environ)
+    options = FeedOptions(args, connection, datetime.now(timezone.utc))
+    settings = ConnectionSettings.from_options(connection)
     if transport.REQUESTS_IMPORT_ERROR or auth.MSAL_IMPORT_ERROR:
         raise InputError("mde.response.alerts needs the Python libraries requests and msal: "
                          "pip install -r requirements.txt of the collection into ansible-rulebook's Python")
