@@ -6,6 +6,7 @@ this process; ansible-rulebook and the playbooks it starts talk to it over HTTPS
 environment variables, as an EDA Controller credential would set them.
 """
 
+import json
 import os
 import subprocess
 import time
@@ -72,6 +73,13 @@ def quarantined_machines(simulator):
     return sorted(entry["params"]["machine_id"] for entry in simulator.log_for(route=QUARANTINE_ROUTE))
 
 
+def playbook_runs(log_path):
+    """(playbooks started, playbooks finished) according to ansible-rulebook's output."""
+    with open(log_path, encoding="utf-8", errors="replace") as stream:
+        output = stream.read()
+    return output.count("PLAY [Stop and quarantine files"), output.count("PLAY RECAP")
+
+
 def wait_for(condition, process, log_path, what):
     deadline = time.monotonic() + GIVE_UP_SECONDS
     while time.monotonic() < deadline:
@@ -107,16 +115,22 @@ def test_a_high_severity_file_alert_quarantines_once_per_machine(simulator, eda_
         # The same alert seen again (it changed), then a new alert on a third machine: once that one has acted, the
         # rulebook has dealt with the repeat, since it handles events in order.
         listings_before = len(simulator.log_for(route="alerts.list"))
-        simulator.alerts.update_alert(alert["id"], status="InProgress")
+        updated = simulator.alerts.update_alert(alert["id"], status="InProgress")
         wait_for(lambda: len(simulator.log_for(route="alerts.list")) > listings_before + 1, process, log_path,
                  "a poll after the update")
         sentinel = simulator.alerts.raise_alert(third["id"], files=[SHA1])
         wait_for(lambda: third["id"] in quarantined_machines(simulator), process, log_path, "the third machine's quarantine")
+        # Stopped only once no playbook runs: ansible-runner starts each in a session of its own.
+        wait_for(lambda: len(set(playbook_runs(log_path))) == 1, process, log_path, "the end of the last playbook")
     finally:
         process.terminate()
         process.wait(timeout=120)
 
+    # The source did send the changed alert again (its state file says so); the rulebook did not act on it twice.
+    with open(os.path.join(workdir, "alerts-state.json"), encoding="utf-8") as stream:
+        assert json.load(stream)["delivered"][alert["id"]] == updated["lastUpdateTime"]
     assert quarantined_machines(simulator) == sorted([first["id"], second["id"], third["id"]])
+    assert playbook_runs(log_path) == (3, 3)         # one run per alert acted on, none for the repeat
     posts = simulator.log_for(route=QUARANTINE_ROUTE)
     assert all(entry["status"] == 201 and entry["body"]["Sha1"] == SHA1 for entry in posts)
     comments = {entry["params"]["machine_id"]: entry["body"]["Comment"] for entry in posts}
