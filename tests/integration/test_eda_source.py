@@ -12,7 +12,9 @@ import runpy
 from urllib.parse import parse_qs
 
 import pytest
+import yaml
 
+from ansible_collections.mde.response.plugins.module_utils.alert_feed import CONNECTION_ENVIRONMENT, FEED_ENVIRONMENT
 from tests.simulator.config import AppRegistration
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -151,6 +153,25 @@ def test_a_restart_neither_loses_nor_replays_alerts(simulator, machine, source_a
     assert set(state) == {"version", "floor", "cursor", "delivered"}
     assert state["delivered"] == {before["id"]: before["lastUpdateTime"], during_stop["id"]: during_stop["lastUpdateTime"]}
     assert oct(os.stat(source_args["state_file"]).st_mode & 0o777) == "0o600"
+
+
+def test_a_restart_before_any_alert_keeps_the_first_start(simulator, machine, source_args):
+    async def first_run():
+        source = RunningSource(dict(source_args, lookback="0s"))
+        await polls_seen(simulator, 2)
+        await source.stop()
+
+    async def second_run():
+        # A later first-start time would leave out the alert raised while the source was down.
+        source = RunningSource(dict(source_args, lookback="0s"))
+        events = await source.events(1)
+        await source.stop()
+        return events
+
+    run(first_run())
+    while_down = simulator.alerts.raise_alert(machine["id"], files=[SHA1])
+    [event] = run(second_run())
+    assert event["alert"]["id"] == while_down["id"]
 
 
 def test_an_unreadable_state_file_starts_over_from_lookback_with_a_warning(simulator, machine, source_args, caplog):
@@ -323,3 +344,22 @@ def test_invalid_arguments_stop_the_source_before_any_request(simulator, source_
         run(scenario())
     assert type(raised.value).__name__ == "InputError"
     assert simulator.request_log == []
+
+
+def test_the_documentation_covers_every_option_and_environment_variable():
+    module = runpy.run_path(SOURCE)
+    documentation = yaml.safe_load(module["DOCUMENTATION"])
+    examples = yaml.safe_load(module["EXAMPLES"])
+    with open(os.path.join(os.path.dirname(os.path.dirname(HERE)), "docs", "eda.md"), encoding="utf-8") as stream:
+        guide = stream.read()
+    assert set(documentation["options"]) == set(FEED_ENVIRONMENT)
+    for option, variables in FEED_ENVIRONMENT.items():
+        described = " ".join(documentation["options"][option]["description"])
+        for variable in variables:
+            assert "E(%s)" % variable in described, option
+            assert "`%s`" % variable in guide, variable
+    for option, variables in CONNECTION_ENVIRONMENT.items():
+        assert "`%s`" % option in guide, option
+        for variable in variables:
+            assert "`%s`" % variable in guide, variable
+    assert "mde.response.alerts" in examples[0]["sources"][0]

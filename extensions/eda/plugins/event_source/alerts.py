@@ -140,7 +140,7 @@ async def main(queue, args):
     state = FeedState.load(options.state_file, options.start, options.overlap)
     if state.warning:
         LOGGER.warning(state.warning)
-    LOGGER.info("polling %s%s every %ss from %s; state in %s", settings.api_url, PATH, options.interval,
+    LOGGER.info("polling %s%s every %gs from %s; state in %s", settings.api_url, PATH, options.interval,
                 state.lower_bound().isoformat(), options.state_file)
     failures = 0
     while True:
@@ -179,6 +179,8 @@ async def _poll(queue, api, options, state):
             state.record(alert)
             state.save()
             sent += 1
+    # Also after a poll without alerts: a first start's lower bound must outlive a restart.
+    state.save()
     return sent
 
 
