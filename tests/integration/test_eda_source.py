@@ -51,7 +51,7 @@ class RunningSource:
 
     async def events(self, count):
         """The next ``count`` events."""
-        return [await asyncio.wait_for(self.queue.get(), GIVE_UP_SECONDS) for _ in range(count)]
+        return [await asyncio.wait_for(self.queue.get(), GIVE_UP_SECONDS) for _event in range(count)]
 
     async def stop(self):
         self.task.cancel()
@@ -62,7 +62,7 @@ class RunningSource:
 async def polls_seen(simulator, count, status=None):
     """Wait until the simulator has logged ``count`` alert listings (with this status), so that a test knows the
     source kept polling."""
-    for _ in range(GIVE_UP_SECONDS * 20):
+    for _attempt in range(GIVE_UP_SECONDS * 20):
         if len([entry for entry in simulator.log_for(route="alerts.list") if status is None or entry["status"] == status]) >= count:
             return
         await asyncio.sleep(0.05)
@@ -216,7 +216,7 @@ def test_filters_by_severity_status_and_category_on_the_wire(simulator, machine,
 
 def test_pages_follow_the_update_time_and_deliver_each_alert_once(simulator, machine, source_args):
     raised = []
-    for _ in range(7):
+    for _alert in range(7):
         raised.append(simulator.alerts.raise_alert(machine["id"], files=[SHA1]))
         simulator.clock.advance(2)
 

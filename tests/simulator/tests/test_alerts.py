@@ -82,7 +82,7 @@ def test_an_update_moves_last_update_time_and_nothing_else_it_was_not_asked_to(s
 
 def test_orderby_top_and_skip(simulator, api, machine):
     raised = []
-    for _ in range(3):
+    for _alert in range(3):
         raised.append(simulator.alerts.raise_alert(machine["id"]))
         simulator.clock.advance(1)
     simulator.clock.advance(1)
@@ -119,7 +119,7 @@ def test_alerts_need_alert_read_all(simulator, session, machine):
 
 def test_alerts_are_rate_limited_and_logged_like_every_api(simulator, api, machine):
     simulator.configure(rate_limit_per_minute=2)
-    statuses = [api.get(simulator.base_url + "/api/alerts").status_code for _ in range(3)]
+    statuses = [api.get(simulator.base_url + "/api/alerts").status_code for _call in range(3)]
     assert statuses == [200, 200, 429]
     assert [entry["status"] for entry in simulator.log_for(route="alerts.list")] == [200, 200, 429]
 

@@ -91,7 +91,7 @@ def test_state_round_trip_prunes_what_left_the_overlap_window(tmp_path):
     assert loaded.cursor == NOW + timedelta(seconds=120) and loaded.floor == NOW
     assert loaded.lower_bound() == NOW + timedelta(seconds=60)
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
-    assert [name for name in os.listdir(os.path.dirname(path))] == ["state.json"]
+    assert os.listdir(os.path.dirname(path)) == ["state.json"]
 
 
 def test_new_changed_old_and_repeated_alerts(tmp_path):
