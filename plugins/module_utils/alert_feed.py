@@ -27,6 +27,7 @@ import tempfile
 from datetime import timedelta
 
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
+from ansible_collections.mde.response.plugins.module_utils.settings import ENVIRONMENT_VARIABLES
 from ansible_collections.mde.response.plugins.module_utils.queries import all_of, any_of, moment, odata_datetime, parse_timestamp
 
 ROUTE = "alerts.list"
@@ -78,24 +79,21 @@ class FeedOptions:
         ])
 
 
-# The modules' connection options and the environment variables each falls back to, first set wins.
-CONNECTION_ENVIRONMENT = {
-    "tenant_id": ("AZURE_TENANT_ID", "AZURE_TENANT"),
-    "client_id": ("AZURE_CLIENT_ID",),
-    "client_secret": ("AZURE_CLIENT_SECRET", "AZURE_SECRET"),
-    "client_certificate_path": ("AZURE_CLIENT_CERTIFICATE_PATH",),
-    "client_certificate_password": ("AZURE_CLIENT_CERTIFICATE_PASSWORD",),
-    "auth_method": ("MDE_AUTH_METHOD",),
-    "access_token": ("MDE_ACCESS_TOKEN",),
-    "cloud": ("MDE_CLOUD",),
-    "api_url": ("MDE_API_URL",),
-    "authority_host": ("AZURE_AUTHORITY_HOST",),
-    "ca_path": ("MDE_CA_PATH",),
-    "validate_certs": ("MDE_VALIDATE_CERTS",),
-    "proxy_url": ("MDE_PROXY_URL",),
-    "timeout": (),
-    "token_cache": ("MDE_TOKEN_CACHE",),
-}
+# The modules' connection options and the environment variables each falls back to, first set wins: the
+# credentials' as settings names them in its messages, and the others.
+CONNECTION_ENVIRONMENT = dict(
+    ENVIRONMENT_VARIABLES,
+    client_certificate_password=("AZURE_CLIENT_CERTIFICATE_PASSWORD",),
+    auth_method=("MDE_AUTH_METHOD",),
+    cloud=("MDE_CLOUD",),
+    api_url=("MDE_API_URL",),
+    authority_host=("AZURE_AUTHORITY_HOST",),
+    ca_path=("MDE_CA_PATH",),
+    validate_certs=("MDE_VALIDATE_CERTS",),
+    proxy_url=("MDE_PROXY_URL",),
+    timeout=(),
+    token_cache=("MDE_TOKEN_CACHE",),
+)
 BOOLEAN_OPTIONS = ("validate_certs", "token_cache")
 _FALSE = ("0", "false", "no", "off", "n", "f")
 

@@ -3,7 +3,8 @@
 Run by `make test-eda`, which builds .venv-eda (ansible-rulebook, ansible-core, requests, msal), installs Java 17
 from the Debian packages when `java` is missing, and passes the venv's path in MDE_EDA_VENV. The simulator runs in
 this process; ansible-rulebook and the playbooks it starts talk to it over HTTPS with the connection options in
-environment variables, as an EDA Controller credential would set them.
+environment variables, as an EDA Controller credential would set them. The playbooks' modules run with this
+process's Python, as in the integration tests.
 """
 
 import json
@@ -13,6 +14,7 @@ import time
 
 import pytest
 
+from tests.integration.conftest import AnsibleRunner
 from tests.simulator import Simulator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,32 +42,21 @@ def fixture_simulator(tmp_path):
 
 
 def rulebook_environment(simulator, eda_venv, workdir):
-    connection = simulator.connection
-    env = dict(os.environ)
-    env.update({
-        "PATH": os.path.join(eda_venv, "bin") + os.pathsep + env.get("PATH", ""),
-        "ANSIBLE_COLLECTIONS_PATH": os.path.join(REPO, ".collection-tree"),
-        "ANSIBLE_LOCALHOST_WARNING": "false",
-        "ANSIBLE_NOCOLOR": "1",
-        "XDG_CACHE_HOME": os.path.join(workdir, "cache"),
-        "AZURE_TENANT_ID": connection["tenant_id"],
-        "AZURE_CLIENT_ID": connection["client_id"],
-        "AZURE_CLIENT_SECRET": connection["client_secret"],
-        "AZURE_AUTHORITY_HOST": connection["authority_host"],
-        "MDE_API_URL": connection["api_url"],
-        "MDE_CA_PATH": connection["ca_path"],
-        "MDE_ALERTS_INTERVAL": "1",
-        "MDE_ALERTS_LOOKBACK": "1h",
-        "MDE_ALERTS_STATE_FILE": os.path.join(workdir, "alerts-state.json"),
-    })
-    return env
+    """The integration tests' environment for ansible-playbook (the connection in the modules' variables), with
+    ansible-rulebook's venv first on PATH and the source's settings."""
+    return AnsibleRunner(simulator, workdir).environment(
+        PATH=os.path.join(eda_venv, "bin") + os.pathsep + os.environ.get("PATH", ""),
+        MDE_TEST_RESULTS=os.path.join(workdir, "playbook-results.jsonl"),
+        MDE_ALERTS_INTERVAL=1,
+        MDE_ALERTS_LOOKBACK="1h",
+        MDE_ALERTS_STATE_FILE=os.path.join(workdir, "alerts-state.json"),
+    )
 
 
-def write_inventory(workdir, eda_venv):
+def write_inventory(workdir):
     path = os.path.join(workdir, "inventory.yml")
     with open(path, "w", encoding="utf-8") as stream:
-        stream.write("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
-                     "      ansible_python_interpreter: %s\n" % os.path.join(eda_venv, "bin", "python"))
+        stream.write("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
     return path
 
 
@@ -105,7 +96,7 @@ def test_a_high_severity_file_alert_quarantines_once_per_machine(simulator, eda_
     workdir = str(tmp_path)
     log_path = os.path.join(workdir, "ansible-rulebook.log")
     command = [os.path.join(eda_venv, "bin", "ansible-rulebook"), "--rulebook", RULEBOOK,
-               "-i", write_inventory(workdir, eda_venv)]
+               "-i", write_inventory(workdir)]
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(command, env=rulebook_environment(simulator, eda_venv, workdir), cwd=workdir,
                                    stdout=log, stderr=subprocess.STDOUT)

@@ -81,18 +81,40 @@ def run(coroutine):
     return asyncio.run(asyncio.wait_for(coroutine, GIVE_UP_SECONDS))
 
 
+def collect(simulator, args, count, more_polls=0):
+    """Run the source until it has sent ``count`` events, and then polled ``more_polls`` more times; returns the
+    events and how many more it had queued by then."""
+    async def scenario():
+        source = RunningSource(args)
+        events = await source.events(count)
+        await polls_seen(simulator, len(listings(simulator)) + more_polls)
+        await source.stop()
+        return events, source.queue.qsize()
+
+    return run(scenario())
+
+
+def alert_after(simulator, machine, args, polls, status=None, disrupt=None):
+    """Run the source until it has polled ``polls`` times (answered with ``status``), call ``disrupt``, raise an
+    alert, and return the alert and the event the source sent for it."""
+    async def scenario():
+        source = RunningSource(args)
+        await polls_seen(simulator, polls, status)
+        if disrupt:
+            disrupt()
+        raised = simulator.alerts.raise_alert(machine["id"], files=[SHA1])
+        [event] = await source.events(1)
+        await source.stop()
+        return raised, event
+
+    return run(scenario())
+
+
 def test_one_event_per_alert_with_its_entity_and_file_sha1s(simulator, machine, source_args):
     with_files = simulator.alerts.raise_alert(machine["id"], files=[SHA1.upper(), OTHER_SHA1, SHA1])
     without_files = simulator.alerts.raise_alert(machine["id"], severity="Medium")
 
-    async def scenario():
-        source = RunningSource(source_args)
-        events = await source.events(2)
-        await polls_seen(simulator, len(listings(simulator)) + 3)
-        await source.stop()
-        return events, source.queue.qsize()
-
-    events, left = run(scenario())
+    events, left = collect(simulator, source_args, 2, more_polls=3)
     assert left == 0
     by_id = {event["alert"]["id"]: event for event in events}
     assert set(by_id) == {with_files["id"], without_files["id"]}
@@ -129,22 +151,9 @@ def test_a_changed_alert_is_sent_again_an_unchanged_one_never(simulator, machine
 def test_a_restart_neither_loses_nor_replays_alerts(simulator, machine, source_args):
     before = simulator.alerts.raise_alert(machine["id"], files=[SHA1])
 
-    async def first_run():
-        source = RunningSource(source_args)
-        events = await source.events(1)
-        await source.stop()
-        return events
-
-    async def second_run():
-        source = RunningSource(dict(source_args, lookback="7d"))
-        events = await source.events(1)
-        await polls_seen(simulator, len(listings(simulator)) + 5)
-        await source.stop()
-        return events, source.queue.qsize()
-
-    [first] = run(first_run())
+    [first], _left = collect(simulator, source_args, 1)
     during_stop = simulator.alerts.raise_alert(machine["id"], files=[OTHER_SHA1])
-    [second], left = run(second_run())
+    [second], left = collect(simulator, dict(source_args, lookback="7d"), 1, more_polls=5)
     assert first["alert"]["id"] == before["id"]
     assert second["alert"]["id"] == during_stop["id"]
     assert left == 0
@@ -161,16 +170,10 @@ def test_a_restart_before_any_alert_keeps_the_first_start(simulator, machine, so
         await polls_seen(simulator, 2)
         await source.stop()
 
-    async def second_run():
-        # A later first-start time would leave out the alert raised while the source was down.
-        source = RunningSource(dict(source_args, lookback="0s"))
-        events = await source.events(1)
-        await source.stop()
-        return events
-
     run(first_run())
     while_down = simulator.alerts.raise_alert(machine["id"], files=[SHA1])
-    [event] = run(second_run())
+    # A later first-start time would leave out the alert raised while the source was down.
+    [event], _left = collect(simulator, dict(source_args, lookback="0s"), 1)
     assert event["alert"]["id"] == while_down["id"]
 
 
@@ -180,14 +183,8 @@ def test_an_unreadable_state_file_starts_over_from_lookback_with_a_warning(simul
         stream.write("{not json")
     raised = simulator.alerts.raise_alert(machine["id"], files=[SHA1])
 
-    async def scenario():
-        source = RunningSource(source_args)
-        events = await source.events(1)
-        await source.stop()
-        return events
-
     with caplog.at_level(logging.WARNING, logger="mde.response.alerts"):
-        [event] = run(scenario())
+        [event], _left = collect(simulator, source_args, 1)
     assert event["alert"]["id"] == raised["id"]
     assert "could not be read" in caplog.text and source_args["state_file"] in caplog.text
 
@@ -199,14 +196,8 @@ def test_filters_by_severity_status_and_category_on_the_wire(simulator, machine,
     simulator.alerts.update_alert(resolved["id"], status="Resolved")
     wanted = simulator.alerts.raise_alert(machine["id"], files=[SHA1], severity="High", category="Malware")
 
-    async def scenario():
-        source = RunningSource(dict(source_args, severity=["high", "Medium"], status="New,InProgress", category=["Malware"]))
-        events = await source.events(1)
-        await polls_seen(simulator, len(listings(simulator)) + 3)
-        await source.stop()
-        return events, source.queue.qsize()
-
-    [event], left = run(scenario())
+    filtered = dict(source_args, severity=["high", "Medium"], status="New,InProgress", category=["Malware"])
+    [event], left = collect(simulator, filtered, 1, more_polls=3)
     assert event["alert"]["id"] == wanted["id"] and left == 0
     odata_filter = query_of(listings(simulator)[0])["$filter"]
     assert "(severity eq 'High' or severity eq 'Medium')" in odata_filter
@@ -220,14 +211,7 @@ def test_pages_follow_the_update_time_and_deliver_each_alert_once(simulator, mac
         raised.append(simulator.alerts.raise_alert(machine["id"], files=[SHA1]))
         simulator.clock.advance(2)
 
-    async def scenario():
-        source = RunningSource(dict(source_args, page_size=3))
-        events = await source.events(7)
-        await polls_seen(simulator, len(listings(simulator)) + 3)
-        await source.stop()
-        return events, source.queue.qsize()
-
-    events, left = run(scenario())
+    events, left = collect(simulator, dict(source_args, page_size=3), 7, more_polls=3)
     assert [event["alert"]["id"] for event in events] == [alert["id"] for alert in raised]
     assert left == 0
     first_poll = [query_of(entry) for entry in listings(simulator)[:3]]
@@ -241,15 +225,7 @@ def test_rate_limits_wait_for_retry_after(simulator, machine, source_args, monke
     simulator.configure(clock_speed=60, rate_limit_per_minute=3)
     monkeypatch.setenv("MDE_TIME_SCALE", "60")
 
-    async def scenario():
-        source = RunningSource(dict(source_args, interval=0.01))
-        await polls_seen(simulator, 3, status=429)
-        raised = simulator.alerts.raise_alert(machine["id"], files=[SHA1])
-        events = await source.events(1)
-        await source.stop()
-        return raised, events
-
-    raised, [event] = run(scenario())
+    raised, event = alert_after(simulator, machine, dict(source_args, interval=0.01), 3, status=429)
     assert event["alert"]["id"] == raised["id"]
     statuses = [entry["status"] for entry in listings(simulator)]
     # A client that ignored Retry-After would be refused again at once: each 429 is followed by an admitted call.
@@ -258,19 +234,13 @@ def test_rate_limits_wait_for_retry_after(simulator, machine, source_args, monke
 
 @pytest.mark.parametrize("how", ["revoked", "expired"])
 def test_survives_a_revoked_or_expired_token(simulator, machine, source_args, how):
-    async def scenario():
-        source = RunningSource(source_args)
-        await polls_seen(simulator, 2)
+    def disrupt():
         if how == "revoked":
             simulator.faults.add("alerts.list", "revoke_token", times=1)
         else:
             simulator.clock.advance(7200)
-        raised = simulator.alerts.raise_alert(machine["id"], files=[SHA1])
-        events = await source.events(1)
-        await source.stop()
-        return raised, events
 
-    raised, [event] = run(scenario())
+    raised, event = alert_after(simulator, machine, source_args, 2, disrupt=disrupt)
     assert event["alert"]["id"] == raised["id"]
     assert 401 in [entry["status"] for entry in listings(simulator)]
     assert len(simulator.log_for(route="token")) == 2
@@ -281,16 +251,8 @@ def test_survives_network_faults_and_garbage_answers(simulator, machine, source_
     monkeypatch.setenv("MDE_TIME_SCALE", "100")      # the transport's backoff between retries, in fast time
     simulator.faults.add("alerts.list", kind, times=4, delay=2.0)
 
-    async def scenario():
-        source = RunningSource(dict(source_args, timeout=1))
-        await polls_seen(simulator, 5)
-        raised = simulator.alerts.raise_alert(machine["id"], files=[SHA1])
-        events = await source.events(1)
-        await source.stop()
-        return raised, events
-
     with caplog.at_level(logging.ERROR, logger="mde.response.alerts"):
-        raised, [event] = run(scenario())
+        raised, event = alert_after(simulator, machine, dict(source_args, timeout=1), 5)
     assert event["alert"]["id"] == raised["id"]
     assert [entry["fault"] for entry in listings(simulator)][:4] == [kind] * 4
     if kind in ("malformed", "unexpected_shape"):
@@ -319,13 +281,7 @@ def test_connection_options_come_from_the_modules_environment_variables(simulato
         monkeypatch.setenv(variable, connection[option])
     raised = simulator.alerts.raise_alert(machine["id"], files=[SHA1])
 
-    async def scenario():
-        source = RunningSource({"interval": 0.05, "lookback": "1h", "state_file": str(tmp_path / "state.json")})
-        events = await source.events(1)
-        await source.stop()
-        return events
-
-    [event] = run(scenario())
+    [event], _left = collect(simulator, {"interval": 0.05, "lookback": "1h", "state_file": str(tmp_path / "state.json")}, 1)
     assert event["alert"]["id"] == raised["id"]
 
 
