@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import sys
@@ -169,7 +170,8 @@ async def _poll(queue, api, options, state):
     poll = AlertPoll(options, state)
     sent = 0
     while not poll.done:
-        answer = await _in_daemon_thread(api.request, "GET", PATH, poll.params(), None, ROUTE, True)
+        answer = await _in_daemon_thread(functools.partial(api.request, "GET", PATH, params=poll.params(), route=ROUTE,
+                                                           collection=True))
         fresh = poll.take(answer["value"])
         for reason in poll.skipped:
             LOGGER.warning("left out %s", reason)
@@ -184,7 +186,7 @@ async def _poll(queue, api, options, state):
     return sent
 
 
-async def _in_daemon_thread(function, *args):
+async def _in_daemon_thread(function):
     """Run a blocking call without blocking the event loop, in a thread that never holds up the process's exit
     (ansible-rulebook cancels sources on shutdown, and an HTTP call may be waiting out a Retry-After)."""
     loop = asyncio.get_running_loop()
@@ -196,7 +198,7 @@ async def _in_daemon_thread(function, *args):
 
     def run():
         try:
-            result = function(*args)
+            result = function()
         except BaseException as error:  # pylint: disable=broad-exception-caught  # handed to the awaiting task
             outcome = (future.set_exception, error)
         else:
