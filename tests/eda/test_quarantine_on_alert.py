@@ -17,9 +17,6 @@ import pytest
 from tests.integration.conftest import AnsibleRunner
 from tests.simulator import Simulator
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-RULEBOOK = os.path.join(REPO, "extensions", "eda", "rulebooks", "quarantine_on_alert.yml")
 QUARANTINE_ROUTE = "machines.StopAndQuarantineFile"
 SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
 OTHER_SHA1 = "a0c659857ccbe457fdaf5fe21d54efdcbf6f6508"
@@ -54,10 +51,8 @@ def rulebook_environment(simulator, eda_venv, workdir):
 
 
 def write_inventory(workdir):
-    path = os.path.join(workdir, "inventory.yml")
-    with open(path, "w", encoding="utf-8") as stream:
+    with open(os.path.join(workdir, "inventory.yml"), "w", encoding="utf-8") as stream:
         stream.write("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
-    return path
 
 
 def quarantined_machines(simulator):
@@ -95,8 +90,10 @@ def test_a_high_severity_file_alert_quarantines_once_per_machine(simulator, eda_
 
     workdir = str(tmp_path)
     log_path = os.path.join(workdir, "ansible-rulebook.log")
-    command = [os.path.join(eda_venv, "bin", "ansible-rulebook"), "--rulebook", RULEBOOK,
-               "-i", write_inventory(workdir)]
+    write_inventory(workdir)
+    # The command docs/eda.md shows, the rulebook found by its name in the collection.
+    command = [os.path.join(eda_venv, "bin", "ansible-rulebook"), "--rulebook", "mde.response.quarantine_on_alert",
+               "-i", "inventory.yml", "--verbose"]
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(command, env=rulebook_environment(simulator, eda_venv, workdir), cwd=workdir,
                                    stdout=log, stderr=subprocess.STDOUT)
