@@ -38,6 +38,17 @@ def test_the_clouds_settings_knows_are_the_cloud_choices():
     assert tuple(CLOUDS) == cloud.choices
 
 
+def described(entry, description):
+    """What a copy says of an option that the table also says, beside the option's description sentence in it."""
+    return {"type": entry["type"], "choices": entry.get("choices", []), "aliases": entry.get("aliases", []),
+            "description": description}
+
+
+def in_the_table(option):
+    return {"type": option.type, "choices": list(option.choices), "aliases": list(option.aliases),
+            "description": option.description}
+
+
 def test_the_doc_fragment_documents_every_option_and_no_other():
     assert list(DOC_OPTIONS) == NAMES
 
@@ -45,11 +56,8 @@ def test_the_doc_fragment_documents_every_option_and_no_other():
 @pytest.mark.parametrize("option", CONNECTION_OPTIONS, ids=NAMES)
 def test_the_doc_fragment_agrees_with_the_table(option):
     documented = DOC_OPTIONS[option.name]
-    assert documented["type"] == option.type
+    assert described(documented, documented["description"][0]) == in_the_table(option)
     assert documented.get("default") == option.default
-    assert documented.get("choices", []) == list(option.choices)
-    assert documented.get("aliases", []) == list(option.aliases)
-    assert documented["description"][0] == option.description
     # The environment variables, in the order Ansible tries them, are named in one "Falls back to" line; what
     # follows a semicolon there is about other variables (HTTPS_PROXY for proxy_url).
     fallbacks = [line for line in documented["description"] if line.startswith("Falls back to")]
@@ -60,17 +68,14 @@ def test_the_doc_fragment_agrees_with_the_table(option):
         assert fallbacks == []
 
 
-def test_the_role_passes_every_option_and_no_other():
+def test_the_roles_argument_spec_has_every_option_and_no_other():
     assert list(ROLE_OPTIONS) == NAMES
 
 
 @pytest.mark.parametrize("option", CONNECTION_OPTIONS, ids=NAMES)
 def test_the_roles_argument_spec_agrees_with_the_table(option):
     spec = ROLE_OPTIONS[option.name]
-    assert spec["type"] == option.type
-    assert spec["description"] == option.description
-    assert spec.get("choices", []) == list(option.choices)
-    assert spec.get("aliases", []) == list(option.aliases)
+    assert described(spec, spec["description"]) == in_the_table(option)
     assert spec.get("no_log", False) is option.no_log
     # A default here would hide the module's own default, module_defaults and the environment variables.
     assert "default" not in spec
