@@ -46,12 +46,22 @@ from ansible_collections.mde.response.plugins.module_utils.validation import (
 )
 
 
+class _TypedFilters:
+    """The part of a query the API filters on: ``clauses``, the typed options' $filter clauses, all of which hold."""
+
+    clauses = ()
+
+    @property
+    def odata_filter(self):
+        return all_of(self.clauses)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Machines
 
 
 @dataclass(frozen=True)
-class MachineQuery:
+class MachineQuery(_TypedFilters):
     """Which machines machine_info returns: the selected ones (or all) that match every typed filter."""
 
     machine_ids: tuple = ()
@@ -85,10 +95,6 @@ class MachineQuery:
             observed_sha1=sha1(options["observed_sha1"], "observed_sha1") if given(options, "observed_sha1") else None,
             clauses=tuple(clauses),
         )
-
-    @property
-    def odata_filter(self):
-        return all_of(self.clauses)
 
     @property
     def selects(self):
@@ -127,7 +133,7 @@ def _machines_where(client, field_name, values, odata_filter, literals=None):
 
 
 @dataclass(frozen=True)
-class MachineActionQuery:
+class MachineActionQuery(_TypedFilters):
     """Which machine actions machine_action_info returns: those that match every option given."""
 
     action_ids: tuple = ()
@@ -155,10 +161,6 @@ class MachineActionQuery:
             sha1=sha1(options["sha1"]) if given(options, "sha1") else None,
             clauses=tuple(clauses),
         )
-
-    @property
-    def odata_filter(self):
-        return all_of(self.clauses)
 
     def matches(self, action):
         """Whether an action the API returned is one the query asked for (the parts the API did not filter)."""
