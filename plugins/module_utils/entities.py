@@ -63,20 +63,20 @@ def parse_timestamp(text):
         return None
 
 
-def field(entity, field_name):
+def value_of(entity, field_name):
     """The entity's value of ``field_name``, or None."""
     return entity.get(field_name) if isinstance(entity, dict) else None
 
 
 def lower_field(entity, field_name):
     """The entity's text value of ``field_name`` lower-cased (ids and hashes compare ignoring case), or None."""
-    value = field(entity, field_name)
+    value = value_of(entity, field_name)
     return value.lower() if isinstance(value, str) else None
 
 
 def entity_id(entity):
     """The entity's ``id`` as the API wrote it, or None."""
-    return field(entity, "id")
+    return value_of(entity, "id")
 
 
 def id_key(entity):
@@ -102,18 +102,18 @@ def unique_by_id(entities):
 
 
 def action_status(action):
-    return field(action, "status")
+    return value_of(action, "status")
 
 
 def action_created(action):
     """When the action was created, or None."""
-    return parse_timestamp(field(action, "creationDateTimeUtc"))
+    return parse_timestamp(value_of(action, "creationDateTimeUtc"))
 
 
 def action_last_update(action):
     """The action's last update as the API wrote it (text), or None."""
     # The real field is lastUpdateDateTimeUtc; the list examples of the documentation show lastUpdateTimeUtc.
-    return field(action, "lastUpdateDateTimeUtc") or field(action, "lastUpdateTimeUtc")
+    return value_of(action, "lastUpdateDateTimeUtc") or value_of(action, "lastUpdateTimeUtc")
 
 
 def is_in_flight(action):
@@ -122,12 +122,12 @@ def is_in_flight(action):
 
 def related_file(action):
     """The sha1 (as written) of the file an action is about, or None."""
-    return field(field(action, "relatedFileInfo"), "fileIdentifier")
+    return value_of(value_of(action, "relatedFileInfo"), "fileIdentifier")
 
 
 def is_quarantine_of(action, sha1):
     """Whether ``action`` is a StopAndQuarantineFile action for the file ``sha1`` (the hash's case may vary)."""
-    return field(action, "type") == STOP_AND_QUARANTINE and same_id(related_file(action), sha1)
+    return value_of(action, "type") == STOP_AND_QUARANTINE and same_id(related_file(action), sha1)
 
 
 def newest_first(actions):
@@ -137,13 +137,13 @@ def newest_first(actions):
 
 def is_onboarded(machine):
     # The documentation spells the field onboardingstatus and the value "onboarded"; real answers capitalise both.
-    status = field(machine, "onboardingStatus") or field(machine, "onboardingstatus") or ""
+    status = value_of(machine, "onboardingStatus") or value_of(machine, "onboardingstatus") or ""
     return status.lower() == "onboarded"
 
 
 def last_seen(machine):
     """When Defender last saw the machine, or None."""
-    return parse_timestamp(field(machine, "lastSeen"))
+    return parse_timestamp(value_of(machine, "lastSeen"))
 
 
 def group_by(entities, field_name):

@@ -153,6 +153,7 @@ class StopAndQuarantineEngine:
                     ))
                     return
                 if action is None:
+                    # Not in the list after the grace period: the write most likely never happened, so re-post.
                     continue
             except ApiError as refusal:
                 self._interpret_refusal(request, result, refusal, warnings)

@@ -107,7 +107,7 @@ def _hex40(value, option, what):
     if value is None:
         raise InputError("%s is required: %s (40 hex characters)" % (option, what))
     if not isinstance(value, str):
-        raise InputError("%s must be a string, %s (40 hex characters), got %r" % (option, what, value))
+        raise InputError("%s must be a string holding %s (40 hex characters), got %r" % (option, what, value))
     stripped = value.strip()
     if _HEX40.fullmatch(stripped):
         return stripped.lower()
