@@ -102,7 +102,7 @@ class EngineResult:
     warnings: list = field(default_factory=list)
 
     @classmethod
-    def of(cls, results, warnings):
+    def from_machine_results(cls, results, warnings):
         return cls(
             changed=any(result.changed for result in results),
             summary={outcome: sum(result.outcome == outcome for result in results) for outcome in Outcome.ALL},

@@ -96,7 +96,7 @@ class StopAndQuarantineEngine:
             self._plan_and_create(request, index, reachable, check_mode, warnings)
             if request.wait and not check_mode:
                 wait_until_final(self._client, self._clock, reachable, request.wait_timeout)
-        return EngineResult.of(results, warnings)
+        return EngineResult.from_machine_results(results, warnings)
 
     def _succeeded_since(self, request):
         """Since when a Succeeded action makes a new one unnecessary, or None when none does."""
