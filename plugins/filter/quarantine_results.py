@@ -58,7 +58,7 @@ _value:
       elements: dict
       contains:
         sha1:
-          description: The file.
+          description: The SHA-1 of the file, as the loop item gave it.
           type: str
         error:
           description: Why the file could not be handled at all (the module's message); C(null) when it was.
@@ -82,7 +82,7 @@ _value:
       elements: dict
       contains:
         sha1:
-          description: The file.
+          description: The file that failed, or failed on the machine.
           type: str
         machine_name:
           description: The machine's name; C(null) for a file that was not handled.
