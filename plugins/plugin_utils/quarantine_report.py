@@ -74,8 +74,8 @@ def summary_lines(report, shown, report_path=None):
         # Files that were not handled have their line above.
         if failure["machine_id"] or failure["machine_name"]:
             error = failure["error"] or {}
-            lines.append("failed: %s on %s: %s: %s" % (failure["sha1"], failure["machine_name"] or failure["machine_id"],
-                                                      error.get("code"), error.get("message")))
+            machine = failure["machine_name"] or failure["machine_id"]
+            lines.append("failed: %s on %s: %s: %s" % (failure["sha1"], machine, error.get("code"), error.get("message")))
     if len(report["failures"]) > shown:
         lines.append("... %d more failures: see the report" % (len(report["failures"]) - shown))
     if report_path:

@@ -96,4 +96,3 @@ class AnsibleRunner:
             with open(results_path, encoding="utf-8") as handle:
                 results = [json.loads(line) for line in handle if line.strip()]
         return PlaybookRun(completed.returncode, completed.stdout, completed.stderr, results)
-
