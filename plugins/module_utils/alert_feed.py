@@ -26,9 +26,11 @@ import re
 import tempfile
 from datetime import timedelta
 
+from ansible_collections.mde.response.plugins.module_utils.connection_options import CONNECTION_OPTIONS
+from ansible_collections.mde.response.plugins.module_utils.entities import parse_timestamp
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
-from ansible_collections.mde.response.plugins.module_utils.settings import ENVIRONMENT_VARIABLES
-from ansible_collections.mde.response.plugins.module_utils.queries import all_of, any_of, moment, odata_datetime, parse_timestamp
+from ansible_collections.mde.response.plugins.module_utils.odata import all_of, any_of, odata_datetime
+from ansible_collections.mde.response.plugins.module_utils.validation import moment
 
 ROUTE = "alerts.list"
 PATH = "/api/alerts"
@@ -79,22 +81,9 @@ class FeedOptions:
         ])
 
 
-# The modules' connection options and the environment variables each falls back to, first set wins: the
-# credentials' as settings names them in its messages, and the others.
-CONNECTION_ENVIRONMENT = dict(
-    ENVIRONMENT_VARIABLES,
-    client_certificate_password=("AZURE_CLIENT_CERTIFICATE_PASSWORD",),
-    auth_method=("MDE_AUTH_METHOD",),
-    cloud=("MDE_CLOUD",),
-    api_url=("MDE_API_URL",),
-    authority_host=("AZURE_AUTHORITY_HOST",),
-    ca_path=("MDE_CA_PATH",),
-    validate_certs=("MDE_VALIDATE_CERTS",),
-    proxy_url=("MDE_PROXY_URL",),
-    timeout=(),
-    token_cache=("MDE_TOKEN_CACHE",),
-)
-BOOLEAN_OPTIONS = ("validate_certs", "token_cache")
+# The modules' connection options and the environment variables each falls back to, first set wins.
+CONNECTION_ENVIRONMENT = {option.name: option.env for option in CONNECTION_OPTIONS}
+BOOLEAN_OPTIONS = tuple(option.name for option in CONNECTION_OPTIONS if option.type == "bool")
 _FALSE = ("0", "false", "no", "off", "n", "f")
 
 

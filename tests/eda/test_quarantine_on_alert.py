@@ -14,8 +14,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import AnsibleRunner
-from tests.simulator import Simulator
+from tests.support.ansible_runner import AnsibleRunner
 
 QUARANTINE_ROUTE = "machines.StopAndQuarantineFile"
 SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
@@ -30,12 +29,6 @@ def fixture_eda_venv():
     if not venv or not os.path.exists(os.path.join(venv, "bin", "ansible-rulebook")):
         pytest.fail("MDE_EDA_VENV must name a virtualenv with ansible-rulebook: run `make test-eda`")
     return venv
-
-
-@pytest.fixture(name="simulator")
-def fixture_simulator(tmp_path):
-    with Simulator(state_dir=str(tmp_path / "simulator")) as sim:
-        yield sim
 
 
 def rulebook_environment(simulator, eda_venv, workdir):

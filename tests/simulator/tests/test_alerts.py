@@ -3,7 +3,7 @@
 import pytest
 
 from tests.simulator.config import AppRegistration
-from tests.simulator.tests.conftest import client_credentials, trusting_session
+from tests.support.simulator_http import client_credentials, trusting_session
 
 SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
 OTHER_SHA1 = "a0c659857ccbe457fdaf5fe21d54efdcbf6f6508"

@@ -120,6 +120,7 @@ _importable_collection()
 from ansible_collections.mde.response.plugins.module_utils import auth, transport  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils.alert_feed import (  # noqa: E402
     PATH, ROUTE, AlertPoll, FeedOptions, FeedState, alert_event, backoff, connection_values)
+from ansible_collections.mde.response.plugins.module_utils.clock import clock_from_environment  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError, MdeError  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings  # noqa: E402
 
@@ -136,8 +137,11 @@ async def main(queue, args):
                          "pip install -r requirements.txt of the collection into ansible-rulebook's Python")
     for warning in settings.warnings:
         LOGGER.warning(warning)
+    clock, clock_warning = clock_from_environment(os.environ)
+    if clock_warning:
+        LOGGER.warning(clock_warning)
     session = transport.build_session(settings)
-    api = transport.HttpTransport(settings, auth.build_token_provider(settings, session), session)
+    api = transport.HttpTransport(settings, auth.build_token_provider(settings, session), session, clock=clock)
     state = FeedState.load(options.state_file, options.start, options.overlap)
     if state.warning:
         LOGGER.warning(state.warning)
