@@ -23,13 +23,13 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from datetime import timedelta
 
 from ansible_collections.mde.response.plugins.module_utils.connection_options import CONNECTION_OPTIONS
 from ansible_collections.mde.response.plugins.module_utils.entities import parse_timestamp
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 from ansible_collections.mde.response.plugins.module_utils.odata import all_of, any_of, odata_datetime
+from ansible_collections.mde.response.plugins.module_utils.private_files import replace_json
 from ansible_collections.mde.response.plugins.module_utils.validation import moment
 
 ROUTE = "alerts.list"
@@ -208,18 +208,10 @@ class FeedState:
         self.delivered = {key: value for key, value in self.delivered.items() if parse_timestamp(value) >= oldest}
 
     def save(self):
-        directory = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(directory, mode=0o700, exist_ok=True)
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), mode=0o700, exist_ok=True)
         payload = {"version": STATE_VERSION, "floor": self.floor.isoformat(), "cursor": self.cursor.isoformat(),
                    "delivered": self.delivered}
-        descriptor, partial = tempfile.mkstemp(dir=directory, prefix=".alerts-", suffix=".partial")
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-                json.dump(payload, stream)
-            os.replace(partial, self.path)
-        except BaseException:
-            os.unlink(partial)
-            raise
+        replace_json(self.path, payload)
 
 
 class AlertPoll:
