@@ -133,8 +133,8 @@ async def main(queue, args):
     options = FeedOptions(args, connection, datetime.now(timezone.utc))
     settings = ConnectionSettings.from_options(connection)
     if transport.REQUESTS_IMPORT_ERROR or auth.MSAL_IMPORT_ERROR:
-        raise InputError("mde.response.alerts needs the Python libraries requests and msal: "
-                         "pip install -r requirements.txt of the collection into ansible-rulebook's Python")
+        raise InputError("mde.response.alerts needs the Python libraries requests and msal; install them into the "
+                         "Python that runs ansible-rulebook: python3 -m pip install 'requests>=2.28.0' 'msal>=1.35.0'")
     for warning in settings.warnings:
         LOGGER.warning(warning)
     clock, clock_warning = clock_from_environment(os.environ)
