@@ -57,7 +57,7 @@ def test_every_claimed_line_is_tested_and_listed_in_the_readme():
 
 def test_virtualenvs_and_example_execution_environment_hold_the_declared_lines():
     legs = makefile_legs()
-    [(main, _)], [(newest, _)] = makefile_cores("MAIN_CORE"), makefile_cores("NEWEST_CORE")
+    main, newest = (makefile_cores(name)[0][0] for name in ("MAIN_CORE", "NEWEST_CORE"))
 
     assert pinned_core("requirements-dev.txt") == main
     assert pinned_core("tests", "ecosystem", "requirements-newest.txt") == newest

@@ -93,8 +93,8 @@ def run_job_in_container(image, directory, credential_env, extra_vars, ca_path):
     ansible-runner inside the container, as the user the image names."""
     private_data_dir(directory, credential_env, extra_vars, "{{ ansible_playbook_python }}")
     user = run(PODMAN + ["image", "inspect", "--format", "{{.Config.User}}", image]).strip()
-    for root, _, files in os.walk(directory):
-        for name in [root] + [os.path.join(root, file) for file in files]:
+    for root, folders, files in os.walk(directory):
+        for name in [root] + [os.path.join(root, entry) for entry in folders + files]:
             shutil.chown(name, user=int(user))
     completed = subprocess.run(
         podman_run(image, "--volume", "%s:/runner" % directory, "--volume", "%s:%s:ro" % (ca_path, CA_IN_CONTAINER))
