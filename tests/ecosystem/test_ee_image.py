@@ -18,7 +18,7 @@ import yaml
 from tests.ecosystem.test_awx import (endpoints, job_events, job_status, private_data_dir, quarantine_vars,
                                       stock_azure_credential, assert_quarantined_once_each)
 from tests.ecosystem.tools import REPO, environment, run, tool
-from tests.integration.support import seed, writes
+from tests.support.quarantine import seed, writes
 from tests.simulator.config import CLIENT_ID
 
 BASE_IMAGE = os.environ.get("MDE_EE_BASE_IMAGE")
