@@ -1,8 +1,10 @@
 """The ansible-core versions the collection claims are the ones its tests run on: meta/runtime.yml's
 requires_ansible, the README's Compatibility table, the Makefile's legs (MAIN_CORE, MATRIX_CORES, NEWEST_CORE)
-and the pins of their virtualenvs, and the example execution environment's ansible-core all name the same lines.
+and the pins of their virtualenvs, and the example execution environment's ansible-core all name the same lines,
+and no document asks for an older ansible-core than the claim.
 """
 
+import glob
 import os
 import re
 
@@ -70,3 +72,12 @@ def test_virtualenvs_and_example_execution_environment_hold_the_declared_lines()
     example = yaml.safe_load(read("docs", "execution-environment", "execution-environment.yml"))
     spec = example["dependencies"]["ansible_core"]["package_pip"]
     assert spec == "ansible-core>=%d.%d,<%d.%d" % (min(legs) + (newest[0], newest[1] + 1))
+
+
+def test_docs_ask_for_no_older_ansible_core_than_the_claim():
+    oldest = min(makefile_legs())
+    docs = ["README.md"] + sorted(glob.glob(os.path.join(REPO, "docs", "*.md")))
+    asked = {(os.path.basename(path), version) for path in docs
+             for version in re.findall(r"ansible-core>=(\d+\.\d+)", read(path))}
+
+    assert {(name, version) for name, version in asked if line_of(version) != oldest} == set()
