@@ -216,6 +216,10 @@ class _MsalTokenProvider(abc.ABC):
                 self._service_name(), _origin(url), describe_connection_error(error, self._settings.timeout)))) from None
         except ValueError as error:
             raise AuthenticationError(self._redact(self._unusable_answer(error))) from None
+        except msal.exceptions.MsalServiceError as error:
+            # msal raises for a 5xx of the token endpoint where it returns other refusals; made one of them here,
+            # so that it is waited out and reported like a 429.
+            return {"error": "unavailable", "error_description": str(error)}
 
     def _refusal(self, result):
         description = (result.get("error_description") or "").strip().splitlines()
