@@ -63,6 +63,9 @@ LOST_ANSWER_FIRST_DELAY = 2.0
 LOST_ANSWER_MAX_DELAY = 30.0
 # Server and client clocks differ; a lost write is searched for from a little before the client thinks it began.
 CLOCK_SKEW = timedelta(minutes=2)
+# An action a write creates is stamped while the server handles it, its answer's Date a moment later (to the second):
+# one created longer than this before the answer's Date was already there.
+WRITE_HANDLING = timedelta(seconds=10)
 # "Sha1 <hash> was not found in machine <id>": the file is not there. "Machine <id> was not found" is different.
 _FILE_NOT_ON_MACHINE = re.compile(r"\bsha1\b.*\bnot found\b", re.IGNORECASE)
 _DUPLICATE_CODE = "ActiveRequestAlreadyExists"
@@ -127,6 +130,9 @@ class StopAndQuarantineEngine:
         while True:
             try:
                 action = self._client.stop_and_quarantine_file(result.machine_id, request.sha1, request.comment)
+                # After a lost answer, an action older than this second write may be the first one's: then only
+                # the client's clock, from before the first write, can tell.
+                answered = self._client.answer_date() if first_loss is None else None
                 if entity_id(action) is None:
                     # A success whose body is not a machine action: the write went through, but which action it
                     # made is unknown, exactly as when the answer is lost.
@@ -155,13 +161,16 @@ class StopAndQuarantineEngine:
                 if action is None:
                     # Not in the list after the grace period: the write most likely never happened, so re-post.
                     continue
+                # Found in the list: its answer's Date is the list's, so only the client's clock can date the write.
+                answered = None
             except ApiError as refusal:
                 self._interpret_refusal(request, result, refusal, warnings)
                 return
             except TransportError as error:
                 result.fail(error_dict(error))
                 return
-            self._accept(index, result, action, written_since)
+            self._accept(index, result, action, request.comment,
+                         written_since if answered is None else answered - WRITE_HANDLING)
             return
 
     def _find_written_action(self, sha1, machine_id, written_since):
@@ -179,11 +188,13 @@ class StopAndQuarantineEngine:
             delay = min(delay * 2, LOST_ANSWER_MAX_DELAY)
 
     @staticmethod
-    def _accept(index, result, action, written_since):
+    def _accept(index, result, action, comment, written_since):
         # A duplicate POST may answer 201 with the action that was already pending: one the pre-check saw, or one
-        # the lagging list hid from it, which its creation time (well before this write) gives away.
+        # the lagging list hid from it, which gives itself away by its creation time (before this write, by the
+        # server's clock when the answer has a Date) or by a comment that is not this run's.
         created = action_created(action)
-        if index.knows(action) or (created is not None and created < written_since):
+        if (index.knows(action) or (created is not None and created < written_since)
+                or action.get("requestorComment") not in (None, comment)):
             result.settle(Outcome.EXISTING, action)
         else:
             result.settle(Outcome.CREATED, action, changed=True)

@@ -119,6 +119,8 @@ class HttpTransport:
         self._max_attempts = max_retries + 1
         self._max_wait = max_wait
         self.stats = TransportStats()
+        # The Date of the answer each thread received last: the engine's threads each read their own write's.
+        self._last_answer = threading.local()
 
     def request(self, method, path, params=None, body=None, route=None, collection=False):
         """Send one API call and return its JSON object, or None when the answer has no body."""
@@ -144,6 +146,7 @@ class HttpTransport:
                 continue
 
             status = response.status_code
+            self._last_answer.date = response.headers.get("Date")
             self._pacer.settle(route, place, counted=status not in UNCOUNTED_REFUSALS)
             if status == 401 and not token_refreshed:
                 # A token revoked or expired early: one fresh token, one more try; a second 401 is a real refusal.
@@ -167,6 +170,15 @@ class HttpTransport:
                 self._retry_after_wait(attempt, _backoff(attempt.number), error)
                 continue
             return _result(method, route, response, collection)
+
+    def answer_date(self):
+        """The server's clock (the Date header) of the last answer this thread received, or None."""
+        value = getattr(self._last_answer, "date", None)
+        try:
+            when = email.utils.parsedate_to_datetime(value) if value else None
+        except (TypeError, ValueError):
+            return None
+        return when.replace(tzinfo=timezone.utc) if when is not None and when.tzinfo is None else when
 
     def _send(self, method, path, params, body, token):
         headers = {
