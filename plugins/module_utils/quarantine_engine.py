@@ -171,7 +171,8 @@ class StopAndQuarantineEngine:
             except TransportError as error:
                 result.fail(error_dict(error))
                 return
-            made_by_this_write = answered is None or not action_created(action) or action_created(action) >= answered - WRITE_HANDLING
+            created = action_created(action)
+            made_by_this_write = answered is None or created is None or created >= answered - WRITE_HANDLING
             # After a lost answer, an action older than the second write may be the first one's: then only the
             # client's clock, from before the first write, can tell.
             self._accept(index, result, action, request.comment,
@@ -206,11 +207,13 @@ class StopAndQuarantineEngine:
             others = []
         if others:
             return ("machine %s was written twice: the answer to the first write was lost and its action %s showed "
-                    "in the list only after the second write made %s (the list lagged more than %d s); cancel one with "
-                    "state: cancelled if both are still pending" % (machine_id, others[0], entity_id(second), lag.grace()))
+                    "in the list only after the second write made %s (the list lagged more than %d s); both quarantine "
+                    "the same file, so nothing needs undoing, but its action history shows two"
+                    % (machine_id, others[0], entity_id(second), lag.grace()))
         return ("machine %s may have been written twice: the answer to the first write was lost and no action showed "
-                "in the list within %d s, so it was sent again (%s); a second action would show later: check with "
-                "mde.response.machine_action_info" % (machine_id, lag.grace(), entity_id(second)))
+                "in the list within %d s, so it was sent again (%s); a first action would show later (both quarantine "
+                "the same file): list them with mde.response.machine_action_info and machine_ids: ['%s']"
+                % (machine_id, lag.grace(), entity_id(second), machine_id))
 
     @staticmethod
     def _accept(index, result, action, comment, written_since):
