@@ -89,8 +89,8 @@ def test_a_machine_written_twice_despite_the_grace_is_reported(simulator, ansibl
     run, result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_TIME_SCALE": LAG_SPEED})
 
     warnings = written_twice(run)
-    measured("%s; %d writes; %s; warnings: %s" % (outcome_counts(result), len(writes(simulator)),
-                                                describe_actions(simulator, ids(machines)), warnings or "none"))
+    measured("%s; %d writes; %s; warnings: %s" % (
+        outcome_counts(result), len(writes(simulator)), describe_actions(simulator, ids(machines)), warnings or "none"))
     assert run.rc == 0, run.output
     assert len(writes(simulator)) == 2
     assert len(warnings) == 1 and machines[0]["id"] in warnings[0], run.output

@@ -39,8 +39,9 @@ class Fault:
     times: int = None              # fire at most this many times; None = no limit
     status: int = 503              # for "status" and "status_after"
     delay: float = 0.0             # "latency": simulated seconds; "timeout_after": real seconds
-    retry_after: str = None        # the Retry-After of a "throttle", "status" or "status_after" answer: seconds
-                                   # as sent ("0"), or "past" for an HTTP date an hour ago; None: no header
+    # The Retry-After of a "throttle", "status" or "status_after" answer: seconds as sent ("0"), or "past" for an
+    # HTTP date an hour ago; None: no header.
+    retry_after: str = None
     calls: int = 0                 # matching calls seen so far
     fired: int = 0                 # times this fault was applied
 

@@ -16,7 +16,8 @@ SETTINGS = SimpleNamespace(api_url="https://api.example", authority_host="https:
 def test_limiters_sharing_a_file_share_the_windows(tmp_path):
     clock = FakeClock()
     path = shared_pacing_path(SETTINGS, str(tmp_path))
-    first, second = (RateLimiter(per_minute=2, per_hour=100, clock=clock, shared_path=path) for _ in range(2))
+    first = RateLimiter(per_minute=2, per_hour=100, clock=clock, shared_path=path)
+    second = RateLimiter(per_minute=2, per_hour=100, clock=clock, shared_path=path)
     assert first.acquire("a") == (0.0, 1000.0)
     assert second.acquire("a") == (0.0, 1000.0)
     # Two places taken between them: a third call, from either, waits for the first to leave the minute.
