@@ -29,6 +29,7 @@ from .clock import SimClock
 from .config import CERT_CLIENT_ID, CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID, TENANT_ID, AppRegistration, SimulatorConfig
 from .defender import DefenderService
 from .faults import FaultInjector
+from .indicators import IndicatorService
 from .http import Request, Response, mde_error
 from .ratelimit import RateLimiter
 from .tokens import (ClientCertificate, TokenError, TokenService, default_apps, form_fields, generate_client_secret,
@@ -48,7 +49,7 @@ PROXY_ERROR_PAGE = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<
                     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
 # The Defender conveniences a test reaches directly on the simulator (sim.add_machine(...)).
 DEFENDER_SHORTCUTS = frozenset({"add_machine", "add_file", "add_machine_action", "seed_fleet", "seed_demo", "actions",
-                                "machines", "get_action"})
+                                "machines", "get_action", "observe_file"})
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ class Simulator:
         self._client_certificate_password = generate_client_secret()
         self.tokens = TokenService(self.config, self.clock, default_apps(self._client_secret, self._client_certificate))
         self.defender = DefenderService(self.config, self.clock)
+        self.indicators = IndicatorService(self.config, self.clock, self.defender)
         self._rate_limiter = RateLimiter(self.config, self.clock)
         self._router = self._build_router()
         self._lock = threading.Lock()
@@ -144,7 +146,7 @@ class Simulator:
         router = Router()
         for method, path_regex, name, handler in self.tokens.routes():
             router.add(method, path_regex, name, handler, api=False)
-        for method, path_regex, name, handler in self.defender.routes():
+        for method, path_regex, name, handler in self.defender.routes() + self.indicators.routes():
             router.add(method, path_regex, name, handler, api=True)
         return router
 
@@ -337,7 +339,7 @@ class Simulator:
         except TokenError as error:
             return self._unauthorized(str(error))
         self.clock.sleep(self.config.latency_ms / 1000.0)
-        retry_after = self._rate_limiter.check(self._rate_limiter.key(request.claims.get("appid"), route.name))
+        retry_after = self._rate_limiter.check(self._rate_limiter.key(request.claims.get("appid"), route.name), route.name)
         if retry_after is None:
             return None
         refusal = mde_error(429, "TooManyRequests",
@@ -527,6 +529,10 @@ class _AdminApi:
             ("POST", "/files"): lambda call: simulator.defender.add_file(**call.body),
             ("POST", "/machine-actions"): lambda call: simulator.defender.add_machine_action(**call.body),
             ("POST", "/fleet"): lambda call: simulator.defender.seed_fleet(**call.body),
+            ("POST", "/observations"): lambda call: simulator.defender.observe_file(**call.body),
+            ("GET", "/indicators"): lambda call: simulator.indicators.indicators(),
+            ("POST", "/indicators"): lambda call: simulator.indicators.add_indicator(**call.body),
+            ("GET", "/containments"): lambda call: simulator.indicators.containments(sha1=call.query.get("sha1")),
             ("GET", "/faults"): lambda call: simulator.faults.faults(),
             ("POST", "/faults"): lambda call: simulator.faults.add(**call.body).as_dict(),
             ("DELETE", "/faults"): self.delete_faults,
@@ -546,6 +552,7 @@ class _AdminApi:
         self.simulator.reset()
         if call.body.get("data"):
             self.simulator.defender.reset()
+            self.simulator.indicators.reset()
         return {"reset": True}
 
     def delete_faults(self, _call):
