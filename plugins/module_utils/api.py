@@ -82,6 +82,11 @@ class DefenderClient:
         """Create the indicator, or update the one with the same value; returns it."""
         return self._transport.request("POST", "/api/indicators", body=indicator, route="indicators.submit")
 
+    def import_indicators(self, indicators):
+        """Submit or update up to 500 indicators; returns the per-indicator results (id, indicator, isFailed, failureReason)."""
+        return self._transport.request("POST", "/api/indicators/import", body={"Indicators": list(indicators)}, route="indicators.import",
+                                       collection=True)["value"]
+
     def delete_indicator(self, indicator_id):
         return self._transport.request("DELETE", "/api/indicators/%s" % _segment(indicator_id), route="indicators.delete")
 

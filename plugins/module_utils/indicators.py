@@ -196,7 +196,7 @@ def converge_file_indicator(client, request, check_mode=False):
 
 def _submit(client, request, existing, check_mode):
     result = IndicatorResult()
-    current = min(existing, key=_creation_order) if existing else None
+    current = oldest(existing)
     if len(existing) > 1:
         result.warnings.append("%d indicators exist for file %s (ids %s); only %s is managed. Run with state=absent to remove them all, "
                                "then again with state=present." % (len(existing), request.value, ", ".join(str(item["id"]) for item in existing),
@@ -210,8 +210,7 @@ def _submit(client, request, existing, check_mode):
         if not differences:
             return result
         body = request.body(current)
-        result.diff = {"before": {name: pair[0] for name, pair in differences.items()},
-                       "after": {name: pair[1] for name, pair in differences.items()}}
+        result.diff = before_and_after(differences)
     result.changed = True
     if not check_mode:
         result.indicator = client.submit_indicator(body)
@@ -223,21 +222,31 @@ def _remove(client, existing, check_mode):
     result.diff = {"before": {"indicators": [_summary(item) for item in existing]}, "after": {"indicators": []}}
     if not check_mode:
         for indicator in existing:
-            try:
-                client.delete_indicator(indicator["id"])
-            except ApiError as error:
-                # Gone already (by another run, or a delete whose answer was lost): that is the state wanted.
-                if error.http_status != 404:
-                    raise
+            delete_indicator(client, indicator["id"])
     return result
+
+
+def delete_indicator(client, indicator_id):
+    try:
+        client.delete_indicator(indicator_id)
+    except ApiError as error:
+        # Gone already (by another run, or a delete whose answer was lost): that is the state wanted.
+        if error.http_status != 404:
+            raise
 
 
 def _summary(indicator):
     return {name: indicator.get(name) for name in ("id", "indicatorValue", "action", "title", "application")}
 
 
-def _creation_order(indicator):
-    return (str(indicator.get("creationTimeDateTimeUtc") or ""), str(indicator.get("id")))
+def oldest(indicators):
+    """The indicator created first, or None."""
+    return min(indicators, key=lambda indicator: (str(indicator.get("creationTimeDateTimeUtc") or ""), str(indicator.get("id"))), default=None)
+
+
+def before_and_after(differences):
+    """A diff's {"before", "after"} from FileIndicatorRequest.differences()."""
+    return {"before": {name: pair[0] for name, pair in differences.items()}, "after": {name: pair[1] for name, pair in differences.items()}}
 
 
 @contextlib.contextmanager
