@@ -52,12 +52,12 @@ class SyncResult:
     updated: list = field(default_factory=list)     # {"file_hash", "before", "after"}
     deleted: list = field(default_factory=list)     # {"id", "file_hash", "title"}
     unchanged: int = 0
-    failed: list = field(default_factory=list)      # {"file_hash", "reason"}
+    refused: list = field(default_factory=list)     # {"file_hash", "reason"}: what the import refused
     warnings: list = field(default_factory=list)
 
     def as_dict(self):
         return {"changed": self.changed, "created": self.created, "updated": self.updated, "deleted": self.deleted, "unchanged": self.unchanged,
-                "failed": self.failed, "diff": self.diff()}
+                "refused": self.refused, "diff": self.diff()}
 
     def diff(self):
         before, after = {}, {}
@@ -89,7 +89,7 @@ def sync_file_indicators(client, requests, exclusive=False, check_mode=False):
         for start in range(0, len(bodies), IMPORT_BATCH_SIZE):
             for outcome in client.import_indicators(bodies[start:start + IMPORT_BATCH_SIZE]):
                 if outcome.get("isFailed"):
-                    result.failed.append({"file_hash": str(outcome.get("indicator") or "").lower(), "reason": outcome.get("failureReason")})
+                    result.refused.append({"file_hash": str(outcome.get("indicator") or "").lower(), "reason": outcome.get("failureReason")})
         for indicator in stale:
             delete_indicator(client, indicator["id"])
     return result

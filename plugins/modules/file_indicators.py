@@ -145,7 +145,7 @@ unchanged:
   description: How many listed files already had a matching indicator.
   returned: always
   type: int
-failed:
+refused:
   description: Indicators the import refused, with the API's reason; the task fails when there is any.
   returned: always
   type: list
@@ -190,9 +190,9 @@ def main():
         requests = requests_from_list(module.params["indicators"], module.clock.now())
         result = sync_file_indicators(module.defender_client(), requests, exclusive=module.params["exclusive"], check_mode=module.check_mode)
     output = result.as_dict()
-    if result.failed:
-        module.fail_json(msg="The API refused %d of the indicators: %s; see failed[] and fix those entries" % (
-            len(result.failed), ", ".join("%s (%s)" % (item["file_hash"], item["reason"]) for item in result.failed[:5])), **output)
+    if result.refused:
+        module.fail_json(msg="The API refused %d of the indicators: %s; see refused[] and fix those entries" % (
+            len(result.refused), ", ".join("%s (%s)" % (item["file_hash"], item["reason"]) for item in result.refused[:5])), **output)
     module.exit_json(**output)
 
 

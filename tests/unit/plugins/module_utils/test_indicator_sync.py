@@ -49,7 +49,7 @@ def test_converge_creates_updates_and_leaves_what_matches(transport):
 
     result = sync(transport, entries)
 
-    assert result.changed and result.created == [SHA1] and result.unchanged == 1 and result.failed == []
+    assert result.changed and result.created == [SHA1] and result.unchanged == 1 and result.refused == []
     assert result.updated == [{"file_hash": OTHER_SHA1, "before": {"action": "Alert", "title": "old"},
                                "after": {"action": "BlockAndRemediate", "title": "new"}}]
     assert routes(transport) == ["indicators.list", "indicators.import"]
@@ -95,5 +95,5 @@ def test_six_hundred_entries_take_two_imports(transport):
 def test_refused_entries_are_reported(transport):
     transport.config.indicator_limit = 1
     result = sync(transport, [{"file_hash": SHA1}, {"file_hash": OTHER_SHA1}])
-    assert [item["file_hash"] for item in result.failed] == [OTHER_SHA1]
-    assert "limit of 1 active indicators" in result.failed[0]["reason"]
+    assert [item["file_hash"] for item in result.refused] == [OTHER_SHA1]
+    assert "limit of 1 active indicators" in result.refused[0]["reason"]
