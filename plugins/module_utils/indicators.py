@@ -176,13 +176,14 @@ class FileIndicatorRequest:
 
 @dataclass
 class IndicatorResult:
+    outcome: str                     # created | updated | unchanged | deleted | absent
     changed: bool = False
     indicator: dict = None
     diff: dict = field(default_factory=lambda: {"before": {}, "after": {}})
     warnings: list = field(default_factory=list)
 
     def as_dict(self):
-        return {"changed": self.changed, "indicator": self.indicator, "diff": self.diff}
+        return {"changed": self.changed, "outcome": self.outcome, "indicator": self.indicator, "diff": self.diff}
 
 
 def converge_file_indicator(client, request, check_mode=False):
@@ -195,8 +196,8 @@ def converge_file_indicator(client, request, check_mode=False):
 
 
 def _submit(client, request, existing, check_mode):
-    result = IndicatorResult()
     current = oldest(existing)
+    result = IndicatorResult("created" if current is None else "updated")
     if len(existing) > 1:
         result.warnings.append("%d indicators exist for file %s (ids %s); only %s is managed. Run with state=absent to remove them all, "
                                "then again with state=present." % (len(existing), request.value, ", ".join(str(item["id"]) for item in existing),
@@ -208,6 +209,7 @@ def _submit(client, request, existing, check_mode):
         differences = request.differences(current)
         result.indicator = current
         if not differences:
+            result.outcome = "unchanged"
             return result
         body = request.body(current)
         result.diff = before_and_after(differences)
@@ -218,7 +220,7 @@ def _submit(client, request, existing, check_mode):
 
 
 def _remove(client, existing, check_mode):
-    result = IndicatorResult(changed=bool(existing))
+    result = IndicatorResult("deleted" if existing else "absent", changed=bool(existing))
     result.diff = {"before": {"indicators": [_summary(item) for item in existing]}, "after": {"indicators": []}}
     if not check_mode:
         for indicator in existing:

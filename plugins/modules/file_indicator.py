@@ -133,6 +133,13 @@ changed:
   returned: always
   type: bool
   sample: true
+outcome:
+  description:
+    - V(created), V(updated) or V(unchanged) with O(state=present); V(deleted) or V(absent) (there was none) with
+      O(state=absent). In check mode, what a real run would do.
+  returned: always
+  type: str
+  sample: created
 indicator:
   description:
     - The indicator as the API returned it after the change, or the existing one when nothing changed (or in check

@@ -12,7 +12,7 @@ description:
   - Makes the tenant's file indicators match a list kept, for example, in a YAML file in git, in one run.
   - Reads every indicator once, then writes the listed files whose indicator is missing or differs with the batch
     import API (up to 500 indicators a call; the API allows 30 import calls a minute, and its C(Retry-After) is
-    honoured). Entries compare as in M(mde.response.file_indicator): only the keys given are compared.
+    honoured). Entries compare as in M(mde.response.file_indicator), where only the keys given are compared.
   - With O(exclusive=true), also deletes the indicators that this collection created (their application is
     C(mde.response)) for files no longer listed. Indicators made by people or other tools are never deleted.
   - "Required API permission (application): C(Ti.ReadWrite.All), or C(Ti.ReadWrite), with which the app sees and

@@ -92,13 +92,13 @@ def test_bad_options_are_refused_before_any_request(transport, options, message)
 
 def test_create_then_nothing_to_do(transport):
     created = converge(transport, title="INC-4711", severity="High", expiration="30d", device_groups=["Servers", "Laptops"])
-    assert created.changed
+    assert (created.changed, created.outcome) == (True, "created")
     assert (created.indicator["indicatorValue"], created.indicator["action"], created.indicator["application"]) == (SHA1, "BlockAndRemediate", APPLICATION)
     assert created.indicator["rbacGroupNames"] == ["Laptops", "Servers"]
     assert created.diff["before"] == {} and created.diff["after"]["title"] == "INC-4711"
     assert [call[1] for call in transport.writes()] == ["indicators.submit"]
     rerun = converge(transport, file_hash=SHA1.upper(), title="INC-4711", severity="High", expiration="30d", device_groups=["Servers", "Laptops"])
-    assert (rerun.changed, rerun.diff, rerun.indicator["id"]) == (False, {"before": {}, "after": {}}, created.indicator["id"])
+    assert (rerun.changed, rerun.outcome, rerun.diff, rerun.indicator["id"]) == (False, "unchanged", {"before": {}, "after": {}}, created.indicator["id"])
     assert len(transport.writes()) == 1
 
 
@@ -118,7 +118,7 @@ def test_defaults_fill_a_new_indicator_and_an_existing_one_keeps_its_own(transpo
 def test_update_names_only_the_differing_fields(transport):
     converge(transport, title="t", severity="Low", generate_alert=False)
     result = converge(transport, title="t", severity="High", generate_alert=True)
-    assert result.changed
+    assert (result.changed, result.outcome) == (True, "updated")
     assert result.diff == {"before": {"severity": "Low", "generateAlert": False}, "after": {"severity": "High", "generateAlert": True}}
     assert (result.indicator["severity"], result.indicator["generateAlert"]) == ("High", True)
 
@@ -182,10 +182,10 @@ def test_absent_deletes_every_indicator_for_the_file(transport):
     predicted = converge(transport, check_mode=True, state="absent")
     assert predicted.changed and len(predicted.diff["before"]["indicators"]) == 2 and transport.writes() == []
     result = converge(transport, state="absent")
-    assert (result.changed, result.indicator, result.diff["after"]) == (True, None, {"indicators": []})
+    assert (result.changed, result.outcome, result.indicator, result.diff["after"]) == (True, "deleted", None, {"indicators": []})
     assert [call[1] for call in transport.writes()] == ["indicators.delete", "indicators.delete"]
     assert [indicator["indicatorValue"] for indicator in transport.service.indicators()] == [SHA256]
-    assert not converge(transport, state="absent").changed
+    assert converge(transport, state="absent").outcome == "absent"
 
 
 def test_an_indicator_deleted_meanwhile_is_not_an_error(transport):
