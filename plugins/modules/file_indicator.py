@@ -21,7 +21,7 @@ description:
     those made by people or other tools.
   - Calls are paced under the API's limits (100 calls a minute and 1,500 an hour) and C(Retry-After) is honoured.
     A tenant holds at most 15,000 active indicators; the API refuses new ones beyond that.
-  - "Required API permission (application): C(Ti.ReadWrite.All), or C(Ti.ReadWrite), with which the app sees and
+  - "Required API permissions (application): C(Ti.ReadWrite.All), or C(Ti.ReadWrite), with which the app sees and
     changes only the indicators it created itself."
 author:
   - mde.response maintainers (@mde-response)

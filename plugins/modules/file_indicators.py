@@ -15,7 +15,7 @@ description:
     honoured). Entries compare as in M(mde.response.file_indicator), where only the keys given are compared.
   - With O(exclusive=true), also deletes the indicators that this collection created (their application is
     C(mde.response)) for files no longer listed. Indicators made by people or other tools are never deleted.
-  - "Required API permission (application): C(Ti.ReadWrite.All), or C(Ti.ReadWrite), with which the app sees and
+  - "Required API permissions (application): C(Ti.ReadWrite.All), or C(Ti.ReadWrite), with which the app sees and
     changes only the indicators it created itself."
 author:
   - mde.response maintainers (@mde-response)
