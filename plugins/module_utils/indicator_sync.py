@@ -14,12 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
-from ansible_collections.mde.response.plugins.module_utils.indicators import (APPLICATION, HASH_TYPES, FileIndicatorRequest, before_and_after,
-                                                                             delete_indicator, oldest, permission_hint)
+from ansible_collections.mde.response.plugins.module_utils.indicators import (APPLICATION, HASH_TYPES, INDICATOR_ARGUMENT_SPEC, FileIndicatorRequest,
+                                                                             before_and_after, delete_indicator, oldest, permission_hint)
 
 IMPORT_BATCH_SIZE = 500
-ENTRY_OPTIONS = ("file_hash", "action", "title", "description", "severity", "expiration", "generate_alert", "recommended_actions",
-                 "device_groups")
+ENTRY_OPTIONS = tuple(INDICATOR_ARGUMENT_SPEC)
 
 
 def requests_from_list(entries, now):

@@ -49,6 +49,18 @@ FIELDS = (
     ("device_groups", "rbacGroupNames"),
 )
 SENT_AS_IS = ("indicatorValue", "indicatorType", "application") + tuple(api_name for _option, api_name in FIELDS)
+# The argument spec of one indicator: file_indicator's options, and each entry of file_indicators' list.
+INDICATOR_ARGUMENT_SPEC = dict(
+    file_hash=dict(type="str", required=True),
+    action=dict(type="str", choices=list(ACTIONS), default="BlockAndRemediate"),
+    title=dict(type="str"),
+    description=dict(type="str"),
+    severity=dict(type="str", choices=list(SEVERITIES)),
+    expiration=dict(type="str"),
+    generate_alert=dict(type="bool"),
+    recommended_actions=dict(type="str"),
+    device_groups=dict(type="list", elements="str"),
+)
 
 
 def file_hash(value, option="file_hash"):

@@ -181,24 +181,13 @@ diff:
   sample: {"before": {"severity": "Low"}, "after": {"severity": "High"}}
 """
 
-from ansible_collections.mde.response.plugins.module_utils.indicators import ACTIONS, SEVERITIES, FileIndicatorRequest, converge_file_indicator
+from ansible_collections.mde.response.plugins.module_utils.indicators import INDICATOR_ARGUMENT_SPEC, FileIndicatorRequest, converge_file_indicator
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
 
 
 def main():
     module = DefenderModule(
-        argument_spec=dict(
-            file_hash=dict(type="str", required=True),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            action=dict(type="str", choices=list(ACTIONS), default="BlockAndRemediate"),
-            title=dict(type="str"),
-            description=dict(type="str"),
-            severity=dict(type="str", choices=list(SEVERITIES)),
-            expiration=dict(type="str"),
-            generate_alert=dict(type="bool"),
-            recommended_actions=dict(type="str"),
-            device_groups=dict(type="list", elements="str"),
-        ),
+        argument_spec=dict(INDICATOR_ARGUMENT_SPEC, state=dict(type="str", choices=["present", "absent"], default="present")),
         supports_check_mode=True,
     )
     with module.failing_on_errors():

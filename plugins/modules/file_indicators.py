@@ -164,24 +164,14 @@ diff:
 """
 
 from ansible_collections.mde.response.plugins.module_utils.indicator_sync import requests_from_list, sync_file_indicators
-from ansible_collections.mde.response.plugins.module_utils.indicators import ACTIONS, SEVERITIES
+from ansible_collections.mde.response.plugins.module_utils.indicators import INDICATOR_ARGUMENT_SPEC
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
 
 
 def main():
     module = DefenderModule(
         argument_spec=dict(
-            indicators=dict(type="list", elements="dict", required=True, options=dict(
-                file_hash=dict(type="str", required=True),
-                action=dict(type="str", choices=list(ACTIONS), default="BlockAndRemediate"),
-                title=dict(type="str"),
-                description=dict(type="str"),
-                severity=dict(type="str", choices=list(SEVERITIES)),
-                expiration=dict(type="str"),
-                generate_alert=dict(type="bool"),
-                recommended_actions=dict(type="str"),
-                device_groups=dict(type="list", elements="str"),
-            )),
+            indicators=dict(type="list", elements="dict", required=True, options=INDICATOR_ARGUMENT_SPEC),
             exclusive=dict(type="bool", default=False),
         ),
         supports_check_mode=True,

@@ -22,6 +22,10 @@ from tests.simulator.indicators import IndicatorService
 
 NOW = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)
 APP_ID = "3b4c5d6e-7f80-4912-a3b4-c5d6e7f80912"
+SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
+OTHER_SHA1 = "a0c659857ccbe457fdaf5fe21d54efdcbf6f6508"
+SHA256 = "2d6bdfb341be3a6234b24742377f93aa7c7cfb0d9fd64efa9282c87852e57085"
+MD5 = "0123456789abcdef0123456789abcdef"
 
 
 class StoppedClock:

@@ -9,11 +9,8 @@ import pytest
 from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 from ansible_collections.mde.response.plugins.module_utils.indicator_sync import requests_from_list, sync_file_indicators
-from ansible_collections.mde.response.tests.unit.plugins.module_utils.simulated_indicators import NOW, SimulatedTransport
-
-SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
-OTHER_SHA1 = "a0c659857ccbe457fdaf5fe21d54efdcbf6f6508"
-SHA256 = "2d6bdfb341be3a6234b24742377f93aa7c7cfb0d9fd64efa9282c87852e57085"
+from ansible_collections.mde.response.tests.unit.plugins.module_utils.simulated_indicators import (NOW, OTHER_SHA1, SHA1, SHA256,
+                                                                                                  SimulatedTransport)
 
 
 @pytest.fixture(name="transport")

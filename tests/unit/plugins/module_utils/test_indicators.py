@@ -17,11 +17,7 @@ from ansible_collections.mde.response.plugins.module_utils.indicators import (
     expiration_time,
     file_hash,
 )
-from ansible_collections.mde.response.tests.unit.plugins.module_utils.simulated_indicators import NOW, SimulatedTransport
-
-SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
-SHA256 = "2d6bdfb341be3a6234b24742377f93aa7c7cfb0d9fd64efa9282c87852e57085"
-MD5 = "0123456789abcdef0123456789abcdef"
+from ansible_collections.mde.response.tests.unit.plugins.module_utils.simulated_indicators import MD5, NOW, SHA1, SHA256, SimulatedTransport
 
 
 @pytest.fixture(name="transport")
