@@ -59,7 +59,7 @@ _value:
   type: dict
 """
 
-from ansible_collections.mde.response.plugins.module_utils.contain_report import contain_report
+from ansible_collections.mde.response.plugins.plugin_utils.contain_report import contain_report
 
 
 class FilterModule:

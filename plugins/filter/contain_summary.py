@@ -8,7 +8,7 @@ name: contain_summary
 short_description: The play-output lines of a contain report
 version_added: 0.2.0
 description:
-  - The totals, one line per file and the first 20 failures of a report made by P(mde.response.contain_report#filter).
+  - The totals, one line per file and the first 20 failed machines of a report made by P(mde.response.contain_report#filter).
 author:
   - mde.response maintainers (@mde-response)
 options:
@@ -31,7 +31,7 @@ _value:
   elements: str
 """
 
-from ansible_collections.mde.response.plugins.module_utils.contain_report import summary_lines
+from ansible_collections.mde.response.plugins.plugin_utils.contain_report import summary_lines
 
 
 class FilterModule:

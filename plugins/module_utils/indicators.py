@@ -14,11 +14,12 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import timedelta
 
-from ansible_collections.mde.response.plugins.module_utils.api import odata_string
+from ansible_collections.mde.response.plugins.module_utils.entities import parse_timestamp
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError
-from ansible_collections.mde.response.plugins.module_utils.queries import parse_timestamp
+from ansible_collections.mde.response.plugins.module_utils.odata import equals, odata_datetime, or_chain
+from ansible_collections.mde.response.plugins.module_utils.validation import DURATION_FORMS, choice, control_character, parse_duration, text
 
 # Indicator types by the length of the hash: the API takes these three for files.
 HASH_TYPES = {40: "FileSha1", 64: "FileSha256", 32: "FileMd5"}
@@ -34,8 +35,8 @@ PERMISSION_HINT = ("The app registration needs the application permission Ti.Rea
                    "then Grant admin consent.")
 
 _HEX = re.compile(r"[0-9a-f]+", re.IGNORECASE)
-_DURATION = re.compile(r"(\d+)\s*([mhdw])", re.IGNORECASE)
-_DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+# Line breaks and tabs are fine in a description.
+_LAYOUT = frozenset("\n\r\t")
 
 # Option name -> API field, for the fields the module manages and compares.
 FIELDS = (
@@ -73,36 +74,32 @@ def file_hash(value, option="file_hash"):
 
 
 def expiration_time(value, now, option="expiration"):
-    """The moment an expiration option means, and whether it was a duration (``30d``, ``12h``, ``2w``) from ``now``."""
-    duration = _DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
-    if duration:
-        return now + timedelta(**{_DURATION_UNITS[duration.group(2).lower()]: int(duration.group(1))}), True
+    """The moment an expiration option means, and whether it was a duration (``30d``, ``12h``) from ``now``."""
     moment = parse_timestamp(value)
-    if moment is None:
-        raise InputError("%s must be a date and time in ISO 8601 (2026-12-31T18:00:00Z) or a duration from now such as 90m, 12h, 30d "
-                         "or 2w, got %r" % (option, value))
+    is_duration = moment is None
+    if is_duration:
+        try:
+            moment = now + timedelta(seconds=parse_duration(value, option))
+        except InputError:
+            raise InputError("%s must be a date and time in ISO 8601 (2026-12-31T18:00:00Z) or %s from now, got %r"
+                             % (option, DURATION_FORMS, value)) from None
     if moment <= now:
-        raise InputError("%s %s is in the past: give a later date and time, or a duration such as 30d" % (option, value))
-    return moment, False
+        raise InputError("%s %s is not in the future: give a later date and time, or a duration such as 30d" % (option, value))
+    return moment, is_duration
 
 
-def api_datetime(moment):
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _text(options, option):
+def _optional(options, option, validate):
     value = options.get(option)
-    if value is None:
-        return None
+    return None if value is None else validate(value, option)
+
+
+def _long_text(value, option):
+    """A description: not empty, at most MAX_TEXT_LENGTH characters, line breaks allowed."""
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT_LENGTH:
         raise InputError("%s must be a non-empty text of at most %d characters, got %r" % (option, MAX_TEXT_LENGTH, value))
-    return value
-
-
-def _choice(options, option, allowed):
-    value = options.get(option)
-    if value is not None and value not in allowed:
-        raise InputError("%s must be one of %s, got %r" % (option, ", ".join(allowed), value))
+    bad = control_character(value, _LAYOUT)
+    if bad is not None:
+        raise InputError("%s contains the control character U+%04X" % (option, ord(bad)))
     return value
 
 
@@ -122,9 +119,10 @@ class FileIndicatorRequest:
         state = options.get("state") or "present"
         if state not in ("present", "absent"):
             raise InputError("state must be present or absent, got %r" % state)
-        wanted = {"action": _choice(options, "action", ACTIONS) or "BlockAndRemediate",
-                  "title": _text(options, "title"), "description": _text(options, "description"),
-                  "severity": _choice(options, "severity", SEVERITIES), "recommendedActions": _text(options, "recommended_actions")}
+        wanted = {"action": _optional(options, "action", lambda value, option: choice(value, option, ACTIONS)) or "BlockAndRemediate",
+                  "title": _optional(options, "title", text), "description": _optional(options, "description", _long_text),
+                  "severity": _optional(options, "severity", lambda value, option: choice(value, option, SEVERITIES)),
+                  "recommendedActions": _optional(options, "recommended_actions", _long_text)}
         if options.get("generate_alert") is not None:
             wanted["generateAlert"] = bool(options["generate_alert"])
         if wanted["action"] == "Audit" and not wanted.get("generateAlert"):
@@ -137,7 +135,7 @@ class FileIndicatorRequest:
         expires_within = None
         if options.get("expiration") is not None:
             moment, is_duration = expiration_time(options["expiration"], now)
-            wanted["expirationTime"] = api_datetime(moment)
+            wanted["expirationTime"] = odata_datetime(moment)
             expires_within = moment - now if is_duration else None
         return cls(value, indicator_type, state, {name: item for name, item in wanted.items() if item is not None}, expires_within, now)
 
@@ -149,7 +147,7 @@ class FileIndicatorRequest:
     def odata_filter(self):
         # String comparison in $filter is case-sensitive and the API may keep a hash as it was typed (the portal,
         # other tools): ask for the value in lower and upper case.
-        return " or ".join("indicatorValue eq %s" % odata_string(variant) for variant in (self.value, self.value.upper()))
+        return or_chain(equals("indicatorValue", variant) for variant in (self.value, self.value.upper()))
 
     def differences(self, indicator):
         """API field -> (current, wanted) for every managed field that differs."""

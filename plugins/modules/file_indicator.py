@@ -63,7 +63,7 @@ options:
   expiration:
     description:
       - When the indicator expires, as a date and time in ISO 8601 (V(2026-12-31T18:00:00Z); UTC when no offset is
-        given) or as a duration from now (V(90m), V(12h), V(30d), V(2w)).
+        given) or as a duration from now (V(90m), V(12h), V(30d), or a number of seconds).
       - A duration is met by an existing indicator that expires after now and no later than the duration from now,
         so a rerun does not push the expiry further each time. Without this option the expiry is not managed.
     type: str

@@ -3,7 +3,7 @@
 from tests.bench.harness import INDICATOR_WRITE, Fleet
 from tests.bench.report import Targets
 from tests.bench.scenarios import CONTAIN
-from tests.integration.support import WRITE
+from tests.support.quarantine import WRITE
 
 
 def test_contain_writes_one_indicator_then_acts_on_the_observed_machines_only(tmp_path):

@@ -3,8 +3,8 @@
 import json
 import os
 
-from tests.integration.conftest import REPO
-from tests.integration.support import FAST, OTHER_SHA1, SHA1, ids, seed
+from tests.support.ansible_runner import REPO
+from tests.support.quarantine import FAST, OTHER_SHA1, SHA1, ids, seed
 from tests.simulator.config import AppRegistration
 
 PLAYBOOK = os.path.join(REPO, "playbooks", "contain.yml")
@@ -120,5 +120,5 @@ def test_a_missing_indicator_permission_is_reported_and_fails_the_run_after_quar
 
     assert run.rc != 0
     assert [action["machineId"] for action in simulator.actions()] == ids(machines)
-    assert "indicator: IndicatorNotSet" in run.stdout and "Ti.ReadWrite.All" in run.stdout
+    assert "%s: indicator not set: " % SHA1 in run.stdout and "Ti.ReadWrite.All" in run.stdout
     assert "1 failure(s)" in run.output

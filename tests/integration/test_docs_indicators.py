@@ -6,7 +6,7 @@ import re
 import pytest
 import yaml
 
-from tests.integration.conftest import REPO
+from tests.support.ansible_runner import REPO
 from tests.integration.test_docs import ansible_doc, read
 
 

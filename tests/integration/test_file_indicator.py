@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.integration.support import SHA1
+from tests.support.quarantine import SHA1
 from tests.simulator.config import AppRegistration
 
 SHA256 = "2d6bdfb341be3a6234b24742377f93aa7c7cfb0d9fd64efa9282c87852e57085"

@@ -2,7 +2,7 @@
 
 import yaml
 
-from tests.integration.support import OTHER_SHA1, SHA1
+from tests.support.quarantine import OTHER_SHA1, SHA1
 
 SHA256 = "2d6bdfb341be3a6234b24742377f93aa7c7cfb0d9fd64efa9282c87852e57085"
 TASK = "Converge the tenant's file indicators to the list"

@@ -32,7 +32,7 @@ def routes(transport):
     ([{"file_hash": SHA1}, {"file_hash": "xyz"}], "indicators\\[1\\]: file_hash must be the SHA-1"),
     ([{"file_hash": SHA1, "sevrity": "High"}], "indicators\\[0\\] has unknown keys sevrity"),
     ([{"file_hash": SHA1}, {"file_hash": SHA1.upper()}], "indicators\\[1\\]: file .* is listed already as indicators\\[0\\]"),
-    ([{"file_hash": SHA1, "expiration": "2001-01-01"}], "indicators\\[0\\]: expiration 2001-01-01 is in the past"),
+    ([{"file_hash": SHA1, "expiration": "2001-01-01"}], "indicators\\[0\\]: expiration 2001-01-01 is not in the future"),
 ])
 def test_bad_lists_are_refused_before_any_request(entries, message):
     with pytest.raises(InputError, match=message):
