@@ -14,8 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
-from ansible_collections.mde.response.plugins.module_utils.indicators import (APPLICATION, HASH_TYPES, INDICATOR_ARGUMENT_SPEC, FileIndicatorRequest,
-                                                                             before_and_after, delete_indicator, oldest, permission_hint)
+from ansible_collections.mde.response.plugins.module_utils.indicators import (
+    APPLICATION,
+    HASH_TYPES,
+    INDICATOR_ARGUMENT_SPEC,
+    FileIndicatorRequest,
+    before_and_after,
+    delete_indicator,
+    oldest,
+    permission_hint,
+)
 
 IMPORT_BATCH_SIZE = 500
 ENTRY_OPTIONS = tuple(INDICATOR_ARGUMENT_SPEC)
@@ -111,4 +119,3 @@ def _plan_writes(requests, existing, result):
         result.updated.append(dict(before_and_after(differences), file_hash=request.value))
         bodies.append(request.body(current))
     return bodies
-

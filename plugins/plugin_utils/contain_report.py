@@ -56,9 +56,9 @@ def contain_report(indicator_results, quarantine_results, comment, state, check_
 def summary_lines(report):
     """The play output: totals, one line per file (with why its indicator or machines failed), the first failed machines."""
     summary = report["summary"]
-    lines = ["%s%d file(s): indicators %s; machines %s" % ("CHECK MODE, nothing was changed. " if report["check_mode"] else "",
-                                                          len(report["files"]), outcome_counts(summary["indicators"]) or "none",
-                                                          outcome_counts(summary["machines"]) or "none")]
+    check_mode = "CHECK MODE, nothing was changed. " if report["check_mode"] else ""
+    totals = (check_mode, len(report["files"]), outcome_counts(summary["indicators"]) or "none", outcome_counts(summary["machines"]) or "none")
+    lines = ["%s%d file(s): indicators %s; machines %s" % totals]
     for file in report["files"]:
         indicator, machines = file["indicator"], file["machines"]
         lines.append("%s: indicator %s; machines %s" % (

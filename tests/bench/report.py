@@ -156,7 +156,6 @@ class Targets:
             histogram_text(first.actions_per_machine), outcomes_text(first.summary), duration_text(first.duration_seconds),
             duration_text(expected), first.duration_seconds / expected)
 
-
     @staticmethod
     def _indicator_in_place(*runs):
         met = all(run.milestones.get(INDICATOR_WRITE, float("inf")) <= CONTAINMENT_TARGET_SECONDS and run.calls.get(INDICATOR_WRITE) == 1

@@ -51,9 +51,9 @@ def test_contain_puts_the_indicator_first_then_quarantines_where_observed_and_re
     simulator.add_file(OTHER_SHA1, observed_on=[observed[0]["id"], named["id"]])
     simulator.configure(clock_speed=FAST)
 
-    run = ansible.playbook(PLAYBOOK, extra_vars=survey_answers(sha1="%s, %s" % (SHA1.upper(), OTHER_SHA1), comment="INC-4711: dropper",
-                                                              machine_names="named.contoso.local", expiration="30d", wait="yes",
-                                                              report_dir="reports"), env={"MDE_TIME_SCALE": FAST})
+    answers = survey_answers(sha1="%s, %s" % (SHA1.upper(), OTHER_SHA1), comment="INC-4711: dropper", machine_names="named.contoso.local",
+                             expiration="30d", wait="yes", report_dir="reports")
+    run = ansible.playbook(PLAYBOOK, extra_vars=answers, env={"MDE_TIME_SCALE": FAST})
 
     assert run.rc == 0, run.output
     # On the wire: each file's indicator is submitted before any of its quarantines.
