@@ -78,7 +78,7 @@ def test_contain_puts_the_indicator_first_then_quarantines_where_observed_and_re
 
     # A machine the file reaches afterwards is contained by the indicator alone.
     newcomer = simulator.add_machine("newcomer.contoso.local")
-    simulator.observe_file(SHA1, [newcomer["id"]])
+    simulator.observe_file(SHA1, newcomer["id"])
     assert [record["machineId"] for record in simulator.indicators.containments(SHA1)] == [newcomer["id"]]
 
 

@@ -128,6 +128,7 @@ def test_the_indicator_contains_the_file_on_machines_that_meet_it_later(simulato
     assert run.rc == 0, run.output
 
     newcomer = simulator.add_machine("newcomer.contoso.local")
-    simulator.observe_file(SHA1, [newcomer["id"], holder["id"]])
+    simulator.observe_file(SHA1, newcomer["id"])
+    simulator.observe_file(SHA1, holder["id"])
 
     assert [(record["machineId"], record["outcome"]) for record in simulator.indicators.containments(SHA1)] == [(newcomer["id"], "remediated")]

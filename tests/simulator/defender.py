@@ -312,14 +312,6 @@ class DefenderService:
         for listener in self.observation_listeners:
             listener(self._files[key].entity, machine.entity if machine else None)
 
-    def observe_file(self, sha1, machine_ids):
-        """Machines come across a file (as ``add_machine(observed_files=...)`` does at set-up), e.g. after an indicator exists."""
-        with self._lock:
-            for machine_id in machine_ids:
-                if machine_id not in self._machines:
-                    raise ValueError("no machine %s" % machine_id)
-                self._observe(sha1, machine_id)
-
     def observations(self, file_hash):
         """(File entity, Machine entity) copies for each machine that observed the file with this SHA-1, SHA-256 or MD5."""
         key = file_hash.lower()
@@ -329,6 +321,12 @@ class DefenderService:
                 return []
             return [(dict(self._files[sha1].entity), _machine_copy(self._machines[machine_id].entity))
                     for machine_id in self._observers[sha1] if machine_id in self._machines]
+
+    def observe_file(self, sha1, machine_id):
+        """Record that a machine has seen a file (adding the file if it is new) and return the File entity."""
+        with self._lock:
+            self._observe(sha1, machine_id)
+            return dict(self._files[sha1.lower()].entity)
 
     def add_machine_action(self, machine_id, sha1, status="Pending", created=None, requestor="analyst@contoso.com", comment="seeded",
                            action_type=QUARANTINE):
@@ -660,6 +658,10 @@ class DefenderService:
         return Response(status, {"@odata.context": _context(request, "MachineActions/$entity"), **self._render_action(action, now)})
 
     # ------------------------------------------------------------------------------------------------ common
+
+    def forbidden(self, request, required):
+        """For the other APIs of the tenant: the same 403 in the same wording, or None."""
+        return self._forbidden(request, required)
 
     def _forbidden(self, request, required):
         """None when the token has one of the ``required`` roles, else the API's 403 in the configured wording (§0)."""

@@ -230,7 +230,8 @@ def test_machines_meeting_the_file_after_a_block_and_remediate_indicator_are_rem
     entity = submit(indicator(file_sha256, "FileSha256")).json()
     after = simulator.add_machine("after.contoso.local", observed_files=[SHA1])
     later = simulator.add_machine("later.contoso.local")
-    simulator.observe_file(SHA1, [later["id"], before["id"]])
+    simulator.observe_file(SHA1, later["id"])
+    simulator.observe_file(SHA1, before["id"])
     records = simulator.indicators.containments(SHA1)
     assert [(record["machineId"], record["outcome"], record["indicatorId"]) for record in records] == [
         (after["id"], "remediated", entity["id"]), (later["id"], "remediated", entity["id"])]
@@ -261,7 +262,7 @@ def test_the_admin_api_seeds_observations_and_shows_containment(simulator):
     machine = simulator.add_machine("desktop.contoso.local")
     seeded = admin(simulator, "POST", "/indicators", {"indicator_value": SHA1})
     assert seeded["createdBy"] == "analyst@contoso.com"
-    admin(simulator, "POST", "/observations", {"sha1": SHA1, "machine_ids": [machine["id"]]})
+    admin(simulator, "POST", "/observations", {"sha1": SHA1, "machine_id": machine["id"]})
     assert [record["machineId"] for record in admin(simulator, "GET", "/containments?sha1=" + SHA1)] == [machine["id"]]
     assert [found["id"] for found in admin(simulator, "GET", "/indicators")] == [seeded["id"]]
     admin(simulator, "POST", "/reset", {"data": True})
