@@ -67,6 +67,22 @@ class DefenderClient:
             route="machineactions.cancel",
         )
 
+    def list_indicators(self, odata_filter=None, page_size=MAX_PAGE_SIZE):
+        """All active indicators matching ``odata_filter`` (every page)."""
+        return self._list_all("/api/indicators", "indicators.list", odata_filter, page_size)
+
+    def submit_indicator(self, indicator):
+        """Create the indicator, or update the one with the same value; returns it."""
+        return self._transport.request("POST", "/api/indicators", body=indicator, route="indicators.submit")
+
+    def import_indicators(self, indicators):
+        """Submit or update up to 500 indicators; returns the per-indicator results (id, indicator, isFailed, failureReason)."""
+        return self._transport.request("POST", "/api/indicators/import", body={"Indicators": list(indicators)}, route="indicators.import",
+                                       collection=True)["value"]
+
+    def delete_indicator(self, indicator_id):
+        return self._transport.request("DELETE", "/api/indicators/%s" % _segment(indicator_id), route="indicators.delete")
+
     def _list_all(self, path, route, odata_filter, page_size):
         # Paged by hand: @odata.nextLink is undocumented here and known to loop forever on /api/machines,
         # so it is ignored and a short page marks the end.

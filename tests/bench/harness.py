@@ -34,6 +34,9 @@ PER_HOUR = 1500
 DEFAULT_LATENCY_MS = 150.0
 # Real seconds a run may take beyond what its clock speed and rate limits make unavoidable.
 RUN_TIMEOUT_MARGIN = 900
+INDICATOR_WRITE = "indicators.submit"
+# Routes whose last answer marks a stage of a run (the indicator in place, the last action created).
+MILESTONE_ROUTES = (INDICATOR_WRITE, WRITE)
 
 
 class BenchError(Exception):
@@ -80,6 +83,8 @@ class Measurement:
     # How many target machines end up with 0, 1 or more actions for the file: anything but all 1 is a bug.
     actions_per_machine: dict
     load_average: float
+    # Seconds from the start of the run to the answer of the last call of each route in MILESTONE_ROUTES it made.
+    milestones: dict = None
 
     @property
     def writes(self):
@@ -94,17 +99,17 @@ class Measurement:
 
 
 class Fleet:
-    """A running simulator with ``size`` machines that saw the file; a context manager."""
+    """A running simulator with ``size`` machines, the first ``observed`` of which (all by default) saw the file; a context manager."""
 
-    def __init__(self, workdir, size, clock_speed=1.0, latency_ms=DEFAULT_LATENCY_MS):
+    def __init__(self, workdir, size, clock_speed=1.0, latency_ms=DEFAULT_LATENCY_MS, observed=None):
         os.makedirs(workdir)
         self.workdir = workdir
         self.simulator = Simulator(SimulatorConfig(clock_speed=clock_speed, latency_ms=latency_ms),
                                    state_dir=os.path.join(workdir, "simulator"))
         self.simulator.start()
-        machines = self.simulator.seed_fleet(size, observed_sha1=SHA1)
+        machines = self.simulator.seed_fleet(size)
         self.machines = [(machine["id"], machine["computerDnsName"]) for machine in machines]
-        self.simulator.add_file(SHA1, observed_on=self.machine_ids)
+        self.simulator.add_file(SHA1, observed_on=self.machine_ids[:size if observed is None else observed])
         self.token_routes = frozenset(name for _method, _path, name, _handler in self.simulator.tokens.routes())
         self.runner = AnsibleRunner(self.simulator, workdir)
         self.machine_ids_file = self._write_json("machine-ids.json", self.machine_ids)
@@ -193,6 +198,7 @@ class Fleet:
             summary=_summed(result["summary"] for result in playbook_run.results_of("Quarantine") if "summary" in result),
             actions_per_machine=self._actions_per_machine(),
             load_average=round(load_average, 2),
+            milestones=self._milestones(requests, simulated_start),
         )
 
     def _api_span(self, requests):
@@ -201,6 +207,12 @@ class Fleet:
         arrivals = [datetime.fromisoformat(entry["time"]) for entry in requests]
         # The log has arrival times; the last answer came one latency later.
         return (max(arrivals) - min(arrivals)).total_seconds() + self.simulator.config.latency_ms / 1000.0
+
+    def _milestones(self, requests, simulated_start):
+        latency = self.simulator.config.latency_ms / 1000.0
+        return {route: round(max(datetime.fromisoformat(entry["time"]).timestamp() for entry in requests if entry["route"] == route)
+                             + latency - simulated_start, 3)
+                for route in MILESTONE_ROUTES if any(entry["route"] == route for entry in requests)}
 
     def _actions_per_machine(self):
         per_machine = Counter(dict.fromkeys(self.machine_ids, 0))

@@ -16,12 +16,15 @@ FIRST_RUN_MACHINES = 1000
 HOURLY_LIMIT_MACHINES = 3000
 RERUN_ONLY_MACHINES = 10000
 DEFAULT_CLOCK_SPEED = 30.0
+CONTAINMENT_FLEETS = (1000, 10000)
+CONTAINMENT_OBSERVED = 50
 
 BULK = "bulk (one task)"
 PER_HOST = "per host (forks %d)" % FORKS
 BASELINE = "uri baseline"
 FIRST_RUN = "first run"
 RERUN = "rerun"
+CONTAIN = "contain (file seen on %d)" % CONTAINMENT_OBSERVED
 
 
 def scenario_name(machines):
@@ -59,6 +62,15 @@ def rerun_only(workdir, machines=RERUN_ONLY_MACHINES):
         return [fleet.measure(scenario_name(machines), RERUN, "bulk.yml")]
 
 
+def containment(workdir):
+    """Scenario 4: the contain playbook on fleets where the file was seen on 50 machines; 50 writes wait for no window."""
+    measurements = []
+    for machines in CONTAINMENT_FLEETS:
+        with Fleet(os.path.join(workdir, str(machines)), machines, observed=CONTAINMENT_OBSERVED) as fleet:
+            measurements.append(fleet.measure(scenario_name(machines), CONTAIN, "contain.yml"))
+    return measurements
+
+
 def all_scenarios(clock_speed=DEFAULT_CLOCK_SPEED):
     """(name, function of the work folder) for every scenario, in the order `make bench` runs them."""
     return [
@@ -66,4 +78,5 @@ def all_scenarios(clock_speed=DEFAULT_CLOCK_SPEED):
         ("first-run", lambda workdir: first_run(workdir, FIRST_RUN_MACHINES, clock_speed)),
         ("hourly-limit", lambda workdir: first_run(workdir, HOURLY_LIMIT_MACHINES, clock_speed, rerun=False)),
         ("rerun-only", rerun_only),
+        ("containment", containment),
     ]

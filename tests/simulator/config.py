@@ -12,7 +12,7 @@ CERT_CLIENT_ID = "5d6e7f80-9123-4b45-c6d7-e8f901234567"
 MANAGED_IDENTITY_CLIENT_ID = "7f809123-4567-4d89-e0f1-23456789abcd"
 
 # Application roles of the default app: what the collection's documentation asks users to grant.
-DEFAULT_ROLES = ("Machine.Read.All", "Machine.StopAndQuarantine", "File.Read.All", "Alert.Read.All")
+DEFAULT_ROLES = ("Machine.Read.All", "Machine.StopAndQuarantine", "File.Read.All", "Alert.Read.All", "Ti.ReadWrite.All")
 
 # Token audiences the API accepts: the legacy resource (the documented scope for every host) and its App ID URI.
 DEFAULT_AUDIENCES = (
@@ -78,6 +78,19 @@ class SimulatorConfig:
 
     # A Microsoft-signed / trusted-publisher file: refused; the code is unconfirmed.
     signed_file_response: str = "disallowed_operation"   # 403 DisallowedOperation | "bad_request" (400 BadRequest)
+
+    # Indicators (indicators.py). Documented: 15,000 active indicators per tenant, 500 per import call, and the
+    # import route's own limit of 30 calls a minute (on top of the limits above).
+    indicator_limit: int = 15000
+    indicator_import_batch_size: int = 500
+    route_rate_limits_per_minute: dict = field(default_factory=lambda: {"indicators.import": 30})
+    # Unconfirmed: whether a hash is stored as sent or lower-cased, whether a submit finds the indicator to update
+    # regardless of case, whether an update resets the optional fields it leaves out, and whether a blocking
+    # indicator contains the copies machines already hold at once or only those they meet afterwards.
+    indicator_value_case: str = "as_sent"        # "as_sent" | "lower"
+    indicator_match_case: str = "insensitive"    # "insensitive" | "sensitive" (a second indicator per case)
+    indicator_update_omitted: str = "reset"      # "reset" | "keep"
+    indicator_contains_existing_copies: bool = False
 
     # Token service
     token_lifetime_seconds: int = 3599

@@ -179,6 +179,9 @@ class DefenderService:
         self._clock = clock
         self._lock = threading.RLock()
         self._sequence = itertools.count(1)
+        # Called as listener(file entity, machine entity or None) when a machine observes a file for the first
+        # time, with this service's lock held; the entities are the stored ones, to be read only.
+        self.observation_listeners = []
         self.reset()
 
     def reset(self):
@@ -302,7 +305,22 @@ class DefenderService:
         key = sha1.lower()
         if key not in self._files:
             self.add_file(key)
+        if machine_id in self._observers[key]:
+            return
         self._observers[key].add(machine_id)
+        machine = self._machines.get(machine_id)
+        for listener in self.observation_listeners:
+            listener(self._files[key].entity, machine.entity if machine else None)
+
+    def observations(self, file_hash):
+        """(File entity, Machine entity) copies for each machine that observed the file with this SHA-1, SHA-256 or MD5."""
+        key = file_hash.lower()
+        with self._lock:
+            sha1 = self._sha1_by_sha256.get(key) or next((sha1 for sha1, known in self._files.items() if key in (sha1, known.entity["md5"])), None)
+            if sha1 is None:
+                return []
+            return [(dict(self._files[sha1].entity), _machine_copy(self._machines[machine_id].entity))
+                    for machine_id in self._observers[sha1] if machine_id in self._machines]
 
     def observe_file(self, sha1, machine_id):
         """Record that a machine has seen a file (adding the file if it is new) and return the File entity."""
@@ -656,6 +674,8 @@ class DefenderService:
             message = "Missing application roles. API required roles: %s, application roles: %s." % (",".join(required), ",".join(roles))
         return mde_error(403, "Forbidden", message)
 
+    forbidden = _forbidden          # the indicators API (indicators.py) checks its roles the same way
+
     @staticmethod
     def _collection(request, entity_set, entities):
         return Response(200, {"@odata.context": _context(request, entity_set), "value": entities})
@@ -676,7 +696,11 @@ def _json_body(request):
 
 def _required_body_values(request, names):
     """The values of required string parameters; body parameter names are case-sensitive (§5)."""
-    body = _json_body(request)
+    return _required_values(_json_body(request), names)
+
+
+def _required_values(body, names):
+    """The values of required string parameters of a JSON object; raises _BodyError."""
     values = []
     for name in names:
         value = body.get(name)

@@ -28,10 +28,15 @@ class RateLimiter:
             return (appid, "*")
         return (appid, route)
 
-    def check(self, key):
-        """Count a call against ``key``: None if it is allowed, else the whole seconds to wait before retrying."""
+    def check(self, key, route=None):
+        """Count a call against ``key``: None if it is allowed, else the whole seconds to wait before retrying.
+
+        A ``route`` with a documented limit of its own (``route_rate_limits_per_minute``) also counts against a
+        bucket of its own, whatever the scope: the call must fit both.
+        """
         if not self._config.rate_limits_enabled:
             return None
+        own_limit = self._config.route_rate_limits_per_minute.get(route)
         with self._lock:
             now = self._clock.time()
             accepted = self._accepted[key]
@@ -40,10 +45,17 @@ class RateLimiter:
                 self._wait(accepted, now, MINUTE, self._config.rate_limit_per_minute),
                 self._wait(accepted, now, HOUR, self._config.rate_limit_per_hour),
             ]
+            buckets = [accepted]
+            if own_limit is not None:
+                own = self._accepted[(key[0], route, "own")]
+                del own[:bisect.bisect_right(own, now - HOUR)]
+                waits.append(self._wait(own, now, MINUTE, own_limit))
+                buckets.append(own)
             refused = [wait for wait in waits if wait is not None]
             if refused:
                 return max(1, math.ceil(max(refused)))
-            accepted.append(now)
+            for bucket in buckets:
+                bucket.append(now)
             return None
 
     @staticmethod

@@ -32,6 +32,7 @@ from .config import CERT_CLIENT_ID, CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID, TENAN
 from .defender import DefenderService
 from .faults import GARBAGE_DATE, PAST_RETRY_AFTER_SECONDS, FaultInjector
 from .http import Request, Response, mde_error
+from .indicators import IndicatorService
 from .ratelimit import RateLimiter
 from .tokens import (ClientCertificate, TokenError, TokenService, default_apps, form_fields, generate_client_secret,
                      process_rsa_key)
@@ -53,7 +54,7 @@ THROTTLED_MESSAGE = "Response represents reaching quota limit either by number o
 _DATE_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 # The Defender conveniences a test reaches directly on the simulator (sim.add_machine(...)).
 DEFENDER_SHORTCUTS = frozenset({"add_machine", "add_file", "add_machine_action", "seed_fleet", "seed_demo", "actions",
-                                "machines", "get_action"})
+                                "machines", "get_action", "observe_file"})
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ class Simulator:
         self.tokens = TokenService(self.config, self.clock, default_apps(self._client_secret, self._client_certificate))
         self.defender = DefenderService(self.config, self.clock)
         self.alerts = AlertService(self.config, self.clock, self.defender)
+        self.indicators = IndicatorService(self.config, self.clock, self.defender)
         self._rate_limiter = RateLimiter(self.config, self.clock)
         self._router = self._build_router()
         self._lock = threading.Lock()
@@ -150,7 +152,7 @@ class Simulator:
         router = Router()
         for method, path_regex, name, handler in self.tokens.routes():
             router.add(method, path_regex, name, handler, api=False)
-        for method, path_regex, name, handler in self.defender.routes() + self.alerts.routes():
+        for method, path_regex, name, handler in self.defender.routes() + self.alerts.routes() + self.indicators.routes():
             router.add(method, path_regex, name, handler, api=True)
         return router
 
@@ -345,7 +347,7 @@ class Simulator:
         except TokenError as error:
             return self._unauthorized(str(error))
         self.clock.sleep(self.config.latency_ms / 1000.0)
-        retry_after = self._rate_limiter.check(self._rate_limiter.key(request.claims.get("appid"), route.name))
+        retry_after = self._rate_limiter.check(self._rate_limiter.key(request.claims.get("appid"), route.name), route.name)
         if retry_after is None:
             return None
         refusal = mde_error(429, "TooManyRequests", THROTTLED_MESSAGE)
@@ -559,6 +561,10 @@ class _AdminApi:
             ("POST", "/files"): lambda call: simulator.defender.add_file(**call.body),
             ("POST", "/machine-actions"): lambda call: simulator.defender.add_machine_action(**call.body),
             ("POST", "/fleet"): lambda call: simulator.defender.seed_fleet(**call.body),
+            ("POST", "/observations"): lambda call: simulator.defender.observe_file(**call.body),
+            ("GET", "/indicators"): lambda call: simulator.indicators.indicators(),
+            ("POST", "/indicators"): lambda call: simulator.indicators.add_indicator(**call.body),
+            ("GET", "/containments"): lambda call: simulator.indicators.containments(sha1=call.query.get("sha1")),
             ("GET", "/faults"): lambda call: simulator.faults.faults(),
             ("POST", "/faults"): lambda call: simulator.faults.add(**call.body).as_dict(),
             ("DELETE", "/faults"): self.delete_faults,
@@ -580,6 +586,7 @@ class _AdminApi:
         if call.body.get("data"):
             self.simulator.defender.reset()
             self.simulator.alerts.reset()
+            self.simulator.indicators.reset()
         return {"reset": True}
 
     def delete_faults(self, _call):

@@ -92,3 +92,16 @@ def test_reset_forgets_every_window(limiter):
     accept(limiter, key, 100)
     limiter.reset()
     assert limiter.check(key) is None
+
+
+@pytest.mark.parametrize("scope", ["per_route", "shared"])
+def test_a_route_with_its_own_limit_fits_both_buckets(limiter, config, clock, scope):
+    config.rate_limit_scope = scope
+    key = limiter.key(APP, "indicators.import")
+    for _call in range(30):
+        assert limiter.check(key, "indicators.import") is None
+    assert limiter.check(key, "indicators.import") == 60
+    # The shared bucket counted the 30 imports and nothing refused: 70 other calls still fit in the minute.
+    accept(limiter, limiter.key(APP, "indicators.list"), 70 if scope == "shared" else 100)
+    clock.advance(60)
+    assert limiter.check(key, "indicators.import") is None
