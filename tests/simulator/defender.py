@@ -312,17 +312,23 @@ class DefenderService:
         self._observers[key].add(machine_id)
 
     def add_machine_action(self, machine_id, sha1, status="Pending", created=None, requestor="analyst@contoso.com", comment="seeded",
-                           action_type=QUARANTINE):
-        """Seed an existing action; its status stays as given (a cancel can still cancel a Pending/InProgress one)."""
+                           action_type=QUARANTINE, outcome=None):
+        """Seed an existing action; its status stays as given (a cancel can still cancel a Pending/InProgress one).
+
+        With ``outcome`` (one of QUARANTINE_OUTCOMES), a Pending action instead follows the lifecycle from ``created``
+        to that status, as a posted one does.
+        """
         if status not in IN_FLIGHT + FINAL:
             raise ValueError("status must be one of %s, got %r" % (", ".join(IN_FLIGHT + FINAL), status))
+        if outcome is not None and (status != "Pending" or outcome not in QUARANTINE_OUTCOMES):
+            raise ValueError("outcome needs status Pending and one of %s, got %r" % (", ".join(QUARANTINE_OUTCOMES), outcome))
         with self._lock:
             machine = self._machines.get(machine_id)
             if machine is None:
                 raise ValueError("no machine %s" % machine_id)
             created = _moment(created) or self._clock.now()
             action = _Action(str(uuid.uuid4()), action_type, machine_id, machine.entity["computerDnsName"], sha1, requestor, comment, created,
-                             next(self._sequence), fixed_status=status)
+                             next(self._sequence), outcome=outcome, fixed_status=None if outcome else status)
             if status == "Cancelled":
                 action.cancelled_at, action.cancellation_requestor = created, requestor
             self._store_action(action)

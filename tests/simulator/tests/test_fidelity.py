@@ -192,3 +192,13 @@ def test_an_offline_machine_never_fails_an_absent_file(service, config, clock):
     action_id = quarantine(service, offline["id"]).body["id"]
     clock.advance(3600)
     assert service.get_action(action_id)["status"] == "Pending"
+
+
+def test_a_seeded_action_may_follow_the_lifecycle(service, clock, machine):
+    action_id = service.add_machine_action(machine["id"], SHA1, status="Pending", outcome="Failed")["id"]
+    clock.advance(6)
+    assert service.get_action(action_id)["status"] == "InProgress"
+    clock.advance(10)
+    assert service.get_action(action_id)["status"] == "Failed"
+    with pytest.raises(ValueError, match="outcome needs status Pending"):
+        service.add_machine_action(machine["id"], SHA1, status="Succeeded", outcome="Failed")
