@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# The options every module of the collection shares; their argument spec is in
-# plugins/module_utils/mde_module.py (CONNECTION_ARGUMENT_SPEC), keep the two in step.
+# The options every module of the collection shares. Each is defined in
+# plugins/module_utils/connection_options.py; tests/unit/plugins/module_utils/test_connection_options.py checks that
+# this text agrees with it (names, types, defaults, choices, environment variables, first description line).
 
 from __future__ import annotations
 
@@ -18,9 +19,8 @@ options:
     type: str
   client_id:
     description:
-      - The application (client) ID of the Entra app registration.
-      - With O(auth_method=managed_identity), the client ID of a user-assigned managed identity; omit it for the
-        system-assigned one.
+      - The application (client) ID of the Entra app registration, or of a user-assigned managed identity.
+      - With O(auth_method=managed_identity), omit it for the system-assigned identity.
       - Falls back to the E(AZURE_CLIENT_ID) environment variable.
     type: str
   client_secret:
@@ -35,7 +35,8 @@ options:
     type: path
   client_certificate_password:
     description:
-      - Password of the private key in O(client_certificate_path), if it is encrypted.
+      - Password of the private key in the client certificate file, if it is encrypted.
+      - The file is O(client_certificate_path).
       - Falls back to the E(AZURE_CLIENT_CERTIFICATE_PASSWORD) environment variable.
     type: str
   auth_method:
@@ -49,7 +50,8 @@ options:
     default: auto
   access_token:
     description:
-      - An access token for the Defender for Endpoint API obtained elsewhere. No token is requested.
+      - An access token for the Defender for Endpoint API obtained elsewhere.
+      - No token is requested.
       - Falls back to the E(MDE_ACCESS_TOKEN) environment variable.
     type: str
   cloud:
@@ -61,14 +63,15 @@ options:
     default: commercial
   api_url:
     description:
-      - Base URL of the Defender for Endpoint API, overriding the cloud's default, for example a regional host such
-        as V(https://eu.api.security.microsoft.com).
+      - Base URL of the Defender for Endpoint API, overriding the cloud's default.
+      - For example a regional host such as V(https://eu.api.security.microsoft.com).
       - Must be an https URL.
       - Falls back to the E(MDE_API_URL) environment variable.
     type: str
   authority_host:
     description:
-      - Login host, overriding the cloud's default. The authority is C({authority_host}/{tenant_id}).
+      - Login host, overriding the cloud's default.
+      - The authority is C({authority_host}/{tenant_id}).
       - Any OIDC-compliant token service there works; no Microsoft instance discovery is done for custom hosts.
       - Must be an https URL.
       - Falls back to the E(AZURE_AUTHORITY_HOST) environment variable.
@@ -81,7 +84,8 @@ options:
     type: path
   validate_certs:
     description:
-      - Whether to verify TLS certificates. Turning it off is insecure and produces a warning.
+      - Whether to verify TLS certificates.
+      - Turning it off is insecure and produces a warning.
       - Falls back to the E(MDE_VALIDATE_CERTS) environment variable.
     type: bool
     default: true
@@ -97,8 +101,8 @@ options:
     default: 30
   token_cache:
     description:
-      - Whether to keep access tokens between module runs in a per-user cache file, so that a loop, many hosts or
-        forks fetch one token rather than one per task.
+      - Whether to keep access tokens between module runs in a per-user cache file.
+      - A loop, many hosts or forks then fetch one token rather than one per task.
       - The cache lives in C($XDG_CACHE_HOME/mde.response) (by default C(~/.cache/mde.response)), in a folder only
         the user can open (0700), in files only the user can read (0600), one file per identity, locked against
         concurrent forks.

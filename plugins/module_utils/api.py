@@ -13,11 +13,6 @@ from ansible_collections.mde.response.plugins.module_utils.errors import ApiErro
 MAX_PAGE_SIZE = 10000
 
 
-def odata_string(value):
-    """Quote ``value`` as an OData string literal, so that user input can never change a $filter's logic."""
-    return "'%s'" % str(value).replace("'", "''")
-
-
 def _segment(value):
     # Ids come from users and from API answers; quoting keeps any odd character inside its path segment.
     return quote(str(value), safe="")
@@ -38,12 +33,6 @@ class DefenderClient:
             if error.http_status == 404:
                 return []
             raise
-
-    def get_machine(self, machine_id):
-        return self._transport.request("GET", "/api/machines/%s" % _segment(machine_id), route="machines.get")
-
-    def get_file(self, sha1):
-        return self._transport.request("GET", "/api/files/%s" % _segment(sha1), route="files.get")
 
     def list_file_machines(self, sha1):
         """The machines Defender relates to the file (paging of this call is undocumented: one request)."""

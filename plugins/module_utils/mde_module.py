@@ -2,40 +2,26 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The only Ansible-aware piece of module_utils: AnsibleModule plus the shared connection options.
 
-Modules build a DefenderModule with their own options; it adds the connection options (documented in
-plugins/doc_fragments/connection.py), builds the API client from them, and turns the client code's errors and
-results into fail_json/exit_json. Everything it calls is plain Python.
+Modules build a DefenderModule with their own options; it adds the connection options (defined once in
+connection_options.py, documented in plugins/doc_fragments/connection.py), builds the API client from them, and
+turns the client code's errors and results into fail_json/exit_json. Everything it calls is plain Python.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.mde.response.plugins.module_utils.clock import clock_from_environment
+from ansible_collections.mde.response.plugins.module_utils.connection_options import generate_argspec
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError, MdeError, TransportError
 from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
 from ansible_collections.mde.response.plugins.module_utils import auth, transport
 from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
 
-CONNECTION_ARGUMENT_SPEC = dict(
-    tenant_id=dict(type="str", fallback=(env_fallback, ["AZURE_TENANT_ID", "AZURE_TENANT"])),
-    client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
-    client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_CLIENT_SECRET", "AZURE_SECRET"])),
-    client_certificate_path=dict(type="path", fallback=(env_fallback, ["AZURE_CLIENT_CERTIFICATE_PATH"])),
-    client_certificate_password=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_CLIENT_CERTIFICATE_PASSWORD"])),
-    auth_method=dict(type="str", default="auto", choices=["auto", "client_secret", "certificate", "managed_identity", "access_token"],
-                     fallback=(env_fallback, ["MDE_AUTH_METHOD"])),
-    access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["MDE_ACCESS_TOKEN"])),
-    cloud=dict(type="str", default="commercial", choices=["commercial", "gcc", "gcc_high", "dod"], fallback=(env_fallback, ["MDE_CLOUD"])),
-    api_url=dict(type="str", fallback=(env_fallback, ["MDE_API_URL"])),
-    authority_host=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
-    ca_path=dict(type="path", fallback=(env_fallback, ["MDE_CA_PATH"])),
-    validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["MDE_VALIDATE_CERTS"])),
-    proxy_url=dict(type="str", fallback=(env_fallback, ["MDE_PROXY_URL"])),
-    timeout=dict(type="int", default=30),
-    token_cache=dict(type="bool", default=True, fallback=(env_fallback, ["MDE_TOKEN_CACHE"])),
-)
+CONNECTION_ARGUMENT_SPEC = generate_argspec(env_fallback)
 
 # How many failed machines a failure message names before it says "and N more".
 FAILURES_NAMED = 5
@@ -50,7 +36,10 @@ class DefenderModule(AnsibleModule):
             self.fail_json(msg=missing_required_lib("requests"), exception=transport.REQUESTS_IMPORT_ERROR)
         if auth.MSAL_IMPORT_ERROR:
             self.fail_json(msg=missing_required_lib("msal"), exception=auth.MSAL_IMPORT_ERROR)
-        self.clock = transport.SystemClock()
+        with self.failing_on_errors():
+            self.clock, warning = clock_from_environment(os.environ)
+        if warning:
+            self.warn(warning)
 
     def defender_client(self):
         """The API client for the connection options; raises InputError for bad ones, before any request."""

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ansible_collections.mde.response.plugins.module_utils.connection_options import CONNECTION_OPTIONS, OPTIONS_BY_NAME
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 
 
@@ -32,17 +33,11 @@ CLOUDS = {
                  "https://api-gov.securitycenter.microsoft.us/.default"),
 }
 
-AUTH_METHODS = ("auto", "client_secret", "certificate", "managed_identity", "access_token")
+AUTH_METHODS = OPTIONS_BY_NAME["auth_method"].choices
 
-# The environment variables Ansible falls back to for each credential option (see the connection doc
-# fragment); error messages name them because users often set credentials through them (AWX credentials do).
-ENVIRONMENT_VARIABLES = {
-    "tenant_id": ("AZURE_TENANT_ID", "AZURE_TENANT"),
-    "client_id": ("AZURE_CLIENT_ID",),
-    "client_secret": ("AZURE_CLIENT_SECRET", "AZURE_SECRET"),
-    "client_certificate_path": ("AZURE_CLIENT_CERTIFICATE_PATH",),
-    "access_token": ("MDE_ACCESS_TOKEN",),
-}
+# The environment variables Ansible falls back to for each option; error messages name them because users often
+# set credentials through them (AWX credentials do).
+ENVIRONMENT_VARIABLES = {option.name: option.env for option in CONNECTION_OPTIONS if option.env}
 
 REQUIRED_OPTIONS = {
     "client_secret": ("tenant_id", "client_id", "client_secret"),
@@ -51,7 +46,9 @@ REQUIRED_OPTIONS = {
     "access_token": ("access_token",),
 }
 
-DEFAULT_TIMEOUT = 30
+DEFAULT_TIMEOUT = OPTIONS_BY_NAME["timeout"].default
+DEFAULT_CLOUD = OPTIONS_BY_NAME["cloud"].default
+DEFAULT_AUTH_METHOD = OPTIONS_BY_NAME["auth_method"].default
 
 # The tenant goes into the authority URL's path, so only a GUID or a domain name may get there.
 TENANT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
@@ -96,7 +93,7 @@ class ConnectionSettings:
         environ = os.environ if environ is None else environ
         values = {name: _text(value) for name, value in options.items()}
 
-        cloud_name = values.get("cloud") or "commercial"
+        cloud_name = values.get("cloud") or DEFAULT_CLOUD
         if cloud_name not in CLOUDS:
             raise InputError("cloud must be one of %s, not '%s'" % (", ".join(CLOUDS), cloud_name))
         cloud = CLOUDS[cloud_name]
@@ -106,7 +103,7 @@ class ConnectionSettings:
             raise InputError("tenant_id must be a tenant GUID or domain name, not '%s'" % tenant_id)
 
         auth_method = _choose_auth_method(values)
-        _require(auth_method, values, chosen_automatically=(values.get("auth_method") or "auto") == "auto")
+        _require(auth_method, values, chosen_automatically=(values.get("auth_method") or DEFAULT_AUTH_METHOD) == "auto")
 
         settings = cls(
             auth_method=auth_method,
@@ -146,7 +143,7 @@ def _text(value):
 
 
 def _choose_auth_method(values):
-    method = values.get("auth_method") or "auto"
+    method = values.get("auth_method") or DEFAULT_AUTH_METHOD
     if method not in AUTH_METHODS:
         raise InputError("auth_method must be one of %s, not '%s'" % (", ".join(AUTH_METHODS), method))
     if method != "auto":

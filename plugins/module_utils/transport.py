@@ -8,17 +8,16 @@ import email.utils
 import functools
 import http
 import json
-import os
 import platform
 import random
 import socket
 import ssl
 import threading
-import time
 import traceback
 from collections import Counter, defaultdict, deque
-from datetime import datetime, timezone
+from datetime import timezone
 
+from ansible_collections.mde.response.plugins.module_utils.clock import SystemClock
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, TransportError
 
 try:
@@ -65,28 +64,6 @@ def build_session(settings, use_proxy=True):
         # The user has been warned once through Ansible; urllib3 would repeat it on every request.
         urllib3.disable_warnings(InsecureRequestWarning)
     return session
-
-
-class SystemClock:
-    """Real time, optionally accelerated by MDE_TIME_SCALE (for tests against the simulator's fast clock)."""
-
-    def __init__(self, scale=None):
-        self.scale = float(os.environ.get("MDE_TIME_SCALE", "1")) if scale is None else float(scale)
-        if self.scale <= 0:
-            raise ValueError("MDE_TIME_SCALE must be a positive number")
-        self._real_start = time.monotonic()
-        self._wall_start = time.time()
-
-    def monotonic(self):
-        return time.monotonic() * self.scale
-
-    def sleep(self, seconds):
-        if seconds > 0:
-            time.sleep(seconds / self.scale)
-
-    def now(self):
-        elapsed = (time.monotonic() - self._real_start) * self.scale
-        return datetime.fromtimestamp(self._wall_start + elapsed, timezone.utc)
 
 
 class RateLimiter:

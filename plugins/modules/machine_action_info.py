@@ -155,13 +155,9 @@ machine_actions:
       sample: {"fileIdentifier": "87662bc3d60e4200ceaf7aae249d1c343f4b83c9", "fileIdentifierType": "Sha1"}
 """
 
+from ansible_collections.mde.response.plugins.module_utils.entities import ACTION_STATUSES, ACTION_TYPES
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
-from ansible_collections.mde.response.plugins.module_utils.queries import (
-    ACTION_STATUSES,
-    ACTION_TYPES,
-    MachineActionQuery,
-    find_machine_actions,
-)
+from ansible_collections.mde.response.plugins.module_utils.queries import MachineActionQuery, find_machine_actions
 
 
 def main():

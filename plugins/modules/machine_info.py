@@ -165,7 +165,8 @@ machines:
 """
 
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
-from ansible_collections.mde.response.plugins.module_utils.queries import HEALTH_STATUSES, RISK_SCORES, MachineQuery, find_machines
+from ansible_collections.mde.response.plugins.module_utils.entities import HEALTH_STATUSES, RISK_SCORES
+from ansible_collections.mde.response.plugins.module_utils.queries import MachineQuery, find_machines
 
 
 def main():

@@ -213,8 +213,9 @@ actions:
       type: dict
 """
 
-from ansible_collections.mde.response.plugins.module_utils.action_engine import QuarantineRequest, StopAndQuarantineEngine
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
+from ansible_collections.mde.response.plugins.module_utils.quarantine_engine import StopAndQuarantineEngine
+from ansible_collections.mde.response.plugins.module_utils.quarantine_request import QuarantineRequest
 
 
 def main():
@@ -238,7 +239,7 @@ def main():
         request = QuarantineRequest.from_options(module.params)
         engine = StopAndQuarantineEngine(module.defender_client(), module.clock)
         result = engine.run(request, check_mode=module.check_mode)
-    module.exit_with_results(result, allow_partial=module.params["allow_partial"])
+    module.exit_with_results(result, allow_partial=request.allow_partial)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from tests.integration.conftest import AnsibleRunner
-from tests.integration.support import LIST_ACTIONS, SHA1, WRITE
 from tests.simulator import Simulator
 from tests.simulator.config import SimulatorConfig
+from tests.support.ansible_runner import AnsibleRunner
+from tests.support.quarantine import LIST_ACTIONS, SHA1, WRITE
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLAYBOOKS = os.path.join(HERE, "playbooks")

@@ -1,9 +1,7 @@
-"""Fixtures of the ecosystem tests: the built collection artifact, and the integration tests' simulator."""
+"""Fixtures of the ecosystem tests: the built collection artifact (the simulator fixture is in tests/conftest.py)."""
 
 import pytest
 
-# The same simulator fixture as the integration tests (a fresh simulator per test).
-from tests.integration.conftest import simulator  # noqa: F401  pylint: disable=unused-import
 from tests.ecosystem.tools import build_collection
 
 

@@ -20,8 +20,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ansible_collections.mde.response.plugins.module_utils.mde_module import CONNECTION_ARGUMENT_SPEC
 from tests.ecosystem.tools import REPO, environment, tool
-from tests.integration.support import SHA1, ids, seed, writes
 from tests.simulator.config import CERT_CLIENT_ID, CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID
+from tests.support.quarantine import SHA1, ids, seed, writes
 
 # Every environment variable a module reads a connection option from, and the option's argument spec.
 OPTION_OF_VARIABLE = {name: spec for spec in CONNECTION_ARGUMENT_SPEC.values() for name in spec.get("fallback", (None, ()))[1]}

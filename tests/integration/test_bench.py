@@ -10,7 +10,7 @@ from tests.bench.harness import Fleet, Measurement, rate_limit_floor
 from tests.bench.report import BEGIN, END, MB, Targets, splice
 from tests.bench.scenarios import (BASELINE, BULK, COMPARISON_MACHINES, FIRST_RUN, FIRST_RUN_MACHINES, PER_HOST, RERUN,
                                    scenario_name)
-from tests.integration.support import LIST_ACTIONS, SHA1, WRITE
+from tests.support.quarantine import LIST_ACTIONS, SHA1, WRITE
 
 
 def test_rate_limit_floor_follows_both_windows():

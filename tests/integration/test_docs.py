@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from tests.integration.conftest import REPO
+from tests.support.ansible_runner import REPO
 
 ROLE = os.path.join(REPO, "roles", "quarantine_file")
 # Facts and statistics the role sets for its caller: outputs, not inputs.

@@ -3,9 +3,9 @@
 import json
 import os
 
-from tests.integration.conftest import REPO
-from tests.integration.reports import report_files, written
-from tests.integration.support import FAST, SHA1, ids, seed
+from tests.support.ansible_runner import REPO
+from tests.support.quarantine import FAST, SHA1, ids, seed
+from tests.support.reports import report_files, written
 
 EXAMPLES = os.path.join(REPO, "docs", "examples")
 CREDENTIAL_VARIABLES = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.integration.support import OTHER_SHA1, SHA1, ids, seed
+from tests.support.quarantine import OTHER_SHA1, SHA1, ids, seed
 
 
 def filters_sent(simulator, route):

@@ -4,9 +4,9 @@ import json
 import os
 import subprocess
 
-from tests.integration.conftest import PlaybookRun, REPO
-from tests.integration.reports import report_files, written
-from tests.integration.support import OTHER_SHA1, SHA1, ids, seed
+from tests.support.ansible_runner import PlaybookRun, REPO
+from tests.support.quarantine import OTHER_SHA1, SHA1, ids, seed
+from tests.support.reports import report_files, written
 
 SURVEY = os.path.join(REPO, "docs", "awx", "survey.json")
 PLAYBOOK = os.path.join(REPO, "playbooks", "quarantine.yml")

@@ -4,10 +4,8 @@ import re
 
 import pytest
 
-from tests.integration.support import SHA1, WRITE, outcomes, quarantine, seed, writes
-from tests.integration.test_reliability_support import INPUT_REFUSALS, refused_cleanly
-# pytest finds fixtures by name in the test module, which pylint cannot know.
-from tests.integration.test_reliability_support import measured, refusals, wire  # pylint: disable=unused-import
+from tests.support.quarantine import SHA1, WRITE, outcomes, quarantine, seed, writes
+from tests.support.reliability import INPUT_REFUSALS, refused_cleanly
 
 INJECTIONS = ["x' or machineId ne 'y", "ws-02.contoso.local' or '1' eq '1", "a&$top=1#"]
 # One name term of an OData $filter: the property, then a string literal in which a quote is written twice.

@@ -2,10 +2,8 @@
 
 import time
 
-from tests.integration.support import SHA1, WRITE, ids, outcomes, quarantine, seed
-from tests.integration.test_reliability_support import describe_actions, kill_group, one_action_each, start_playbook
-# pytest finds fixtures by name in the test module, which pylint cannot know.
-from tests.integration.test_reliability_support import measured  # pylint: disable=unused-import
+from tests.support.quarantine import SHA1, WRITE, ids, outcomes, quarantine, seed
+from tests.support.reliability import describe_actions, kill_group, one_action_each, start_playbook
 
 MACHINES = 40
 # Simulated (here: real) seconds each write is held before the service handles it, so that the run is still

@@ -2,10 +2,8 @@
 
 import pytest
 
-from tests.integration.support import LIST_ACTIONS, WRITE, ids, quarantine, seed, writes
-from tests.integration.test_reliability_support import describe_actions, one_action_each, outcome_counts
-# pytest finds fixtures by name in the test module, which pylint cannot know.
-from tests.integration.test_reliability_support import measured  # pylint: disable=unused-import
+from tests.support.quarantine import LIST_ACTIONS, WRITE, ids, quarantine, seed, writes
+from tests.support.reliability import describe_actions, one_action_each, outcome_counts
 
 MACHINES = 30
 SPEED = 10

@@ -3,11 +3,9 @@
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.integration.conftest import AnsibleRunner
-from tests.integration.support import LIST_ACTIONS, ids, quarantine, seed, writes
-from tests.integration.test_reliability_support import describe_actions, one_action_each
-# pytest finds fixtures by name in the test module, which pylint cannot know.
-from tests.integration.test_reliability_support import measured  # pylint: disable=unused-import
+from tests.support.ansible_runner import AnsibleRunner
+from tests.support.quarantine import LIST_ACTIONS, ids, quarantine, seed, writes
+from tests.support.reliability import describe_actions, one_action_each
 
 MACHINES = 20
 # Real seconds a held write waits for the other run's read at most, so that a run that never reads cannot hang the

@@ -2,10 +2,8 @@
 
 import time
 
-from tests.integration.support import WRITE, ids, outcomes, quarantine, seed
-from tests.integration.test_reliability_support import arrival, describe_actions, one_action_each, outcome_counts, retry_margins
-# pytest finds fixtures by name in the test module, which pylint cannot know.
-from tests.integration.test_reliability_support import measured, wire  # pylint: disable=unused-import
+from tests.support.quarantine import WRITE, ids, outcomes, quarantine, seed
+from tests.support.reliability import arrival, describe_actions, one_action_each, outcome_counts, retry_margins
 
 # Simulated seconds per real second, for the simulator and (MDE_TIME_SCALE) the module alike: five simulated
 # minutes of throttling pass in about five real seconds.

@@ -9,11 +9,9 @@ import uuid
 
 import pytest
 
-from tests.integration.support import SHA1, WRITE, ids, outcomes, quarantine, seed, writes
-from tests.integration.test_reliability_support import CANARY_PREFIX, URL_REFUSALS, leaks, refused_cleanly
-# pytest finds fixtures by name in the test module, which pylint cannot know.
-from tests.integration.test_reliability_support import measured, refusals, wire  # pylint: disable=unused-import
 from tests.simulator.config import AppRegistration
+from tests.support.quarantine import SHA1, WRITE, ids, outcomes, quarantine, seed, writes
+from tests.support.reliability import CANARY_PREFIX, URL_REFUSALS, leaks, refused_cleanly
 
 
 def private_modes(folder):

@@ -3,10 +3,8 @@
 import secrets
 import socket
 
-from tests.integration.support import SHA1, WRITE, ids, outcomes, quarantine, seed, writes
-from tests.integration.test_reliability_support import CANARY_PREFIX, describe_actions, has_traceback, leaks, one_action_each, outcome_counts
-# pytest finds fixtures by name in the test module, which pylint cannot know.
-from tests.integration.test_reliability_support import measured, wire  # pylint: disable=unused-import
+from tests.support.quarantine import SHA1, WRITE, ids, outcomes, quarantine, seed, writes
+from tests.support.reliability import CANARY_PREFIX, describe_actions, has_traceback, leaks, one_action_each, outcome_counts
 
 
 def closed_port():

@@ -5,8 +5,8 @@ from datetime import datetime
 
 import pytest
 
-from tests.integration.reports import report_files, report_rows, written
-from tests.integration.support import FAST, OTHER_SHA1, SHA1, ids, seed
+from tests.support.quarantine import FAST, OTHER_SHA1, SHA1, ids, seed
+from tests.support.reports import report_files, report_rows, written
 
 PLAYBOOK = "role_quarantine_file.yml"
 MODULE_TASK = "Stop and quarantine each file on all its targets"

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.integration.support import FAST, LIST_ACTIONS, OTHER_SHA1, SHA1, WRITE, ids, outcomes, quarantine, quarantine_result, seed, writes
 from tests.simulator.config import AppRegistration
+from tests.support.quarantine import FAST, LIST_ACTIONS, OTHER_SHA1, SHA1, WRITE, ids, outcomes, quarantine, quarantine_result, seed, writes
 
 
 def test_first_run_creates_one_action_per_machine_by_id_and_name(simulator, ansible):

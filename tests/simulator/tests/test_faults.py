@@ -7,7 +7,7 @@ import requests
 
 from tests.simulator.faults import FaultInjector
 from tests.simulator.http import Response
-from tests.simulator.tests.conftest import client_credentials
+from tests.support.simulator_http import client_credentials
 
 WRITE_ROUTE = "test.write"
 

@@ -13,8 +13,8 @@ import requests
 from tests.simulator.config import CERT_CLIENT_ID, CLIENT_ID, TENANT_ID, AppRegistration
 from tests.simulator.http import Response
 from tests.simulator.server import Simulator
-from tests.simulator.tests.conftest import client_credentials, signed_assertion, trusting_session
 from tests.simulator.tokens import JWT_BEARER
+from tests.support.simulator_http import client_credentials, signed_assertion, trusting_session
 
 SCOPE = "https://api.securitycenter.microsoft.com/.default"
 CONNECTION_KEYS = {"api_url", "authority_host", "tenant_id", "client_id", "client_secret", "ca_path"}

@@ -10,8 +10,8 @@ import pytest
 
 from tests.simulator.config import (CERT_CLIENT_ID, CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID, TENANT_ID,
                                     AppRegistration)
-from tests.simulator.tests.conftest import client_credentials, signed_assertion
 from tests.simulator.tokens import JWT_BEARER, ClientCertificate, TokenError, generate_client_secret
+from tests.support.simulator_http import client_credentials, signed_assertion
 
 SCOPE = "https://api.securitycenter.microsoft.com/.default"
 AUDIENCE = "https://api.securitycenter.microsoft.com"

@@ -15,13 +15,10 @@ import re
 import threading
 from datetime import datetime, timedelta, timezone
 
-from ansible_collections.mde.response.plugins.module_utils.action_engine import (
-    QuarantineRequest,
-    StopAndQuarantineEngine,
-    parse_timestamp,
-)
 from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError
+from ansible_collections.mde.response.plugins.module_utils.quarantine_engine import StopAndQuarantineEngine
+from ansible_collections.mde.response.plugins.module_utils.quarantine_request import QuarantineRequest
 
 START = datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
@@ -47,6 +44,20 @@ class FakeClock:
         with self._lock:
             self.sleeps.append(seconds)
             self._elapsed += max(0.0, seconds)
+
+
+# The only timestamps this fake reads: its own (``iso``) and the engine's $filter literals, both UTC with "Z".
+# Parsed here rather than with the collection's parser, which the tests are checking.
+_UTC_TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,7}))?Z")
+
+
+def utc_timestamp(text):
+    """The datetime of ``2025-03-01T12:00:00Z`` or ``2025-03-01T12:00:00.1234567Z``; None for anything else."""
+    match = _UTC_TIMESTAMP.fullmatch(text) if isinstance(text, str) else None
+    if not match:
+        return None
+    seconds = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    return seconds + timedelta(microseconds=int((match.group(2) or "0").ljust(7, "0")[:6]))
 
 
 def iso(moment):
@@ -163,9 +174,9 @@ class _FilterParser:
         compare = _COMPARE[operator]
         if literal_kind == "string":
             return lambda entity: compare(entity.get(name), literal)
-        moment = parse_timestamp(literal) if literal_kind == "bare" else None
+        moment = utc_timestamp(literal) if literal_kind == "bare" else None
         if moment is not None:
-            return lambda entity: compare(parse_timestamp(entity.get(name)), moment)
+            return lambda entity: compare(utc_timestamp(entity.get(name)), moment)
         raise ODataSyntaxError("unsupported literal %r" % literal)
 
 

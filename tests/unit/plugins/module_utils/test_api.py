@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient, odata_string
+from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils.odata import odata_string
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defender import (
     SHA1,
@@ -138,10 +139,8 @@ def test_cancel_posts_the_comment():
 
 
 @pytest.mark.parametrize("call, argument, path, route", [
-    ("get_machine", "abc", "/api/machines/abc", "machines.get"),
-    ("get_file", SHA1, "/api/files/%s" % SHA1, "files.get"),
     ("get_machine_action", "a1", "/api/machineactions/a1", "machineactions.get"),
-    ("get_machine", "a/b?c", "/api/machines/a%2Fb%3Fc", "machines.get"),
+    ("get_machine_action", "a/b?c", "/api/machineactions/a%2Fb%3Fc", "machineactions.get"),
 ])
 def test_single_entity_reads(call, argument, path, route):
     entity = {"id": argument}

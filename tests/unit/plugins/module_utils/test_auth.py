@@ -16,10 +16,10 @@ import pytest
 import requests
 
 from ansible_collections.mde.response.plugins.module_utils.auth import (
-    ClientCredentialTokenProvider, ManagedIdentityTokenProvider, PersistentTokenCache, StaticTokenProvider,
-    build_token_provider)
+    ClientCredentialTokenProvider, ManagedIdentityTokenProvider, StaticTokenProvider, build_token_provider)
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError
 from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
+from ansible_collections.mde.response.plugins.module_utils.token_cache import PersistentTokenCache
 from ansible_collections.mde.response.plugins.module_utils.transport import HttpTransport, RateLimiter, build_session
 from tests.simulator import Simulator
 

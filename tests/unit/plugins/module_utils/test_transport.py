@@ -8,7 +8,6 @@ import re
 import socket
 import ssl
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,7 +21,7 @@ from urllib3.exceptions import ProtocolError
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, TransportError
 from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
 from ansible_collections.mde.response.plugins.module_utils.transport import (
-    HttpTransport, RateLimiter, SystemClock, build_session, retry_after_seconds)
+    HttpTransport, RateLimiter, build_session, retry_after_seconds)
 
 API = "https://api.test"
 APP = {"tenant_id": "contoso.example", "client_id": "app-1", "client_secret": "s3cret"}
@@ -455,20 +454,6 @@ def test_retry_after_parsing():
     assert retry_after_seconds("Sun, 01 Jun 2025 11:00:00 GMT", now) == 0.0
     assert retry_after_seconds("soon", now) is None
     assert retry_after_seconds(None, now) is None
-
-
-def test_system_clock_scale(monkeypatch):
-    monkeypatch.setenv("MDE_TIME_SCALE", "1000")
-    clock = SystemClock()
-    started, real_start = clock.monotonic(), time.monotonic()
-    clock.sleep(20)
-    assert time.monotonic() - real_start < 1.0
-    assert clock.monotonic() - started >= 20
-    assert clock.now().tzinfo is not None
-    assert SystemClock(scale=1).scale == 1.0
-    monkeypatch.setenv("MDE_TIME_SCALE", "0")
-    with pytest.raises(ValueError):
-        SystemClock()
 
 
 def test_session_ignores_the_environment_and_takes_proxy_and_timeout_from_settings():

@@ -4,7 +4,7 @@ import glob
 import json
 import os
 
-from tests.integration.support import WRITE
+from tests.support.quarantine import WRITE
 
 
 def report_files(folder):

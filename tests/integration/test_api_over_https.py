@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils.action_engine import QuarantineRequest, StopAndQuarantineEngine
-from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient, odata_string
+from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils.odata import odata_string
+from ansible_collections.mde.response.plugins.module_utils.quarantine_engine import StopAndQuarantineEngine
+from ansible_collections.mde.response.plugins.module_utils.quarantine_request import QuarantineRequest
 from ansible_collections.mde.response.plugins.module_utils.auth import build_token_provider
 from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
 from ansible_collections.mde.response.plugins.module_utils.transport import HttpTransport, SystemClock, build_session

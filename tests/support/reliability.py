@@ -1,4 +1,5 @@
-"""What the reliability suites (test_reliability_*.py) share; it holds no tests of its own.
+"""What the reliability suites (tests/integration/test_reliability_*.py) share; their fixtures are in
+tests/integration/conftest.py.
 
 The simulator's request log says what arrived, when (in simulated time) and with which status; the wire tap adds
 what the log leaves out on purpose (answer headers and bodies: Retry-After values, issued tokens), so that the
@@ -6,7 +7,6 @@ suites can check timing against Retry-After and search every output for the toke
 """
 
 import collections
-import fcntl
 import json
 import os
 import signal
@@ -17,11 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import unquote_plus
 
-import pytest
-
-from tests.integration.conftest import PLAYBOOKS, AnsibleRunner
-from tests.integration.support import SHA1
 from tests.simulator import Simulator
+from tests.support.ansible_runner import PLAYBOOKS, AnsibleRunner
+from tests.support.quarantine import SHA1
 
 # Entra-like shape, so that a leak would look like a real one; the random tail makes it unique to one test.
 CANARY_PREFIX = "canary-SECRET-"
@@ -73,20 +71,6 @@ class WireTap:
             if answer.status == 429:
                 per_call[(answer.method, answer.path, answer.query)].append(float(answer.headers["Retry-After"]))
         return per_call
-
-
-@pytest.fixture
-def wire(simulator):
-    return WireTap(simulator)
-
-
-@pytest.fixture
-def measured(request):
-    """Records what a test measured, for the results column of docs/reliability.md; tests record before they
-    assert, so that a failing case still shows what happened."""
-    def record(text):
-        request.node.user_properties.append(("measured", text))
-    return record
 
 
 def arrival(entry):
@@ -189,21 +173,9 @@ class Refusals:
     request_log: list              # everything the simulator saw during all of them
 
 
-@pytest.fixture(scope="session")
-def refusals(tmp_path_factory, worker_id):
+def run_refusals(base):
     """Every refusal case, run as one looped task (a module run each) against a simulator of its own: one playbook
-    instead of one per case. With pytest-xdist the first worker to get here runs it and the others read its
-    results, from the folder all workers of this session share."""
-    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
-    with open(shared / "refusals.lock", "w", encoding="utf-8") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        saved = shared / "refusals.json"
-        if not saved.exists():
-            saved.write_text(json.dumps(_run_refusals(tmp_path_factory.mktemp("refusals"))), encoding="utf-8")
-        return Refusals(**json.loads(saved.read_text(encoding="utf-8")))
-
-
-def _run_refusals(base):
+    instead of one per case."""
     cases = [dict(options, case=case) for case, (options, _fragment) in {**INPUT_REFUSALS, **URL_REFUSALS}.items()]
     with Simulator(state_dir=str(base / "simulator")) as simulator:
         (base / "ansible").mkdir()

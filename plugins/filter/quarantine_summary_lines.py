@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: quarantine_summary_lines
+short_description: Write the closing summary of the quarantine_file role
+version_added: 0.1.0
+description:
+  - Turns the C(quarantine_file_report) fact of the P(mde.response.quarantine_file#role) role into the lines of
+    its closing message, one line for the totals, one per file, then the first failed machines.
+author:
+  - mde.response maintainers (@mde-response)
+options:
+  _input:
+    description: The C(quarantine_file_report) fact of the role.
+    type: dict
+    required: true
+  shown:
+    description: How many failed machines get a line of their own; a last line counts the others.
+    type: int
+    required: true
+  report_path:
+    description: The report file to name in the last line; no line when not given.
+    type: str
+seealso:
+  - plugin: mde.response.quarantine_results
+    plugin_type: filter
+"""
+
+EXAMPLES = r"""
+- name: Show the summary, with at most 20 failed machines
+  ansible.builtin.debug:
+    msg: "{{ quarantine_file_report | mde.response.quarantine_summary_lines(20) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The lines of the summary.
+  type: list
+  elements: str
+  sample:
+    - "1 file(s): created 1, failed 1"
+    - "87662bc3d60e4200ceaf7aae249d1c343f4b83c9: created 1, failed 1"
+    - "failed: 87662bc3d60e4200ceaf7aae249d1c343f4b83c9 on ws-02.contoso.local: Forbidden: Machine is offline"
+"""
+
+from ansible_collections.mde.response.plugins.plugin_utils.quarantine_report import summary_lines
+
+
+class FilterModule:
+    def filters(self):
+        return {"quarantine_summary_lines": summary_lines}

@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``wait``: poll the actions a run created or found until each is final or ``wait_timeout`` has passed."""
+
+from __future__ import annotations
+
+from ansible_collections.mde.response.plugins.module_utils.action_results import Outcome, error_entry
+from ansible_collections.mde.response.plugins.module_utils.entities import (
+    EPOCH,
+    STOP_AND_QUARANTINE,
+    SUCCEEDED,
+    action_created,
+    action_last_update,
+    action_status,
+    entity_id,
+    id_key,
+    is_in_flight,
+)
+from ansible_collections.mde.response.plugins.module_utils.errors import MdeError
+from ansible_collections.mde.response.plugins.module_utils.odata import equals, list_where_any, odata_datetime
+
+POLL_FIRST_INTERVAL = 10.0
+POLL_MAX_INTERVAL = 30.0
+POLL_GROWTH = 1.5
+# Up to this many tracked actions, waiting reads them by id; beyond it one listing by creation time.
+WAIT_BY_ID_LIMIT = 40
+
+
+def wait_until_final(client, clock, results, wait_timeout):
+    """Poll every created or existing in-flight action; results whose action ends badly or never ends fail."""
+    tracked = {
+        id_key(result.action): result
+        for result in results
+        if result.outcome in (Outcome.CREATED, Outcome.EXISTING) and is_in_flight(result.action) and id_key(result.action)
+    }
+    deadline = clock.monotonic() + wait_timeout
+    interval = POLL_FIRST_INTERVAL
+    read_error = None
+    while tracked:
+        remaining = deadline - clock.monotonic()
+        if remaining <= 0:
+            break
+        clock.sleep(min(interval, remaining))
+        interval = min(interval * POLL_GROWTH, POLL_MAX_INTERVAL)
+        try:
+            current = _read_tracked(client, tracked)
+        except MdeError as error:
+            # A failed poll is no reason to give up waiting; the timeout message will mention it.
+            read_error = error
+            continue
+        for key, action in current.items():
+            tracked[key].set_action(action)
+            if not is_in_flight(action):
+                _settle_final(tracked.pop(key))
+    for result in tracked.values():
+        message = "action %s is still %s after waiting %d s" % (entity_id(result.action), action_status(result.action), wait_timeout)
+        if read_error is not None:
+            message += " (last read error: %s)" % read_error
+        result.fail(error_entry("WaitTimeout", message), result.action)
+
+
+def _read_tracked(client, tracked):
+    """The current state of the tracked actions, by lower-cased id, with a few list calls."""
+    ids = list(tracked)
+    if len(ids) <= WAIT_BY_ID_LIMIT:
+        listed = list_where_any(client.list_machine_actions, "id", ids, grouped=False)
+    else:
+        oldest = min((action_created(result.action) or EPOCH) for result in tracked.values())
+        listed = client.list_machine_actions(
+            "%s and creationDateTimeUtc ge %s" % (equals("type", STOP_AND_QUARANTINE), odata_datetime(oldest)))
+    current = {}
+    for action in listed:
+        if id_key(action) in tracked:
+            current[id_key(action)] = action
+    for missing in set(ids) - set(current):
+        # New actions can be missing from the list for a while; reading one by id is always up to date.
+        current[missing] = client.get_machine_action(entity_id(tracked[missing].action))
+    return current
+
+
+def _settle_final(result):
+    status = action_status(result.action)
+    if status != SUCCEEDED:
+        result.fail(
+            error_entry(
+                "Action%s" % status,
+                "action %s on machine %s ended %s (last update %s)"
+                % (entity_id(result.action), result.machine_id, status, action_last_update(result.action)),
+            ),
+            result.action,
+        )

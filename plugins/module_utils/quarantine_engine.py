@@ -1,0 +1,243 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""StopAndQuarantineEngine: stop and quarantine a file on many machines without ever firing a duplicate action.
+
+A run resolves its targets, reads the file's existing StopAndQuarantineFile actions for the whole target set
+with a few list calls (the API cannot filter on the file hash, so matching happens here), decides per machine,
+and only then writes. Reads made while planning raise: without them no decision is safe. Everything after that
+is reported per machine, so one machine's failure never hides what happened on the others.
+
+How each machine's outcome is decided (``error`` is set exactly when the outcome is ``failed``):
+
+- ``existing``: the pre-check found an in-flight (Pending/InProgress) action for the file, or a Succeeded one
+  created within ``succeeded_within``; or the POST answered 201 with an action the pre-check knew, or 400
+  ActiveRequestAlreadyExists / "already in progress" (the action is then looked up by machine and type).
+- ``created``: the POST answered 201 with a new action; or its answer was lost and the action turned up in the
+  list afterwards (looked for during a grace period, since the list lags, before the one permitted re-POST).
+- ``not_present``: the API said "Sha1 ... was not found in machine ..." (400 or 404); with ``state: cancelled``,
+  nothing was in flight, or the action reached another final state before the cancel took effect. A Succeeded
+  one adds a warning: the file is quarantined, which a cancel cannot undo, and a rerun would say not_present too.
+- ``cancelled``: our cancel was accepted and a read-back shows the action Cancelled.
+- ``would_create`` / ``would_cancel``: check mode, where a real run would write.
+- ``failed``: any other refusal (with the API's code, message and status), a transport error, a name that matches
+  no machine (MachineNotFound) or only machines that are not onboarded (AmbiguousMachineName), an answer lost
+  twice (AmbiguousWrite), a cancel still not visible after a few reads (CancelNotConfirmed), and with ``wait`` an
+  action that ended Failed/TimeOut/Cancelled (ActionFailed, ActionTimeOut, ActionCancelled) or is still in flight
+  at ``wait_timeout`` (WaitTimeout). ``changed`` still counts an action this run created that later failed.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from ansible_collections.mde.response.plugins.module_utils.action_cancel import ActionCanceller
+from ansible_collections.mde.response.plugins.module_utils.action_results import (
+    EngineResult,
+    Outcome,
+    Warnings,
+    error_dict,
+    error_entry,
+)
+from ansible_collections.mde.response.plugins.module_utils.action_wait import wait_until_final
+from ansible_collections.mde.response.plugins.module_utils.entities import (
+    action_created,
+    action_status,
+    entity_id,
+    is_in_flight,
+    is_quarantine_of,
+    related_file,
+)
+from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError
+from ansible_collections.mde.response.plugins.module_utils.existing_actions import ExistingActionIndex, machine_quarantines
+from ansible_collections.mde.response.plugins.module_utils.machine_targets import resolve_targets
+from ansible_collections.mde.response.plugins.module_utils.quarantine_request import State
+
+DEFAULT_MAX_WORKERS = 8
+# A lost write can take a while to appear in the action list (how long is undocumented), and re-posting too soon
+# would duplicate it once the first action has finished and no longer blocks a second one. Only runs that lost
+# an answer pay for this wait.
+LOST_ANSWER_GRACE = 120.0
+LOST_ANSWER_FIRST_DELAY = 2.0
+LOST_ANSWER_MAX_DELAY = 30.0
+# Server and client clocks differ; a lost write is searched for from a little before the client thinks it began.
+CLOCK_SKEW = timedelta(minutes=2)
+# "Sha1 <hash> was not found in machine <id>": the file is not there. "Machine <id> was not found" is different.
+_FILE_NOT_ON_MACHINE = re.compile(r"\bsha1\b.*\bnot found\b", re.IGNORECASE)
+_DUPLICATE_CODE = "ActiveRequestAlreadyExists"
+_DUPLICATE_MESSAGE = "already in progress"
+
+
+class StopAndQuarantineEngine:
+    """Plans, writes, waits for and cancels StopAndQuarantineFile actions through a DefenderClient.
+
+    One engine can carry out several requests; everything one request's workers share is passed to them.
+    """
+
+    def __init__(self, client, clock, max_workers=DEFAULT_MAX_WORKERS):
+        if max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
+        self._client = client
+        self._clock = clock
+        self._max_workers = max_workers
+
+    def run(self, request, check_mode=False):
+        """Carry out a QuarantineRequest (in check mode: read only and predict); returns an EngineResult."""
+        warnings = Warnings()
+        index = ExistingActionIndex(request.sha1, self._succeeded_since(request))
+        results = resolve_targets(self._client, request, warnings)
+        reachable = [result for result in results if result.outcome is None]
+        if reachable:
+            index.read(self._client, [result.machine_id for result in reachable])
+        if request.state == State.CANCELLED:
+            self._plan_and_cancel(request, index, reachable, check_mode, warnings)
+        else:
+            self._plan_and_create(request, index, reachable, check_mode, warnings)
+            if request.wait and not check_mode:
+                wait_until_final(self._client, self._clock, reachable, request.wait_timeout)
+        return EngineResult.from_machine_results(results, warnings)
+
+    def _succeeded_since(self, request):
+        """Since when a Succeeded action makes a new one unnecessary, or None when none does."""
+        if request.state == State.PRESENT and not request.force and request.succeeded_within:
+            return self._clock.now() - timedelta(seconds=request.succeeded_within)
+        return None
+
+    # -- present ----------------------------------------------------------------------------------------------------
+
+    def _plan_and_create(self, request, index, results, check_mode, warnings):
+        to_create = []
+        for result in results:
+            satisfying = None if request.force else index.satisfying(result.machine_id)
+            if satisfying is not None:
+                result.settle(Outcome.EXISTING, satisfying)
+            elif check_mode:
+                result.settle(Outcome.WOULD_CREATE, changed=True)
+            else:
+                to_create.append(result)
+        self._in_parallel(lambda result: self._create(request, index, result, warnings), to_create)
+
+    def _create(self, request, index, result, warnings):
+        """POST the action, at most twice: a second time only when the first answer was lost and the action
+        did not turn up in the list within LOST_ANSWER_GRACE."""
+        # Searched from a little before the write, to allow for the server's clock being behind ours.
+        written_since = self._clock.now() - CLOCK_SKEW
+        first_loss = None
+        while True:
+            try:
+                action = self._client.stop_and_quarantine_file(result.machine_id, request.sha1, request.comment)
+                if entity_id(action) is None:
+                    # A success whose body is not a machine action: the write went through, but which action it
+                    # made is unknown, exactly as when the answer is lost.
+                    raise AmbiguousWriteError(
+                        "POST machines.StopAndQuarantineFile: the successful answer is not a machine action (no id)")
+            except AmbiguousWriteError as loss:
+                if first_loss is not None:
+                    result.fail(error_entry(
+                        loss.code,
+                        "the answer was lost twice (%s; then %s): an action may exist, rerun the task to check"
+                        % (first_loss.message, loss.message),
+                        loss.http_status,
+                    ))
+                    return
+                first_loss = loss
+                try:
+                    action = self._find_written_action(request.sha1, result.machine_id, written_since)
+                except MdeError as error:
+                    result.fail(error_entry(
+                        loss.code,
+                        "%s; looking the action up failed too (%s), so it was not sent again: rerun the task to check"
+                        % (loss.message, error),
+                        loss.http_status,
+                    ))
+                    return
+                if action is None:
+                    # Not in the list after the grace period: the write most likely never happened, so re-post.
+                    continue
+            except ApiError as refusal:
+                self._interpret_refusal(request, result, refusal, warnings)
+                return
+            except TransportError as error:
+                result.fail(error_dict(error))
+                return
+            self._accept(index, result, action, written_since)
+            return
+
+    def _find_written_action(self, sha1, machine_id, written_since):
+        """The action a lost write made, looked for until LOST_ANSWER_GRACE has passed (the list lags), or None."""
+        deadline = self._clock.monotonic() + LOST_ANSWER_GRACE
+        delay = LOST_ANSWER_FIRST_DELAY
+        while True:
+            ours = [action for action in machine_quarantines(self._client, machine_id, written_since) if is_quarantine_of(action, sha1)]
+            if ours:
+                return ours[0]
+            remaining = deadline - self._clock.monotonic()
+            if remaining <= 0:
+                return None
+            self._clock.sleep(min(delay, remaining))
+            delay = min(delay * 2, LOST_ANSWER_MAX_DELAY)
+
+    @staticmethod
+    def _accept(index, result, action, written_since):
+        # A duplicate POST may answer 201 with the action that was already pending: one the pre-check saw, or one
+        # the lagging list hid from it, which its creation time (well before this write) gives away.
+        created = action_created(action)
+        if index.knows(action) or (created is not None and created < written_since):
+            result.settle(Outcome.EXISTING, action)
+        else:
+            result.settle(Outcome.CREATED, action, changed=True)
+
+    def _interpret_refusal(self, request, result, refusal, warnings):
+        if refusal.code == _DUPLICATE_CODE or _DUPLICATE_MESSAGE in refusal.message.lower():
+            self._adopt_in_flight(request, result, refusal, warnings)
+        elif refusal.http_status in (400, 404) and _FILE_NOT_ON_MACHINE.search(refusal.message):
+            # The HTTP status of this answer is undocumented; its message is what tells it from an unknown machine.
+            result.settle(Outcome.NOT_PRESENT)
+        else:
+            result.fail(error_dict(refusal))
+
+    def _adopt_in_flight(self, request, result, refusal, warnings):
+        """The API says an action is already in progress: report the one it means."""
+        try:
+            in_flight = [action for action in machine_quarantines(self._client, result.machine_id) if is_in_flight(action)]
+        except MdeError as error:
+            warnings.add("machine %s: the API reports an action in progress, but reading it failed: %s" % (result.machine_id, error))
+            result.settle(Outcome.EXISTING)
+            return
+        for_this_file = [action for action in in_flight if is_quarantine_of(action, request.sha1)]
+        if for_this_file:
+            result.settle(Outcome.EXISTING, for_this_file[0])
+        elif in_flight:
+            other = in_flight[0]
+            result.fail(error_entry(
+                refusal.code or _DUPLICATE_CODE,
+                "%s: action %s for another file (%s) is still %s on this machine; rerun when it has finished"
+                % (error_dict(refusal)["message"], entity_id(other), related_file(other), action_status(other)),
+                refusal.http_status,
+            ))
+        else:
+            warnings.add("machine %s: the API reports an action in progress that the action list does not show yet" % result.machine_id)
+            result.settle(Outcome.EXISTING)
+
+    # -- cancelled --------------------------------------------------------------------------------------------------
+
+    def _plan_and_cancel(self, request, index, results, check_mode, warnings):
+        to_cancel = []
+        for result in results:
+            in_flight = index.in_flight(result.machine_id)
+            if not in_flight:
+                result.settle(Outcome.NOT_PRESENT)
+            elif check_mode:
+                result.settle(Outcome.WOULD_CANCEL, in_flight[0], changed=True)
+            else:
+                to_cancel.append((result, in_flight))
+        canceller = ActionCanceller(self._client, self._clock, request.comment, warnings)
+        self._in_parallel(lambda item: canceller.cancel_on_machine(*item), to_cancel)
+
+    def _in_parallel(self, work, items):
+        if not items:
+            return
+        with ThreadPoolExecutor(max_workers=min(self._max_workers, len(items))) as pool:
+            # list() surfaces an unexpected exception instead of losing it in a future.
+            list(pool.map(work, items))

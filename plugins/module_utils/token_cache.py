@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The persistent token cache: msal's caches kept between module runs in a private, locked file per identity."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+
+from ansible_collections.mde.response.plugins.module_utils.errors import InputError
+
+try:
+    import requests
+except ImportError:
+    # transport.py reports the missing library; nothing here runs without it.
+    requests = None
+
+CACHE_FORMAT = 1
+
+
+class PersistentTokenCache:
+    """msal's token cache and HTTP (OIDC discovery) cache, kept between module runs in a per-identity file.
+
+    Each module run is a new process, so without it every task and every fork would fetch a token of its own.
+    The file is named by a hash of the identity (authority, client id and credential) so that a wrong secret
+    never reuses a token obtained with the right one. It is read, used and written under an exclusive lock, so
+    that concurrent forks take turns: the first fetches the token, the others find it. A damaged file is ignored
+    and replaced. The folder is 0700 and the files 0600: they hold bearer tokens.
+    """
+
+    def __init__(self, directory, identity):
+        self.directory = directory
+        name = hashlib.sha256(identity.encode("utf-8")).hexdigest()
+        self.path = os.path.join(directory, name + ".json")
+        self.lock_path = os.path.join(directory, name + ".lock")
+        _private_folder(directory)
+
+    @contextlib.contextmanager
+    def session(self, token_cache, http_cache):
+        """Lock, load into the caches, let the caller use them, save what changed, unlock."""
+        lock = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            loaded_http_cache = self._load(token_cache, http_cache)
+            yield
+            self._save(token_cache, http_cache, loaded_http_cache)
+        finally:
+            os.close(lock)
+
+    def _load(self, token_cache, http_cache):
+        """Fill the caches from the file; returns the HTTP cache as stored, to tell later whether it changed."""
+        state = self._read()
+        token_cache.deserialize(json.dumps(state["token_cache"]) if state else None)
+        http_cache.clear()
+        if state:
+            http_cache.update(state["responses"])
+        return state["http_cache"] if state else {}
+
+    def _read(self):
+        try:
+            if os.stat(self.path).st_mode & 0o077:
+                os.chmod(self.path, 0o600)
+            with open(self.path, encoding="utf-8") as cache_file:
+                state = json.load(cache_file)
+            if not _valid_state(state):
+                return None
+            state["responses"] = _responses_from_json(state["http_cache"])
+        except (OSError, ValueError):
+            return None
+        return state
+
+    def _save(self, token_cache, http_cache, loaded_http_cache):
+        http_state = _responses_to_json(http_cache)
+        if not token_cache.has_state_changed and http_state == loaded_http_cache:
+            return
+        state = {"format": CACHE_FORMAT, "token_cache": json.loads(token_cache.serialize()), "http_cache": http_state}
+        descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as cache_file:
+                json.dump(state, cache_file)
+            # Replaced in one step: a run killed halfway leaves the old file, never half of a new one.
+            os.replace(temporary, self.path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+
+
+def _private_folder(directory):
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        info = os.stat(directory)
+    except OSError as error:
+        raise InputError("the token cache folder '%s' cannot be created (%s); set token_cache: false to do without"
+                         % (directory, error.strerror)) from None
+    if info.st_uid != os.getuid():
+        raise InputError("the token cache folder '%s' belongs to another user, who could read the tokens; use a "
+                         "folder of your own, or token_cache: false" % directory)
+    if info.st_mode & 0o077:
+        os.chmod(directory, 0o700)
+
+
+def _valid_state(state):
+    """True for a cache file this version wrote; anything else is ignored (and replaced on the next save)."""
+    if not (isinstance(state, dict) and state.get("format") == CACHE_FORMAT):
+        return False
+    tokens, responses = state.get("token_cache"), state.get("http_cache")
+    return (isinstance(tokens, dict) and all(isinstance(entries, dict) for entries in tokens.values())
+            and isinstance(responses, dict))
+
+
+def _stored_response(fields):
+    if not (isinstance(fields, dict) and isinstance(fields.get("status_code"), int)
+            and isinstance(fields.get("text"), str) and isinstance(fields.get("headers"), dict)):
+        raise ValueError("not a stored response")
+    return StoredResponse(fields["status_code"], fields["text"], fields["headers"])
+
+
+class StoredResponse:
+    """An HTTP answer from msal's HTTP cache, in the shape msal reads back (status_code, text, headers)."""
+
+    def __init__(self, status_code, text, headers):
+        self.status_code = status_code
+        self.text = text
+        self.headers = headers
+
+    def raise_for_status(self):
+        if self.status_code >= 400:
+            raise requests.HTTPError("HTTP Error: %d" % self.status_code)
+
+
+def _responses_to_json(http_cache):
+    """msal's HTTP cache holds responses (and its own bookkeeping in plain lists and dicts); JSON, not pickle,
+    so that reading a cache file can never run code."""
+    encoded = {}
+    for key, value in http_cache.items():
+        if hasattr(value, "status_code"):
+            value = {"response": {"status_code": value.status_code, "text": value.text, "headers": dict(value.headers)}}
+        encoded[key] = value
+    try:
+        # Through JSON and back, so that it compares equal to what was loaded when nothing changed.
+        return json.loads(json.dumps(encoded))
+    except TypeError:
+        # Something this version does not know how to store: lose the HTTP cache (a discovery call), not the run.
+        return {}
+
+
+def _responses_from_json(encoded):
+    decoded = {}
+    for key, value in encoded.items():
+        if isinstance(value, dict) and "response" in value:
+            value = _stored_response(value["response"])
+        decoded[key] = value
+    return decoded

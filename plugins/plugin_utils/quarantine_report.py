@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The quarantine_file role's report, built from the results of its module runs.
+
+The role's tasks, its Markdown template and its summary message all count outcomes the same way: this is the one
+definition they share, through the collection's filters, and it is tested without running a playbook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# When the module gave no message either (a job that died without a result).
+NO_RESULT = "the module returned no result"
+
+
+def file_results(results):
+    """One entry per file: its sha1, the module's summary and per-machine results, or why it has none.
+
+    ``results`` are the loop results of the module task, or of the async_status task that waited for them
+    (whose item is the module task's result, which holds the sha1 as its own item).
+    """
+    files = []
+    for result in results:
+        item = result.get("item")
+        files.append({
+            "sha1": item.get("item") if isinstance(item, Mapping) else item,
+            "error": None if "actions" in result else result.get("msg", NO_RESULT),
+            "summary": result.get("summary", {}),
+            "actions": result.get("actions", []),
+        })
+    return files
+
+
+def outcome_totals(files):
+    """The outcomes of every file added up, in the order they first appear."""
+    totals = {}
+    for file in files:
+        for outcome, count in file["summary"].items():
+            totals[outcome] = totals.get(outcome, 0) + count
+    return totals
+
+
+def failures(files):
+    """Files that could not be handled at all, then the machines that failed."""
+    not_handled = [{"sha1": file["sha1"], "machine_name": None, "machine_id": None,
+                    "error": {"code": "NotHandled", "message": file["error"]}}
+                   for file in files if file["error"]]
+    failed_machines = [{"sha1": file["sha1"], "machine_name": entry.get("machine_name"), "machine_id": entry.get("machine_id"),
+                        "error": entry.get("error")}
+                       for file in files for entry in file["actions"] if entry.get("outcome") == "failed"]
+    return not_handled + failed_machines
+
+
+def quarantine_results(results):
+    """The parts of the role's report that come from the module: ``files``, their ``summary`` and ``failures``."""
+    files = file_results(results)
+    return {"summary": outcome_totals(files), "failures": failures(files), "files": files}
+
+
+def outcome_counts(summary):
+    """The outcomes of a summary that happened, as text: ``created 2, failed 1``; empty when none did."""
+    return ", ".join("%s %s" % (outcome, count) for outcome, count in summary.items() if count)
+
+
+def summary_lines(report, shown, report_path=None):
+    """The role's closing message: the totals, a line per file, the first ``shown`` failed machines."""
+    lines = ["%s%d file(s): %s" % ("CHECK MODE, nothing was changed. " if report["check_mode"] else "", len(report["files"]),
+                                   outcome_counts(report["summary"]) or "no machine result")]
+    for file in report["files"]:
+        lines.append("%s: %s" % (file["sha1"], "not handled: %s" % file["error"] if file["error"] else
+                                 outcome_counts(file["summary"]) or "no target"))
+    for failure in report["failures"][:shown]:
+        # Files that were not handled have their line above.
+        if failure["machine_id"] or failure["machine_name"]:
+            error = failure["error"] or {}
+            machine = failure["machine_name"] or failure["machine_id"]
+            lines.append("failed: %s on %s: %s: %s" % (failure["sha1"], machine, error.get("code"), error.get("message")))
+    if len(report["failures"]) > shown:
+        lines.append("... %d more failures: see the report" % (len(report["failures"]) - shown))
+    if report_path:
+        lines.append("Report: %s" % report_path)
+    return lines

@@ -1,0 +1,209 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Ansible glue: DefenderModule's argument spec, environment fallbacks, warnings and failures."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils.connection_options import CONNECTION_OPTIONS
+from ansible_collections.mde.response.plugins.module_utils.errors import (
+    AmbiguousWriteError, ApiError, AuthenticationError, InputError)
+from ansible_collections.mde.response.plugins.module_utils.mde_module import CONNECTION_ARGUMENT_SPEC, DefenderModule
+
+SECRET = "s3cr3t-never-shown"
+TOKEN = "eyJ0eXAi.token-never-shown"
+NAMES = [option.name for option in CONNECTION_OPTIONS]
+FALLBACKS = [(option, variable) for option in CONNECTION_OPTIONS for variable in option.env]
+
+
+class Exited(Exception):
+    def __init__(self, result):
+        super().__init__(result)
+        self.result = result
+
+
+class Failed(Exited):
+    pass
+
+
+@pytest.fixture(name="warnings", autouse=True)
+def fixture_warnings(monkeypatch):
+    """Module exits as exceptions, warnings in a list, and an environment without any connection variable."""
+    for variable in [variable for _option, variable in FALLBACKS] + ["MDE_TIME_SCALE"]:
+        monkeypatch.delenv(variable, raising=False)
+
+    def exit_json(_module, **result):
+        raise Exited(result)
+
+    def fail_json(_module, **result):
+        raise Failed(result)
+
+    warned = []
+    monkeypatch.setattr(DefenderModule, "exit_json", exit_json)
+    monkeypatch.setattr(DefenderModule, "fail_json", fail_json)
+    monkeypatch.setattr(DefenderModule, "warn", lambda _module, warning: warned.append(warning))
+    return warned
+
+
+def defender_module(**args):
+    with patch_module_args(args):
+        return DefenderModule(argument_spec=dict(sha1=dict(type="str")), supports_check_mode=True)
+
+
+def failure_of(action):
+    with pytest.raises(Failed) as failed:
+        action()
+    return failed.value.result
+
+
+def test_the_argument_spec_is_the_table_of_connection_options():
+    assert list(CONNECTION_ARGUMENT_SPEC) == NAMES
+    for option in CONNECTION_OPTIONS:
+        spec = CONNECTION_ARGUMENT_SPEC[option.name]
+        assert spec["type"] == option.type
+        assert spec.get("default") == option.default
+        assert spec.get("choices", []) == list(option.choices)
+        assert spec.get("no_log", False) is option.no_log
+        assert spec.get("fallback") == ((env_fallback, list(option.env)) if option.env else None)
+
+
+def test_a_module_gets_its_own_options_and_the_connection_options_with_their_defaults():
+    module = defender_module(sha1="a" * 40, tenant_id="contoso.example")
+    assert module.params["sha1"] == "a" * 40
+    assert module.params["tenant_id"] == "contoso.example"
+    assert module.params["auth_method"] == "auto" and module.params["cloud"] == "commercial"
+    assert module.params["timeout"] == 30
+    assert module.params["validate_certs"] is True and module.params["token_cache"] is True
+    assert module.params["client_secret"] is None
+
+
+def fallback_value(option, variable):
+    """A valid value for the option as an environment variable holds it, and the value Ansible makes of it."""
+    if option.choices:
+        return option.choices[-1], option.choices[-1]
+    if option.type == "bool":
+        return "false", False
+    if option.type == "path":
+        return "/etc/mde/%s.pem" % variable.lower(), "/etc/mde/%s.pem" % variable.lower()
+    return "from-" + variable, "from-" + variable
+
+
+@pytest.mark.parametrize("option, variable", FALLBACKS, ids=[variable for _option, variable in FALLBACKS])
+def test_every_environment_variable_is_a_fallback(monkeypatch, option, variable):
+    text, value = fallback_value(option, variable)
+    monkeypatch.setenv(variable, text)
+    assert defender_module().params[option.name] == value
+
+
+def test_the_first_environment_variable_wins_and_an_option_wins_over_both(monkeypatch):
+    monkeypatch.setenv("AZURE_TENANT_ID", "first.example")
+    monkeypatch.setenv("AZURE_TENANT", "second.example")
+    assert defender_module().params["tenant_id"] == "first.example"
+    assert defender_module(tenant_id="given.example").params["tenant_id"] == "given.example"
+
+
+def test_secrets_from_options_and_environment_are_no_log_values(monkeypatch):
+    monkeypatch.setenv("MDE_ACCESS_TOKEN", TOKEN)
+    module = defender_module(client_secret=SECRET, client_certificate_password="pem-password")
+    assert {SECRET, "pem-password", TOKEN} <= module.no_log_values
+
+
+def test_the_client_is_built_from_the_options_and_their_warnings_go_to_module_warn(warnings):
+    module = defender_module(access_token=TOKEN, validate_certs=False)
+    assert warnings == []
+    client = module.defender_client()
+    assert isinstance(client, DefenderClient)
+    assert len(warnings) == 1 and "validate_certs is false" in warnings[0]
+    assert TOKEN not in warnings[0]
+
+
+def test_the_modules_clock_is_real_time_without_the_testing_hook(warnings):
+    assert defender_module().clock.scale == 1.0
+    assert warnings == []
+
+
+def test_the_testing_hook_accelerates_the_modules_clock_with_a_warning(monkeypatch, warnings):
+    monkeypatch.setenv("MDE_TIME_SCALE", "120")
+    assert defender_module().clock.scale == 120.0
+    assert len(warnings) == 1 and "MDE_TIME_SCALE=120 is set" in warnings[0]
+
+
+def test_a_bad_testing_hook_value_fails_the_module_with_a_message(monkeypatch):
+    monkeypatch.setenv("MDE_TIME_SCALE", "fast")
+    result = failure_of(defender_module)
+    assert result == {"msg": "MDE_TIME_SCALE must be a positive number, not 'fast'; it is a testing hook: unset it "
+                             "for real runs"}
+
+
+@pytest.mark.parametrize("options, named", [
+    (dict(tenant_id="contoso example", client_id="app", client_secret=SECRET), "tenant_id"),
+    (dict(access_token=TOKEN, proxy_url="ftp://user:%s@proxy.example" % SECRET), "proxy_url"),
+    (dict(tenant_id="contoso.example", client_id="app", client_certificate_path="/nonexistent/app.pem",
+          client_certificate_password=SECRET), "client_certificate_path"),
+    (dict(auth_method="client_secret", tenant_id="contoso.example", client_secret=SECRET), "client_id"),
+])
+def test_bad_connection_options_fail_the_module_naming_the_option_and_no_secret(options, named):
+    module = defender_module(**options)
+
+    def build_client():
+        with module.failing_on_errors():
+            module.defender_client()
+
+    result = failure_of(build_client)
+    assert named in result["msg"]
+    assert SECRET not in json.dumps(result) and TOKEN not in json.dumps(result)
+
+
+@pytest.mark.parametrize("error, expected", [
+    (InputError("sha1 must be 40 hexadecimal characters"), {"msg": "sha1 must be 40 hexadecimal characters"}),
+    (AuthenticationError("the login service refused"), {"msg": "the login service refused"}),
+    (ApiError("Machine not found", code="ResourceNotFound", http_status=404, method="GET", route="machines.get"),
+     {"msg": "GET machines.get: HTTP 404 ResourceNotFound: Machine not found",
+      "error": {"code": "ResourceNotFound", "message": "Machine not found", "http_status": 404}}),
+    (AmbiguousWriteError("POST machines.StopAndQuarantineFile: the answer was lost", http_status=504),
+     {"msg": "POST machines.StopAndQuarantineFile: the answer was lost",
+      "error": {"code": "AmbiguousWrite", "message": "POST machines.StopAndQuarantineFile: the answer was lost",
+                "http_status": 504}}),
+])
+def test_client_errors_become_a_task_failure_with_a_message(error, expected):
+    module = defender_module()
+
+    def raise_error():
+        with module.failing_on_errors():
+            raise error
+
+    assert failure_of(raise_error) == expected
+
+
+def engine_result(outcomes):
+    actions = [{"machine_id": "m%d" % number, "machine_name": "ws-%02d" % number, "outcome": outcome,
+                "error": {"code": "ActionFailed"} if outcome == "failed" else None}
+               for number, outcome in enumerate(outcomes, 1)]
+    return SimpleNamespace(changed=True, summary={"created": 1}, actions=actions, warnings=["name matched twice"])
+
+
+def test_results_are_returned_and_their_warnings_passed_on(warnings):
+    result = engine_result(["created"])
+    with pytest.raises(Exited) as exited:
+        defender_module().exit_with_results(result, allow_partial=False)
+    assert not isinstance(exited.value, Failed)
+    assert exited.value.result == {"changed": True, "summary": {"created": 1}, "actions": result.actions}
+    assert warnings == ["name matched twice"]
+
+
+def test_failed_machines_fail_the_module_with_every_result_unless_partial_results_are_allowed():
+    result = engine_result(["created"] + ["failed"] * 6)
+    failure = failure_of(lambda: defender_module().exit_with_results(result, allow_partial=False))
+    assert failure["msg"] == (
+        "6 of 7 machines failed: ws-02 (ActionFailed), ws-03 (ActionFailed), ws-04 (ActionFailed), ws-05 "
+        "(ActionFailed), ws-06 (ActionFailed) and 1 more; see actions[].error for each, or set allow_partial=true to "
+        "accept a partial result")
+    assert failure["actions"] == result.actions
+    with pytest.raises(Exited) as exited:
+        defender_module().exit_with_results(result, allow_partial=True)
+    assert not isinstance(exited.value, Failed)

@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The quarantine_file role's report logic, on results shaped as the module and async_status return them."""
+
+from ansible_collections.mde.response.plugins.plugin_utils.quarantine_report import (
+    NO_RESULT, file_results, outcome_counts, quarantine_results, summary_lines)
+
+SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
+OTHER_SHA1 = "a0c659857ccbe457fdaf5fe21d54efdcbf6f6508"
+THIRD_SHA1 = "0123456789abcdef0123456789abcdef01234567"
+
+CREATED = {"machine_id": "m1", "machine_name": "ws-01.contoso.local", "outcome": "created", "status": "Pending",
+           "action_id": "a1", "error": None}
+OFFLINE = {"code": "Forbidden", "message": "Machine is offline"}
+FAILED = {"machine_id": "m2", "machine_name": "ws-02.contoso.local", "outcome": "failed", "status": None,
+          "action_id": None, "error": OFFLINE}
+
+
+def module_result(sha1, *actions):
+    summary = {"created": 0, "existing": 0, "failed": 0}
+    for entry in actions:
+        summary[entry["outcome"]] += 1
+    return {"item": sha1, "changed": True, "summary": summary, "actions": list(actions)}
+
+
+def waited(result):
+    """The async_status result for a module job: its item is the module task's result."""
+    return dict(result, item={"item": result["item"], "ansible_job_id": "j1"})
+
+
+def test_files_keep_the_loop_order_and_the_module_results():
+    results = [module_result(SHA1, CREATED, FAILED), module_result(OTHER_SHA1)]
+    assert file_results(results) == [
+        {"sha1": SHA1, "error": None, "summary": {"created": 1, "existing": 0, "failed": 1}, "actions": [CREATED, FAILED]},
+        {"sha1": OTHER_SHA1, "error": None, "summary": {"created": 0, "existing": 0, "failed": 0}, "actions": []},
+    ]
+
+
+def test_the_sha1_of_a_waited_job_comes_from_the_submitting_result():
+    assert [file["sha1"] for file in file_results([waited(module_result(SHA1, CREATED))])] == [SHA1]
+
+
+def test_a_file_without_actions_carries_the_module_message_or_says_there_was_none():
+    files = file_results([{"item": SHA1, "failed": True, "msg": "No token: AADSTS7000215"}, {"item": OTHER_SHA1}])
+    assert [(file["error"], file["summary"], file["actions"]) for file in files] == [
+        ("No token: AADSTS7000215", {}, []), (NO_RESULT, {}, [])]
+
+
+def test_totals_add_up_every_file_in_the_order_outcomes_first_appear():
+    results = [{"item": SHA1, "summary": {"created": 2, "failed": 1}, "actions": []},
+               {"item": OTHER_SHA1, "summary": {"existing": 4, "created": 1}, "actions": []}]
+    summary = quarantine_results(results)["summary"]
+    assert summary == {"created": 3, "failed": 1, "existing": 4}
+    assert list(summary) == ["created", "failed", "existing"]
+
+
+def test_failures_list_files_not_handled_first_then_failed_machines():
+    results = [module_result(SHA1, CREATED, FAILED), {"item": OTHER_SHA1, "failed": True, "msg": "API unreachable"}]
+    assert quarantine_results(results)["failures"] == [
+        {"sha1": OTHER_SHA1, "machine_name": None, "machine_id": None, "error": {"code": "NotHandled", "message": "API unreachable"}},
+        {"sha1": SHA1, "machine_name": "ws-02.contoso.local", "machine_id": "m2", "error": OFFLINE},
+    ]
+
+
+def test_results_put_summary_failures_and_files_together():
+    results = [module_result(SHA1, CREATED)]
+    assert quarantine_results(results) == {"summary": {"created": 1, "existing": 0, "failed": 0}, "failures": [],
+                                           "files": file_results(results)}
+
+
+def test_outcome_counts_leave_out_what_did_not_happen():
+    assert outcome_counts({"created": 2, "existing": 0, "failed": 1}) == "created 2, failed 1"
+    assert outcome_counts({"created": 0}) == ""
+    assert outcome_counts({}) == ""
+
+
+def report(results, check_mode=False):
+    return dict(quarantine_results(results), check_mode=check_mode)
+
+
+def test_summary_names_the_totals_each_file_and_each_failed_machine():
+    results = [module_result(SHA1, CREATED, FAILED), {"item": OTHER_SHA1, "msg": "API unreachable"}, module_result(THIRD_SHA1)]
+    assert summary_lines(report(results), 20, "/reports/quarantine-1.md") == [
+        "3 file(s): created 1, failed 1",
+        "%s: created 1, failed 1" % SHA1,
+        "%s: not handled: API unreachable" % OTHER_SHA1,
+        "%s: no target" % THIRD_SHA1,
+        "failed: %s on ws-02.contoso.local: Forbidden: Machine is offline" % SHA1,
+        "Report: /reports/quarantine-1.md",
+    ]
+
+
+def test_summary_in_check_mode_without_machine_results_or_report():
+    assert summary_lines(report([module_result(SHA1)], check_mode=True), 20) == [
+        "CHECK MODE, nothing was changed. 1 file(s): no machine result", "%s: no target" % SHA1]
+
+
+def test_summary_shows_a_failed_machine_by_id_when_it_has_no_name():
+    nameless = dict(FAILED, machine_name=None)
+    assert summary_lines(report([module_result(SHA1, nameless)]), 20)[-1] == (
+        "failed: %s on m2: Forbidden: Machine is offline" % SHA1)
+
+
+def test_summary_counts_the_failures_beyond_those_shown():
+    machines = [dict(FAILED, machine_id="m%d" % number, machine_name="ws-%02d" % number) for number in range(5)]
+    lines = summary_lines(report([module_result(SHA1, *machines)]), 2)
+    assert lines[2:] == ["failed: %s on ws-00: Forbidden: Machine is offline" % SHA1,
+                         "failed: %s on ws-01: Forbidden: Machine is offline" % SHA1,
+                         "... 3 more failures: see the report"]
+
+
+def test_a_file_not_handled_takes_a_place_among_the_shown_failures_but_no_failure_line():
+    results = [{"item": OTHER_SHA1, "msg": "API unreachable"}, module_result(SHA1, FAILED, dict(FAILED, machine_id="m3"))]
+    lines = summary_lines(report(results), 2)
+    assert lines[3:] == ["failed: %s on ws-02.contoso.local: Forbidden: Machine is offline" % SHA1,
+                         "... 1 more failures: see the report"]
