@@ -28,7 +28,6 @@ How each machine's outcome is decided (``error`` is set exactly when the outcome
 
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -48,6 +47,7 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
     is_in_flight,
     is_quarantine_of,
     related_file,
+    says_file_not_on_machine,
 )
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError
 from ansible_collections.mde.response.plugins.module_utils.existing_actions import ExistingActionIndex, machine_quarantines
@@ -63,8 +63,6 @@ LOST_ANSWER_FIRST_DELAY = 2.0
 LOST_ANSWER_MAX_DELAY = 30.0
 # Server and client clocks differ; a lost write is searched for from a little before the client thinks it began.
 CLOCK_SKEW = timedelta(minutes=2)
-# "Sha1 <hash> was not found in machine <id>": the file is not there. "Machine <id> was not found" is different.
-_FILE_NOT_ON_MACHINE = re.compile(r"\bsha1\b.*\bnot found\b", re.IGNORECASE)
 _DUPLICATE_CODE = "ActiveRequestAlreadyExists"
 _DUPLICATE_MESSAGE = "already in progress"
 
@@ -191,7 +189,7 @@ class StopAndQuarantineEngine:
     def _interpret_refusal(self, request, result, refusal, warnings):
         if refusal.code == _DUPLICATE_CODE or _DUPLICATE_MESSAGE in refusal.message.lower():
             self._adopt_in_flight(request, result, refusal, warnings)
-        elif refusal.http_status in (400, 404) and _FILE_NOT_ON_MACHINE.search(refusal.message):
+        elif refusal.http_status in (400, 404) and says_file_not_on_machine(refusal.message):
             # The HTTP status of this answer is undocumented; its message is what tells it from an unknown machine.
             result.settle(Outcome.NOT_PRESENT)
         else:
