@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from tests.simulator.config import OTHER_KNOWN_AUDIENCES
-from tests.simulator.tests.conftest import client_credentials
+from tests.support.simulator_http import client_credentials
 
 SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
 LEGACY = "https://api.securitycenter.microsoft.com"
