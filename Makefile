@@ -13,7 +13,7 @@ export ANSIBLE_NOCOLOR := 1
 PYTEST_ARGS ?= -n 2
 
 .PHONY: help venv tree test sanity units integration lint docs-lint demo bench clean
-.PHONY: docs docs-check changelog ecosystem venv-newest sanity-newest test-newest test-matrix
+.PHONY: docs docs-check changelog ecosystem venv-newest sanity-newest test-newest test-matrix test-eda
 
 help:
 	@echo "make demo         quarantine a sample hash on simulated machines, then rerun it (nothing changes)"
@@ -27,6 +27,7 @@ help:
 	@echo "make changelog    fold changelogs/fragments into CHANGELOG.rst for the version in galaxy.yml"
 	@echo "make ecosystem    galaxy build and import, changelog, execution environment and AWX tests"
 	@echo "make test-matrix  sanity and smoke tests on the newest ansible-core (.venv-newest, Python >= 3.12)"
+	@echo "make test-eda     ansible-rulebook runs the alert-to-quarantine rulebook against the simulator (.venv-eda, Java 17)"
 	@echo "make clean        remove the virtualenv and build output"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -128,6 +129,23 @@ test-newest: venv-newest tree
 
 test-matrix: sanity-newest test-newest
 
+# ansible-rulebook gets its own venv (its pins are not the tools'), and a Java 17 runtime for its rule engine from
+# the Debian packages when there is no java yet (apt-get needs root, as on CI).
+EDA_VENV := .venv-eda
+EDA_STAMP := $(EDA_VENV)/.installed
+EDA_REQUIREMENTS := tests/eda/requirements.txt
+
+$(EDA_STAMP): $(EDA_REQUIREMENTS)
+	$(PYTHON) -m venv $(EDA_VENV)
+	$(EDA_VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(EDA_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(EDA_REQUIREMENTS)
+	touch $@
+
+test-eda: venv tree $(EDA_STAMP)
+	@command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; }
+	@mkdir -p build/junit
+	MDE_EDA_VENV=$(CURDIR)/$(EDA_VENV) $(BIN)/python -m pytest -p no:xdist tests/eda --junitxml=build/junit/pytest-eda.xml
+
 demo: venv tree
 	$(BIN)/python tests/tools/demo.py
 
@@ -137,4 +155,4 @@ bench: venv tree
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(NEWEST_VENV) $(TREE) build tests/output .pytest_cache
+	rm -rf $(VENV) $(NEWEST_VENV) $(EDA_VENV) $(TREE) build tests/output .pytest_cache

@@ -9,9 +9,9 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
 
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
+from ansible_collections.mde.response.plugins.module_utils.private_files import replace_json
 
 try:
     import requests
@@ -78,15 +78,7 @@ class PersistentTokenCache:
         if not token_cache.has_state_changed and http_state == loaded_http_cache:
             return
         state = {"format": CACHE_FORMAT, "token_cache": json.loads(token_cache.serialize()), "http_cache": http_state}
-        descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as cache_file:
-                json.dump(state, cache_file)
-            # Replaced in one step: a run killed halfway leaves the old file, never half of a new one.
-            os.replace(temporary, self.path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        replace_json(self.path, state)
 
 
 def _private_folder(directory):

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import trustme
 
+from .alerts import AlertService
 from .clock import SimClock
 from .config import CERT_CLIENT_ID, CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID, TENANT_ID, AppRegistration, SimulatorConfig
 from .defender import DefenderService
@@ -132,6 +133,7 @@ class Simulator:
         self._client_certificate_password = generate_client_secret()
         self.tokens = TokenService(self.config, self.clock, default_apps(self._client_secret, self._client_certificate))
         self.defender = DefenderService(self.config, self.clock)
+        self.alerts = AlertService(self.config, self.clock, self.defender)
         self._rate_limiter = RateLimiter(self.config, self.clock)
         self._router = self._build_router()
         self._lock = threading.Lock()
@@ -144,7 +146,7 @@ class Simulator:
         router = Router()
         for method, path_regex, name, handler in self.tokens.routes():
             router.add(method, path_regex, name, handler, api=False)
-        for method, path_regex, name, handler in self.defender.routes():
+        for method, path_regex, name, handler in self.defender.routes() + self.alerts.routes():
             router.add(method, path_regex, name, handler, api=True)
         return router
 
@@ -533,6 +535,7 @@ class _AdminApi:
             ("POST", "/revoke-tokens"): lambda call: {"revoked": simulator.tokens.revoke_all()},
             ("POST", "/clock/advance"): self.post_clock_advance,
             ("POST", "/apps"): self.post_apps,
+            **simulator.alerts.admin_endpoints(),
         }
 
     def post_config(self, call):
@@ -547,6 +550,7 @@ class _AdminApi:
         self.simulator.reset()
         if call.body.get("data"):
             self.simulator.defender.reset()
+            self.simulator.alerts.reset()
         return {"reset": True}
 
     def delete_faults(self, _call):
