@@ -61,12 +61,32 @@ options:
     type: str
     choices: [commercial, gcc, gcc_high, dod]
     default: commercial
+  region:
+    description:
+      - A regional host of the commercial API, which serves the tenant's data from its region.
+      - The API URL becomes C(https://{region}.api.security.microsoft.com), the geographic hosts Microsoft documents
+        for better performance (V(us), V(eu), V(uk), V(au), V(swa), V(ina)).
+      - Only with O(cloud=commercial), and not together with O(api_url).
+      - Falls back to the E(MDE_REGION) environment variable.
+    type: str
+    choices: [us, eu, uk, au, swa, ina]
   api_url:
     description:
       - Base URL of the Defender for Endpoint API, overriding the cloud's default.
-      - For example a regional host such as V(https://eu.api.security.microsoft.com).
       - Must be an https URL.
       - Falls back to the E(MDE_API_URL) environment variable.
+    type: str
+  scope:
+    description:
+      - The token scope (audience) to request, overriding the cloud's default.
+      - The default is V(https://api.securitycenter.microsoft.com/.default) for the commercial cloud (the resource the
+        documentation uses for every API host), and the API URL followed by C(/.default) for the US Government clouds.
+      - Where a tenant refuses the default, the documentation's other form
+        V(https://securitycenter.onmicrosoft.com/windowsatpservice/.default) may work; for GCC High and DoD, some
+        clients use V(https://securitycenter.onmicrosoft.us/windowsatpservice/.default).
+      - C(/.default) is added when the value does not end with it. A managed identity asks for the scope without it.
+      - Ignored with O(auth_method=access_token).
+      - Falls back to the E(MDE_SCOPE) environment variable.
     type: str
   authority_host:
     description:

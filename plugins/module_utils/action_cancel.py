@@ -13,11 +13,14 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
     CANCELLED_STATUS,
     SUCCEEDED,
     action_status,
+    commands_completed,
     entity_id,
     is_in_flight,
 )
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError
 
+# How a quarantined file comes back (respond-file-alerts.md documents the full MpCmdRun.exe command).
+RESTORE_HINT = "MpCmdRun.exe -Restore"
 # Seconds between the read-backs after the first, immediate one.
 CANCEL_CONFIRM_DELAYS = (2.0, 4.0, 8.0)
 
@@ -87,11 +90,17 @@ class ActionCanceller:
         a success means the file is quarantined after all, which the user must hear about.
         """
         status = action_status(action)
+        if commands_completed(action) and status == CANCELLED_STATUS:
+            # The action reads Cancelled, yet its command reports completed: the machine did the work first.
+            self._warnings.add(
+                "action %s on machine %s is cancelled, but its command had already completed on the machine: the file is "
+                "probably quarantined there (check the machine; restore the file with %s)" % (entity_id(action), action.get("machineId"), RESTORE_HINT)
+            )
         if status == CANCELLED_STATUS and cancelled_by_us:
             return Outcome.CANCELLED, action, None
         if status == SUCCEEDED:
             self._warnings.add(
                 "action %s on machine %s had already succeeded before it could be cancelled: the file is quarantined "
-                "there (restore it on the machine with MpCmdRun.exe -Restore)" % (entity_id(action), action.get("machineId"))
+                "there (restore it on the machine with %s)" % (entity_id(action), action.get("machineId"), RESTORE_HINT)
             )
         return Outcome.NOT_PRESENT, action, None

@@ -13,6 +13,7 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
     action_last_update,
     action_status,
     entity_id,
+    failed_for_absent_file,
     id_key,
     is_in_flight,
 )
@@ -80,7 +81,10 @@ def _read_tracked(client, tracked):
 
 def _settle_final(result):
     status = action_status(result.action)
-    if status != SUCCEEDED:
+    if failed_for_absent_file(result.action):
+        # Where the API accepts the POST and fails the action later, this is its "not found" answer.
+        result.settle(Outcome.NOT_PRESENT, result.action)
+    elif status != SUCCEEDED:
         result.fail(
             error_entry(
                 "Action%s" % status,

@@ -11,6 +11,11 @@ from ansible_collections.mde.response.plugins.module_utils.errors import ApiErro
 
 # The documented maximum of $top for /api/machines and /api/machineactions.
 MAX_PAGE_SIZE = 10000
+NEXT_LINK = "@odata.nextLink"
+# The default order of /api/machineactions is undocumented (docs/api-fidelity.md), and $skip pages are only
+# consistent in a fixed order. Oldest first, actions created while the pages are read come after them instead
+# of shifting every page. $orderby is undocumented but sent in production by other clients.
+ACTIONS_PAGING_ORDER = "creationDateTimeUtc asc"
 
 
 def _segment(value):
@@ -41,7 +46,7 @@ class DefenderClient:
 
     def list_machine_actions(self, odata_filter=None, page_size=MAX_PAGE_SIZE):
         """All machine actions matching ``odata_filter`` (every page)."""
-        return self._list_all("/api/machineactions", "machineactions.list", odata_filter, page_size)
+        return self._list_all("/api/machineactions", "machineactions.list", odata_filter, page_size, order_by=ACTIONS_PAGING_ORDER)
 
     def get_machine_action(self, action_id):
         return self._transport.request("GET", "/api/machineactions/%s" % _segment(action_id), route="machineactions.get")
@@ -83,9 +88,10 @@ class DefenderClient:
     def delete_indicator(self, indicator_id):
         return self._transport.request("DELETE", "/api/indicators/%s" % _segment(indicator_id), route="indicators.delete")
 
-    def _list_all(self, path, route, odata_filter, page_size):
-        # Paged by hand: @odata.nextLink is undocumented here and known to loop forever on /api/machines,
-        # so it is ignored and a short page marks the end.
+    def _list_all(self, path, route, odata_filter, page_size, order_by=None):
+        # Paged by hand: @odata.nextLink is undocumented here and known to loop forever on /api/machines, so it is
+        # never followed. A short page marks the end, unless it carries a link: then the server's own page size cut
+        # it, and the next $skip goes on from what arrived. An empty page always ends, so a looping link cannot.
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError("page_size must be between 1 and %d" % MAX_PAGE_SIZE)
         entities = []
@@ -93,7 +99,10 @@ class DefenderClient:
             params = {"$top": page_size, "$skip": len(entities)}
             if odata_filter:
                 params["$filter"] = odata_filter
-            page = self._transport.request("GET", path, params=params, route=route, collection=True)["value"]
+            if order_by:
+                params["$orderby"] = order_by
+            answer = self._transport.request("GET", path, params=params, route=route, collection=True)
+            page = answer["value"]
             entities.extend(page)
-            if len(page) < page_size:
+            if not page or (len(page) < page_size and NEXT_LINK not in answer):
                 return entities

@@ -224,6 +224,9 @@ class _MsalTokenProvider(abc.ABC):
     def _refusal(self, result):
         description = (result.get("error_description") or "").strip().splitlines()
         detail = "%s: %s" % (result.get("error"), description[0]) if description else str(result.get("error"))
+        if result.get("error") == "invalid_resource":
+            # AADSTS500011: this tenant knows no such resource; another documented audience may be known.
+            detail += "; %s" % self._settings.audience_hint()
         return AuthenticationError(self._redact("%s at %s refused to issue a token for %s: %s" % (
             self._service_name(), self._service_url(), self._who(), detail)))
 

@@ -30,6 +30,12 @@ STOP_AND_QUARANTINE = "StopAndQuarantineFile"
 IN_FLIGHT_STATUSES = ("Pending", "InProgress")
 SUCCEEDED = "Succeeded"
 CANCELLED_STATUS = "Cancelled"
+FAILED = "Failed"
+# "Sha1 <hash> was not found in machine <id>": the file is not there. "Machine <id> was not found" is different.
+_FILE_NOT_ON_MACHINE = re.compile(r"\bsha1\b.*\bnot found\b", re.IGNORECASE)
+# HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), 0x80070002, signed as the API writes errorHResult (0 on success, E_FAIL
+# as a negative number), and unsigned in case a client or proxy writes it so.
+FILE_NOT_FOUND_HRESULTS = (-2147024894, 0x80070002)
 
 # Sorts entities without a readable time after every dated one, newest first.
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -118,6 +124,25 @@ def action_last_update(action):
 
 def is_in_flight(action):
     return action_status(action) in IN_FLIGHT_STATUSES
+
+
+def commands_completed(action):
+    """Whether the machine reports its command done (commands[0].commandStatus), which a Cancelled status can hide."""
+    commands = value_of(action, "commands")
+    return bool(commands) and isinstance(commands, list) and value_of(commands[0], "commandStatus") == "Completed"
+
+
+def says_file_not_on_machine(text):
+    """Whether an API text says "Sha1 <hash> was not found in machine <id>" (not "Machine <id> was not found")."""
+    return isinstance(text, str) and bool(_FILE_NOT_ON_MACHINE.search(text))
+
+
+def failed_for_absent_file(action):
+    """Whether a Failed action says why: the file was not on the machine (errorHResult or a text field)."""
+    if action_status(action) != FAILED:
+        return False
+    return value_of(action, "errorHResult") in FILE_NOT_FOUND_HRESULTS or any(
+        says_file_not_on_machine(value_of(action, name)) for name in ("troubleshootInfo", "error"))
 
 
 def related_file(action):

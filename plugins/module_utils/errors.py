@@ -8,6 +8,33 @@ secret, a client assertion, a certificate password or a token.
 
 from __future__ import annotations
 
+import re
+
+# The two wordings of a 403 for a missing application permission, each listing the permissions any one of which
+# would do: "The application does not have any of the required application permissions (Machine.Read.All,
+# Machine.ReadWrite.All) to access the resource." and the newer "Missing application roles. API required roles:
+# Machine.Read.All,Machine.ReadWrite.All, application roles: Machine.Isolate." (docs/api-fidelity.md).
+_REQUIRED_PERMISSIONS = (
+    re.compile(r"required application permissions \(([^)]*)\)", re.IGNORECASE),
+    re.compile(r"API required roles:\s*(.*?),\s*application roles:", re.IGNORECASE),
+)
+
+
+def required_permissions(message):
+    """The permissions a 403 message asks for (any one of them is enough), in its order; () if it names none."""
+    for pattern in _REQUIRED_PERMISSIONS:
+        found = pattern.search(message or "")
+        if found:
+            return tuple(name.strip() for name in found.group(1).split(",") if name.strip())
+    return ()
+
+
+def permission_hint(permission, alternatives=()):
+    """What to do about a missing application permission."""
+    others = " (or %s)" % ", ".join(alternatives) if alternatives else ""
+    return ("grant the application permission %s%s to the app registration (API permissions > APIs my organization uses > "
+            "WindowsDefenderATP > Application permissions), then grant admin consent" % (permission, others))
+
 
 class MdeError(Exception):
     """Base class of every error the client code raises on purpose."""
@@ -42,6 +69,12 @@ class ApiError(MdeError):
         self.correlation_id = correlation_id
         self.method = method
         self.route = route
+        required = required_permissions(message) if http_status == 403 else ()
+        # The permission to grant, parsed from either 403 wording; None for any other error.
+        self.missing_permission = required[0] if required else None
+        self.alternative_permissions = required[1:]
+        # What to do about it, appended to str(); the transport adds one where it knows more than the answer says.
+        self.hint = permission_hint(self.missing_permission, self.alternative_permissions) if required else None
 
     def __str__(self):
         call = " ".join(part for part in (self.method, self.route) if part)
@@ -51,10 +84,15 @@ class ApiError(MdeError):
             text = "%s: %s" % (call, text)
         if self.correlation_id:
             text += " (correlation id %s)" % self.correlation_id
+        if self.hint:
+            text += "; %s" % self.hint
         return text
 
     def to_dict(self):
-        return {"code": self.code, "message": self.message, "http_status": self.http_status}
+        details = {"code": self.code, "message": self.message, "http_status": self.http_status}
+        if self.missing_permission:
+            details["missing_permission"] = self.missing_permission
+        return details
 
 
 class TransportError(MdeError):

@@ -16,7 +16,7 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 
 from ansible_collections.mde.response.plugins.module_utils.clock import clock_from_environment
 from ansible_collections.mde.response.plugins.module_utils.connection_options import generate_argspec
-from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError, MdeError, TransportError
+from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError, MdeError, TransportError, permission_hint
 from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
 from ansible_collections.mde.response.plugins.module_utils import auth, pacing, transport
 from ansible_collections.mde.response.plugins.module_utils.token_cache import prepare_cache_folder
@@ -79,5 +79,7 @@ def _failure_message(failed, total):
     named = ["%s (%s)" % (entry.get("machine_name") or entry.get("machine_id"), (entry.get("error") or {}).get("code"))
              for entry in failed[:FAILURES_NAMED]]
     more = " and %d more" % (len(failed) - FAILURES_NAMED) if len(failed) > FAILURES_NAMED else ""
-    return "%d of %d machines failed: %s%s; see actions[].error for each, or set allow_partial=true to accept a partial result" % (
-        len(failed), total, ", ".join(named), more)
+    missing = sorted({(entry.get("error") or {}).get("missing_permission") for entry in failed} - {None})
+    hints = "".join("; %s" % permission_hint(permission) for permission in missing)
+    return "%d of %d machines failed: %s%s%s; see actions[].error for each, or set allow_partial=true to accept a partial result" % (
+        len(failed), total, ", ".join(named), more, hints)

@@ -28,7 +28,6 @@ How each machine's outcome is decided (``error`` is set exactly when the outcome
 
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -49,6 +48,7 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
     is_in_flight,
     is_quarantine_of,
     related_file,
+    says_file_not_on_machine,
 )
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError
 from ansible_collections.mde.response.plugins.module_utils.existing_actions import ExistingActionIndex, machine_quarantines
@@ -67,8 +67,6 @@ CLOCK_SKEW = timedelta(minutes=2)
 # An action a write creates is stamped while the server handles it, its answer's Date a moment later (to the second):
 # one created longer than this before the answer's Date was already there.
 WRITE_HANDLING = timedelta(seconds=10)
-# "Sha1 <hash> was not found in machine <id>": the file is not there. "Machine <id> was not found" is different.
-_FILE_NOT_ON_MACHINE = re.compile(r"\bsha1\b.*\bnot found\b", re.IGNORECASE)
 _DUPLICATE_CODE = "ActiveRequestAlreadyExists"
 _DUPLICATE_MESSAGE = "already in progress"
 
@@ -230,7 +228,7 @@ class StopAndQuarantineEngine:
     def _interpret_refusal(self, request, result, refusal, warnings):
         if refusal.code == _DUPLICATE_CODE or _DUPLICATE_MESSAGE in refusal.message.lower():
             self._adopt_in_flight(request, result, refusal, warnings)
-        elif refusal.http_status in (400, 404) and _FILE_NOT_ON_MACHINE.search(refusal.message):
+        elif refusal.http_status in (400, 404) and says_file_not_on_machine(refusal.message):
             # The HTTP status of this answer is undocumented; its message is what tells it from an unknown machine.
             result.settle(Outcome.NOT_PRESENT)
         else:

@@ -18,20 +18,32 @@ class Cloud:
     api_url: str
     authority_host: str
     scope: str
+    # Other audiences clients use in this cloud, suggested when a token for `scope` is refused.
+    other_scopes: tuple = ()
 
 
-# The commercial scope is the legacy resource even for api.security.microsoft.com: tokens for that host's own
-# name are refused. Government clouds use their API host as the resource.
+DEFAULT_SCOPE_SUFFIX = "/.default"
+# docs/api-fidelity.md has the evidence for each default. Commercial: the legacy resource, which the documentation
+# uses for every host (a token for api.security.microsoft.com's own name is reported refused), and the App ID URI
+# of its curl example, which worked where the former failed (microsoft-365-docs#13126). US Government: the
+# documentation names no audience; the API URL is what one vendor's connector uses, and the .us App ID URI what
+# another uses for GCC High and DoD (the commercial one for GCC).
+WINDOWS_ATP_SERVICE_SCOPE = "https://securitycenter.onmicrosoft.com/windowsatpservice/.default"
 CLOUDS = {
     "commercial": Cloud("https://api.security.microsoft.com", "https://login.microsoftonline.com",
-                        "https://api.securitycenter.microsoft.com/.default"),
+                        "https://api.securitycenter.microsoft.com/.default",
+                        (WINDOWS_ATP_SERVICE_SCOPE, "https://api.security.microsoft.com/.default")),
     "gcc": Cloud("https://api-gcc.securitycenter.microsoft.us", "https://login.microsoftonline.com",
-                 "https://api-gcc.securitycenter.microsoft.us/.default"),
+                 "https://api-gcc.securitycenter.microsoft.us/.default", (WINDOWS_ATP_SERVICE_SCOPE,)),
     "gcc_high": Cloud("https://api-gov.securitycenter.microsoft.us", "https://login.microsoftonline.us",
-                      "https://api-gov.securitycenter.microsoft.us/.default"),
+                      "https://api-gov.securitycenter.microsoft.us/.default",
+                      ("https://securitycenter.onmicrosoft.us/windowsatpservice/.default",)),
     "dod": Cloud("https://api-gov.securitycenter.microsoft.us", "https://login.microsoftonline.us",
-                 "https://api-gov.securitycenter.microsoft.us/.default"),
+                 "https://api-gov.securitycenter.microsoft.us/.default",
+                 ("https://securitycenter.onmicrosoft.us/windowsatpservice/.default",)),
 }
+# includes/improve-request-performance.md (2024) lists these geographic hosts of the commercial API.
+REGIONAL_API_URL = "https://%s.api.security.microsoft.com"
 
 AUTH_METHODS = OPTIONS_BY_NAME["auth_method"].choices
 
@@ -85,7 +97,13 @@ class ConnectionSettings:
     @property
     def resource(self):
         """The scope as a v1 resource, which managed identity endpoints take."""
-        return self.scope[:-len("/.default")] if self.scope.endswith("/.default") else self.scope
+        return self.scope[:-len(DEFAULT_SCOPE_SUFFIX)] if self.scope.endswith(DEFAULT_SCOPE_SUFFIX) else self.scope
+
+    def audience_hint(self):
+        """What to try when the token's audience may be why it is refused."""
+        others = [scope for scope in (CLOUDS[self.cloud].scope,) + CLOUDS[self.cloud].other_scopes if scope != self.scope]
+        return ("if the token's audience is the reason (it was requested for %s), set the scope option to another one the "
+                "API may accept: %s" % (self.scope, " or ".join(others)))
 
     @classmethod
     def from_options(cls, options, environ=None):
@@ -105,12 +123,13 @@ class ConnectionSettings:
         auth_method = _choose_auth_method(values)
         _require(auth_method, values, chosen_automatically=(values.get("auth_method") or DEFAULT_AUTH_METHOD) == "auto")
 
+        regional_api_url = _regional_api_url(values.get("region"), cloud_name, values)
         settings = cls(
             auth_method=auth_method,
             cloud=cloud_name,
-            api_url=_https_url("api_url", values.get("api_url") or cloud.api_url),
+            api_url=_https_url("api_url", values.get("api_url") or regional_api_url or cloud.api_url),
             authority_host=_https_url("authority_host", values.get("authority_host") or cloud.authority_host),
-            scope=cloud.scope,
+            scope=_scope(values.get("scope")) or cloud.scope,
             tenant_id=tenant_id,
             client_id=values.get("client_id"),
             client_secret=options.get("client_secret") or None,
@@ -164,6 +183,30 @@ def _require(auth_method, values, chosen_automatically):
     described = ["%s (environment variable %s)" % (name, " or ".join(ENVIRONMENT_VARIABLES[name])) for name in missing]
     how = "auth_method=auto chose %s, which" % auth_method if chosen_automatically else "auth_method=%s" % auth_method
     raise InputError("%s needs %s" % (how, ", ".join(described)))
+
+
+def _regional_api_url(region, cloud_name, values):
+    """The regional host's URL, or None without a region."""
+    if not region:
+        return None
+    choices = OPTIONS_BY_NAME["region"].choices
+    if region not in choices:
+        raise InputError("region must be one of %s, not '%s'" % (", ".join(choices), region))
+    if cloud_name != DEFAULT_CLOUD:
+        raise InputError("region selects a host of the commercial API; with cloud=%s leave region unset (or give api_url)" % cloud_name)
+    if values.get("api_url"):
+        raise InputError("region and api_url both say where the API is: give one of them")
+    return REGIONAL_API_URL % region
+
+
+def _scope(value):
+    """The scope option as msal takes it (ending with /.default), or None when unset."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("https", "api") or not parts.netloc or any(char.isspace() for char in value):
+        raise InputError("scope must be one audience URI such as %s, not '%s'" % (WINDOWS_ATP_SERVICE_SCOPE, value))
+    return value if value.endswith(DEFAULT_SCOPE_SUFFIX) else value.rstrip("/") + DEFAULT_SCOPE_SUFFIX
 
 
 def _https_url(option, value):

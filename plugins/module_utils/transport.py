@@ -139,7 +139,7 @@ class HttpTransport:
             except requests.RequestException as exc:
                 # Whether the server counted a call that got no answer is unknown, so it keeps its place.
                 self._pacer.settle(route, place, counted=True)
-                error = _connection_error(method, route, exc, self._settings.timeout)
+                error = _connection_error(method, route, exc, self._settings.timeout, self._settings.api_url)
                 if _certificate_rejected(exc) or not (method in RESENDABLE_METHODS or _never_sent(exc)):
                     raise error from None
                 self._retry_after_wait(attempt, _backoff(attempt.number), error)
@@ -154,6 +154,11 @@ class HttpTransport:
                 token_refreshed = True
                 self.stats.add(token_refreshes=1, retries=1)
                 continue
+            if status == 401:
+                refusal = _error_from_response(method, route, response)
+                if isinstance(refusal, ApiError):
+                    refusal.hint = self._settings.audience_hint()
+                raise refusal
             if status == 429:
                 self.stats.add(throttled=1)
                 attempt.throttled += 1
@@ -255,10 +260,11 @@ def _backoff(attempt_number):
     return ceiling * random.uniform(0.5, 1.0)
 
 
-def _connection_error(method, route, exc, timeout):
+def _connection_error(method, route, exc, timeout, api_url):
     reason = describe_connection_error(exc, timeout)
     if method in RESENDABLE_METHODS or _never_sent(exc):
-        return TransportError("%s %s: no answer from the API: %s" % (method, route, reason))
+        # The host is named: with region, cloud and api_url, it is not always the one the user thinks of.
+        return TransportError("%s %s: no answer from the API at %s: %s" % (method, route, api_url, reason))
     return AmbiguousWriteError("%s %s: the answer was lost (%s); the write may or may not have taken effect"
                                % (method, route, reason))
 

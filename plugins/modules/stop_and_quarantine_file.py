@@ -209,6 +209,13 @@ actions:
         http_status:
           description: HTTP status of the API's answer, or null.
           type: int
+        missing_permission:
+          description:
+            - The application permission the API asked for in a 403 answer (either of its two wordings), to be
+              granted to the app registration with admin consent.
+          type: str
+          returned: when the API refused for a missing permission
+          sample: Machine.StopAndQuarantine
     action:
       description: The MachineAction entity exactly as the API returned it, or null.
       type: dict

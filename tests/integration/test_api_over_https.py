@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
 from ansible_collections.mde.response.plugins.module_utils.odata import odata_string
 from ansible_collections.mde.response.plugins.module_utils.quarantine_engine import StopAndQuarantineEngine
 from ansible_collections.mde.response.plugins.module_utils.quarantine_request import QuarantineRequest
@@ -108,3 +109,13 @@ def test_cancel_is_confirmed_by_reading_back(simulator, client, clock):
     quarantine(client, clock, machine_ids=[machine["id"]])
     result = quarantine(client, clock, machine_ids=[machine["id"]], state="cancelled")
     assert (result.actions[0]["outcome"], result.actions[0]["status"]) == ("cancelled", "Cancelled")
+
+
+def test_an_odata_error_names_status_and_message(client):
+    # The real service answers an invalid query with an empty code (docs/api-fidelity.md); the message must still
+    # say which call failed and why.
+    with pytest.raises(ApiError) as raised:
+        client.list_machine_actions("sha1 eq '%s'" % SHA1)
+    assert (raised.value.code, raised.value.http_status) == ("", 400)
+    assert str(raised.value) == ("GET machineactions.list: HTTP 400: The query specified in the URI is not valid. "
+                                 "Could not find a property named 'sha1' on type 'MachineAction'.")

@@ -19,6 +19,12 @@ DEFAULT_AUDIENCES = (
     "https://api.securitycenter.microsoft.com",
     "https://securitycenter.onmicrosoft.com/windowsatpservice",
 )
+# Audiences clients also use (reference §12): the current host (Microsoft Q&A) and the legacy host (a managed
+# identity in Sentinel's Restrict-MDEFileHash template). Not accepted by default: the docs never show them as scopes.
+OTHER_KNOWN_AUDIENCES = (
+    "https://api.security.microsoft.com",
+    "https://api.securitycenter.windows.com",
+)
 
 
 @dataclass
@@ -44,23 +50,45 @@ class SimulatorConfig:
     # "return_existing":       201 with the existing in-flight action
     # "mixed":                 alternates between 400 ActiveRequestAlreadyExists and 201 existing
     # "create_new":            no duplicate detection at all (the least kind variant)
+    # The same choice for one action type only, e.g. {"StopAndQuarantineFile": "return_existing"}: the docs give
+    # the two answers per action page, so each type may behave differently.
+    duplicate_response_by_type: dict = field(default_factory=dict)
+    # The status of a 2xx duplicate: the docs say it "returns a pending machine action"; a new action is 201.
+    duplicate_existing_status: int = 201          # 201 | 200
 
     # A POST after an earlier action for the same file Succeeded: unconfirmed. Either a new action is created,
     # or the file is gone from the machine and the API says ResourceNotFound.
     resubmit_after_success: str = "create"       # "create" | "file_not_found"
     # Status of "Sha1 ... was not found in machine ...": the error table maps ResourceNotFound to 404.
     file_not_found_status: int = 404
+    # A POST for a file the machine has not observed. "refuse": the synchronous ResourceNotFound above (seen in a
+    # third-party log, §5). "fail_later": 201, then the action ends Failed with errorHResult 0x80070002 (file not
+    # found) and troubleshootInfo naming the file; "fail_later_unexplained": the same with the generic E_FAIL and
+    # nothing saying why. No client shows either of the later variants (§12, low confidence).
+    file_absent_response: str = "refuse"          # "refuse" | "fail_later" | "fail_later_unexplained"
 
     # New actions show up in GET /api/machineactions only after this many simulated seconds (GET by id at once).
     list_lag_seconds: float = 0.0
-    # Default order of GET /api/machineactions: the doc calls $top=2 "the latest two", unconfirmed.
-    list_order: str = "newest_first"             # "newest_first" | "oldest_first"
+    # Default order of GET /api/machineactions (without $orderby): the doc calls $top=2 "the latest two",
+    # unconfirmed. "unordered" is a stable order unrelated to time (by id), what a client must survive.
+    list_order: str = "newest_first"             # "newest_first" | "oldest_first" | "unordered"
+    # Server-driven paging: how many entities one answer holds at most ("Maximum page size is 10,000", §2, §3).
+    # Smaller values let a test see paging without seeding 10,000 entities.
+    max_page_size: int = 10_000
+    # When an answer carries @odata.nextLink. "server_paging": only when the page size (not $top) cut the answer,
+    # as ASP.NET OData does and as #8489 (none with $top) and #8316 (one without $top) show on /api/machines;
+    # "always": whenever more matches follow the page, $top or not (what a client following links expects);
+    # "never": as every documented example of machineactions shows.
+    next_link: str = "server_paging"             # "server_paging" | "always" | "never"
+    # On /api/machines the link always says $skip=10000, so following it loops (#8316); False gives a correct link.
+    machines_next_link_loops: bool = True
     # Casing of relatedFileInfo.fileIdentifier in answers: unconfirmed (examples are lowercase).
     file_identifier_case: str = "lower"          # "lower" | "upper" | "as_sent"
     # Which last-update field actions carry: the real one, the one in list examples, or both.
     last_update_field: str = "lastUpdateDateTimeUtc"   # | "lastUpdateTimeUtc" | "both"
     # 403 message wording: the 2021 "does not have any of the required application permissions (...)" or the
-    # 2026 "Missing application roles. API required roles: ..., application roles: ...".
+    # newer "Missing application roles. API required roles: ..., application roles: ..." (2026). Both are quoted
+    # from real answers; the older one stays the default because it is the one seen for StopAndQuarantineFile.
     forbidden_format: str = "legacy"             # "legacy" | "roles"
     # GET /api/machines with no machines: the doc says 404.
     machines_empty_404: bool = True
@@ -75,6 +103,12 @@ class SimulatorConfig:
     cancel_effect: str = "cancels"               # "cancels" | "ignored"
     # Cancelling an action that is already final: unconfirmed. 400 BadRequest, or 200 leaving it unchanged.
     cancel_final_response: int = 400             # 400 | 200
+    # The error code of that 400: unconfirmed (two clients handle "already cancelled" without quoting a code).
+    cancel_final_code: str = "BadRequest"
+    # Cancelling an action the machine has already picked up (InProgress): it reads Cancelled, but the machine
+    # may have carried the command out, which shows as commands[0].commandStatus "Completed" (Kibana's
+    # isPartialCancelScenario). Seen for live response; StopAndQuarantineFile answers show "commands": [].
+    cancel_after_completion: bool = False
 
     # A Microsoft-signed / trusted-publisher file: refused; the code is unconfirmed.
     signed_file_response: str = "disallowed_operation"   # 403 DisallowedOperation | "bad_request" (400 BadRequest)
@@ -94,7 +128,12 @@ class SimulatorConfig:
 
     # Token service
     token_lifetime_seconds: int = 3599
+    # Resources the token service issues tokens for (scope "<audience>/.default"), on top of the US Government
+    # API URLs; a tenant where one audience fails (#13126) is a list without it.
     audiences: tuple = DEFAULT_AUDIENCES
+    # Audiences the API accepts in a bearer token; None: every audience the token service issues. A token for
+    # another audience gets 401, as from any resource server.
+    api_audiences: tuple = None
 
     def update(self, **switches):
         """Change switches by name; unknown names raise, so a typo in a test cannot pass silently."""

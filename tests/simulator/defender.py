@@ -38,6 +38,7 @@ ACTION_ROLES = {
     "CollectInvestigationPackage": ("Machine.CollectForensics",),
 }
 QUARANTINE = "StopAndQuarantineFile"
+LAST_UPDATE_FIELDS = ("lastUpdateDateTimeUtc", "lastUpdateTimeUtc")
 
 IN_FLIGHT = ("Pending", "InProgress")
 FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
@@ -45,6 +46,10 @@ FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
 QUARANTINE_OUTCOMES = ("Succeeded", "Failed", "TimeOut", "Pending")
 # E_FAIL: a failed action reports a non-zero errorHResult, 0 otherwise (§1).
 FAILED_HRESULT = -2147467259
+# HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), 0x80070002: how a "fail_later" action for an absent file says why.
+FILE_NOT_FOUND_HRESULT = -2147024894
+DUPLICATE_VARIANTS = ("active_request_exists", "already_in_progress", "return_existing", "mixed", "create_new")
+FILE_ABSENT_VARIANTS = ("refuse", "fail_later", "fail_later_unexplained")
 
 # "Only devices last seen within the configured retention period are returned" (§3); 180 days is the default.
 RETENTION = timedelta(days=180)
@@ -166,6 +171,8 @@ class _Action:
     sequence: int
     outcome: str = None            # the final status the lifecycle reaches; None for a seeded action
     fixed_status: str = None       # a seeded action's status, which never changes by itself
+    file_absent: str = None        # the file_absent_response variant the action was created under, if the file was absent
+    completed_before_cancel: bool = False
     cancelled_at: object = None
     cancellation_requestor: str = None
     cancellation_comment: str = None
@@ -329,17 +336,23 @@ class DefenderService:
             return dict(self._files[sha1.lower()].entity)
 
     def add_machine_action(self, machine_id, sha1, status="Pending", created=None, requestor="analyst@contoso.com", comment="seeded",
-                           action_type=QUARANTINE):
-        """Seed an existing action; its status stays as given (a cancel can still cancel a Pending/InProgress one)."""
+                           action_type=QUARANTINE, outcome=None):
+        """Seed an existing action; its status stays as given (a cancel can still cancel a Pending/InProgress one).
+
+        With ``outcome`` (one of QUARANTINE_OUTCOMES), a Pending action instead follows the lifecycle from ``created``
+        to that status, as a posted one does.
+        """
         if status not in IN_FLIGHT + FINAL:
             raise ValueError("status must be one of %s, got %r" % (", ".join(IN_FLIGHT + FINAL), status))
+        if outcome is not None and (status != "Pending" or outcome not in QUARANTINE_OUTCOMES):
+            raise ValueError("outcome needs status Pending and one of %s, got %r" % (", ".join(QUARANTINE_OUTCOMES), outcome))
         with self._lock:
             machine = self._machines.get(machine_id)
             if machine is None:
                 raise ValueError("no machine %s" % machine_id)
             created = _moment(created) or self._clock.now()
             action = _Action(str(uuid.uuid4()), action_type, machine_id, machine.entity["computerDnsName"], sha1, requestor, comment, created,
-                             next(self._sequence), fixed_status=status)
+                             next(self._sequence), outcome=outcome, fixed_status=None if outcome else status)
             if status == "Cancelled":
                 action.cancelled_at, action.cancellation_requestor = created, requestor
             self._store_action(action)
@@ -409,17 +422,7 @@ class DefenderService:
         if not machines and self._config.machines_empty_404:
             # §3: "If there are no recent machines, you see 404 Not Found"; an empty filter result stays 200.
             return mde_error(404, "NotFound", "No recent machines were found")
-        matches = options.matching(machines)
-        response = self._collection(request, "Machines", options.window(matches))
-        if options.top is None and len(matches) > options.skip + odata.MAX_PAGE_SIZE:
-            response.body["@odata.nextLink"] = self._broken_next_link(request)
-        return response
-
-    @staticmethod
-    def _broken_next_link(request):
-        # Issue #8316 (§2): without $top the API adds a nextLink that always says $skip=10000, so following it loops.
-        kept = [part for part in request.raw_query.split("&") if part and not part.lower().startswith(("$skip=", "%24skip="))]
-        return "https://%s%s?%s" % (_host(request), request.path, "&".join(kept + ["$skip=%d" % odata.MAX_PAGE_SIZE]))
+        return self._listing(request, "Machines", machines, options, next_link_loops=self._config.machines_next_link_loops)
 
     def get_machine(self, request):
         denied = self._forbidden(request, READ_ROLES)
@@ -479,7 +482,7 @@ class DefenderService:
             observers = [self._machines[machine_id] for machine_id in self._observers.get(file_id.lower(), ()) if machine_id in self._machines]
             machines = [machine.entity for machine in sorted(observers, key=lambda machine: machine.sequence) if self._retained(machine, now)]
         # §10: an unknown file is "200 OK with an empty set".
-        return self._collection(request, "Machines", options.page(machines))
+        return self._listing(request, "Machines", machines, options)
 
     # ------------------------------------------------------------------------------------- stop and quarantine
 
@@ -502,16 +505,25 @@ class DefenderService:
             refusal = self._refusal(machine, sha1)
             if refusal:
                 return refusal
+            absent_variant = _switch(self._config, "file_absent_response", FILE_ABSENT_VARIANTS)
+            absent = machine_id not in self._observers.get(sha1.lower(), ())
+            if absent and absent_variant == "refuse":
+                return self._file_not_observed(sha1, machine_id)
             now = self._clock.now()
             earlier = self._quarantines.get((machine_id, sha1.lower()), [])
             in_flight = [action for action in earlier if self._timeline(action, now)[0] in IN_FLIGHT]
-            if in_flight and self._config.duplicate_response != "create_new":
-                return self._duplicate(request, max(in_flight, key=lambda action: action.sequence), now)
+            duplicate_variant = self._duplicate_variant(QUARANTINE) if in_flight else None
+            if duplicate_variant not in (None, "create_new"):
+                return self._duplicate(request, duplicate_variant, max(in_flight, key=lambda action: action.sequence), now)
             succeeded = any(self._timeline(action, now)[0] == "Succeeded" for action in earlier)
             if succeeded and _switch(self._config, "resubmit_after_success", ("create", "file_not_found")) == "file_not_found":
-                return self._file_not_observed(sha1, machine_id)
+                # The earlier action removed the file: it is absent now, answered as any absent file is.
+                if absent_variant == "refuse":
+                    return self._file_not_observed(sha1, machine_id)
+                absent = True
+            outcome = "Failed" if absent and machine.quarantine_outcome != "Pending" else machine.quarantine_outcome
             action = _Action(str(uuid.uuid4()), QUARANTINE, machine_id, machine.entity["computerDnsName"], sha1, _requestor(request), comment,
-                             now, next(self._sequence), outcome=machine.quarantine_outcome)
+                             now, next(self._sequence), outcome=outcome, file_absent=absent_variant if absent else None)
             self._store_action(action)
             return self._action_response(request, 201, action, now)
 
@@ -531,22 +543,24 @@ class DefenderService:
             if _switch(self._config, "signed_file_response", ("disallowed_operation", "bad_request")) == "disallowed_operation":
                 return mde_error(403, "DisallowedOperation", message)
             return mde_error(400, "BadRequest", message)
-        if machine.entity["id"] not in self._observers.get(sha1.lower(), ()):
-            return self._file_not_observed(sha1, machine.entity["id"])
         return None
 
     def _file_not_observed(self, sha1, machine_id):
         # §5: the message tells this apart from "Machine ... was not found"; the status is unconfirmed.
-        return mde_error(self._config.file_not_found_status, "ResourceNotFound", "Sha1 %s was not found in machine %s" % (sha1, machine_id))
+        return mde_error(self._config.file_not_found_status, "ResourceNotFound", _file_not_observed_message(sha1, machine_id))
 
-    def _duplicate(self, request, existing, now):
+    def _duplicate_variant(self, action_type):
+        """How duplicates of this action type are answered: duplicate_response_by_type, else duplicate_response."""
+        variant = self._config.duplicate_response_by_type.get(action_type, self._config.duplicate_response)
+        return _checked("duplicate_response", variant, DUPLICATE_VARIANTS)
+
+    def _duplicate(self, request, variant, existing, now):
         """The answer to a POST while an action for the same machine and file is in flight (§8, config comments)."""
-        variant = _switch(self._config, "duplicate_response", ("active_request_exists", "already_in_progress", "return_existing", "mixed"))
         if variant == "mixed":
             self._duplicates_answered += 1
             variant = "active_request_exists" if self._duplicates_answered % 2 else "return_existing"
         if variant == "return_existing":
-            return self._action_response(request, 201, existing, now)
+            return self._action_response(request, _switch(self._config, "duplicate_existing_status", (201, 200)), existing, now)
         code = "ActiveRequestAlreadyExists" if variant == "active_request_exists" else "BadRequest"
         return mde_error(400, code, "Action is already in progress")
 
@@ -560,15 +574,16 @@ class DefenderService:
             options = odata.parse_query_options(request.query, request.raw_query, MACHINE_ACTION_TYPE)
         except odata.ODataError as error:
             return error.response()
-        newest_first = _switch(self._config, "list_order", ("newest_first", "oldest_first")) == "newest_first"
+        order = _switch(self._config, "list_order", ("newest_first", "oldest_first", "unordered"))
+        chronological = (lambda action: (action.created, action.sequence)) if order != "unordered" else (lambda action: action.id)
         with self._lock:
             now = self._clock.now()
             listed_before = now - timedelta(seconds=self._config.list_lag_seconds)
             listed = sorted((action for action in self._actions.values() if action.created <= listed_before),
-                            key=lambda action: (action.created, action.sequence), reverse=newest_first)
-            entities = [self._render_action(action, now) for action in listed]
-        # §2: no page of this API has an @odata.nextLink; clients page with $top/$skip.
-        return self._collection(request, "MachineActions", options.page(entities))
+                            key=chronological, reverse=order == "newest_first")
+            # Both last-update names are there for $orderby, which sorts on the service's own column.
+            entities = [self._action_entity(action, now) for action in listed]
+        return self._listing(request, "MachineActions", entities, options, shown=self._shown_action_fields)
 
     def get_machine_action(self, request):
         denied = self._forbidden(request, READ_ROLES)
@@ -598,9 +613,11 @@ class DefenderService:
             if status in FINAL:
                 # §4: only a launched action not yet in a final state can be cancelled; the answer otherwise is unconfirmed.
                 if _switch(self._config, "cancel_final_response", (400, 200)) == 400:
-                    return mde_error(400, "BadRequest", "Machine action %s can't be cancelled since it is in final state %s." % (action_id, status))
+                    return mde_error(400, self._config.cancel_final_code,
+                                     "Machine action %s can't be cancelled since it is in final state %s." % (action_id, status))
             elif _switch(self._config, "cancel_effect", ("cancels", "ignored")) == "cancels":
                 action.cancelled_at, action.cancellation_requestor, action.cancellation_comment = now, _requestor(request), comment
+                action.completed_before_cancel = status == "InProgress" and self._config.cancel_after_completion
             return self._action_response(request, 200, action, now)
 
     def _timeline(self, action, now):
@@ -619,6 +636,15 @@ class DefenderService:
 
     def _render_action(self, action, now):
         """The MachineAction entity as the API shows it at ``now``, field order as in real responses (§1)."""
+        return self._shown_action_fields(self._action_entity(action, now))
+
+    def _shown_action_fields(self, entity):
+        """The entity with only the last-update field(s) config.last_update_field names."""
+        field = _switch(self._config, "last_update_field", ("lastUpdateDateTimeUtc", "lastUpdateTimeUtc", "both"))
+        return {name: value for name, value in entity.items() if name not in LAST_UPDATE_FIELDS or field in (name, "both")}
+
+    def _action_entity(self, action, now):
+        """The MachineAction entity with both last-update names."""
         status, last_update = self._timeline(action, now)
         entity = {
             "id": action.id,
@@ -631,24 +657,30 @@ class DefenderService:
             "computerDnsName": action.computer_dns_name,
             "creationDateTimeUtc": format_datetime(action.created),
         }
-        field = _switch(self._config, "last_update_field", ("lastUpdateDateTimeUtc", "lastUpdateTimeUtc", "both"))
-        for name in ("lastUpdateDateTimeUtc", "lastUpdateTimeUtc"):
-            if field in (name, "both"):
-                entity[name] = format_datetime(last_update)
+        for name in LAST_UPDATE_FIELDS:
+            entity[name] = format_datetime(last_update)
         cancelled = action.cancelled_at is not None
+        explained = status == "Failed" and action.file_absent == "fail_later"
         entity.update({
             "cancellationRequestor": action.cancellation_requestor,
             "cancellationComment": action.cancellation_comment,
             "cancellationDateTimeUtc": format_datetime(action.cancelled_at) if cancelled else None,
-            "errorHResult": FAILED_HRESULT if status == "Failed" else 0,
+            "errorHResult": (FILE_NOT_FOUND_HRESULT if explained else FAILED_HRESULT) if status == "Failed" else 0,
             "scope": None,
             "externalId": None,
             "requestSource": "PublicApi",
             "relatedFileInfo": {"fileIdentifier": self._file_identifier(action.sha1), "fileIdentifierType": "Sha1"} if action.sha1 else None,
-            "commands": [],
-            "troubleshootInfo": None,
+            "commands": self._completed_commands(action) if action.completed_before_cancel else [],
+            "troubleshootInfo": _file_not_observed_message(action.sha1, action.machine_id) if explained else None,
         })
         return entity
+
+    def _completed_commands(self, action):
+        # The shape of a live-response command entry (run-live-response.md), reporting the work as done.
+        picked_up = action.created + timedelta(seconds=self._config.pending_seconds)
+        return [{"index": 0, "startTime": format_datetime(picked_up), "endTime": format_datetime(action.cancelled_at),
+                 "commandStatus": "Completed", "errors": [],
+                 "command": {"type": action.type, "params": [{"key": "Sha1", "value": action.sha1}]}}]
 
     def _file_identifier(self, sha1):
         case = _switch(self._config, "file_identifier_case", ("lower", "upper", "as_sent"))
@@ -679,6 +711,23 @@ class DefenderService:
     @staticmethod
     def _collection(request, entity_set, entities):
         return Response(200, {"@odata.context": _context(request, entity_set), "value": entities})
+
+    def _listing(self, request, entity_set, entities, options, shown=None, next_link_loops=False):
+        """A collection answer: $filter, $orderby, one page, and @odata.nextLink as config.next_link says."""
+        page_size = self._config.max_page_size
+        matches = options.matching(entities)
+        page = options.window(matches, page_size)
+        response = self._collection(request, entity_set, [shown(entity) for entity in page] if shown else page)
+        more = len(matches) > options.skip + len(page)
+        variant = _switch(self._config, "next_link", ("server_paging", "always", "never"))
+        cut_by_page_size = options.top is None or options.top > page_size
+        if more and (variant == "always" or (variant == "server_paging" and cut_by_page_size)):
+            next_skip = options.skip + len(page)
+            if next_link_loops:
+                # Issue #8316 (§2): the link always says $skip=10000, so a client that follows it never gets further.
+                next_skip = odata.MAX_PAGE_SIZE
+            response.body["@odata.nextLink"] = _next_link(request, next_skip)
+        return response
 
 
 class _BodyError(Exception):
@@ -738,7 +787,10 @@ def _machine_copy(entity):
 
 def _switch(config, name, allowed):
     """A switch's value, refusing values the simulator does not implement so that a typo cannot pass silently."""
-    value = getattr(config, name)
+    return _checked(name, getattr(config, name), allowed)
+
+
+def _checked(name, value, allowed):
     if value not in allowed:
         raise ValueError("simulator switch %s=%r is not one of %s" % (name, value, ", ".join(map(repr, allowed))))
     return value
@@ -764,6 +816,16 @@ def _host(request):
 def _context(request, fragment):
     # OData builds the context URL from the URL the client called.
     return "https://%s/api/$metadata#%s" % (_host(request), fragment)
+
+
+def _next_link(request, skip):
+    """The request's own URL with $skip replaced, as ASP.NET OData builds a next link."""
+    kept = [part for part in request.raw_query.split("&") if part and not part.lower().startswith(("$skip=", "%24skip="))]
+    return "https://%s%s?%s" % (_host(request), request.path, "&".join(kept + ["$skip=%d" % skip]))
+
+
+def _file_not_observed_message(sha1, machine_id):
+    return "Sha1 %s was not found in machine %s" % (sha1, machine_id)
 
 
 def _machine_not_found(machine_id):

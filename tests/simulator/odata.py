@@ -1,4 +1,4 @@
-"""The OData v4 query options of the simulated Defender API: $filter, $top and $skip, parsed strictly.
+"""The OData v4 query options of the simulated Defender API: $filter, $orderby, $top and $skip, parsed strictly.
 
 The real API is ASP.NET OData; its errors are 400 with an empty ``code``, a ``details`` array and a message that
 starts "The query specified in the URI is not valid." (reference notes §2, issue microsoft-365-docs#12682). The
@@ -33,11 +33,12 @@ DECIMAL = "Edm.Decimal"
 STRING_COLLECTION = "Collection(Edm.String)"
 NUMERIC = frozenset((INT32, INT64, DECIMAL))
 
-SUPPORTED_OPTIONS = ("$filter", "$top", "$skip")
+# $orderby is undocumented but sent in production by two clients (reference §12: Kibana, MDEAutomator).
+SUPPORTED_OPTIONS = ("$filter", "$orderby", "$top", "$skip")
 # System query options OData knows but the Defender API does not document: ASP.NET refuses options that are not
 # enabled with this message, whereas an unknown "$..." name is a custom option (§2, the "$stop" typo).
 NOT_ALLOWED_OPTIONS = {
-    "$orderby": "OrderBy", "$select": "Select", "$expand": "Expand", "$count": "Count", "$search": "Search",
+    "$select": "Select", "$expand": "Expand", "$count": "Count", "$search": "Search",
     "$apply": "Apply", "$compute": "Compute", "$format": "Format", "$skiptoken": "SkipToken", "$deltatoken": "DeltaToken",
 }
 
@@ -77,17 +78,22 @@ class QueryOptions:
     predicate: object          # entity dict -> bool
     top: int                   # None when the request has no $top
     skip: int
+    order: tuple = ()          # ($orderby key function, descending) pairs, most significant first
 
     def matching(self, entities):
-        return [entity for entity in entities if self.predicate(entity)]
+        """The entities the $filter keeps, in $orderby order (stable: ties keep the order given)."""
+        matches = [entity for entity in entities if self.predicate(entity)]
+        for key, descending in reversed(self.order):
+            matches.sort(key=key, reverse=descending)
+        return matches
 
-    def window(self, matches):
-        """$skip, then $top (or the maximum page size) of entities that already match."""
-        limit = MAX_PAGE_SIZE if self.top is None else self.top
+    def window(self, matches, page_size=MAX_PAGE_SIZE):
+        """$skip, then $top (at most the server's page size) of entities that already match."""
+        limit = page_size if self.top is None else min(self.top, page_size)
         return matches[self.skip:self.skip + limit]
 
-    def page(self, entities):
-        return self.window(self.matching(entities))
+    def page(self, entities, page_size=MAX_PAGE_SIZE):
+        return self.window(self.matching(entities), page_size)
 
 
 def parse_query_options(query, raw_query, entity_type):
@@ -110,7 +116,37 @@ def parse_query_options(query, raw_query, entity_type):
         raise ODataError("The limit of '%s' for Top query has been exceeded. The value from the incoming request is '%s'." % (MAX_PAGE_SIZE, top))
     skip = _non_negative_integer("$skip", options["$skip"]) if "$skip" in options else 0
     predicate = compile_filter(options["$filter"], entity_type) if "$filter" in options else _match_all
-    return QueryOptions(predicate, top, skip)
+    order = compile_orderby(options["$orderby"], entity_type) if "$orderby" in options else ()
+    return QueryOptions(predicate, top, skip, order)
+
+
+_ORDERBY_ITEM = re.compile(r"\s*([A-Za-z_]\w*)(?:\s+(asc|desc))?\s*")
+_UNORDERABLE = (STRING_COLLECTION,)
+
+
+def compile_orderby(text, entity_type):
+    """($orderby key function, descending) pairs; property names case-insensitive, null sorts lowest (OData)."""
+    order = []
+    for item in text.split(","):
+        match = _ORDERBY_ITEM.fullmatch(item)
+        if not match:
+            raise ODataError("Syntax error at position %d in '%s'." % (text.find(item.strip()) + len(item.strip()), text))
+        prop = entity_type.find(match.group(1))
+        if prop is None:
+            raise ODataError("Could not find a property named '%s' on type '%s'." % (match.group(1), entity_type.name))
+        if prop.edm_type in _UNORDERABLE or not prop.edm_type.startswith("Edm."):
+            raise ODataError("The $orderby expression must evaluate to a single value of primitive type.")
+        order.append((_sort_key(prop), match.group(2) == "desc"))
+    return tuple(order)
+
+
+def _sort_key(prop):
+    def sort_key(entity):
+        value = entity.get(prop.name)
+        if value is None:
+            return (False, 0)
+        return (True, parse_datetime(value) if prop.edm_type == DATETIME else value)
+    return sort_key
 
 
 def _query_pairs(query, raw_query):

@@ -576,8 +576,9 @@ class _AdminApi:
 
     def post_config(self, call):
         switches = dict(call.body)
-        if "audiences" in switches:
-            switches["audiences"] = tuple(switches["audiences"])    # JSON has no tuples; the config keeps them immutable
+        for name in ("audiences", "api_audiences"):
+            if switches.get(name) is not None:
+                switches[name] = tuple(switches[name])    # JSON has no tuples; the config keeps them immutable
         return self.simulator.configure(**switches).as_dict()
 
     def post_reset(self, call):

@@ -180,7 +180,14 @@ class TokenService:
         return tenant.lower() in tenants
 
     def accepted_audiences(self):
+        """The resources this token service issues tokens for."""
         return tuple(self._config.audiences) + GOV_AUDIENCES
+
+    def api_audiences(self):
+        """The audiences the API accepts in a bearer token (config.api_audiences, else every issued one)."""
+        if self._config.api_audiences is None:
+            return self.accepted_audiences()
+        return tuple(self._config.api_audiences)
 
     # --- routes -----------------------------------------------------------------------------------------------
 
@@ -417,7 +424,7 @@ class TokenService:
         try:
             claims = jwt.decode(
                 token, self._signing_key.public_key(), algorithms=["RS256"],
-                audience=list(self.accepted_audiences()), issuer=ISSUER % self.tenant_id,
+                audience=list(self.api_audiences()), issuer=ISSUER % self.tenant_id,
                 # Expiry is judged on the simulated clock below; PyJWT would use the real one.
                 options={"require": ["aud", "iss", "exp", "uti"], "verify_exp": False, "verify_nbf": False,
                          "verify_iat": False})

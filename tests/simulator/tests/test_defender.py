@@ -616,11 +616,13 @@ def test_action_paging_and_limits(service, history):
         "The query specified in the URI is not valid. Custom query option '$stop' that starts with '$' is not supported.")
 
 
-def test_action_list_never_has_a_next_link(service, clock, machine):
+def test_action_list_pages_at_ten_thousand_with_a_next_link(service, clock, machine):
     created = clock.now() - timedelta(days=1)
     for _action in range(10_001):
         service.add_machine_action(machine["id"], SHA1, status="Succeeded", created=created)
-    assert len(values(list_actions(service))) == 10_000
+    first = list_actions(service)
+    assert len(first.body["value"]) == 10_000
+    assert first.body["@odata.nextLink"] == "https://api.test/api/machineactions?$skip=10000"
     assert len(values(list_actions(service, **{"$skip": "10000"}))) == 1
 
 

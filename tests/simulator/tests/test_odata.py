@@ -1,4 +1,4 @@
-"""The simulator's OData $filter/$top/$skip handling, on a small entity type of its own."""
+"""The simulator's OData $filter/$orderby/$top/$skip handling, on a small entity type of its own."""
 
 from urllib.parse import urlencode
 
@@ -208,8 +208,8 @@ def test_the_documented_stop_typo_gets_the_real_message_and_body():
 
 def test_undocumented_system_options_are_not_allowed():
     with pytest.raises(odata.ODataError) as raised:
-        options_of({"$orderby": "name"})
-    assert raised.value.message.startswith("Query option 'OrderBy' is not allowed.")
+        options_of({"$select": "name"})
+    assert raised.value.message.startswith("Query option 'Select' is not allowed.")
 
 
 def test_option_names_are_case_insensitive_and_plain_custom_options_are_ignored():
@@ -225,3 +225,35 @@ def test_a_repeated_option_is_refused():
 
 def test_options_work_without_a_raw_query_string():
     assert options_of({"$top": "1", "$filter": "size eq 1"}, raw=False).page(THINGS) == THINGS[:1]
+
+
+@pytest.mark.parametrize("orderby, expected", [
+    ("size desc", ["gamma's", "beta", "alpha", None]),
+    ("size", [None, "alpha", "beta", "gamma's"]),              # null sorts lowest, ascending is the default
+    ("SEEN asc", [None, "alpha", "beta", "gamma's"]),          # property names are case-insensitive
+    ("flag desc,name desc", ["alpha", "gamma's", "beta", None]),
+    ("secret", ["alpha", "beta", "gamma's", None]),            # sortable though not filterable; ties keep their order
+])
+def test_orderby(orderby, expected):
+    assert [thing["name"] for thing in options_of({"$orderby": orderby}).page(THINGS)] == expected
+
+
+def test_orderby_applies_before_the_page():
+    page = options_of({"$orderby": "size desc", "$top": "2", "$skip": "1"}).page(THINGS)
+    assert [thing["name"] for thing in page] == ["beta", "alpha"]
+
+
+@pytest.mark.parametrize("orderby, message", [
+    ("colour", "Could not find a property named 'colour' on type 'Thing'."),
+    ("tags", "The $orderby expression must evaluate to a single value of primitive type."),
+    ("size downwards", "Syntax error at position 14 in 'size downwards'."),
+])
+def test_orderby_errors(orderby, message):
+    with pytest.raises(odata.ODataError) as raised:
+        options_of({"$orderby": orderby})
+    assert raised.value.message == message
+
+
+def test_the_server_page_size_caps_top():
+    options = options_of({"$top": "3"})
+    assert options.page(THINGS, page_size=2) == THINGS[:2]

@@ -71,13 +71,23 @@ def test_list_machines_sends_the_filter_on_every_page():
     assert [call["params"]["$filter"] for call in api.calls("machines.list")] == ["osPlatform eq 'Windows11'"] * 2
 
 
-def test_next_link_is_ignored_and_a_short_page_ends_the_listing():
-    transport = RecordingTransport({"value": [{"id": "a"}], "@odata.nextLink": "https://api/machineactions?$skip=10000"})
+def test_a_short_page_ends_the_listing_and_actions_are_paged_oldest_first():
+    transport = RecordingTransport({"value": [{"id": "a"}]})
     assert DefenderClient(transport).list_machine_actions("type eq 'StopAndQuarantineFile'") == [{"id": "a"}]
     method, path, params, _body, route = transport.requests[0]
     assert (method, path, route) == ("GET", "/api/machineactions", "machineactions.list")
-    assert params == {"$top": 10000, "$skip": 0, "$filter": "type eq 'StopAndQuarantineFile'"}
+    assert params == {"$top": 10000, "$skip": 0, "$filter": "type eq 'StopAndQuarantineFile'", "$orderby": "creationDateTimeUtc asc"}
     assert len(transport.requests) == 1
+
+
+def test_a_next_link_is_never_followed_but_a_short_page_with_one_goes_on_until_an_empty_page():
+    # The #8316 link always says $skip=10000; the listing goes on from what arrived instead, and stops when empty.
+    looping = "https://api/machines?$skip=10000"
+    transport = RecordingTransport({"value": [{"id": "a"}, {"id": "b"}], "@odata.nextLink": looping},
+                                   {"value": [{"id": "c"}], "@odata.nextLink": looping}, {"value": [], "@odata.nextLink": looping})
+    assert DefenderClient(transport).list_machines(page_size=5) == [{"id": "a"}, {"id": "b"}, {"id": "c"}]
+    assert [params for _method, _path, params, _body, _route in transport.requests] == [
+        {"$top": 5, "$skip": 0}, {"$top": 5, "$skip": 2}, {"$top": 5, "$skip": 3}]
 
 
 def test_no_filter_parameter_without_a_filter():

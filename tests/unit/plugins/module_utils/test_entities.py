@@ -10,6 +10,8 @@ import pytest
 
 from ansible_collections.mde.response.plugins.module_utils.entities import (
     action_last_update,
+    commands_completed,
+    failed_for_absent_file,
     is_quarantine_of,
     newest_first,
     parse_timestamp,
@@ -71,3 +73,28 @@ def test_unique_by_id_ignores_case_and_keeps_the_first():
 def test_a_timestamp_and_its_offset_twin_are_the_same_moment():
     assert parse_timestamp("2025-03-01T10:00:00-0130") == parse_timestamp("2025-03-01T11:30:00Z")
     assert parse_timestamp("2025-03-01T10:00:00-0130").utcoffset() == timedelta(hours=-1, minutes=-30)
+
+
+@pytest.mark.parametrize("action, expected", [
+    ({"status": "Failed", "errorHResult": -2147024894}, True),
+    ({"status": "Failed", "errorHResult": 0x80070002}, True),
+    ({"status": "Failed", "errorHResult": -2147467259, "troubleshootInfo": "Sha1 %s was not found in machine abc" % SHA1}, True),
+    ({"status": "Failed", "error": "Sha1 %s was not found in machine abc" % SHA1}, True),
+    ({"status": "Failed", "errorHResult": -2147467259, "troubleshootInfo": None}, False),        # nothing says why
+    ({"status": "Failed", "troubleshootInfo": "Machine abc was not found"}, False),
+    ({"status": "TimeOut", "errorHResult": -2147024894}, False),
+    ("garbage", False),
+])
+def test_a_failed_action_may_say_the_file_was_absent(action, expected):
+    assert failed_for_absent_file(action) is expected
+
+
+@pytest.mark.parametrize("commands, expected", [
+    ([{"index": 0, "commandStatus": "Completed"}], True),
+    ([{"index": 0, "commandStatus": "Failed"}], False),
+    ([], False),
+    (None, False),
+    ("garbage", False),
+])
+def test_commands_completed(commands, expected):
+    assert commands_completed({"status": "Cancelled", "commands": commands}) is expected

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
+import pytest
+
 from ansible_collections.mde.response.plugins.module_utils.errors import (
     AmbiguousWriteError, ApiError, AuthenticationError, InputError, MdeError, TransportError)
 
@@ -30,3 +32,32 @@ def test_transport_errors_report_a_code_of_their_own():
         "code": "TransportError", "message": "GET machines.get: no answer", "http_status": None}
     assert AmbiguousWriteError("lost", http_status=503).to_dict()["code"] == "AmbiguousWrite"
     assert str(InputError("bad sha1")) == "bad sha1"
+
+
+@pytest.mark.parametrize("message, missing, alternatives", [
+    ("The application does not have any of the required application permissions (Machine.Read.All, Machine.ReadWrite.All) to access the resource.",
+     "Machine.Read.All", ("Machine.ReadWrite.All",)),
+    ("The application does not have any of the required application permissions (Machine.StopAndQuarantine) to access the resource.",
+     "Machine.StopAndQuarantine", ()),
+    ("Missing application roles. API required roles: Machine.Read.All,Machine.ReadWrite.All, application roles: Machine.Isolate.",
+     "Machine.Read.All", ("Machine.ReadWrite.All",)),
+    ("Missing application roles. API required roles: Machine.StopAndQuarantine, application roles: Machine.Read.All,File.Read.All.",
+     "Machine.StopAndQuarantine", ()),
+])
+def test_both_403_wordings_name_the_missing_permission(message, missing, alternatives):
+    error = ApiError(message, code="Forbidden", http_status=403, method="POST", route="machines.StopAndQuarantineFile")
+    assert (error.missing_permission, error.alternative_permissions) == (missing, alternatives)
+    assert error.to_dict()["missing_permission"] == missing
+    assert str(error).endswith("; grant the application permission %s%s to the app registration (API permissions > APIs my organization "
+                               "uses > WindowsDefenderATP > Application permissions), then grant admin consent"
+                               % (missing, " (or %s)" % alternatives[0] if alternatives else ""))
+
+
+@pytest.mark.parametrize("status, message", [
+    (403, "Tenant feature isn't enabled."),                       # DisabledFeature: no permission to grant
+    (400, "The application does not have any of the required application permissions (X) to access the resource."),
+])
+def test_other_errors_name_no_permission(status, message):
+    error = ApiError(message, code="Forbidden", http_status=status)
+    assert error.missing_permission is None and "missing_permission" not in error.to_dict()
+    assert "grant" not in str(error)

@@ -150,3 +150,45 @@ def test_token_cache_folder_follows_xdg_cache_home_or_the_option():
     assert settings(environ={"XDG_CACHE_HOME": "/xdg"}, **APP).token_cache_dir == "/xdg/mde.response"
     assert settings(token_cache_dir="/var/cache/soc", **APP).token_cache_dir == "/var/cache/soc"
     assert settings(token_cache=False, **APP).token_cache is False
+
+
+@pytest.mark.parametrize("region", ["us", "eu", "uk", "au", "swa", "ina"])
+def test_region_picks_the_documented_regional_host_and_keeps_the_scope(region):
+    resolved = settings(region=region, **APP)
+    assert (resolved.api_url, resolved.scope) == ("https://%s.api.security.microsoft.com" % region,
+                                                  "https://api.securitycenter.microsoft.com/.default")
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"region": "fr"}, "region must be one of us, eu, uk, au, swa, ina, not 'fr'"),
+    ({"region": "eu", "cloud": "gcc"}, "region selects a host of the commercial API; with cloud=gcc leave region unset (or give api_url)"),
+    ({"region": "eu", "api_url": "https://api.example"}, "region and api_url both say where the API is: give one of them"),
+    ({"scope": "windowsatpservice"}, "scope must be one audience URI such as https://securitycenter.onmicrosoft.com/windowsatpservice/.default"),
+    ({"scope": "https://a.example/.default https://b.example/.default"}, "scope must be one audience URI"),
+])
+def test_region_and_scope_are_checked_before_any_request(options, message):
+    with pytest.raises(InputError, match="^" + message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+        settings(**dict(APP, **options))
+
+
+@pytest.mark.parametrize("scope, expected", [
+    ("https://securitycenter.onmicrosoft.com/windowsatpservice/.default", "https://securitycenter.onmicrosoft.com/windowsatpservice/.default"),
+    ("https://securitycenter.onmicrosoft.com/windowsatpservice", "https://securitycenter.onmicrosoft.com/windowsatpservice/.default"),
+    ("https://api.security.microsoft.com/", "https://api.security.microsoft.com/.default"),
+    ("api://fc780465-2017-40d4-a0c5-307022471b92", "api://fc780465-2017-40d4-a0c5-307022471b92/.default"),
+])
+def test_scope_overrides_the_clouds_and_gets_default_added(scope, expected):
+    resolved = settings(scope=scope, cloud="gcc_high", **APP)
+    assert (resolved.scope, resolved.resource) == (expected, expected[:-len("/.default")])
+
+
+@pytest.mark.parametrize("cloud, scope, suggested", [
+    ("commercial", None, "https://securitycenter.onmicrosoft.com/windowsatpservice/.default or https://api.security.microsoft.com/.default"),
+    ("commercial", "https://securitycenter.onmicrosoft.com/windowsatpservice/.default",
+     "https://api.securitycenter.microsoft.com/.default or https://api.security.microsoft.com/.default"),
+    ("gcc_high", None, "https://securitycenter.onmicrosoft.us/windowsatpservice/.default"),
+])
+def test_the_audience_hint_names_the_other_audiences_of_the_cloud(cloud, scope, suggested):
+    resolved = settings(cloud=cloud, **dict(APP, **({"scope": scope} if scope else {})))
+    assert resolved.audience_hint() == ("if the token's audience is the reason (it was requested for %s), set the scope option to another one "
+                                        "the API may accept: %s" % (resolved.scope, suggested))

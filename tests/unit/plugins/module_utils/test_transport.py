@@ -257,7 +257,7 @@ def test_get_gives_up_with_a_transport_error_naming_the_call():
     with pytest.raises(TransportError) as raised:
         harness.request()
     assert not isinstance(raised.value, AmbiguousWriteError)
-    assert str(raised.value) == "GET machines.list: no answer from the API: no answer within 30 seconds"
+    assert str(raised.value) == "GET machines.list: no answer from the API at %s: no answer within 30 seconds" % API
 
 
 @pytest.mark.parametrize("failure", [
@@ -286,7 +286,7 @@ def test_a_refused_post_gives_up_with_a_plain_transport_error(refused):
     with pytest.raises(TransportError) as raised:
         harness.request("POST", "/api/machineactions/a1/cancel", body={}, route="machineactions.cancel")
     assert not isinstance(raised.value, AmbiguousWriteError)
-    assert str(raised.value) == "POST machineactions.cancel: no answer from the API: could not connect (connection refused)"
+    assert str(raised.value) == "POST machineactions.cancel: no answer from the API at %s: could not connect (connection refused)" % API
 
 
 def test_a_proxy_that_is_down_is_blamed_not_the_api():
@@ -298,7 +298,7 @@ def test_a_proxy_that_is_down_is_blamed_not_the_api():
     transport = HttpTransport(settings, FakeTokens(), build_session(settings), clock=clock, max_retries=0)
     with pytest.raises(TransportError) as raised:
         transport.request("GET", "/api/machines", route=ROUTE)
-    assert str(raised.value) == "GET machines.list: no answer from the API: the proxy failed: could not connect (connection refused)"
+    assert str(raised.value) == "GET machines.list: no answer from the API at %s: the proxy failed: could not connect (connection refused)" % API
 
 
 def test_401_fetches_a_new_token_once():
