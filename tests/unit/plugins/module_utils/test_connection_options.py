@@ -94,4 +94,6 @@ def test_the_role_hands_every_connection_option_to_the_module():
     assert tasks, "no %s task in the role" % MODULE
     for task in tasks:
         passed = {name: value for name, value in task[MODULE].items() if "quarantine_file_connection" in str(value)}
-        assert passed == {name: "{{ quarantine_file_connection.%s | default(omit) }}" % name for name in NAMES}
+        # An alias is passed under its own name too: the role's argument spec accepts it but does not rename it.
+        names = NAMES + [alias for option in CONNECTION_OPTIONS for alias in option.aliases]
+        assert passed == {name: "{{ quarantine_file_connection.%s | default(omit) }}" % name for name in names}
