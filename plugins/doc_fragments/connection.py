@@ -142,7 +142,7 @@ notes:
 requirements:
   - requests >= 2.28.0
   - msal >= 1.35.0 (certificate credentials with a public certificate)
-  - cryptography (reads client certificates; msal requires it too)
+  - cryptography >= 3.1 (reads client certificates; msal requires it too)
 """
 
     ATTRIBUTES = r"""
