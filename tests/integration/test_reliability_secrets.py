@@ -95,8 +95,8 @@ def test_validate_certs_false_works_only_when_set_and_warns(simulator, ansible, 
 def test_proxy_password_appears_nowhere_and_host_and_port_stay_visible(simulator, ansible, measured):
     """A proxy_url with a recognisable password, at -vvvv: the proxy gets the password, yet neither the output,
     the registered result (invocation.module_args included), its warnings nor its error texts hold it; the result
-    still shows the proxy's user, host and port. A proxy that cannot be reached fails with a message naming its
-    host and port, and not its password."""
+    still shows the proxy's user, host and port. A proxy that cannot be reached fails with a message that blames
+    the proxy, without its password."""
     canary = CANARY_PREFIX + secrets.token_urlsafe(24)
     machines = seed(simulator, 2)
     mac = simulator.add_machine(name="mac-01.contoso.local", os_platform="macOS", observed_files=[SHA1])
