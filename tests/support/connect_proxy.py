@@ -68,7 +68,7 @@ class ConnectProxy(socketserver.ThreadingTCPServer):
         """The passwords of the Basic Proxy-Authorization headers seen."""
         found = []
         for entry in self.seen:
-            scheme, _, value = (entry["authorization"] or "").partition(" ")
+            scheme, _space, value = (entry["authorization"] or "").partition(" ")
             if scheme == "Basic":
                 found.append(base64.b64decode(value).decode("utf-8").split(":", 1)[1])
         return found
