@@ -16,7 +16,9 @@ options:
       - Falls back to the E(AZURE_TENANT_ID) environment variable, then E(AZURE_TENANT) (set by the AWX/Automation
         Controller "Microsoft Azure Resource Manager" credential).
       - Required except with O(auth_method=managed_identity) or O(auth_method=access_token).
+      - The alias O(tenant) is the name C(azure.azcollection) uses.
     type: str
+    aliases: [tenant]
   client_id:
     description:
       - The application (client) ID of the Entra app registration, or of a user-assigned managed identity.
@@ -27,12 +29,16 @@ options:
     description:
       - A client secret of the app registration.
       - Falls back to the E(AZURE_CLIENT_SECRET) environment variable, then E(AZURE_SECRET).
+      - The alias O(secret) is the name C(azure.azcollection) uses.
     type: str
+    aliases: [secret]
   client_certificate_path:
     description:
       - Path to a PEM file holding the private key and the certificate registered with the app.
       - Falls back to the E(AZURE_CLIENT_CERTIFICATE_PATH) environment variable.
+      - The alias O(x509_certificate_path) is the name C(azure.azcollection) uses for the same kind of file.
     type: path
+    aliases: [x509_certificate_path]
   client_certificate_password:
     description:
       - Password of the private key in the client certificate file, if it is encrypted.
@@ -57,10 +63,22 @@ options:
   cloud:
     description:
       - The Microsoft cloud, which selects the API and login hosts and the token scope.
+      - When neither this option nor E(MDE_CLOUD) is set, the cloud is what O(cloud_environment) names, else
+        V(commercial).
       - Falls back to the E(MDE_CLOUD) environment variable.
     type: str
     choices: [commercial, gcc, gcc_high, dod]
-    default: commercial
+  cloud_environment:
+    description:
+      - The Azure cloud by its Azure SDK name, as azure.azcollection and AWX's Azure credential set it.
+      - Used only when O(cloud) is not set. V(AzureCloud) means V(commercial) (GCC tenants, which also sign in
+        there, set O(cloud=gcc)).
+      - V(AzureUSGovernment) is refused with the reason, because it covers two Defender for Endpoint clouds with
+        different API hosts (O(cloud=gcc_high) and O(cloud=dod)); so are V(AzureChinaCloud), V(AzureGermanCloud)
+        and any other value. Set O(cloud) then.
+      - Falls back to the E(AZURE_CLOUD_ENVIRONMENT) environment variable (set by the AWX/Automation Controller
+        "Microsoft Azure Resource Manager" credential's cloud environment field).
+    type: str
   region:
     description:
       - A regional host of the commercial API, which serves the tenant's data from its region.
@@ -99,7 +117,11 @@ options:
   ca_path:
     description:
       - A CA bundle (PEM) to verify both the API and the login service with.
-      - It takes precedence over E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE).
+      - When set, only this bundle is trusted.
+      - When not set, certificates are verified against what the machine trusts, namely the operating system's store
+        (as C(update-ca-certificates) or C(update-ca-trust) maintain it, or E(SSL_CERT_FILE) and E(SSL_CERT_DIR) when
+        set), the bundles that E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE) name, and the bundle that C(requests)
+        ships.
       - Falls back to the E(MDE_CA_PATH) environment variable.
     type: path
   validate_certs:
@@ -111,8 +133,13 @@ options:
     default: true
   proxy_url:
     description:
-      - An HTTP(S) proxy for both the API and the login service.
-      - Falls back to the E(MDE_PROXY_URL) environment variable; E(HTTPS_PROXY) is honoured when neither is set.
+      - An HTTP(S) proxy for both the API and the login service; a password in it is never shown.
+      - For example V(http://proxy.example:3128) or V(http://user:password@proxy.example:3128). The password is
+        masked in results, warnings and errors; the user, host and port stay visible.
+      - Hosts that E(NO_PROXY) (or E(no_proxy)) names are reached directly, as C(curl) and C(requests) read it.
+      - SOCKS proxies (V(socks5://), V(socks5h://)) are not supported and refused before any request.
+      - Falls back to the E(MDE_PROXY_URL) environment variable; E(HTTPS_PROXY) (then E(https_proxy)) is honoured
+        when neither is set.
     type: str
   timeout:
     description:
@@ -138,6 +165,7 @@ notes:
 requirements:
   - requests >= 2.28.0
   - msal >= 1.35.0 (certificate credentials with a public certificate)
+  - cryptography >= 3.1 (reads client certificates; msal requires it too)
 """
 
     ATTRIBUTES = r"""

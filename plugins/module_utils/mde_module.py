@@ -15,8 +15,9 @@ import os
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.mde.response.plugins.module_utils.clock import clock_from_environment
-from ansible_collections.mde.response.plugins.module_utils.connection_options import generate_argspec
+from ansible_collections.mde.response.plugins.module_utils.connection_options import OPTIONS_BY_NAME, generate_argspec
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError, MdeError, TransportError, permission_hint
+from ansible_collections.mde.response.plugins.module_utils.proxies import ENVIRONMENT_PROXY_VARIABLES, proxy_secrets
 from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
 from ansible_collections.mde.response.plugins.module_utils import auth, pacing, transport
 from ansible_collections.mde.response.plugins.module_utils.token_cache import prepare_cache_folder
@@ -41,6 +42,13 @@ class DefenderModule(AnsibleModule):
             self.clock, warning = clock_from_environment(os.environ)
         if warning:
             self.warn(warning)
+
+    def _load_params(self):
+        super()._load_params()
+        # Registered before the arguments are checked: a failure on any option returns the module's arguments, and
+        # Ansible masks these values wherever they appear, so a proxy URL shows its user, host and port only.
+        variables = OPTIONS_BY_NAME["proxy_url"].env + ENVIRONMENT_PROXY_VARIABLES
+        self.no_log_values.update(proxy_secrets(self.params.get("proxy_url"), *(os.environ.get(name) for name in variables)))
 
     def defender_client(self):
         """The API client for the connection options; raises InputError for bad ones, before any request."""

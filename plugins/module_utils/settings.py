@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 
 from ansible_collections.mde.response.plugins.module_utils.connection_options import CONNECTION_OPTIONS, OPTIONS_BY_NAME
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
+from ansible_collections.mde.response.plugins.module_utils.proxies import (
+    no_proxy_from_environment, proxy_from_environment, proxy_url)
+from ansible_collections.mde.response.plugins.module_utils.trust import environment_bundles
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,18 @@ REQUIRED_OPTIONS = {
 }
 
 DEFAULT_TIMEOUT = OPTIONS_BY_NAME["timeout"].default
-DEFAULT_CLOUD = OPTIONS_BY_NAME["cloud"].default
+DEFAULT_CLOUD = "commercial"
+
+# Azure SDK cloud names (cloud_environment, AZURE_CLOUD_ENVIRONMENT) and the cloud each means here, or why it cannot
+# be told: Defender for Endpoint's clouds do not follow Azure's one for one.
+AZURE_CLOUD_ENVIRONMENTS = {
+    "AzureCloud": "commercial",
+    "AzureUSGovernment": "it is the Azure side of two Defender for Endpoint clouds, GCC High (cloud=gcc_high) and "
+                         "DoD (cloud=dod), which have different API hosts; GCC tenants use the commercial login "
+                         "(cloud=gcc)",
+    "AzureChinaCloud": "Defender for Endpoint has no API host there that the collection knows",
+    "AzureGermanCloud": "Microsoft Cloud Deutschland has been closed",
+}
 DEFAULT_AUTH_METHOD = OPTIONS_BY_NAME["auth_method"].default
 
 # The tenant goes into the authority URL's path, so only a GUID or a domain name may get there.
@@ -81,10 +95,14 @@ class ConnectionSettings:
     client_certificate_path: str | None = None
     client_certificate_password: str | None = field(default=None, repr=False)
     access_token: str | None = field(default=None, repr=False)
-    # A CA bundle path, or whether to verify against the default bundle, as requests' `verify` takes it.
+    # A CA bundle path (ca_path), or whether to verify against what the machine trusts, as requests' `verify`.
     verify: bool | str = True
+    # With verify True: the bundles REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE add to the machine's store.
+    ca_bundles: tuple = ()
     # May carry proxy credentials, hence not in repr() and never in a message.
     proxy_url: str | None = field(default=None, repr=False)
+    # NO_PROXY as the environment has it: the hosts reached without the proxy.
+    no_proxy: str = ""
     timeout: float = DEFAULT_TIMEOUT
     token_cache: bool = True
     token_cache_dir: str | None = None
@@ -111,7 +129,7 @@ class ConnectionSettings:
         environ = os.environ if environ is None else environ
         values = {name: _text(value) for name, value in options.items()}
 
-        cloud_name = values.get("cloud") or DEFAULT_CLOUD
+        cloud_name = values.get("cloud") or _cloud_of_environment(values.get("cloud_environment")) or DEFAULT_CLOUD
         if cloud_name not in CLOUDS:
             raise InputError("cloud must be one of %s, not '%s'" % (", ".join(CLOUDS), cloud_name))
         cloud = CLOUDS[cloud_name]
@@ -120,6 +138,7 @@ class ConnectionSettings:
         if tenant_id and not TENANT_PATTERN.match(tenant_id):
             raise InputError("tenant_id must be a tenant GUID or domain name, not '%s'" % tenant_id)
 
+        verify = _verify(values.get("ca_path"), options.get("validate_certs"))
         auth_method = _choose_auth_method(values)
         _require(auth_method, values, chosen_automatically=(values.get("auth_method") or DEFAULT_AUTH_METHOD) == "auto")
 
@@ -136,8 +155,10 @@ class ConnectionSettings:
             client_certificate_path=values.get("client_certificate_path"),
             client_certificate_password=options.get("client_certificate_password") or None,
             access_token=values.get("access_token"),
-            verify=_verify(values.get("ca_path"), options.get("validate_certs")),
-            proxy_url=_proxy_url(values.get("proxy_url") or environ.get("HTTPS_PROXY") or environ.get("https_proxy")),
+            verify=verify,
+            ca_bundles=environment_bundles(environ) if verify is True else (),
+            proxy_url=proxy_url(proxy_from_environment(values.get("proxy_url"), environ)),
+            no_proxy=no_proxy_from_environment(environ),
             timeout=_timeout(options.get("timeout")),
             token_cache=options.get("token_cache") is not False,
             token_cache_dir=values.get("token_cache_dir") or default_token_cache_dir(environ),
@@ -152,6 +173,19 @@ class ConnectionSettings:
 def default_token_cache_dir(environ):
     base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "mde.response")
+
+
+def _cloud_of_environment(name):
+    """Our cloud for an Azure cloud name; InputError saying why and what to set when it cannot be told."""
+    if not name:
+        return None
+    meaning = {known.lower(): value for known, value in AZURE_CLOUD_ENVIRONMENTS.items()}.get(name.lower())
+    if meaning in CLOUDS:
+        return meaning
+    reason = meaning or "it is not one of the Azure cloud names %s" % ", ".join(AZURE_CLOUD_ENVIRONMENTS)
+    raise InputError("cloud_environment (environment variable AZURE_CLOUD_ENVIRONMENT) '%s' does not say which "
+                     "Defender for Endpoint cloud to use: %s. Set cloud (one of %s; environment variable MDE_CLOUD), "
+                     "which takes precedence" % (name, reason, ", ".join(CLOUDS)))
 
 
 def _text(value):
@@ -222,16 +256,6 @@ def _verify(ca_path, validate_certs):
             raise InputError("ca_path '%s' does not exist" % ca_path)
         return ca_path
     return validate_certs is not False
-
-
-def _proxy_url(value):
-    if value is None:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https", "socks5", "socks5h") or not parts.hostname:
-        # The value itself is left out: a proxy URL can hold a password.
-        raise InputError("proxy_url (or HTTPS_PROXY) must be a URL such as http://proxy.example:3128")
-    return value
 
 
 def _timeout(value):

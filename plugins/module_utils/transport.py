@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import email.utils
-import functools
 import http
 import json
 import platform
@@ -20,6 +19,8 @@ from datetime import timezone
 from ansible_collections.mde.response.plugins.module_utils.clock import SystemClock
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, TransportError
 from ansible_collections.mde.response.plugins.module_utils.pacing import RateLimiter
+from ansible_collections.mde.response.plugins.module_utils.proxies import proxies_for
+from ansible_collections.mde.response.plugins.module_utils.trust import machine_trust_adapter
 
 try:
     import requests
@@ -54,19 +55,28 @@ def user_agent():
 
 
 def build_session(settings, use_proxy=True):
-    """A requests session that honours the settings' TLS, proxy and timeout, and nothing from the environment.
+    """A requests session that honours the settings' TLS, proxy and timeout, and nothing else from the environment.
 
-    requests lets REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE override `Session.verify` unless `trust_env` is off, and
-    an environment that exports a system bundle would then break `ca_path`; proxies are set here instead.
+    requests lets REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE replace `Session.verify` unless `trust_env` is off, which
+    would break `ca_path`; settings read those variables and NO_PROXY themselves, to add to what the machine
+    trusts and to choose the proxy per host.
     """
     session = requests.Session()
     session.trust_env = False
     session.verify = settings.verify
-    if use_proxy and settings.proxy_url:
-        session.proxies = {"http": settings.proxy_url, "https": settings.proxy_url}
+    if settings.verify is True:
+        session.mount("https://", machine_trust_adapter(settings.ca_bundles))
     session.headers["User-Agent"] = user_agent()
-    # msal calls the session without a timeout; a default here keeps a silent login service from hanging a run.
-    session.request = functools.partial(session.request, timeout=settings.timeout)
+    proxy = settings.proxy_url if use_proxy else None
+    send = session.request
+
+    def request(method, url, **kwargs):
+        # msal calls the session without a timeout; a default here keeps a silent login service from hanging a run.
+        kwargs.setdefault("timeout", settings.timeout)
+        kwargs.setdefault("proxies", proxies_for(url, proxy, settings.no_proxy))
+        return send(method, url, **kwargs)
+
+    session.request = request
     if settings.verify is False:
         # The user has been warned once through Ansible; urllib3 would repeat it on every request.
         urllib3.disable_warnings(InsecureRequestWarning)

@@ -10,6 +10,7 @@ request log, so they hold whatever the playbook prints.
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -20,6 +21,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ansible_collections.mde.response.plugins.module_utils.mde_module import CONNECTION_ARGUMENT_SPEC
 from tests.ecosystem.tools import REPO, environment, tool
+from tests.support.connect_proxy import ConnectProxy
 from tests.simulator.config import CERT_CLIENT_ID, CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID
 from tests.support.quarantine import SHA1, ids, seed, writes
 
@@ -176,8 +178,9 @@ def test_credential_type_injects_only_what_the_modules_read(tmp_path):
     for name, value in injected.items():
         option = OPTION_OF_VARIABLE[name]
         assert value in option["choices"] if "choices" in option else value == "", name
-    secrets = {"client_secret", "client_certificate", "client_certificate_password"}
-    assert {name for name, field in fields.items() if field.get("secret")} == secrets
+    # The proxy URL may hold the proxy's password.
+    secret_fields = {"client_secret", "client_certificate", "client_certificate_password", "proxy_url"}
+    assert {name for name, field in fields.items() if field.get("secret")} == secret_fields
 
 
 @pytest.mark.parametrize("method", [pytest.param("certificate", marks=pytest.mark.smoke), "managed_identity"])
@@ -205,3 +208,23 @@ def test_custom_credential_type_quarantines_with_certificate_or_managed_identity
     events = job_events(tmp_path / "job")
     assert "PRIVATE KEY" not in events
     assert details["client_certificate_password"] not in events
+
+
+def test_a_proxy_password_in_the_credential_stays_out_of_the_job_events(simulator, tmp_path):
+    """A credential that injects MDE_PROXY_URL with a password: the job goes through the proxy with it, and the
+    password is in none of the job's events (stdout, results, module_args), which AWX stores and shows."""
+    machines = seed(simulator, 2)
+    connection = simulator.connection
+    canary = "canary-proxy-" + secrets.token_urlsafe(16)
+    azure_credential = {"AZURE_CLIENT_ID": connection["client_id"], "AZURE_SECRET": connection["client_secret"],
+                        "AZURE_TENANT": connection["tenant_id"]}
+    with ConnectProxy() as proxy:
+        status, output = run_job(tmp_path / "job", dict(azure_credential, MDE_PROXY_URL=proxy.url("soc", canary),
+                                                        **endpoints(simulator)), quarantine_vars(machines))
+    events = job_events(tmp_path / "job")
+
+    assert status == "successful", output
+    assert proxy.passwords() and set(proxy.passwords()) == {canary}
+    assert_quarantined_once_each(simulator, machines, CLIENT_ID)
+    assert canary not in output + events
+    assert "soc:********@127.0.0.1:%d" % proxy.port in events

@@ -44,6 +44,23 @@ def test_ansible_doc_renders(plugin_type, name, expected):
         assert word in text, "%s is not in the documentation of %s" % (word, name)
 
 
+MODULES = sorted(name[:-3] for name in os.listdir(os.path.join(REPO, "plugins", "modules")) if name.endswith(".py"))
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_every_module_documents_what_it_returns_on_failure_and_the_azure_names(module):
+    """The top-level `error` of a failure (DefenderModule.failing_on_errors) is in RETURN, and the connection
+    options' azure.azcollection aliases and cloud_environment are documented, as ansible-doc shows them."""
+    name = "mde.response." + module
+    doc = json.loads(ansible_doc("-t", "module", "--json", name))[name]
+    error = doc["return"]["error"]
+    assert set(error["contains"]) == {"code", "message", "http_status"}
+    assert error["returned"].startswith("on failure")
+    options = doc["doc"]["options"]
+    assert options["tenant_id"]["aliases"] == ["tenant"] and options["client_secret"]["aliases"] == ["secret"]
+    assert "AZURE_CLOUD_ENVIRONMENT" in " ".join(options["cloud_environment"]["description"])
+
+
 def test_the_role_spec_defaults_tasks_and_readme_agree():
     options = json.loads(ansible_doc("-t", "role", "--json", "mde.response.quarantine_file"))[
         "mde.response.quarantine_file"]["entry_points"]["main"]["options"]

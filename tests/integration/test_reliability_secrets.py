@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from tests.simulator.config import AppRegistration
+from tests.support.connect_proxy import ConnectProxy
 from tests.support.quarantine import SHA1, WRITE, ids, outcomes, quarantine, seed, writes
 from tests.support.reliability import CANARY_PREFIX, URL_REFUSALS, leaks, refused_cleanly
 
@@ -89,3 +90,40 @@ def test_validate_certs_false_works_only_when_set_and_warns(simulator, ansible, 
     assert unverified.rc == 0, unverified.output
     assert set(outcomes(unverified_result).values()) == {"created"} and len(writes(simulator)) == 2
     assert any("validate_certs is false" in warning for warning in warnings), unverified.output
+
+
+def test_proxy_password_appears_nowhere_and_host_and_port_stay_visible(simulator, ansible, measured):
+    """A proxy_url with a recognisable password, at -vvvv: the proxy gets the password, yet neither the output,
+    the registered result (invocation.module_args included), its warnings nor its error texts hold it; the result
+    still shows the proxy's user, host and port. A proxy that cannot be reached fails with a message that blames
+    the proxy, without its password."""
+    canary = CANARY_PREFIX + secrets.token_urlsafe(24)
+    machines = seed(simulator, 2)
+    mac = simulator.add_machine(name="mac-01.contoso.local", os_platform="macOS", observed_files=[SHA1])
+    with ConnectProxy() as proxy:
+        # The option's value comes from a template: ansible-playbook -vvvv prints its command line's extra vars.
+        run = ansible.playbook("quarantine.yml", verbosity=4, env={"MDE_VALIDATE_CERTS": "false", "MDE_CA_PATH": None,
+                                                                   "PROXY_FOR_THE_TEST": proxy.url("soc", canary)},
+                               extra_vars={"sha1": SHA1, "machine_ids": ids(machines) + [mac["id"]], "allow_partial": True,
+                                           "proxy_url": "{{ lookup('ansible.builtin.env', 'PROXY_FOR_THE_TEST') }}"})
+        used = proxy.passwords()
+    with ConnectProxy() as closed:
+        unreachable = closed.url("soc", canary)
+    down = ansible.playbook("quarantine.yml", verbosity=4, env={"MDE_PROXY_URL": unreachable},
+                            extra_vars={"sha1": SHA1, "machine_ids": ids(machines)})
+    result, failure = run.result("Quarantine"), down.result("Quarantine")
+
+    texts = [run.output, json.dumps(run.results), down.output, json.dumps(down.results)]
+    found = leaks(texts, canary)
+    shown = result["invocation"]["module_args"]["proxy_url"]
+    measured("the proxy got the password on %d of %d connections; %d KB of -vvvv output and results searched "
+             "(a warning, a failed machine and an unreachable proxy among them): %s; module_args.proxy_url shown as %s; "
+             "unreachable proxy: %s" % (used.count(canary), len(used), sum(map(len, texts)) // 1024,
+                                        found or "password found nowhere", shown, failure.get("msg")))
+    assert run.rc == 0, run.output
+    assert used and set(used) == {canary}
+    assert outcomes(result)[mac["id"]] == "failed"
+    assert any("validate_certs is false" in line for line in run.output.splitlines() if line.startswith("[WARNING]"))
+    assert found == []
+    assert shown == "http://soc:********@127.0.0.1:%d" % proxy.port
+    assert down.rc != 0 and "the proxy failed" in failure["msg"], failure

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
@@ -76,7 +77,8 @@ def test_a_module_gets_its_own_options_and_the_connection_options_with_their_def
     module = defender_module(sha1="a" * 40, tenant_id="contoso.example")
     assert module.params["sha1"] == "a" * 40
     assert module.params["tenant_id"] == "contoso.example"
-    assert module.params["auth_method"] == "auto" and module.params["cloud"] == "commercial"
+    # The cloud's default (commercial) is settings.py's, after cloud_environment had its say.
+    assert module.params["auth_method"] == "auto" and module.params["cloud"] is None
     assert module.params["timeout"] == 30
     assert module.params["validate_certs"] is True and module.params["token_cache"] is True
     assert module.params["client_secret"] is None
@@ -207,3 +209,46 @@ def test_failed_machines_fail_the_module_with_every_result_unless_partial_result
     with pytest.raises(Exited) as exited:
         defender_module().exit_with_results(result, allow_partial=True)
     assert not isinstance(exited.value, Failed)
+
+
+@pytest.mark.parametrize("alias, option, value", [
+    ("tenant", "tenant_id", "contoso.example"), ("secret", "client_secret", SECRET),
+    ("x509_certificate_path", "client_certificate_path", "/etc/app.pem"),
+])
+def test_azure_collection_names_are_aliases(alias, option, value):
+    """module_defaults copied from azure.azcollection use these names."""
+    assert defender_module(**{alias: value}).params[option] == value
+
+
+@pytest.mark.parametrize("given", ["option", "MDE_PROXY_URL", "HTTPS_PROXY", "https_proxy"])
+def test_a_proxy_password_is_masked_and_the_rest_of_the_url_kept(monkeypatch, given):
+    """Ansible masks the registered values in results (module_args included), warnings and messages."""
+    url = "http://soc:%s@proxy.example:3128" % SECRET
+    monkeypatch.delenv("HTTPS_PROXY", raising=False)
+    monkeypatch.delenv("https_proxy", raising=False)
+    if given == "option":
+        module = defender_module(proxy_url=url)
+    else:
+        monkeypatch.setenv(given, url)
+        module = defender_module()
+    assert SECRET in module.no_log_values
+    masked = remove_values({"args": module.params, "msg": "via %s" % url}, module.no_log_values)
+    assert SECRET not in json.dumps(masked)
+    assert masked["msg"] == "via http://soc:********@proxy.example:3128"
+
+
+def test_an_encoded_proxy_password_is_masked_as_written_and_decoded():
+    module = defender_module(proxy_url="http://soc:p%40ss-never-shown@proxy.example:3128")
+    assert {"p%40ss-never-shown", "p@ss-never-shown"} <= module.no_log_values
+
+
+def test_a_bad_option_fails_before_the_proxy_password_could_show(monkeypatch):
+    """Argument checking fails with the module's arguments; the password is registered before it."""
+    def fail_json(module, **result):
+        # What AnsibleModule.fail_json returns: the result, the arguments, every registered value masked.
+        raise Failed(remove_values(dict(result, invocation={"module_args": module.params}), module.no_log_values))
+
+    monkeypatch.setattr(DefenderModule, "fail_json", fail_json)
+    result = failure_of(lambda: defender_module(proxy_url="http://soc:%s@proxy.example:3128" % SECRET, timeout="soon"))
+    assert "timeout" in result["msg"]
+    assert result["invocation"]["module_args"]["proxy_url"] == "http://soc:********@proxy.example:3128"

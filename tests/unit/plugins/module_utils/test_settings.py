@@ -192,3 +192,45 @@ def test_the_audience_hint_names_the_other_audiences_of_the_cloud(cloud, scope, 
     resolved = settings(cloud=cloud, **dict(APP, **({"scope": scope} if scope else {})))
     assert resolved.audience_hint() == ("if the token's audience is the reason (it was requested for %s), set the scope option to another one "
                                         "the API may accept: %s" % (resolved.scope, suggested))
+@pytest.mark.parametrize("cloud_environment, cloud, expected", [
+    ("AzureCloud", None, "commercial"),
+    ("azurecloud", None, "commercial"),
+    ("AzureUSGovernment", "gcc_high", "gcc_high"),
+    ("AzureChinaCloud", "gcc", "gcc"),
+    (None, None, "commercial"),
+])
+def test_an_azure_cloud_name_chooses_the_cloud_only_when_cloud_is_unset(cloud_environment, cloud, expected):
+    assert settings(cloud_environment=cloud_environment, cloud=cloud, **APP).cloud == expected
+
+
+@pytest.mark.parametrize("cloud_environment, reason", [
+    ("AzureUSGovernment", "GCC High (cloud=gcc_high) and DoD (cloud=dod)"),
+    ("AzureChinaCloud", "no API host there"),
+    ("AzureGermanCloud", "has been closed"),
+    ("https://management.example/metadata", "not one of the Azure cloud names AzureCloud, AzureUSGovernment"),
+])
+def test_an_azure_cloud_name_that_does_not_tell_the_cloud_is_refused_saying_why(cloud_environment, reason):
+    with pytest.raises(InputError) as raised:
+        settings(cloud_environment=cloud_environment, **APP)
+    message = str(raised.value)
+    assert reason in message
+    assert "Set cloud (one of commercial, gcc, gcc_high, dod; environment variable MDE_CLOUD)" in message
+
+
+def test_ca_bundles_from_the_environment_add_to_the_machines_trust_unless_ca_path_is_set(tmp_path):
+    bundle = tmp_path / "corporate.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    environ = {"REQUESTS_CA_BUNDLE": str(bundle), "CURL_CA_BUNDLE": str(bundle)}
+    assert settings(environ=environ, **APP).ca_bundles == (str(bundle),)
+    assert settings(environ=environ, ca_path=str(bundle), **APP).ca_bundles == ()
+    assert settings(environ=environ, validate_certs=False, **APP).ca_bundles == ()
+
+
+def test_a_ca_bundle_variable_naming_nothing_is_refused():
+    with pytest.raises(InputError, match="REQUESTS_CA_BUNDLE names '/nonexistent/ca.pem', which does not exist"):
+        settings(environ={"REQUESTS_CA_BUNDLE": "/nonexistent/ca.pem"}, **APP)
+
+
+def test_no_proxy_comes_from_the_environment():
+    assert settings(environ={"no_proxy": "internal.example"}, **APP).no_proxy == "internal.example"
+    assert settings(environ={"NO_PROXY": "a.example", "no_proxy": "b.example"}, **APP).no_proxy == "a.example"

@@ -480,12 +480,24 @@ def test_session_ignores_the_environment_and_takes_proxy_and_timeout_from_settin
     session = build_session(settings)
     assert session.trust_env is False
     assert session.verify is True
-    assert session.proxies == {"http": "http://proxy.example:3128", "https": "http://proxy.example:3128"}
     adapter = ScriptedAdapter([reply(200, {})])
     session.mount("https://", adapter)
     session.get("https://login.example/x")
     assert adapter.sent[0][1]["timeout"] == 12
     assert adapter.sent[0][1]["proxies"]["https"] == "http://proxy.example:3128"
+
+
+def test_no_proxy_sends_the_hosts_it_names_directly_and_the_others_through_the_proxy():
+    settings = ConnectionSettings.from_options(dict(APP, proxy_url="http://proxy.example:3128"),
+                                               environ={"NO_PROXY": "localhost, .login.example,10.0.0.0/8"})
+    session = build_session(settings)
+    adapter = ScriptedAdapter([reply(200, {})] * 4)
+    session.mount("https://", adapter)
+    for url in ("https://sts.login.example/t", "https://10.1.2.3/x", "https://api.example/y", "https://login.example.org/z"):
+        session.get(url)
+    assert [sent[1]["proxies"] for sent in adapter.sent] == [
+        {}, {}, {"http": "http://proxy.example:3128", "https": "http://proxy.example:3128"},
+        {"http": "http://proxy.example:3128", "https": "http://proxy.example:3128"}]
 
 
 # A real TLS server, for what only real sockets show: certificate checks, and an answer lost after the request.
@@ -529,8 +541,8 @@ def fixture_tls_server(tmp_path):
     server.server_close()
 
 
-def real_transport(server, **options):
-    settings = ConnectionSettings.from_options(dict(APP, api_url=server.url, timeout=5, **options), environ={})
+def real_transport(server, environ=None, **options):
+    settings = ConnectionSettings.from_options(dict(APP, api_url=server.url, timeout=5, **options), environ=environ or {})
     clock = FakeClock()
     return HttpTransport(settings, FakeTokens(), build_session(settings), clock=clock, pacer=RateLimiter(clock=clock))
 
@@ -540,6 +552,37 @@ def test_ca_path_wins_over_requests_ca_bundle(tls_server, monkeypatch):
     monkeypatch.setenv("CURL_CA_BUNDLE", requests.certs.where())
     tls_server.script = ["ok"]
     assert real_transport(tls_server, ca_path=tls_server.ca_path).request("GET", "/api/machines") == {"value": []}
+
+
+def os_style_bundle(tmp_path, *extra):
+    """A trust store file as update-ca-certificates writes it: the usual public CAs, plus these."""
+    path = tmp_path / "ca-certificates.crt"
+    path.write_text("".join(open(bundle, encoding="ascii").read() for bundle in (requests.certs.where(),) + extra))
+    return str(path)
+
+
+def test_without_ca_path_a_ca_in_the_machines_trust_store_is_trusted(tls_server, tmp_path, monkeypatch):
+    # OpenSSL's default store, as SSL_CERT_FILE points it elsewhere (what the OS's default file is to a real run).
+    monkeypatch.setenv("SSL_CERT_FILE", os_style_bundle(tmp_path, tls_server.ca_path))
+    tls_server.script = ["ok"]
+    assert real_transport(tls_server).request("GET", "/api/machines") == {"value": []}
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_without_ca_path_a_ca_only_in_requests_ca_bundle_is_trusted(tls_server, variable):
+    tls_server.script = ["ok"]
+    transport = real_transport(tls_server, environ={variable: tls_server.ca_path})
+    assert transport.request("GET", "/api/machines") == {"value": []}
+
+
+def test_a_ca_only_in_the_environment_is_not_trusted_when_ca_path_names_another(tls_server, tmp_path):
+    other = trustme.CA()
+    other_path = str(tmp_path / "other.pem")
+    other.cert_pem.write_to_path(other_path)
+    transport = real_transport(tls_server, environ={"REQUESTS_CA_BUNDLE": tls_server.ca_path}, ca_path=other_path)
+    with pytest.raises(TransportError, match="TLS certificate could not be verified"):
+        transport.request("GET", "/api/machines")
+    assert tls_server.seen == []
 
 
 def test_an_unverifiable_certificate_fails_at_once_with_a_hint(tls_server):
