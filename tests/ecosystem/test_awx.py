@@ -191,3 +191,20 @@ def test_custom_credential_type_quarantines_with_certificate_or_managed_identity
     events = job_events(tmp_path / "job")
     assert "PRIVATE KEY" not in events
     assert details["client_certificate_password"] not in events
+
+
+def test_survey_state_cancelled_cancels_the_quarantines_in_flight(simulator, tmp_path):
+    machines = seed(simulator, 2)
+    pending = [simulator.add_machine_action(machine["id"], SHA1, status="Pending") for machine in machines]
+    connection = simulator.connection
+    credential = {"AZURE_CLIENT_ID": connection["client_id"], "AZURE_SECRET": connection["client_secret"],
+                  "AZURE_TENANT": connection["tenant_id"]}
+
+    status, output = run_job(tmp_path / "cancel", dict(credential, **endpoints(simulator)),
+                             survey_answers(sha1=SHA1, comment="INC-4711: false positive", state="cancelled", machine_ids="\n".join(ids(machines))))
+
+    assert status == "successful", output
+    assert writes(simulator) == []
+    cancels = simulator.log_for(method="POST", route="machineactions.cancel")
+    assert sorted(entry["path"].split("/")[3] for entry in cancels) == sorted(action["id"] for action in pending)
+    assert "Cancel the quarantines still in flight of 1 file(s)" in job_events(tmp_path / "cancel")
