@@ -11,6 +11,7 @@ from tests.support.reports import report_files, report_rows, written
 PLAYBOOK = "role_quarantine_file.yml"
 MODULE_TASK = "Stop and quarantine each file on all its targets"
 FACT_TASK = "Put the results together"
+STATS_TASK = "Publish the summary, the failures and the result per machine as statistics (job artifacts in AWX)"
 
 
 def role(ansible, check=False, env=None, **variables):
@@ -48,8 +49,8 @@ def test_one_call_per_file_then_a_rerun_changes_nothing(simulator, ansible, tmp_
         assert (row["file"], row["machine"], row["outcome"], row["status"], row["error"]) == (
             action["relatedFileInfo"]["fileIdentifier"], action["computerDnsName"], "created", "Pending", "-")
     assert run.result("Show the summary")["msg"][0] == "2 file(s): created 6"
-    assert run.result("Publish the summary and the failures as statistics (job artifacts in AWX)")["ansible_stats"]["data"] == {
-        "quarantine_file_summary": report["summary"], "quarantine_file_failures": []}
+    assert run.result(STATS_TASK)["ansible_stats"]["data"] == {
+        "quarantine_file_summary": report["summary"], "quarantine_file_failures": [], "quarantine_file_results": report["machines"]}
     simulator.reset()
 
     rerun = role(ansible, quarantine_file_report_dir=str(tmp_path / "second"), **targets)
@@ -204,3 +205,22 @@ def test_connection_options_are_passed_through_and_their_secrets_never_shown(sim
     assert fact(run)["summary"]["created"] == 1
     assert [entry["appid"] for entry in simulator.log_for(route="token")] == [connection["client_id"]]
     assert connection["client_secret"] not in run.output and connection["client_secret"] not in json.dumps(run.results)
+
+
+def test_the_play_output_shows_a_row_per_machine_failures_first_and_publishes_every_row(simulator, ansible):
+    machines = seed(simulator, 2)
+    mac = simulator.add_machine("mac-01.contoso.local", os_platform="macOS", observed_files=[SHA1])
+
+    run = role(ansible, quarantine_file_sha1s=SHA1, quarantine_file_machine_names=[machine["computerDnsName"] for machine in machines + [mac]],
+               quarantine_file_allow_partial=True)
+
+    assert run.rc == 0, run.output
+    table = run.result("Show the result per machine")["msg"]
+    assert table[0].split() == ["outcome", "machine", "file", "status", "action", "id", "error"]
+    assert [line.split()[:3] for line in table[1:]] == [["failed", "mac-01.contoso.local", SHA1]] + [
+        ["created", machine["computerDnsName"], SHA1] for machine in machines]
+    published = run.result(STATS_TASK)["ansible_stats"]["data"]["quarantine_file_results"]
+    assert [(row["machine_name"], row["outcome"]) for row in published] == [("mac-01.contoso.local", "failed")] + [
+        (machine["computerDnsName"], "created") for machine in machines]
+    actions = {action["machineId"]: action["id"] for action in simulator.actions()}
+    assert [row["action_id"] for row in published[1:]] == [actions[machine["id"]] for machine in machines]
