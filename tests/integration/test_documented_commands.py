@@ -232,8 +232,12 @@ LOCAL_RUNS = {
         lambda copy, _output: os.path.isfile(os.path.join(copy, "docs", "execution-environment", "mde-response-0.1.0.tar.gz")),
     "ansible-galaxy collection list": lambda _copy, output: "mde.response" in output,
     "make help": lambda _copy, output: "make demo" in output and "make test" in output,
-    # Both runs of the demo: four machines quarantined, and the second run adds no call.
-    "make demo": lambda _copy, output: output.count("StopAndQuarantineFile calls received by the simulator so far: 4") == 2,
+    # Both runs of the demo show the plan and the table per machine; the first quarantines four machines, the second
+    # plans no write and adds no call.
+    "make demo": lambda _copy, output: (
+        output.count("StopAndQuarantineFile calls received by the simulator so far: 4") == 2
+        and "Plan: 4 of 4 machine result(s)" in output and "Plan: 0 of 4 machine result(s)" in output
+        and output.count("Show the result per machine") == 2),
 }
 
 NOT_RUN = {

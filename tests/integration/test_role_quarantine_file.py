@@ -224,3 +224,37 @@ def test_the_play_output_shows_a_row_per_machine_failures_first_and_publishes_ev
         (machine["computerDnsName"], "created") for machine in machines]
     actions = {action["machineId"]: action["id"] for action in simulator.actions()}
     assert [row["action_id"] for row in published[1:]] == [actions[machine["id"]] for machine in machines]
+
+
+def test_the_role_plans_with_reads_only_and_prints_the_writes_needed_and_the_expected_end(simulator, ansible):
+    machines = seed(simulator, 3)
+    simulator.add_machine_action(machines[0]["id"], SHA1, status="Pending")
+
+    run = role(ansible, quarantine_file_sha1s=SHA1, quarantine_file_observed=True)
+
+    assert run.rc == 0, run.output
+    plan = run.result("Show how many machines need an action and the expected end")["msg"]
+    assert plan[0] == "Plan: 2 of 3 machine result(s) of 1 file(s) need a quarantine; the others are already done or have nothing to do."
+    assert plan[1].startswith("At Defender's limits (100 actions a minute, 1,500 an hour) the writes take about 1 minute(s): expected end ")
+    [planned] = run.results_of("Read what a real run would do, before anything is written")
+    assert sorted(entry["outcome"] for entry in planned["results"][0]["actions"]) == ["existing", "would_create", "would_create"]
+    # The plan reads before the first write, and the run writes exactly what the plan counted.
+    first_write = min(entry["seq"] for entry in simulator.log_for(route="machines.StopAndQuarantineFile"))
+    assert [entry["route"] for entry in simulator.request_log if entry["seq"] < first_write and entry["method"] == "POST"] == ["token"]
+    assert len(written(simulator)) == 2
+
+
+def test_waiting_works_when_home_is_not_the_accounts_home(simulator, ansible, tmp_path):
+    # As in containers and CI runners whose HOME is not the home directory of the account in the password database.
+    machines = seed(simulator, 2)
+    simulator.configure(clock_speed=FAST)
+    home = tmp_path / "home"
+    home.mkdir()
+
+    run = role(ansible, quarantine_file_sha1s=SHA1, quarantine_file_observed=True, quarantine_file_wait=True,
+               env={"MDE_TIME_SCALE": FAST, "HOME": str(home)})
+
+    assert run.rc == 0, run.output
+    assert "could not find job" not in run.output
+    assert sorted((entry["machine_id"], entry["outcome"], entry["status"]) for entry in fact(run)["files"][0]["actions"]) == sorted(
+        (machine["id"], "created", "Succeeded") for machine in machines)
