@@ -258,3 +258,15 @@ def test_waiting_works_when_home_is_not_the_accounts_home(simulator, ansible, tm
     assert "could not find job" not in run.output
     assert sorted((entry["machine_id"], entry["outcome"], entry["status"]) for entry in fact(run)["files"][0]["actions"]) == sorted(
         (machine["id"], "created", "Succeeded") for machine in machines)
+
+
+def test_a_failed_login_is_not_answered_with_allow_partial(simulator, ansible):
+    machines = seed(simulator, 1)
+
+    run = role(ansible, quarantine_file_sha1s=SHA1, quarantine_file_machine_ids=ids(machines), env={"AZURE_CLIENT_SECRET": "wrong secret"})
+
+    assert run.rc != 0
+    message = run.result("Fail when a file could not be handled or a machine failed")["msg"]
+    assert "1 file(s) could not be handled at all: fix the cause the summary names" in message
+    assert "allow_partial" not in message
+    assert written(simulator) == []
