@@ -136,7 +136,7 @@ def header_promises(workdir, simulator, machines):
     """The playbook header: both names and every machine that observed the file, waited for, a report in ./reports."""
     assert comments_written(simulator) == {"INC-4711: ransomware dropper"}
     assert names_written(simulator, machines) == sorted(machines)
-    report, _ = report_files(os.path.join(workdir, "reports"))
+    report = report_files(os.path.join(workdir, "reports"))[0]
     assert report["waited"] is True and report["summary"]["created"] == len(machines)
 
 
@@ -147,7 +147,7 @@ def cancel_promises(_workdir, simulator, _machines):
 
 def observed_report_promises(workdir, simulator, machines):
     assert names_written(simulator, machines) == sorted(machines)
-    report, _ = report_files(os.path.join(workdir, "reports"))
+    report = report_files(os.path.join(workdir, "reports"))[0]
     assert report["summary"]["created"] == len(machines)
 
 

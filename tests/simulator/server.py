@@ -88,6 +88,7 @@ class Outcome:
     response: Response = None
     delay: float = 0.0             # real seconds to hold the answer back
 
+
 # Which environment variable carries each connection.json key (the first one the collection's option reads).
 CONNECTION_ENVIRONMENT = {
     "api_url": "MDE_API_URL",
