@@ -20,3 +20,15 @@ def ensure_collection_tree():
 
 
 sys.path.insert(0, ensure_collection_tree())
+
+# Markers are registered here rather than in pytest.ini: `ansible-test units` runs pytest with a configuration of its
+# own (and --strict-markers), but it loads this file too.
+MARKERS = (
+    "slow: takes more than a few seconds",
+    "smoke: also runs on the other ansible-core lines (make test, make test-matrix); keep these few and fast",
+)
+
+
+def pytest_configure(config):
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)

@@ -105,7 +105,10 @@ options:
       - A loop, many hosts or forks then fetch one token rather than one per task.
       - The cache lives in C($XDG_CACHE_HOME/mde.response) (by default C(~/.cache/mde.response)), in a folder only
         the user can open (0700), in files only the user can read (0600), one file per identity, locked against
-        concurrent forks.
+        concurrent forks. The module processes of one play also share the API's rate limits through a pacing file
+        there.
+      - A folder that cannot be created or written (a read-only or missing HOME) gives a warning, and the run goes
+        on without the cache.
       - Falls back to the E(MDE_TOKEN_CACHE) environment variable.
     type: bool
     default: true

@@ -55,6 +55,10 @@ class DefenderClient:
             route="machines.StopAndQuarantineFile",
         )
 
+    def answer_date(self):
+        """The API's clock when it answered this thread's last call (its Date header), or None."""
+        return self._transport.answer_date()
+
     def cancel_machine_action(self, action_id, comment):
         return self._transport.request(
             "POST",

@@ -14,8 +14,16 @@ import time
 import traceback
 
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError
-from ansible_collections.mde.response.plugins.module_utils.token_cache import PersistentTokenCache
-from ansible_collections.mde.response.plugins.module_utils.transport import build_session, describe_connection_error
+from ansible_collections.mde.response.plugins.module_utils.token_cache import PersistentTokenCache, prepare_cache_folder
+from ansible_collections.mde.response.plugins.module_utils.clock import SystemClock
+from ansible_collections.mde.response.plugins.module_utils.transport import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_WAIT,
+    MAX_THROTTLED_ATTEMPTS,
+    build_session,
+    describe_connection_error,
+    throttle_wait,
+)
 
 try:
     import msal
@@ -39,8 +47,10 @@ AADSTS_PATTERN = re.compile(r"AADSTS\d+:[^\r\n\"]*")
 DEFAULT_MANAGED_IDENTITY_ENDPOINT = "http://169.254.169.254"
 
 
-def build_token_provider(settings, session):
-    """The token provider for settings.auth_method; raises InputError for an unusable credential."""
+def build_token_provider(settings, session, clock=None):
+    """The token provider for settings.auth_method; raises InputError for an unusable credential.
+
+    `clock` (default: real time) is what a throttled login waits with."""
     if settings.auth_method == "access_token":
         return StaticTokenProvider(settings.access_token)
     if settings.auth_method == "managed_identity":
@@ -49,7 +59,7 @@ def build_token_provider(settings, session):
         # Managed identity endpoints are local to the host (IMDS, App Service); a proxy would only get in the way.
         local_session = build_session(settings, use_proxy=False) if settings.proxy_url else session
         fingerprint = "managed identity %s at %s" % (settings.client_id or "system-assigned", managed_identity_endpoint())
-        return ManagedIdentityTokenProvider(settings, local_session, identity, _token_store(settings, fingerprint))
+        return ManagedIdentityTokenProvider(settings, local_session, identity, _token_store(settings, fingerprint), clock)
     if settings.auth_method == "certificate":
         credential, fingerprint = load_certificate_credential(settings.client_certificate_path,
                                                               settings.client_certificate_password)
@@ -57,11 +67,12 @@ def build_token_provider(settings, session):
         credential = settings.client_secret
         fingerprint = "secret " + hashlib.sha256(credential.encode("utf-8")).hexdigest()
     store = _token_store(settings, "%s %s %s" % (settings.authority, settings.client_id, fingerprint))
-    return ClientCredentialTokenProvider(settings, session, credential, store)
+    return ClientCredentialTokenProvider(settings, session, credential, store, clock)
 
 
 def _token_store(settings, identity):
-    return PersistentTokenCache(settings.token_cache_dir, identity) if settings.token_cache else None
+    directory = prepare_cache_folder(settings)
+    return PersistentTokenCache(directory, identity) if directory else None
 
 
 def managed_identity_endpoint():
@@ -125,8 +136,9 @@ class StaticTokenProvider:
 class _MsalTokenProvider(abc.ABC):
     """What the msal-based providers share: an in-process copy, thread safety, the persistent cache, messages."""
 
-    def __init__(self, settings, session, store, secrets=()):
+    def __init__(self, settings, session, store, secrets=(), clock=None):
         self._settings = settings
+        self._clock = clock or SystemClock()
         self._session = session
         self._store = store
         self._secrets = [value for value in secrets if value]
@@ -142,7 +154,7 @@ class _MsalTokenProvider(abc.ABC):
             if self._token and time.time() < self._refresh_at:
                 return self._token
             with self._persisted():
-                result = self._call_service()
+                result = self._call_service_waiting_out_throttles()
             if "access_token" not in result:
                 raise self._refusal(result)
             self._token = result["access_token"]
@@ -169,6 +181,29 @@ class _MsalTokenProvider(abc.ABC):
             return contextlib.nullcontext()
         return self._store.session(self._token_cache, self._http_cache)
 
+    def _call_service_waiting_out_throttles(self):
+        """msal's result; a throttled or briefly unavailable service (429, 5xx) is asked again after its Retry-After
+        (or backoff), within the wait budget of an API call."""
+        waited, throttled = 0.0, 0
+        while True:
+            result = self._call_service()
+            refusal = None if "access_token" in result else self._forget_throttle()
+            if refusal is None:
+                return result
+            throttled += 1
+            delay, told_when = throttle_wait(refusal.headers.get("retry-after"), self._clock.now(), throttled)
+            if waited + delay > DEFAULT_MAX_WAIT or throttled >= (MAX_THROTTLED_ATTEMPTS if told_when else DEFAULT_MAX_RETRIES + 1):
+                return result
+            self._clock.sleep(delay)
+            waited += delay
+
+    def _forget_throttle(self):
+        """The throttling answer msal keeps in its HTTP cache (and would replay instead of asking), taken out of it;
+        None when the last refusal was not one."""
+        throttles = [key for key, value in self._http_cache.items()
+                     if getattr(value, "status_code", 0) == 429 or getattr(value, "status_code", 0) >= 500]
+        return [self._http_cache.pop(key) for key in throttles][-1] if throttles else None
+
     def _call_service(self):
         """Ask msal for a token (the client is built on first use: building it already talks to the service)."""
         try:
@@ -181,6 +216,10 @@ class _MsalTokenProvider(abc.ABC):
                 self._service_name(), _origin(url), describe_connection_error(error, self._settings.timeout)))) from None
         except ValueError as error:
             raise AuthenticationError(self._redact(self._unusable_answer(error))) from None
+        except msal.exceptions.MsalServiceError as error:
+            # msal raises for a 5xx of the token endpoint where it returns other refusals; made one of them here,
+            # so that it is waited out and reported like a 429.
+            return {"error": "unavailable", "error_description": str(error)}
 
     def _refusal(self, result):
         description = (result.get("error_description") or "").strip().splitlines()
@@ -221,11 +260,11 @@ class _MsalTokenProvider(abc.ABC):
 class ClientCredentialTokenProvider(_MsalTokenProvider):
     """An app registration's token, with a client secret or a certificate (msal ConfidentialClientApplication)."""
 
-    def __init__(self, settings, session, credential, store=None):
+    def __init__(self, settings, session, credential, store=None, clock=None):
         secrets = [settings.client_secret, settings.client_certificate_password]
         if isinstance(credential, dict):
             secrets.append(credential["private_key"])
-        super().__init__(settings, session, store, secrets)
+        super().__init__(settings, session, store, secrets, clock)
         self._credential = credential
 
     def _build_client(self):
@@ -267,8 +306,8 @@ class ClientCredentialTokenProvider(_MsalTokenProvider):
 class ManagedIdentityTokenProvider(_MsalTokenProvider):
     """The token of the host's managed identity (msal ManagedIdentityClient): system- or user-assigned."""
 
-    def __init__(self, settings, session, identity, store=None):
-        super().__init__(settings, session, store)
+    def __init__(self, settings, session, identity, store=None, clock=None):
+        super().__init__(settings, session, store, clock=clock)
         self._identity = identity
 
     def _build_client(self):

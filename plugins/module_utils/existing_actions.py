@@ -8,7 +8,6 @@ The API cannot filter on the file hash, so actions are listed by type, status an
 from __future__ import annotations
 
 from ansible_collections.mde.response.plugins.module_utils.entities import (
-    EPOCH,
     IN_FLIGHT_STATUSES,
     STOP_AND_QUARANTINE,
     SUCCEEDED,
@@ -60,7 +59,7 @@ class ExistingActionIndex:
         recent = [
             action
             for action in self._by_machine.get(machine_id, ())
-            if action_status(action) == SUCCEEDED and (action_created(action) or EPOCH) >= self.succeeded_since
+            if action_status(action) == SUCCEEDED and _created_since(action, self.succeeded_since)
         ]
         return newest_first(recent)[0] if recent else None
 
@@ -85,5 +84,13 @@ def machine_quarantines(client, machine_id, created_since=None):
         for action in client.list_machine_actions(all_of(clauses))
         if action.get("type") == STOP_AND_QUARANTINE
         and same_id(action.get("machineId"), machine_id)
-        and (created_since is None or (action_created(action) or EPOCH) >= created_since)
+        and (created_since is None or _created_since(action, created_since))
     )
+
+
+def _created_since(action, moment):
+    """Whether the action was created at or after `moment`. Only actions the list's own `creationDateTimeUtc ge`
+    filter chose are asked about, so one whose date cannot be read is taken as the server chose it: counted as
+    old, a quarantine done minutes ago would be done again."""
+    created = action_created(action)
+    return created is None or created >= moment

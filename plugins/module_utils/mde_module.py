@@ -18,7 +18,8 @@ from ansible_collections.mde.response.plugins.module_utils.clock import clock_fr
 from ansible_collections.mde.response.plugins.module_utils.connection_options import generate_argspec
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError, MdeError, TransportError
 from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils import auth, transport
+from ansible_collections.mde.response.plugins.module_utils import auth, pacing, transport
+from ansible_collections.mde.response.plugins.module_utils.token_cache import prepare_cache_folder
 from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
 
 CONNECTION_ARGUMENT_SPEC = generate_argspec(env_fallback)
@@ -44,11 +45,12 @@ class DefenderModule(AnsibleModule):
     def defender_client(self):
         """The API client for the connection options; raises InputError for bad ones, before any request."""
         settings = ConnectionSettings.from_options({name: self.params.get(name) for name in CONNECTION_ARGUMENT_SPEC})
+        session = transport.build_session(settings)
+        pacer = pacing.RateLimiter(clock=self.clock, shared_path=pacing.shared_pacing_path(settings, prepare_cache_folder(settings)))
+        token_provider = auth.build_token_provider(settings, session, self.clock)
         for warning in settings.warnings:
             self.warn(warning)
-        session = transport.build_session(settings)
-        token_provider = auth.build_token_provider(settings, session)
-        return DefenderClient(transport.HttpTransport(settings, token_provider, session, clock=self.clock))
+        return DefenderClient(transport.HttpTransport(settings, token_provider, session, clock=self.clock, pacer=pacer))
 
     @contextlib.contextmanager
     def failing_on_errors(self):

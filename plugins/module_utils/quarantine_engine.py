@@ -45,24 +45,28 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
     action_created,
     action_status,
     entity_id,
+    id_key,
     is_in_flight,
     is_quarantine_of,
     related_file,
 )
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError
 from ansible_collections.mde.response.plugins.module_utils.existing_actions import ExistingActionIndex, machine_quarantines
+from ansible_collections.mde.response.plugins.module_utils.list_lag import ListLag
 from ansible_collections.mde.response.plugins.module_utils.machine_targets import resolve_targets
 from ansible_collections.mde.response.plugins.module_utils.quarantine_request import State
 
 DEFAULT_MAX_WORKERS = 8
 # A lost write can take a while to appear in the action list (how long is undocumented), and re-posting too soon
-# would duplicate it once the first action has finished and no longer blocks a second one. Only runs that lost
-# an answer pay for this wait.
-LOST_ANSWER_GRACE = 120.0
+# would duplicate it once the first action has finished and no longer blocks a second one: it is looked for as
+# long as the run's own answered writes took to show (list_lag.py). Only runs that lost an answer pay for this wait.
 LOST_ANSWER_FIRST_DELAY = 2.0
 LOST_ANSWER_MAX_DELAY = 30.0
 # Server and client clocks differ; a lost write is searched for from a little before the client thinks it began.
 CLOCK_SKEW = timedelta(minutes=2)
+# An action a write creates is stamped while the server handles it, its answer's Date a moment later (to the second):
+# one created longer than this before the answer's Date was already there.
+WRITE_HANDLING = timedelta(seconds=10)
 # "Sha1 <hash> was not found in machine <id>": the file is not there. "Machine <id> was not found" is different.
 _FILE_NOT_ON_MACHINE = re.compile(r"\bsha1\b.*\bnot found\b", re.IGNORECASE)
 _DUPLICATE_CODE = "ActiveRequestAlreadyExists"
@@ -116,17 +120,20 @@ class StopAndQuarantineEngine:
                 result.settle(Outcome.WOULD_CREATE, changed=True)
             else:
                 to_create.append(result)
-        self._in_parallel(lambda result: self._create(request, index, result, warnings), to_create)
+        lag = ListLag(self._clock)
+        self._in_parallel(lambda result: self._create(request, index, result, warnings, lag), to_create)
 
-    def _create(self, request, index, result, warnings):
+    def _create(self, request, index, result, warnings, lag):
         """POST the action, at most twice: a second time only when the first answer was lost and the action
-        did not turn up in the list within LOST_ANSWER_GRACE."""
+        did not turn up in the list within the grace the run's list lag calls for."""
         # Searched from a little before the write, to allow for the server's clock being behind ours.
         written_since = self._clock.now() - CLOCK_SKEW
         first_loss = None
+        reposted = False
         while True:
             try:
                 action = self._client.stop_and_quarantine_file(result.machine_id, request.sha1, request.comment)
+                answered = self._client.answer_date()
                 if entity_id(action) is None:
                     # A success whose body is not a machine action: the write went through, but which action it
                     # made is unknown, exactly as when the answer is lost.
@@ -143,7 +150,7 @@ class StopAndQuarantineEngine:
                     return
                 first_loss = loss
                 try:
-                    action = self._find_written_action(request.sha1, result.machine_id, written_since)
+                    action = self._find_written_action(request.sha1, result.machine_id, written_since, lag)
                 except MdeError as error:
                     result.fail(error_entry(
                         loss.code,
@@ -154,36 +161,68 @@ class StopAndQuarantineEngine:
                     return
                 if action is None:
                     # Not in the list after the grace period: the write most likely never happened, so re-post.
+                    reposted = True
                     continue
+                # Found in the list: its answer's Date is the list's, so only the client's clock can date the write.
+                answered = None
             except ApiError as refusal:
                 self._interpret_refusal(request, result, refusal, warnings)
                 return
             except TransportError as error:
                 result.fail(error_dict(error))
                 return
-            self._accept(index, result, action, written_since)
+            created = action_created(action)
+            made_by_this_write = answered is None or created is None or created >= answered - WRITE_HANDLING
+            # After a lost answer, an action older than the second write may be the first one's: then only the
+            # client's clock, from before the first write, can tell.
+            self._accept(index, result, action, request.comment,
+                         written_since if answered is None or first_loss is not None else answered - WRITE_HANDLING)
+            if result.outcome == Outcome.CREATED and first_loss is None:
+                lag.acknowledged(action)
+            elif result.outcome == Outcome.CREATED and reposted and made_by_this_write:
+                warnings.add(self._written_twice(request.sha1, result.machine_id, written_since, action, lag))
             return
 
-    def _find_written_action(self, sha1, machine_id, written_since):
-        """The action a lost write made, looked for until LOST_ANSWER_GRACE has passed (the list lags), or None."""
-        deadline = self._clock.monotonic() + LOST_ANSWER_GRACE
+    def _find_written_action(self, sha1, machine_id, written_since, lag):
+        """The action a lost write made, looked for as long as the list's lag calls for, or None."""
+        started = self._clock.monotonic()
         delay = LOST_ANSWER_FIRST_DELAY
         while True:
             ours = [action for action in machine_quarantines(self._client, machine_id, written_since) if is_quarantine_of(action, sha1)]
             if ours:
                 return ours[0]
-            remaining = deadline - self._clock.monotonic()
+            lag.observe(self._client)
+            remaining = started + lag.grace() - self._clock.monotonic()
             if remaining <= 0:
                 return None
             self._clock.sleep(min(delay, remaining))
             delay = min(delay * 2, LOST_ANSWER_MAX_DELAY)
 
+    def _written_twice(self, sha1, machine_id, written_since, second, lag):
+        """The warning for a machine written a second time after a lost answer: whether the list shows both."""
+        try:
+            others = [entity_id(action) for action in machine_quarantines(self._client, machine_id, written_since)
+                      if is_quarantine_of(action, sha1) and id_key(action) != id_key(second)]
+        except MdeError:
+            others = []
+        if others:
+            return ("machine %s was written twice: the answer to the first write was lost and its action %s showed "
+                    "in the list only after the second write made %s (the list lagged more than %d s); both quarantine "
+                    "the same file, so nothing needs undoing, but its action history shows two"
+                    % (machine_id, others[0], entity_id(second), lag.grace()))
+        return ("machine %s may have been written twice: the answer to the first write was lost and no action showed "
+                "in the list within %d s, so it was sent again (%s); a first action would show later (both quarantine "
+                "the same file): list them with mde.response.machine_action_info and machine_ids: ['%s']"
+                % (machine_id, lag.grace(), entity_id(second), machine_id))
+
     @staticmethod
-    def _accept(index, result, action, written_since):
+    def _accept(index, result, action, comment, written_since):
         # A duplicate POST may answer 201 with the action that was already pending: one the pre-check saw, or one
-        # the lagging list hid from it, which its creation time (well before this write) gives away.
+        # the lagging list hid from it, which gives itself away by its creation time (before this write, by the
+        # server's clock when the answer has a Date) or by a comment that is not this run's.
         created = action_created(action)
-        if index.knows(action) or (created is not None and created < written_since):
+        if (index.knows(action) or (created is not None and created < written_since)
+                or action.get("requestorComment") not in (None, comment)):
             result.settle(Outcome.EXISTING, action)
         else:
             result.settle(Outcome.CREATED, action, changed=True)

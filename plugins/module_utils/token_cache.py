@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 
-from ansible_collections.mde.response.plugins.module_utils.errors import InputError
+from ansible_collections.mde.response.plugins.module_utils.private_files import replace_json
 
 try:
     import requests
@@ -37,7 +37,6 @@ class PersistentTokenCache:
         name = hashlib.sha256(identity.encode("utf-8")).hexdigest()
         self.path = os.path.join(directory, name + ".json")
         self.lock_path = os.path.join(directory, name + ".lock")
-        _private_folder(directory)
 
     @contextlib.contextmanager
     def session(self, token_cache, http_cache):
@@ -78,29 +77,47 @@ class PersistentTokenCache:
         if not token_cache.has_state_changed and http_state == loaded_http_cache:
             return
         state = {"format": CACHE_FORMAT, "token_cache": json.loads(token_cache.serialize()), "http_cache": http_state}
-        descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as cache_file:
-                json.dump(state, cache_file)
-            # Replaced in one step: a run killed halfway leaves the old file, never half of a new one.
-            os.replace(temporary, self.path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        replace_json(self.path, state)
+
+
+def prepare_cache_folder(settings):
+    """Make the token cache folder private and usable; when it cannot be, turn the cache off with a warning.
+
+    The cache only saves token requests, so a read-only or missing HOME (some CI runners and containers) must not
+    stop an incident run. Returns the folder, or None when there is no cache.
+    """
+    if not settings.token_cache:
+        return None
+    problem = _private_folder(settings.token_cache_dir)
+    if problem is None:
+        return settings.token_cache_dir
+    settings.token_cache = False
+    settings.warnings.append(
+        "the token cache folder '%s' %s, so this run goes on without the token cache (a token request per module run, "
+        "pacing per process); set token_cache_dir to a private folder that can be written, or token_cache: false "
+        "to silence this" % (settings.token_cache_dir, problem))
+    return None
 
 
 def _private_folder(directory):
+    """None when `directory` is a private folder this process can write in (created 0700 if need be), else why not."""
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         info = os.stat(directory)
     except OSError as error:
-        raise InputError("the token cache folder '%s' cannot be created (%s); set token_cache: false to do without"
-                         % (directory, error.strerror)) from None
+        return "cannot be created (%s)" % error.strerror
     if info.st_uid != os.getuid():
-        raise InputError("the token cache folder '%s' belongs to another user, who could read the tokens; use a "
-                         "folder of your own, or token_cache: false" % directory)
-    if info.st_mode & 0o077:
-        os.chmod(directory, 0o700)
+        return "belongs to another user, who could read the tokens"
+    try:
+        if info.st_mode & 0o077:
+            os.chmod(directory, 0o700)
+        # Whether files can be made in it; permissions alone do not tell (a read-only mount, or root).
+        probe, probe_path = tempfile.mkstemp(dir=directory, prefix=".probe-")
+        os.close(probe)
+        os.unlink(probe_path)
+    except OSError as error:
+        return "cannot be written (%s)" % error.strerror
+    return None
 
 
 def _valid_state(state):
@@ -138,6 +155,10 @@ def _responses_to_json(http_cache):
     encoded = {}
     for key, value in http_cache.items():
         if hasattr(value, "status_code"):
+            if not 200 <= value.status_code < 300:
+                # msal keeps refusals (a 429's Retry-After, a 5xx, a 400) to replay them instead of asking; kept
+                # across runs, one throttled login would fail the next runs without the service being asked.
+                continue
             value = {"response": {"status_code": value.status_code, "text": value.text, "headers": dict(value.headers)}}
         encoded[key] = value
     try:

@@ -14,11 +14,12 @@ import socket
 import ssl
 import threading
 import traceback
-from collections import Counter, defaultdict, deque
+from collections import Counter
 from datetime import timezone
 
 from ansible_collections.mde.response.plugins.module_utils.clock import SystemClock
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, TransportError
+from ansible_collections.mde.response.plugins.module_utils.pacing import RateLimiter
 
 try:
     import requests
@@ -33,13 +34,19 @@ else:
 # Methods that change nothing on the server, so that an answer lost on the way back can simply be asked again.
 RESENDABLE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
-# Answers to calls that the API refused before counting them against its rate limits.
-UNCOUNTED_REFUSALS = frozenset((401, 429))
+# Answers to calls that the API refused before counting them against its rate limits. A 429 is not among them,
+# although the API does not count it either: the pacing bounds what the client sends, whatever the API answers.
+UNCOUNTED_REFUSALS = frozenset((401,))
 
 DEFAULT_MAX_RETRIES = 7
 DEFAULT_MAX_WAIT = 600.0
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
+# A 429 whose Retry-After says "now" (0, or a date already past by this clock) is waited out like one without a
+# Retry-After, with jittered backoff of at least this long: taken at its word it turns into a hot loop.
+MIN_THROTTLE_WAIT = 1.0
+# However many Retry-After storms a call lives through, it is sent at most this many times.
+MAX_THROTTLED_ATTEMPTS = 30
 
 
 def user_agent():
@@ -64,61 +71,6 @@ def build_session(settings, use_proxy=True):
         # The user has been warned once through Ansible; urllib3 would repeat it on every request.
         urllib3.disable_warnings(InsecureRequestWarning)
     return session
-
-
-class RateLimiter:
-    """Sliding-window pacing per route, so that a large run stays under the API's per-API call limits.
-
-    A call takes its place in the windows before it is sent and, once answered, counts from its answer: the
-    server counted it on arrival, earlier, so the client's windows never run ahead of the server's however long a
-    call takes to get there. A call the server refused gives its place back, because the server did not count it;
-    near the hourly limit, one place held for nothing would hold the run's last call back by an hour.
-
-    Thread-safe: the engine writes from a thread pool, and every thread must see the same windows.
-    """
-
-    def __init__(self, per_minute=100, per_hour=1500, clock=None):
-        self._windows = tuple((length, limit) for length, limit in ((60.0, per_minute), (3600.0, per_hour)) if limit)
-        self._longest = max((length for length, _limit in self._windows), default=0.0)
-        self._clock = clock or SystemClock()
-        self._sent = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def acquire(self, route):
-        """Wait until a call on `route` fits in every window and take a place; returns (seconds waited, place)."""
-        waited = 0.0
-        while True:
-            with self._lock:
-                now = self._clock.monotonic()
-                delay = self._delay(self._sent[route], now)
-                if delay <= 0:
-                    self._sent[route].append(now)
-                    return waited, now
-            # Sleep outside the lock so that other routes go on; the windows are checked again on waking.
-            self._clock.sleep(delay)
-            waited += delay
-
-    def settle(self, route, place, counted):
-        """After the answer to the call that took `place`: count it from now, or give the place back."""
-        with self._lock:
-            sent = self._sent[route]
-            try:
-                sent.remove(place)
-            except ValueError:
-                pass  # a call answered after the longest window has already left it
-            if counted:
-                # Every time is read under the lock from a monotonic clock, so appending keeps the windows in order.
-                sent.append(self._clock.monotonic())
-
-    def _delay(self, sent, now):
-        while sent and sent[0] <= now - self._longest:
-            sent.popleft()
-        delay = 0.0
-        for length, limit in self._windows:
-            # The call `limit` places back must leave the window before one more fits in it.
-            if len(sent) >= limit and sent[-limit] > now - length:
-                delay = max(delay, sent[-limit] + length - now)
-        return delay
 
 
 class TransportStats:
@@ -167,6 +119,8 @@ class HttpTransport:
         self._max_attempts = max_retries + 1
         self._max_wait = max_wait
         self.stats = TransportStats()
+        # The Date of the answer each thread received last: the engine's threads each read their own write's.
+        self._last_answer = threading.local()
 
     def request(self, method, path, params=None, body=None, route=None, collection=False):
         """Send one API call and return its JSON object, or None when the answer has no body."""
@@ -192,6 +146,7 @@ class HttpTransport:
                 continue
 
             status = response.status_code
+            self._last_answer.date = response.headers.get("Date")
             self._pacer.settle(route, place, counted=status not in UNCOUNTED_REFUSALS)
             if status == 401 and not token_refreshed:
                 # A token revoked or expired early: one fresh token, one more try; a second 401 is a real refusal.
@@ -201,11 +156,11 @@ class HttpTransport:
                 continue
             if status == 429:
                 self.stats.add(throttled=1)
-                delay = retry_after_seconds(response.headers.get("Retry-After"), self._clock.now())
+                attempt.throttled += 1
+                delay, told_when = throttle_wait(response.headers.get("Retry-After"), self._clock.now(), attempt.throttled)
                 # A Retry-After says when the call will be taken, so a storm of them spends the wait budget, not the
                 # attempts: with many writers waking at the same moment, one call can be refused many times over.
-                self._retry_after_wait(attempt, _backoff(attempt.number) if delay is None else delay,
-                                       _error_from_response(method, route, response), told_when=delay is not None)
+                self._retry_after_wait(attempt, delay, _error_from_response(method, route, response), told_when=told_when)
                 continue
             if status >= 500:
                 error = _error_from_response(method, route, response)
@@ -215,6 +170,15 @@ class HttpTransport:
                 self._retry_after_wait(attempt, _backoff(attempt.number), error)
                 continue
             return _result(method, route, response, collection)
+
+    def answer_date(self):
+        """The server's clock (the Date header) of the last answer this thread received, or None."""
+        value = getattr(self._last_answer, "date", None)
+        try:
+            when = email.utils.parsedate_to_datetime(value) if value else None
+        except (TypeError, ValueError):
+            return None
+        return when.replace(tzinfo=timezone.utc) if when is not None and when.tzinfo is None else when
 
     def _send(self, method, path, params, body, token):
         headers = {
@@ -242,6 +206,7 @@ class _Attempts:
 
     def __init__(self, max_attempts, max_wait):
         self.number = 0
+        self.throttled = 0
         self.waited = 0.0
         self._max_attempts = max_attempts
         self._max_wait = max_wait
@@ -250,7 +215,8 @@ class _Attempts:
         self.number += 1
 
     def can_retry(self, delay, told_when=False):
-        return (told_when or self.number < self._max_attempts) and self.waited + delay <= self._max_wait
+        within_attempts = self.number < self._max_attempts or (told_when and self.throttled < MAX_THROTTLED_ATTEMPTS)
+        return within_attempts and self.waited + delay <= self._max_wait
 
 
 def retry_after_seconds(value, now):
@@ -269,6 +235,18 @@ def retry_after_seconds(value, now):
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - now).total_seconds())
+
+
+def throttle_wait(retry_after, now, throttled):
+    """(seconds to wait after the `throttled`-th 429 or 503 of one call, whether the server said when).
+
+    A Retry-After that says "now" (0, or a date this clock has passed) or nothing readable gets jittered backoff
+    of at least MIN_THROTTLE_WAIT instead: taken at its word it would make a hot loop.
+    """
+    delay = retry_after_seconds(retry_after, now)
+    if delay is not None and delay >= MIN_THROTTLE_WAIT:
+        return delay, True
+    return MIN_THROTTLE_WAIT + _backoff(throttled), False
 
 
 def _backoff(attempt_number):

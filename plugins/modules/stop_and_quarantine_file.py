@@ -18,8 +18,9 @@ description:
     progress", or a 201 carrying the action that already existed) are reported as RV(actions[].outcome=existing).
   - A write whose answer was lost (timeout, dropped connection, server error) is looked up again before any
     second write, so it never creates a second action.
-  - Calls are paced under the API's limits (100 calls a minute and 1,500 an hour per API) and C(Retry-After) is
-    honoured, so the module works the same on ten or ten thousand machines.
+  - Calls are paced under the API's limits (100 calls a minute and 1,500 an hour per API), together with the other
+    module runs of the same play, and C(Retry-After) is honoured, so the module works the same on ten or ten
+    thousand machines.
   - Returns one result per target machine, and fails (after returning every result) when any machine failed,
     unless O(allow_partial=true).
   - "Required API permissions (application): C(Machine.StopAndQuarantine) and C(Machine.Read.All) (or

@@ -52,16 +52,28 @@ def survey_answers(**answers):
     return extra_vars
 
 
-def run_job(directory, credential_env, extra_vars):
-    """Run the project playbook as an AWX job does: ansible-runner over a private data dir. Returns the job status."""
+def private_data_dir(directory, credential_env, extra_vars, python):
+    """What AWX hands ansible-runner for a job: the project playbook, an inventory whose localhost runs the modules
+    with `python`, the credential's environment variables (env/envvars) and the survey answers (env/extravars)."""
     (directory / "project").mkdir(parents=True)
     (directory / "project" / "quarantine.yml").write_text(project_playbook(), encoding="utf-8")
     (directory / "inventory").mkdir()
     (directory / "inventory" / "hosts").write_text(
-        "localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable, encoding="utf-8")
+        "localhost ansible_connection=local ansible_python_interpreter=%s\n" % python, encoding="utf-8")
     (directory / "env").mkdir(exist_ok=True)
     (directory / "env" / "envvars").write_text(yaml.safe_dump(credential_env), encoding="utf-8")
     (directory / "env" / "extravars").write_text(yaml.safe_dump(extra_vars), encoding="utf-8")
+
+
+def job_status(directory):
+    """The status ansible-runner gave the job ("successful", "failed", ...), or "none" when it never got that far."""
+    status = directory / "artifacts" / "job" / "status"
+    return status.read_text(encoding="utf-8") if status.exists() else "none"
+
+
+def run_job(directory, credential_env, extra_vars):
+    """Run the project playbook as an AWX job does: ansible-runner over a private data dir. Returns the job status."""
+    private_data_dir(directory, credential_env, extra_vars, sys.executable)
     # The process environment stands for the execution environment: the collection installed, a token cache of
     # its own, and none of the connection variables of whoever runs the tests.
     process = environment(ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collection-tree"),
@@ -70,9 +82,7 @@ def run_job(directory, credential_env, extra_vars):
         process.pop(name, None)
     completed = subprocess.run([tool("ansible-runner"), "run", str(directory), "--playbook", "quarantine.yml",
                                 "--ident", "job"], env=process, capture_output=True, text=True, timeout=300, check=False)
-    artifacts = directory / "artifacts" / "job"
-    status = (artifacts / "status").read_text(encoding="utf-8") if (artifacts / "status").exists() else "none"
-    return status, completed.stdout + completed.stderr
+    return job_status(directory), completed.stdout + completed.stderr
 
 
 def job_events(directory):
@@ -93,6 +103,12 @@ def endpoints(simulator):
             "MDE_CA_PATH": connection["ca_path"]}
 
 
+def stock_azure_credential(connection):
+    """Exactly what the built-in "Microsoft Azure Resource Manager" credential injects for a service principal."""
+    return {"AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000000", "AZURE_CLIENT_ID": connection["client_id"],
+            "AZURE_SECRET": connection["client_secret"], "AZURE_TENANT": connection["tenant_id"]}
+
+
 def assert_quarantined_once_each(simulator, machines, appid):
     sent = writes(simulator)
     assert sorted(entry["path"].split("/")[3] for entry in sent) == sorted(ids(machines))
@@ -103,9 +119,7 @@ def assert_quarantined_once_each(simulator, machines, appid):
 def test_stock_azure_credential_quarantines_and_a_relaunch_changes_nothing(simulator, tmp_path):
     machines = seed(simulator, 3)
     connection = simulator.connection
-    # Exactly what the built-in "Microsoft Azure Resource Manager" credential injects for a service principal.
-    azure_credential = {"AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000000", "AZURE_CLIENT_ID": connection["client_id"],
-                        "AZURE_SECRET": connection["client_secret"], "AZURE_TENANT": connection["tenant_id"]}
+    azure_credential = stock_azure_credential(connection)
 
     status, output = run_job(tmp_path / "launch", dict(azure_credential, **endpoints(simulator)), quarantine_vars(machines))
 

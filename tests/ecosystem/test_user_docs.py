@@ -13,7 +13,7 @@ from tests.ecosystem.tools import REPO
 
 # Defender for Endpoint permissions are dotted names: Machine.StopAndQuarantine, Machine.Read.All, File.Read.All.
 PERMISSION = re.compile(r"C\(([A-Z][A-Za-z]*(?:\.[A-Z][A-Za-z]*)+)\)")
-USER_DOCS = ["README.md", "docs/awx.md"]
+USER_DOCS = ["README.md", "docs/awx.md", "docs/eda.md"]
 
 
 def read(path):

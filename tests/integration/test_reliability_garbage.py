@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.support.quarantine import LIST_ACTIONS, WRITE, ids, quarantine, seed, writes
-from tests.support.reliability import describe_actions, has_traceback, one_action_each
+from tests.support.quarantine import FAST, LIST_ACTIONS, SHA1, WRITE, ids, outcomes, quarantine, seed, writes
+from tests.support.reliability import describe_actions, has_traceback, one_action_each, outcome_counts
 
 # Server errors on reads are retried with backoff (about 90 s in all); the accelerated clock makes that quick.
 SPEED = 60
@@ -59,3 +59,40 @@ def test_garbage_answers_to_writes(simulator, ansible, measured):
             assert entry["action_id"] and entry["error"] is None, entry
         else:
             assert WRITE in entry["error"]["message"] and entry["error"]["http_status"], entry
+
+
+def test_garbage_dates_in_every_answer_never_give_a_traceback(simulator, ansible, measured):
+    """Every date in every API answer is impossible (`2025-13-45T00:00:00Z` in lastSeen, firstSeen,
+    creationDateTimeUtc, lastUpdateDateTimeUtc, ...), with a name that two machines share, an action of the file
+    already pending, and then with `wait`: the module, machine_info and machine_action_info complete without a traceback;
+    each machine is reported and ends with exactly one action."""
+    machines = seed(simulator, 3)
+    # An older, offboarded namesake: choosing between the two reads their lastSeen.
+    simulator.add_machine(machines[0]["computerDnsName"], onboarding_status="Offboarded")
+    simulator.add_machine_action(machines[1]["id"], SHA1, status="Pending")
+    simulator.configure(clock_speed=FAST)
+    simulator.faults.add("*", "garbage_dates")
+    names = [machine["computerDnsName"] for machine in machines]
+
+    run, result = quarantine(ansible, machine_names=names, env={"MDE_TIME_SCALE": FAST})
+    # Waiting reads every action's dates while it polls; the seeded action never moves on, so it is left out.
+    waited, waited_result = quarantine(ansible, machine_ids=[machines[0]["id"], machines[2]["id"]], wait=True,
+                                       wait_timeout=600, env={"MDE_TIME_SCALE": FAST})
+    found = ansible.playbook("machine_info.yml", extra_vars={"machine_names": names})
+    listed = ansible.playbook("machine_action_info.yml", extra_vars={"sha1": SHA1})
+
+    garbage = sum(fault["fired"] for fault in simulator.faults.faults())
+    measured("%d answers with garbage dates; quarantine: %s; with wait: %s; machine_info: %s; machine_action_info: %s; %s" % (
+        garbage, result.get("msg") or outcome_counts(result), waited_result.get("msg") or outcome_counts(waited_result),
+        found.result("Find machines").get("msg") or "%d machines" % len(found.result("Find machines").get("machines", [])),
+        listed.result("Find machine actions").get("msg")
+        or "%d actions" % len(listed.result("Find machine actions").get("machine_actions", [])),
+        describe_actions(simulator, ids(machines))))
+
+    for playbook_run in (run, waited, found, listed):
+        assert not has_traceback(playbook_run.results[-1]["result"], playbook_run.output), playbook_run.output
+        assert playbook_run.rc == 0, playbook_run.output
+    assert outcomes(result) == {machines[0]["id"]: "created", machines[1]["id"]: "existing", machines[2]["id"]: "created"}
+    assert {entry["status"] for entry in waited_result["actions"]} == {"Succeeded"}
+    assert one_action_each(simulator, ids(machines)), describe_actions(simulator, ids(machines))
+    assert len(found.result("Find machines")["machines"]) == 4  # the namesakes too

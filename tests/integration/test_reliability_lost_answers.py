@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.support.quarantine import LIST_ACTIONS, WRITE, ids, quarantine, seed, writes
+from tests.support.quarantine import LIST_ACTIONS, WRITE, ids, outcomes, quarantine, seed, writes
 from tests.support.reliability import describe_actions, one_action_each, outcome_counts
 
 MACHINES = 30
@@ -52,3 +52,50 @@ def test_every_third_answer_lost_one_action_per_machine(simulator, ansible, meas
     if found_by_look_up:
         assert len(writes(simulator)) == MACHINES, "a write was sent twice"
         assert set(reported.values()) == {"created"}
+
+
+LONG_LAG = 300
+LAG_SPEED = 30
+
+
+def test_a_list_lag_longer_than_two_minutes_is_learnt_from_the_runs_own_writes(simulator, ansible, measured):
+    """The list shows new actions only after 5 minutes and the API accepts duplicates; the 5th of 10 writes
+    creates its action and loses its answer. The module looks for it as long as its own answered writes take to
+    show in the list (not a fixed 2 minutes), finds it, and sends no second write: one action per machine."""
+    machines = seed(simulator, 10)
+    simulator.configure(list_lag_seconds=LONG_LAG, duplicate_response="create_new", clock_speed=LAG_SPEED)
+    simulator.faults.add(WRITE, "status_after", start=5, times=1, status=503)
+
+    run, result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_TIME_SCALE": LAG_SPEED})
+
+    measured("%s; %d writes, %d list calls; %s; warnings: %s" % (
+        outcome_counts(result), len(writes(simulator)), simulator.counters.get(LIST_ACTIONS, 0),
+        describe_actions(simulator, ids(machines)), written_twice(run) or "none"))
+    assert run.rc == 0, run.output
+    assert len(writes(simulator)) == 10, "the lost write was sent again"
+    assert one_action_each(simulator, ids(machines)), describe_actions(simulator, ids(machines))
+    assert set(outcomes(result).values()) == {"created"}
+    assert not written_twice(run)
+
+
+def test_a_machine_written_twice_despite_the_grace_is_reported(simulator, ansible, measured):
+    """With nothing to learn the lag from (one machine, its only write's answer lost) and a list 5 minutes behind,
+    the module re-posts after the 2-minute grace and the API accepts the duplicate: the run says, in a warning
+    naming the machine, that it may have been written twice."""
+    machines = seed(simulator, 1)
+    simulator.configure(list_lag_seconds=LONG_LAG, duplicate_response="create_new", clock_speed=LAG_SPEED)
+    simulator.faults.add(WRITE, "status_after", times=1, status=503)
+
+    run, result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_TIME_SCALE": LAG_SPEED})
+
+    warnings = written_twice(run)
+    measured("%s; %d writes; %s; warnings: %s" % (
+        outcome_counts(result), len(writes(simulator)), describe_actions(simulator, ids(machines)), warnings or "none"))
+    assert run.rc == 0, run.output
+    assert len(writes(simulator)) == 2
+    assert len(warnings) == 1 and machines[0]["id"] in warnings[0], run.output
+
+
+def written_twice(run):
+    """The run's warnings that a machine was (or may have been) written twice."""
+    return [line for line in run.output.splitlines() if line.startswith("[WARNING]") and "written twice" in line]

@@ -2,10 +2,11 @@
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from tests.support.ansible_runner import AnsibleRunner
-from tests.support.quarantine import LIST_ACTIONS, ids, quarantine, seed, writes
-from tests.support.reliability import describe_actions, one_action_each
+from tests.support.quarantine import LIST_ACTIONS, SHA1, ids, outcomes, quarantine, seed, writes
+from tests.support.reliability import describe_actions, one_action_each, outcome_counts
 
 MACHINES = 20
 # Real seconds a held write waits for the other run's read at most, so that a run that never reads cannot hang the
@@ -65,3 +66,30 @@ def test_two_runs_at_once_create_one_action_per_machine(simulator, ansible, tmp_
         assert len(result["actions"]) == MACHINES
     assert sum(summary["created"] for summary in summaries) == MACHINES
     assert sum(summary["created"] + summary["existing"] for summary in summaries) == 2 * MACHINES
+
+
+def test_duplicate_answered_with_the_pending_action_is_judged_by_the_servers_clock(simulator, ansible, measured):
+    """The API's clock is an hour ahead of the client's; the list lags two minutes, so the pre-check misses two
+    actions already pending (one created 30 s before the run with the same comment, one just before it by
+    someone else), and the API answers their duplicates 201 with the pending action: both are reported existing
+    (by the answer's Date against creationDateTimeUtc, and by the other comment), not created; a third machine's
+    new action is created."""
+    machines = seed(simulator, 3)
+    simulator.configure(list_lag_seconds=120, duplicate_response="return_existing")
+    simulator.clock.advance(3600)
+    now = simulator.clock.now()
+    same_comment = simulator.add_machine_action(machines[0]["id"], SHA1, created=(now - timedelta(seconds=30)).isoformat(),
+                                                comment="integration test")
+    other_comment = simulator.add_machine_action(machines[1]["id"], SHA1, created=now.isoformat(), comment="INC-1: someone else")
+
+    run, result = quarantine(ansible, machine_ids=ids(machines))
+
+    reported = outcomes(result)
+    measured("%s (changed: %s); %d writes; %s" % (outcome_counts(result), result.get("changed"), len(writes(simulator)),
+                                                  describe_actions(simulator, ids(machines))))
+    assert run.rc == 0, run.output
+    assert reported == {machines[0]["id"]: "existing", machines[1]["id"]: "existing", machines[2]["id"]: "created"}
+    action_ids = {entry["machine_id"]: entry["action_id"] for entry in result["actions"]}
+    assert (action_ids[machines[0]["id"]], action_ids[machines[1]["id"]]) == (same_comment["id"], other_comment["id"])
+    assert len(writes(simulator)) == 3
+    assert one_action_each(simulator, ids(machines)), describe_actions(simulator, ids(machines))

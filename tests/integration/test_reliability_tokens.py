@@ -3,8 +3,14 @@
 import secrets
 import socket
 
+import pytest
+
 from tests.support.quarantine import SHA1, WRITE, ids, outcomes, quarantine, seed, writes
-from tests.support.reliability import CANARY_PREFIX, describe_actions, has_traceback, leaks, one_action_each, outcome_counts
+from tests.support.reliability import CANARY_PREFIX, arrival, describe_actions, has_traceback, leaks, one_action_each, outcome_counts
+
+
+# Simulated seconds per real second, for the simulator and (MDE_TIME_SCALE) the module's clock.
+SPEED = 60
 
 
 def closed_port():
@@ -66,3 +72,76 @@ def test_wrong_secret_shows_the_aadsts_code_and_never_the_secret(simulator, ansi
     assert "AADSTS7000215" in result["msg"], result["msg"]
     assert leaks([run.output, repr(run.results)], wrong) == []
     assert {entry["route"] for entry in simulator.request_log} == {"openid-configuration", "token"}
+
+
+@pytest.mark.parametrize("kind, status, retry_after", [
+    pytest.param("throttle", 429, "30", id="429-retry-after-30"),
+    pytest.param("status", 503, "20", id="503-retry-after-20"),
+])
+def test_throttled_login_is_waited_out(simulator, ansible, wire, measured, kind, status, retry_after):
+    """The token service answers the first two token requests with 429 (or 503) and a Retry-After: the module
+    waits each one out within the same budget as API calls, asks again after it and completes the run."""
+    machines = seed(simulator, 1)
+    simulator.configure(clock_speed=SPEED)
+    simulator.faults.add("token", kind, status=status, retry_after=retry_after, times=2)
+
+    run, result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_TIME_SCALE": SPEED})
+
+    asked = [arrival(entry) for entry in simulator.log_for(route="token")]
+    gaps = [later - earlier for earlier, later in zip(asked, asked[1:])]
+    measured("%d token requests (%s), %s apart (simulated s); %s" % (
+        len(asked), ", ".join(str(entry["status"]) for entry in simulator.log_for(route="token")),
+        " and ".join("%.0f" % gap for gap in gaps), result.get("msg") or outcome_counts(result)))
+
+    assert run.rc == 0, run.output
+    assert [entry["status"] for entry in simulator.log_for(route="token")] == [status, status, 200]
+    assert min(gaps) >= float(retry_after), "the login was asked again before its Retry-After"
+    assert outcomes(result) == {machines[0]["id"]: "created"}
+
+
+def test_a_throttled_login_is_never_replayed_to_the_next_run(simulator, ansible, measured):
+    """Run 1's login is refused with 429 and a Retry-After of an hour (beyond the wait budget): it fails at once
+    with the login service's answer. Run 2, with the same token cache, asks the token service again (msal's
+    persisted HTTP cache kept no refusal) and completes."""
+    machines = seed(simulator, 1)
+    simulator.faults.add("token", "throttle", retry_after="3600", times=1)
+
+    first, first_result = quarantine(ansible, machine_ids=ids(machines))
+    asked_first = simulator.counters.get("token", 0)
+    second, second_result = quarantine(ansible, machine_ids=ids(machines))
+    measured("run 1: %s; run 2: %s, %d token request(s)" % (
+        first_result.get("msg"), second_result.get("msg") or outcome_counts(second_result),
+        simulator.counters.get("token", 0) - asked_first))
+
+    assert first.rc != 0 and "login service" in first_result["msg"], first.output
+    assert asked_first == 1, "the hour-long Retry-After was not taken as a refusal"
+    assert simulator.counters.get("token", 0) == 2, "run 2 did not ask the token service"
+    assert second.rc == 0, second.output
+    assert outcomes(second_result) == {machines[0]["id"]: "created"}
+
+
+@pytest.mark.parametrize("unusable", ["xdg-cache-home-under-a-file", "xdg-cache-home-read-only", "home-is-a-file"])
+def test_an_unusable_token_cache_folder_is_a_warning(simulator, ansible, tmp_path, measured, unusable):
+    """The token cache folder cannot be created or written (XDG_CACHE_HOME under a file or on a read-only file
+    system, HOME a file and no XDG_CACHE_HOME): the run warns once, naming the folder and what to set, and
+    completes without the cache."""
+    machines = seed(simulator, 1)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    env = {
+        "xdg-cache-home-under-a-file": {"XDG_CACHE_HOME": str(blocker / "cache")},
+        # /proc refuses new folders even to root, as a read-only mount would.
+        "xdg-cache-home-read-only": {"XDG_CACHE_HOME": "/proc/mde-response-cache"},
+        # Ansible keeps its own temporary files under HOME unless told otherwise.
+        "home-is-a-file": {"XDG_CACHE_HOME": None, "HOME": str(blocker), "ANSIBLE_LOCAL_TEMP": str(tmp_path / "local"),
+                           "ANSIBLE_REMOTE_TMP": str(tmp_path / "remote")},
+    }[unusable]
+
+    run, result = quarantine(ansible, machine_ids=ids(machines), env=env)
+
+    # ansible-core shows warnings in its output rather than in the results its callbacks get.
+    warnings = [line for line in run.output.splitlines() if line.startswith("[WARNING]") and "token cache folder" in line]
+    measured("%s; %s" % (result.get("msg") or outcome_counts(result), "; ".join(warnings) or "no warning"))
+    assert run.rc == 0, run.output
+    assert outcomes(result) == {machines[0]["id"]: "created"}
+    assert len(warnings) == 1 and "token_cache_dir" in warnings[0], run.output

@@ -12,7 +12,7 @@ CERT_CLIENT_ID = "5d6e7f80-9123-4b45-c6d7-e8f901234567"
 MANAGED_IDENTITY_CLIENT_ID = "7f809123-4567-4d89-e0f1-23456789abcd"
 
 # Application roles of the default app: what the collection's documentation asks users to grant.
-DEFAULT_ROLES = ("Machine.Read.All", "Machine.StopAndQuarantine", "File.Read.All")
+DEFAULT_ROLES = ("Machine.Read.All", "Machine.StopAndQuarantine", "File.Read.All", "Alert.Read.All")
 
 # Token audiences the API accepts: the legacy resource (the documented scope for every host) and its App ID URI.
 DEFAULT_AUDIENCES = (

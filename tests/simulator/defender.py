@@ -304,6 +304,12 @@ class DefenderService:
             self.add_file(key)
         self._observers[key].add(machine_id)
 
+    def observe_file(self, sha1, machine_id):
+        """Record that a machine has seen a file (adding the file if it is new) and return the File entity."""
+        with self._lock:
+            self._observe(sha1, machine_id)
+            return dict(self._files[sha1.lower()].entity)
+
     def add_machine_action(self, machine_id, sha1, status="Pending", created=None, requestor="analyst@contoso.com", comment="seeded",
                            action_type=QUARANTINE):
         """Seed an existing action; its status stays as given (a cancel can still cancel a Pending/InProgress one)."""
@@ -634,6 +640,10 @@ class DefenderService:
         return Response(status, {"@odata.context": _context(request, "MachineActions/$entity"), **self._render_action(action, now)})
 
     # ------------------------------------------------------------------------------------------------ common
+
+    def forbidden(self, request, required):
+        """For the other APIs of the tenant: the same 403 in the same wording, or None."""
+        return self._forbidden(request, required)
 
     def _forbidden(self, request, required):
         """None when the token has one of the ``required`` roles, else the API's 403 in the configured wording (§0)."""

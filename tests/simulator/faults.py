@@ -11,8 +11,13 @@ from dataclasses import asdict, dataclass
 # Kinds, by when they act. "before": the handler does not run, so nothing is written. "after": the handler runs
 # (a POST really creates its action) and only the answer is lost or damaged: the ambiguous writes a client must
 # recover from without writing twice.
-KINDS_BEFORE_HANDLER = frozenset({"latency", "status", "html", "drop_before", "revoke_token"})
-KINDS_AFTER_HANDLER = frozenset({"status_after", "drop_after", "timeout_after", "malformed", "unexpected_shape"})
+KINDS_BEFORE_HANDLER = frozenset({"latency", "status", "throttle", "html", "drop_before", "revoke_token"})
+KINDS_AFTER_HANDLER = frozenset({"status_after", "drop_after", "timeout_after", "malformed", "unexpected_shape",
+                                 "garbage_dates"})
+# The value a "garbage_dates" fault puts in every date field of an answer: month 13, day 45.
+GARBAGE_DATE = "2025-13-45T00:00:00Z"
+# A fault's retry_after "past" sends an HTTP date this many seconds before the simulator's clock.
+PAST_RETRY_AFTER_SECONDS = 3600
 KINDS = KINDS_BEFORE_HANDLER | KINDS_AFTER_HANDLER
 
 # A fault on "*" applies to every API route; the token service's routes are only hit when named, so that a
@@ -34,6 +39,9 @@ class Fault:
     times: int = None              # fire at most this many times; None = no limit
     status: int = 503              # for "status" and "status_after"
     delay: float = 0.0             # "latency": simulated seconds; "timeout_after": real seconds
+    # The Retry-After of a "throttle", "status" or "status_after" answer: seconds as sent ("0"), or "past" for an
+    # HTTP date an hour ago; None: no header.
+    retry_after: str = None
     calls: int = 0                 # matching calls seen so far
     fired: int = 0                 # times this fault was applied
 
@@ -59,14 +67,15 @@ class FaultInjector:
         self._faults = []
         self._ids = itertools.count(1)
 
-    def add(self, route, kind, every=1, start=1, times=None, status=503, delay=0.0):
+    def add(self, route, kind, every=1, start=1, times=None, status=503, delay=0.0, retry_after=None):
         """Schedule ``kind`` on the calls of ``route`` (a route name, or "*" for every API route)."""
         if kind not in KINDS:
             raise ValueError("unknown fault kind %r; known: %s" % (kind, ", ".join(sorted(KINDS))))
         if every < 1 or start < 1:
             raise ValueError("every and start count calls from 1")
         with self._lock:
-            fault = Fault(next(self._ids), route, kind, every, start, times, status, delay)
+            fault = Fault(next(self._ids), route, kind, every, start, times, status, delay,
+                          None if retry_after is None else str(retry_after))
             self._faults.append(fault)
         return fault
 

@@ -7,6 +7,7 @@ Handlers live in tokens.py and defender.py; everything that is not specific to o
 """
 
 import collections
+import email.utils
 import ipaddress
 import json
 import os
@@ -26,10 +27,11 @@ from pathlib import Path
 
 import trustme
 
+from .alerts import AlertService
 from .clock import SimClock
 from .config import CERT_CLIENT_ID, CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID, TENANT_ID, AppRegistration, SimulatorConfig
 from .defender import DefenderService
-from .faults import FaultInjector
+from .faults import GARBAGE_DATE, PAST_RETRY_AFTER_SECONDS, FaultInjector
 from .http import Request, Response, mde_error
 from .ratelimit import RateLimiter
 from .tokens import (ClientCertificate, TokenError, TokenService, default_apps, form_fields, generate_client_secret,
@@ -47,6 +49,9 @@ IDLE_CONNECTION_SECONDS = 120
 SHUTDOWN_POLL_SECONDS = 0.01
 PROXY_ERROR_PAGE = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
                     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+THROTTLED_MESSAGE = "Response represents reaching quota limit either by number of requests or by CPU."
+# Any string value that begins like an ISO 8601 date-time is a date field, whatever its name.
+_DATE_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 # The Defender conveniences a test reaches directly on the simulator (sim.add_machine(...)).
 DEFENDER_SHORTCUTS = frozenset({"add_machine", "add_file", "add_machine_action", "seed_fleet", "seed_demo", "actions",
                                 "machines", "get_action"})
@@ -144,6 +149,7 @@ class Simulator:
         self._client_certificate_password = generate_client_secret()
         self.tokens = TokenService(self.config, self.clock, default_apps(self._client_secret, self._client_certificate))
         self.defender = DefenderService(self.config, self.clock)
+        self.alerts = AlertService(self.config, self.clock, self.defender)
         self._rate_limiter = RateLimiter(self.config, self.clock)
         self._router = self._build_router()
         self._lock = threading.Lock()
@@ -156,7 +162,7 @@ class Simulator:
         router = Router()
         for method, path_regex, name, handler in self.tokens.routes():
             router.add(method, path_regex, name, handler, api=False)
-        for method, path_regex, name, handler in self.defender.routes():
+        for method, path_regex, name, handler in self.defender.routes() + self.alerts.routes():
             router.add(method, path_regex, name, handler, api=True)
         return router
 
@@ -342,7 +348,9 @@ class Simulator:
             self.tokens.revoke_all()
             return Outcome(self._unauthorized("the token has been revoked")), fault
         elif kind == "status":
-            return Outcome(self._failure(route, request, fault.status)), fault
+            return Outcome(self._failure(route, request, fault.status, fault)), fault
+        elif kind == "throttle":
+            return Outcome(self._failure(route, request, 429, fault)), fault
         elif kind == "html":
             return Outcome(Response(502, PROXY_ERROR_PAGE, {"Content-Type": "text/html"})), fault
         elif kind == "drop_before":
@@ -362,8 +370,7 @@ class Simulator:
         retry_after = self._rate_limiter.check(self._rate_limiter.key(request.claims.get("appid"), route.name))
         if retry_after is None:
             return None
-        refusal = mde_error(429, "TooManyRequests",
-                            "Response represents reaching quota limit either by number of requests or by CPU.")
+        refusal = mde_error(429, "TooManyRequests", THROTTLED_MESSAGE)
         refusal.headers["Retry-After"] = str(retry_after)
         return refusal
 
@@ -371,11 +378,19 @@ class Simulator:
     def _unauthorized(reason):
         return mde_error(401, "Unauthorized", "Unauthorized (invalid or expired authorization header): %s" % reason)
 
-    def _failure(self, route, request, status):
-        """A server error in the style of the service the route belongs to."""
-        if route.api:
-            return mde_error(status, "InternalServerError", "An unexpected error occurred. Retry the operation.")
-        return self.tokens.unavailable_response(request, status)
+    def _failure(self, route, request, status, fault=None):
+        """A server error (or 429) in the style of the service the route belongs to, with the fault's Retry-After."""
+        if not route.api:
+            response = self.tokens.unavailable_response(request, status)
+        elif status == 429:
+            response = mde_error(429, "TooManyRequests", THROTTLED_MESSAGE)
+        else:
+            response = mde_error(status, "InternalServerError", "An unexpected error occurred. Retry the operation.")
+        if fault is not None and fault.retry_after is not None:
+            response.headers["Retry-After"] = (
+                email.utils.formatdate(self.clock.time() - PAST_RETRY_AFTER_SECONDS, usegmt=True)
+                if fault.retry_after == "past" else fault.retry_after)
+        return response
 
     def _run_handler(self, route, request):
         try:
@@ -388,7 +403,7 @@ class Simulator:
         """The handler's response as a fault that acts after the handler leaves it."""
         kind = fault.kind if fault else None
         if kind == "status_after":
-            return Outcome(self._failure(route, request, fault.status))
+            return Outcome(self._failure(route, request, fault.status, fault))
         if kind == "drop_after":
             return Outcome(None)
         if kind == "timeout_after":
@@ -398,6 +413,8 @@ class Simulator:
             return Outcome(Response(response.status, payload[:len(payload) // 2] or b"{", dict(response.headers)))
         if kind == "unexpected_shape":
             return Outcome(Response(200, {"unexpected": True}))
+        if kind == "garbage_dates":
+            return Outcome(Response(response.status, _with_garbage_dates(response.body), dict(response.headers)))
         return Outcome(response)
 
     def _record(self, request, arrived, outcome, fault):
@@ -422,6 +439,17 @@ class Simulator:
             })
             self._counters[request.route] += 1
             self._counters["%s %s" % (request.route, status if status is not None else "dropped")] += 1
+
+
+def _with_garbage_dates(body):
+    """The JSON body with every date value replaced by an impossible one (a "garbage_dates" fault)."""
+    if isinstance(body, dict):
+        return {name: _with_garbage_dates(value) for name, value in body.items()}
+    if isinstance(body, list):
+        return [_with_garbage_dates(value) for value in body]
+    if isinstance(body, str) and _DATE_VALUE.match(body):
+        return GARBAGE_DATE
+    return body
 
 
 class _TlsHttpServer(ThreadingHTTPServer):
@@ -472,6 +500,10 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin  # the request log replaces it
         pass
+
+    def date_time_string(self, timestamp=None):
+        # The Date header is the service's clock, as a client sees it: simulated time.
+        return email.utils.formatdate(self.server.simulator.clock.time() if timestamp is None else timestamp, usegmt=True)
 
     def _dispatch(self):
         split = urllib.parse.urlsplit(self.path)
@@ -555,6 +587,7 @@ class _AdminApi:
             ("POST", "/revoke-tokens"): lambda call: {"revoked": simulator.tokens.revoke_all()},
             ("POST", "/clock/advance"): self.post_clock_advance,
             ("POST", "/apps"): self.post_apps,
+            **simulator.alerts.admin_endpoints(),
         }
 
     def post_config(self, call):
@@ -568,6 +601,7 @@ class _AdminApi:
         self.simulator.reset()
         if call.body.get("data"):
             self.simulator.defender.reset()
+            self.simulator.alerts.reset()
         return {"reset": True}
 
     def delete_faults(self, _call):

@@ -1,11 +1,12 @@
 """Faults: the schedule (which calls), and each kind's effect on the wire and on whether the handler ran."""
 
+import email.utils
 import time
 
 import pytest
 import requests
 
-from tests.simulator.faults import FaultInjector
+from tests.simulator.faults import GARBAGE_DATE, PAST_RETRY_AFTER_SECONDS, FaultInjector
 from tests.simulator.http import Response
 from tests.support.simulator_http import client_credentials
 
@@ -205,3 +206,39 @@ def test_a_dropped_write_on_the_defender_api_still_creates_the_action(simulator,
         api.post("%s/api/machines/%s/StopAndQuarantineFile" % (simulator.base_url, machine["id"]),
                  json={"Comment": "fault test", "Sha1": sha1})
     assert [action["machineId"] for action in simulator.actions()] == [machine["id"]]
+
+
+@pytest.mark.parametrize("retry_after", ["0", "past"])
+def test_throttle_answers_429_with_the_retry_after_given(simulator, api, writes, retry_after):
+    simulator.faults.add(WRITE_ROUTE, "throttle", retry_after=retry_after, times=1)
+    response = post(simulator, api)
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "TooManyRequests"
+    if retry_after == "past":
+        moment = email.utils.parsedate_to_datetime(response.headers["Retry-After"])
+        assert moment.timestamp() == pytest.approx(simulator.clock.time() - PAST_RETRY_AFTER_SECONDS, abs=5)
+    else:
+        assert response.headers["Retry-After"] == "0"
+    assert writes == []
+    assert post(simulator, api).status_code == 201
+
+
+def test_a_retry_after_on_a_token_route_fault(simulator, session):
+    simulator.faults.add("token", "throttle", retry_after="30", times=1)
+    response = client_credentials(simulator, session)
+    assert (response.status_code, response.headers["Retry-After"]) == (429, "30")
+    assert client_credentials(simulator, session).status_code == 200
+
+
+def test_garbage_dates_replaces_every_date_of_the_answer(simulator, api):
+    machine = simulator.add_machine("ws-01.contoso.local")
+    simulator.faults.add("machines.list", "garbage_dates")
+    listed = api.get(simulator.base_url + "/api/machines").json()["value"]
+    assert [(entry["id"], entry["lastSeen"], entry["firstSeen"]) for entry in listed] == [
+        (machine["id"], GARBAGE_DATE, GARBAGE_DATE)]
+
+
+def test_the_date_header_is_the_simulated_clock(simulator, api, writes):
+    simulator.clock.advance(600)
+    answered = email.utils.parsedate_to_datetime(post(simulator, api).headers["Date"])
+    assert answered.timestamp() == pytest.approx(simulator.clock.time(), abs=5)

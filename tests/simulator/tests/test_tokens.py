@@ -86,7 +86,7 @@ def test_msal_gets_a_token_with_the_secret(simulator, session):
     assert claims["aud"] == AUDIENCE
     assert claims["iss"] == "https://sts.windows.net/%s/" % TENANT_ID
     assert claims["tid"] == TENANT_ID and claims["appid"] == CLIENT_ID and claims["idtyp"] == "app"
-    assert set(claims["roles"]) == {"Machine.Read.All", "Machine.StopAndQuarantine", "File.Read.All"}
+    assert set(claims["roles"]) == {"Machine.Read.All", "Machine.StopAndQuarantine", "File.Read.All", "Alert.Read.All"}
     assert claims["exp"] - claims["iat"] == simulator.config.token_lifetime_seconds
     assert claims["nbf"] == claims["iat"] and claims["oid"]
     assert result["expires_in"] == simulator.config.token_lifetime_seconds

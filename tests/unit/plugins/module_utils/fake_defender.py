@@ -259,6 +259,10 @@ class FakeDefenderApi:
 
     # -- transport interface
 
+    def answer_date(self):
+        """The fake API answers with the fake clock's time (an HTTP Date has whole seconds)."""
+        return self.clock.now().replace(microsecond=0)
+
     def request(self, method, path, params=None, body=None, route=None, collection=False):  # pylint: disable=unused-argument
         with self._lock:
             self.requests.append({"method": method, "path": path, "params": dict(params or {}), "body": body, "route": route})

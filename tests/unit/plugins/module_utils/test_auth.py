@@ -12,6 +12,7 @@ import sys
 import time
 
 import jwt
+import msal
 import pytest
 import requests
 
@@ -19,7 +20,7 @@ from ansible_collections.mde.response.plugins.module_utils.auth import (
     ClientCredentialTokenProvider, ManagedIdentityTokenProvider, StaticTokenProvider, build_token_provider)
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError
 from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils.token_cache import PersistentTokenCache
+from ansible_collections.mde.response.plugins.module_utils.token_cache import PersistentTokenCache, StoredResponse, prepare_cache_folder
 from ansible_collections.mde.response.plugins.module_utils.transport import HttpTransport, RateLimiter, build_session
 from tests.simulator import Simulator
 
@@ -376,3 +377,27 @@ def test_ten_concurrent_runs_fetch_one_token(sim, cache_dir, tmp_path):
     assert token_requests(sim) == 1
     assert hashlib.sha256(provider_for(settings_for(sim, cache_dir)).get_token().encode()).hexdigest() == \
         outputs[0][0].strip()
+
+
+def test_an_unusable_cache_folder_turns_the_cache_off_with_one_warning(sim, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    settings = settings_for(sim, str(blocker / "cache"))
+    assert prepare_cache_folder(settings) is None
+    assert prepare_cache_folder(settings) is None
+    assert settings.token_cache is False
+    assert len(settings.warnings) == 1 and "token_cache_dir" in settings.warnings[0]
+    assert str(blocker / "cache") in settings.warnings[0]
+
+
+def test_refusals_in_msals_http_cache_are_never_persisted(tmp_path):
+    store = PersistentTokenCache(str(tmp_path), "identity")
+    with store.session(msal.SerializableTokenCache(), {}):
+        pass
+    http_cache = {}
+    with store.session(msal.SerializableTokenCache(), http_cache):
+        http_cache["POST token 429/5xx/Retry-After"] = StoredResponse(429, "{}", {"retry-after": "3600"})
+        http_cache["GET discovery 2xx"] = StoredResponse(200, '{"issuer": "x"}', {})
+    reloaded = {}
+    with store.session(msal.SerializableTokenCache(), reloaded):
+        assert set(reloaded) == {"GET discovery 2xx"}

@@ -181,8 +181,27 @@ def test_429_without_retry_after_backs_off():
     harness = Harness([reply(429), reply(429), reply(200, {})])
     harness.request()
     first, second = harness.clock.sleeps
-    assert 0.5 <= first <= 1.0
-    assert 1.0 <= second <= 2.0
+    assert 1.5 <= first <= 2.0
+    assert 2.0 <= second <= 3.0
+
+
+@pytest.mark.parametrize("retry_after", ["0", "Sun, 01 Jun 2025 11:00:00 GMT"], ids=["zero", "past-date"])
+def test_a_retry_after_that_says_now_is_backed_off_and_bounded(retry_after):
+    harness = Harness([reply(429, headers={"Retry-After": retry_after})] * 50)
+    with pytest.raises(ApiError) as raised:
+        harness.request()
+    assert raised.value.http_status == 429
+    assert harness.attempts == 8
+    assert all(sleep >= 1.0 for sleep in harness.clock.sleeps)
+    # Jittered: parallel callers refused together do not come back together.
+    assert len(set(harness.clock.sleeps)) == len(harness.clock.sleeps)
+
+
+def test_a_storm_of_honest_retry_afters_is_bounded_in_attempts_too():
+    harness = Harness([reply(429, headers={"Retry-After": "1"})] * 50)
+    with pytest.raises(ApiError):
+        harness.request()
+    assert harness.attempts == 30
 
 
 def test_429_without_retry_after_gives_up_after_the_attempt_budget():
@@ -364,7 +383,7 @@ def test_no_message_ever_carries_the_token():
         assert "s3cret" not in str(raised.value)
 
 
-def test_every_attempt_is_paced_under_its_route_and_only_counted_calls_keep_their_place():
+def test_every_attempt_is_paced_under_its_route_and_only_401s_give_their_place_back():
     class RecordingPacer:
         routes = []
         settled = []
@@ -379,7 +398,7 @@ def test_every_attempt_is_paced_under_its_route_and_only_counted_calls_keep_thei
     harness = Harness([reply(429, headers={"Retry-After": "2"}), reply(401), reply(503), reply(200, {})], pacer=RecordingPacer())
     harness.request(route="machineactions.list")
     assert RecordingPacer.routes == ["machineactions.list"] * 4
-    assert RecordingPacer.settled == [("machineactions.list", 1, False), ("machineactions.list", 2, False),
+    assert RecordingPacer.settled == [("machineactions.list", 1, True), ("machineactions.list", 2, False),
                                       ("machineactions.list", 3, True), ("machineactions.list", 4, True)]
     assert harness.transport.stats.as_dict()["paced_seconds"] == 1.0
 

@@ -1,0 +1,271 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The alert feed behind the mde.response.alerts event source: options, the cursor state file and paging.
+
+Plain Python, like the rest of module_utils; the event source (extensions/eda/plugins/event_source/alerts.py) only
+adds the asyncio loop around it. How a poll works:
+
+- ``GET /api/alerts`` with ``$filter=lastUpdateTime ge <lower bound>`` (plus the severity, status and category
+  filters), ``$orderby=lastUpdateTime asc`` and ``$expand=evidence``.
+- The lower bound is the newest ``lastUpdateTime`` delivered so far minus ``overlap`` seconds, so that an alert
+  the API lists late (indexing lag, clocks apart) is still found; on the very first start it is ``now - lookback``.
+- Pages follow the update time rather than ``$skip`` alone: the next page starts at the newest update time of
+  the last one, so an alert that changes while the pages are read moves to a later page instead of shifting an
+  unseen one out of reach. ``$skip`` is used only while a whole page shares one update time.
+- An alert is delivered when its id is unknown or its ``lastUpdateTime`` is newer than the one delivered; the
+  state file keeps that id -> update time map for the overlap window and the cursor, and is written after every
+  delivered event, so a restart neither loses nor repeats alerts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from datetime import timedelta
+
+from ansible_collections.mde.response.plugins.module_utils.connection_options import CONNECTION_OPTIONS
+from ansible_collections.mde.response.plugins.module_utils.entities import parse_timestamp
+from ansible_collections.mde.response.plugins.module_utils.errors import InputError
+from ansible_collections.mde.response.plugins.module_utils.odata import all_of, any_of, odata_datetime
+from ansible_collections.mde.response.plugins.module_utils.private_files import replace_json
+from ansible_collections.mde.response.plugins.module_utils.validation import moment
+
+ROUTE = "alerts.list"
+PATH = "/api/alerts"
+SEVERITIES = ("UnSpecified", "Informational", "Low", "Medium", "High")
+STATUSES = ("Unknown", "New", "InProgress", "Resolved")
+MAX_PAGE_SIZE = 10000
+STATE_VERSION = 1
+
+DEFAULT_INTERVAL = 60.0
+DEFAULT_OVERLAP = 300.0
+DEFAULT_PAGE_SIZE = 1000
+DEFAULT_LOOKBACK = "0s"
+# Failed polls are retried after interval, 2 x interval, 4 x interval ... up to this many seconds.
+MAX_BACKOFF = 300.0
+
+_SHA1 = re.compile(r"[0-9a-f]{40}", re.IGNORECASE)
+
+
+class FeedOptions:
+    """The source's own arguments (everything but the connection options), validated before any request."""
+
+    def __init__(self, args, connection, now, environ=None):
+        """``args`` as the rulebook gives them, ``connection`` the resolved connection option values."""
+        environ = os.environ if environ is None else environ
+        args = {name: _given(args, name, FEED_ENVIRONMENT[name], environ) for name in FEED_ENVIRONMENT}
+        self.interval = _positive_number(_or_default(args["interval"], DEFAULT_INTERVAL), "interval")
+        self.overlap = _positive_number(_or_default(args["overlap"], DEFAULT_OVERLAP), "overlap", allow_zero=True)
+        self.page_size = int(_positive_number(_or_default(args["page_size"], DEFAULT_PAGE_SIZE), "page_size"))
+        if self.page_size > MAX_PAGE_SIZE:
+            raise InputError("page_size must be at most %d (the API's limit), got %d" % (MAX_PAGE_SIZE, self.page_size))
+        self.start = moment(str(_or_default(args["lookback"], DEFAULT_LOOKBACK)), "lookback", now)
+        self.severities = _choices(args.get("severity"), "severity", SEVERITIES)
+        self.statuses = _choices(args.get("status"), "status", STATUSES)
+        self.categories = _choices(args.get("category"), "category", None)
+        self.state_file = args.get("state_file") or default_state_file(environ, self.scope_key(connection))
+
+    def scope_key(self, connection):
+        """What makes two sources see different alerts: where, as whom, and which filters."""
+        return json.dumps([connection.get("api_url"), connection.get("tenant_id"), connection.get("client_id"),
+                           self.severities, self.statuses, self.categories])
+
+    def odata_filter(self, lower_bound):
+        return all_of([
+            "lastUpdateTime ge %s" % odata_datetime(lower_bound),
+            any_of("severity", self.severities) if self.severities else None,
+            any_of("status", self.statuses) if self.statuses else None,
+            any_of("category", self.categories) if self.categories else None,
+        ])
+
+
+# The modules' connection options and the environment variables each falls back to, first set wins.
+CONNECTION_ENVIRONMENT = {option.name: option.env for option in CONNECTION_OPTIONS}
+BOOLEAN_OPTIONS = tuple(option.name for option in CONNECTION_OPTIONS if option.type == "bool")
+_FALSE = ("0", "false", "no", "off", "n", "f")
+
+
+# The source's own options that an environment variable can set (an EDA Controller credential, for one).
+FEED_ENVIRONMENT = {
+    "interval": ("MDE_ALERTS_INTERVAL",),
+    "severity": ("MDE_ALERTS_SEVERITY",),
+    "status": ("MDE_ALERTS_STATUS",),
+    "category": ("MDE_ALERTS_CATEGORY",),
+    "lookback": ("MDE_ALERTS_LOOKBACK",),
+    "overlap": ("MDE_ALERTS_OVERLAP",),
+    "page_size": ("MDE_ALERTS_PAGE_SIZE",),
+    "state_file": ("MDE_ALERTS_STATE_FILE",),
+}
+
+
+def _given(args, name, variables, environ):
+    """The argument, else the first of its environment variables that is set, else None."""
+    value = args.get(name)
+    if value is None or value == "":
+        value = next((environ[variable] for variable in variables if environ.get(variable)), None)
+    return value
+
+
+def connection_values(args, environ):
+    """The connection option values for ConnectionSettings.from_options: the source's argument, else the first
+    environment variable set, as Ansible's env fallback does for the modules."""
+    values = {}
+    for name, variables in CONNECTION_ENVIRONMENT.items():
+        value = _given(args, name, variables, environ)
+        if name in BOOLEAN_OPTIONS and isinstance(value, str):
+            value = value.strip().lower() not in _FALSE
+        values[name] = value
+    return values
+
+
+def _or_default(value, default):
+    return default if value is None else value
+
+
+def default_state_file(environ, scope_key):
+    base = environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    digest = hashlib.sha256(scope_key.encode("utf-8")).hexdigest()[:16]
+    return os.path.join(base, "mde.response", "alerts-%s.json" % digest)
+
+
+def _positive_number(value, option, allow_zero=False):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if number < 0 or (number == 0 and not allow_zero):
+        raise InputError("%s must be a %s number of seconds, got %r" % (option, "non-negative" if allow_zero else "positive", value))
+    return number
+
+
+def _choices(value, option, allowed):
+    """A list option given as a list or a comma-separated string; each value one of ``allowed`` when given."""
+    if value is None or value == "":
+        return []
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise InputError("%s must be a list or a comma-separated string, got %r" % (option, value))
+    chosen = []
+    for item in items:
+        text = str(item).strip()
+        if allowed is not None:
+            matching = [choice for choice in allowed if choice.lower() == text.lower()]
+            if not matching:
+                raise InputError("%s must be one or more of %s, got %r" % (option, ", ".join(allowed), item))
+            text = matching[0]
+        if text and text not in chosen:
+            chosen.append(text)
+    return chosen
+
+
+class FeedState:
+    """The cursor and the alerts delivered within the overlap window, kept in a JSON file (0600, replaced atomically)."""
+
+    def __init__(self, path, start, overlap):
+        self.path = path
+        self.overlap = timedelta(seconds=overlap)
+        self.floor = start          # nothing older than the first start's lower bound is ever delivered
+        self.cursor = start         # the newest lastUpdateTime delivered
+        self.delivered = {}         # alert id -> lastUpdateTime text, within the overlap window
+        self.warning = None
+
+    @classmethod
+    def load(cls, path, start, overlap):
+        """The saved state, or a fresh one starting at ``start`` (with a warning when the file was unreadable)."""
+        state = cls(path, start, overlap)
+        try:
+            with open(path, encoding="utf-8") as stream:
+                saved = json.load(stream)
+            floor, cursor = parse_timestamp(saved["floor"]), parse_timestamp(saved["cursor"])
+            delivered = saved["delivered"]
+            if floor is None or cursor is None or not isinstance(delivered, dict) or saved.get("version") != STATE_VERSION:
+                raise ValueError("unknown layout")
+        except FileNotFoundError:
+            return state
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            state.warning = ("the state file %s could not be read (%s); starting from lookback as on a first start. "
+                             "Remove the file or fix its permissions to silence this" % (path, error))
+            return state
+        state.floor, state.cursor = floor, cursor
+        state.delivered = {str(key): str(value) for key, value in delivered.items()}
+        return state
+
+    def lower_bound(self):
+        return max(self.floor, self.cursor - self.overlap)
+
+    def is_new(self, alert):
+        updated = parse_timestamp(alert["lastUpdateTime"])
+        known = self.delivered.get(alert["id"])
+        # The $filter bound is whole seconds; the floor is exact.
+        return updated >= self.floor and (known is None or updated > parse_timestamp(known))
+
+    def record(self, alert):
+        self.delivered[alert["id"]] = alert["lastUpdateTime"]
+        self.cursor = max(self.cursor, parse_timestamp(alert["lastUpdateTime"]))
+        oldest = self.lower_bound()
+        self.delivered = {key: value for key, value in self.delivered.items() if parse_timestamp(value) >= oldest}
+
+    def save(self):
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), mode=0o700, exist_ok=True)
+        payload = {"version": STATE_VERSION, "floor": self.floor.isoformat(), "cursor": self.cursor.isoformat(),
+                   "delivered": self.delivered}
+        replace_json(self.path, payload)
+
+
+class AlertPoll:
+    """One poll: which page to ask for next, and which alerts of each page are new."""
+
+    def __init__(self, options, state):
+        self._options = options
+        self._state = state
+        self._lower = state.lower_bound()
+        self._skip = 0
+        self.done = False
+        self.skipped = []           # why malformed alerts were left out, for the log
+
+    def params(self):
+        params = {"$filter": self._options.odata_filter(self._lower), "$orderby": "lastUpdateTime asc",
+                  "$expand": "evidence", "$top": str(self._options.page_size)}
+        if self._skip:
+            params["$skip"] = str(self._skip)
+        return params
+
+    def take(self, page):
+        """The new alerts of a page (``value`` of the answer), oldest update first; moves on to the next page."""
+        valid = [alert for alert in page if self._usable(alert)]
+        fresh = [alert for alert in valid if self._state.is_new(alert)]
+        newest = max((parse_timestamp(alert["lastUpdateTime"]) for alert in valid), default=None)
+        if len(page) < self._options.page_size or newest is None:
+            self.done = True
+        elif newest > self._lower:
+            self._lower, self._skip = newest, 0
+        else:
+            self._skip += len(page)
+        return sorted(fresh, key=lambda alert: parse_timestamp(alert["lastUpdateTime"]))
+
+    def _usable(self, alert):
+        if not isinstance(alert, dict) or not isinstance(alert.get("id"), str) or not alert["id"]:
+            self.skipped.append("an entry without an alert id: %.120r" % (alert,))
+            return False
+        if parse_timestamp(alert.get("lastUpdateTime")) is None:
+            self.skipped.append("alert %s without a readable lastUpdateTime (%.60r)" % (alert["id"], alert.get("lastUpdateTime")))
+            return False
+        return True
+
+
+def alert_event(alert):
+    """The event for an alert: the entity under ``alert``, and its file evidence's SHA-1s under ``sha1s``."""
+    sha1s = []
+    evidence = alert.get("evidence")
+    for entry in evidence if isinstance(evidence, list) else ():
+        sha1 = entry.get("sha1") if isinstance(entry, dict) else None
+        if isinstance(sha1, str) and _SHA1.fullmatch(sha1) and sha1.lower() not in sha1s:
+            sha1s.append(sha1.lower())
+    return {"alert": alert, "sha1s": sha1s}
+
+
+def backoff(failures, interval):
+    """Seconds to wait after ``failures`` failed polls in a row."""
+    return min(max(MAX_BACKOFF, interval), interval * 2 ** max(0, failures - 1))

@@ -1,0 +1,130 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Client-side pacing: sliding windows per route, kept in the process or shared by every process of one identity."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import threading
+from collections import defaultdict, deque
+
+from ansible_collections.mde.response.plugins.module_utils.clock import SystemClock
+
+# The API's documented limits, per application and API.
+PER_MINUTE = 100
+PER_HOUR = 1500
+
+
+class RateLimiter:
+    """Sliding-window pacing per route, so that a large run stays under the API's per-API call limits.
+
+    A call takes its place in the windows before it is sent and, once answered, counts from its answer: the
+    server counted it on arrival, earlier, so the client's windows never run ahead of the server's however long a
+    call takes to get there. A call refused for its token (401) gives its place back, because the server did not
+    count it; a throttled one (429) keeps it, so that no answer, whatever its Retry-After, makes the client send
+    more than the limits allow.
+
+    With `shared_path`, the windows live in that file, under an exclusive lock, so that every process pacing with
+    the same file (the forks of one play, one module run per host) stays under the limits together; the file's
+    times are `clock.monotonic()`, which every process of one host shares. A file that cannot be used falls back
+    to windows of this process alone.
+
+    Thread-safe: the engine writes from a thread pool, and every thread must see the same windows.
+    """
+
+    def __init__(self, per_minute=PER_MINUTE, per_hour=PER_HOUR, clock=None, shared_path=None):
+        self._windows = tuple((length, limit) for length, limit in ((60.0, per_minute), (3600.0, per_hour)) if limit)
+        self._longest = max((length for length, _limit in self._windows), default=0.0)
+        self._clock = clock or SystemClock()
+        self._sent = defaultdict(deque)
+        self._lock = threading.Lock()
+        self.shared_path = shared_path
+
+    def acquire(self, route):
+        """Wait until a call on `route` fits in every window and take a place; returns (seconds waited, place)."""
+        waited = 0.0
+        while True:
+            with self._windows_of(route) as sent:
+                now = self._clock.monotonic()
+                delay = self._delay(sent, now)
+                if delay <= 0:
+                    sent.append(now)
+                    return waited, now
+            # Sleep outside the locks so that other routes and processes go on; the windows are checked on waking.
+            self._clock.sleep(delay)
+            waited += delay
+
+    def settle(self, route, place, counted):
+        """After the answer to the call that took `place`: count it from now, or give the place back."""
+        with self._windows_of(route) as sent:
+            try:
+                sent.remove(place)
+            except ValueError:
+                pass  # a call answered after the longest window has already left it
+            if counted:
+                # Every time is read under the lock from a monotonic clock, so appending keeps the windows in order.
+                sent.append(self._clock.monotonic())
+
+    @contextlib.contextmanager
+    def _windows_of(self, route):
+        with self._lock:
+            if self.shared_path is None:
+                yield self._sent[route]
+                return
+            try:
+                shared = open(self.shared_path, "a+", encoding="utf-8")
+            except OSError:
+                self.shared_path = None
+                yield self._sent[route]
+                return
+            with shared:
+                fcntl.flock(shared, fcntl.LOCK_EX)
+                windows = _read_windows(shared, self._clock.monotonic(), self._longest)
+                sent = windows.setdefault(route, deque())
+                yield sent
+                shared.seek(0)
+                shared.truncate()
+                json.dump({name: list(times) for name, times in windows.items() if times}, shared)
+
+    def _delay(self, sent, now):
+        while sent and sent[0] <= now - self._longest:
+            sent.popleft()
+        delay = 0.0
+        for length, limit in self._windows:
+            # The call `limit` places back must leave the window before one more fits in it.
+            if len(sent) >= limit and sent[-limit] > now - length:
+                delay = max(delay, sent[-limit] + length - now)
+        return delay
+
+
+def _read_windows(shared, now, longest):
+    """The windows in the shared file; a damaged file, or times from before the host restarted, count as none."""
+    shared.seek(0)
+    try:
+        state = json.loads(shared.read() or "{}")
+    except ValueError:
+        state = {}
+    windows = {}
+    for route, times in (state.items() if isinstance(state, dict) else ()):
+        if isinstance(times, list):
+            windows[route] = deque(sorted(value for value in times
+                                          if isinstance(value, (int, float)) and now - longest < value <= now))
+    return windows
+
+
+def shared_pacing_path(settings, directory):
+    """The pacing file, in `directory`, that every process calling the API as the same application shares (the API
+    counts calls per application); None without a folder or when the file cannot be made."""
+    if directory is None:
+        return None
+    application = "%s %s %s" % (settings.api_url, settings.authority_host, settings.client_id or settings.auth_method)
+    path = os.path.join(directory, hashlib.sha256(application.encode("utf-8")).hexdigest() + ".pacing.json")
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError:
+        return None
+    return path
