@@ -255,6 +255,8 @@ NOT_RUN = {
     "make bench BENCH_ARGS=\"--scenario first-run --clock-speed 1\"": "ten minutes in real time",
     "make docs": "rewrites docs/plugins; make test's docs-check stage runs it into build/",
     "make changelog": "rewrites CHANGELOG.rst; tests/ecosystem/test_changelog.py generates it",
+    "make test-eda": "builds a third virtualenv with ansible-rulebook and needs Java 17; minutes",
+    "make ee": "builds a container image with ansible-builder and podman or docker; minutes, and a container runtime",
     "make venv tree": "creates the virtualenv and the collection tree every test already runs from",
 }
 
