@@ -41,21 +41,31 @@ def outcome_totals(files):
     return totals
 
 
+def machine_rows(files):
+    """One row per file and machine, failures first: the files that could not be handled at all (one row each, error
+    code ``NotHandled``), then the machines that failed, then every other machine in the order of the results."""
+    not_handled = [{"sha1": file["sha1"], "machine_name": None, "machine_id": None, "outcome": "failed", "status": None,
+                    "action_id": None, "error": {"code": "NotHandled", "message": file["error"]}}
+                   for file in files if file["error"]]
+    machines = [{"sha1": file["sha1"], "machine_name": entry.get("machine_name"), "machine_id": entry.get("machine_id"),
+                 "outcome": entry.get("outcome"), "status": entry.get("status"), "action_id": entry.get("action_id"),
+                 "error": entry.get("error")}
+                for file in files for entry in file["actions"]]
+    # sorted() is stable: within failures and within the rest, the order of the results stays.
+    return sorted(not_handled + machines, key=lambda row: row["outcome"] != "failed")
+
+
 def failures(files):
     """Files that could not be handled at all, then the machines that failed."""
-    not_handled = [{"sha1": file["sha1"], "machine_name": None, "machine_id": None,
-                    "error": {"code": "NotHandled", "message": file["error"]}}
-                   for file in files if file["error"]]
-    failed_machines = [{"sha1": file["sha1"], "machine_name": entry.get("machine_name"), "machine_id": entry.get("machine_id"),
-                        "error": entry.get("error")}
-                       for file in files for entry in file["actions"] if entry.get("outcome") == "failed"]
-    return not_handled + failed_machines
+    return [{name: row[name] for name in ("sha1", "machine_name", "machine_id", "error")}
+            for row in machine_rows(files) if row["outcome"] == "failed"]
 
 
 def quarantine_results(results):
-    """The parts of the role's report that come from the module: ``files``, their ``summary`` and ``failures``."""
+    """The parts of the role's report that come from the module: ``files``, their ``summary``, ``failures`` and
+    ``machines`` (one short row per file and machine, failures first)."""
     files = file_results(results)
-    return {"summary": outcome_totals(files), "failures": failures(files), "files": files}
+    return {"summary": outcome_totals(files), "failures": failures(files), "files": files, "machines": machine_rows(files)}
 
 
 def outcome_counts(summary):
@@ -80,4 +90,25 @@ def summary_lines(report, shown, report_path=None):
         lines.append("... %d more failures: see the report" % (len(report["failures"]) - shown))
     if report_path:
         lines.append("Report: %s" % report_path)
+    return lines
+
+
+MACHINE_TABLE_COLUMNS = ("outcome", "machine", "file", "status", "action id", "error")
+
+
+def machine_table(report, shown):
+    """The per-machine result as aligned text lines for the play output: a header, then the first ``shown`` rows of
+    ``machine_rows`` (failures first), then a line that counts the rows left out and says where they all are."""
+    rows = machine_rows(report["files"])
+    cells = [[row["outcome"] or "-", row["machine_name"] or row["machine_id"] or "-", row["sha1"], row["status"] or "-",
+              row["action_id"] or "-", "%s: %s" % (row["error"].get("code"), row["error"].get("message")) if row["error"] else "-"]
+             for row in rows[:shown]]
+    widths = [max(len(text) for text in column) for column in zip(MACHINE_TABLE_COLUMNS, *cells)]
+    lines = ["  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip() for line in [MACHINE_TABLE_COLUMNS] + cells]
+    if len(rows) > shown:
+        left_out = {}
+        for row in rows[shown:]:
+            left_out[row["outcome"]] = left_out.get(row["outcome"], 0) + 1
+        lines.append("... %d more rows (%s): every row is in the statistic quarantine_file_results (the job's artifacts in AWX)"
+                     " and in the report file" % (len(rows) - shown, outcome_counts(left_out)))
     return lines

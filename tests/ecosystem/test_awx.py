@@ -228,3 +228,42 @@ def test_a_proxy_password_in_the_credential_stays_out_of_the_job_events(simulato
     assert_quarantined_once_each(simulator, machines, CLIENT_ID)
     assert canary not in output + events
     assert "soc:********@127.0.0.1:%d" % proxy.port in events
+
+
+def test_survey_state_cancelled_cancels_the_quarantines_in_flight(simulator, tmp_path):
+    machines = seed(simulator, 2)
+    pending = [simulator.add_machine_action(machine["id"], SHA1, status="Pending") for machine in machines]
+    connection = simulator.connection
+    credential = {"AZURE_CLIENT_ID": connection["client_id"], "AZURE_SECRET": connection["client_secret"],
+                  "AZURE_TENANT": connection["tenant_id"]}
+
+    status, output = run_job(tmp_path / "cancel", dict(credential, **endpoints(simulator)),
+                             survey_answers(sha1=SHA1, comment="INC-4711: false positive", state="cancelled", machine_ids="\n".join(ids(machines))))
+
+    assert status == "successful", output
+    assert writes(simulator) == []
+    cancels = simulator.log_for(method="POST", route="machineactions.cancel")
+    assert sorted(entry["path"].split("/")[3] for entry in cancels) == sorted(action["id"] for action in pending)
+    assert "Cancel the quarantines still in flight of 1 file(s)" in job_events(tmp_path / "cancel")
+
+
+def test_the_job_output_and_its_artifacts_hold_the_result_per_machine(simulator, tmp_path):
+    machines = seed(simulator, 2)
+    mac = simulator.add_machine("mac-01.contoso.local", os_platform="macOS", observed_files=[SHA1])
+    connection = simulator.connection
+    credential = {"AZURE_CLIENT_ID": connection["client_id"], "AZURE_SECRET": connection["client_secret"],
+                  "AZURE_TENANT": connection["tenant_id"]}
+
+    status, output = run_job(tmp_path / "job", dict(credential, **endpoints(simulator)),
+                             survey_answers(sha1=SHA1, comment="INC-4711: AWX job", machine_ids="\n".join(ids(machines + [mac])),
+                                            allow_partial="yes"))
+
+    assert status == "successful", output
+    events = [json.loads(path.read_text(encoding="utf-8")) for path in sorted((tmp_path / "job" / "artifacts" / "job" / "job_events").iterdir())]
+    [stats] = [event for event in events if event["event"] == "playbook_on_stats"]
+    results = stats["event_data"]["artifact_data"]["quarantine_file_results"]
+    assert [(row["machine_id"], row["outcome"]) for row in results] == [(mac["id"], "failed")] + [(machine["id"], "created") for machine in machines]
+    assert results[0]["error"]["code"]
+    table = next(event["event_data"]["res"]["msg"] for event in events
+                 if event["event"] == "runner_on_ok" and event["event_data"]["task"] == "Show the result per machine")
+    assert table[1].split()[:2] == ["failed", mac["id"]]

@@ -111,6 +111,7 @@ def test_a_run_without_a_file_is_refused_before_any_request(simulator, ansible):
 
     assert run.rc != 0
     assert "Give the file and a comment" in run.output
+    assert "-e 'comment=\"INC-4711: ransomware dropper\"'" in run.output
     assert simulator.request_log == []
 
 
@@ -125,3 +126,60 @@ def test_mde_connection_sets_the_connection_options(simulator, ansible):
     assert run.rc == 0, run.output
     assert len(written(simulator)) == 1
     assert connection["client_secret"] not in run.output
+
+
+def test_state_cancelled_cancels_the_quarantines_in_flight_and_writes_nothing(simulator, ansible):
+    machines = seed(simulator, 3)
+    pending = [simulator.add_machine_action(machine["id"], SHA1, status="Pending") for machine in machines[:2]]
+
+    run = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-4711: false positive", state="cancelled", observed="yes"))
+
+    assert run.rc == 0, run.output
+    assert written(simulator) == []
+    cancels = simulator.log_for(method="POST", route="machineactions.cancel")
+    assert sorted(entry["path"].split("/")[3] for entry in cancels) == sorted(action["id"] for action in pending)
+    assert {entry["body"]["Comment"] for entry in cancels} == {"INC-4711: false positive"}
+    assert {action["id"]: action["status"] for action in simulator.actions()} == {action["id"]: "Cancelled" for action in pending}
+
+
+def test_the_plan_names_every_value_before_the_first_request(simulator, ansible):
+    machines = seed(simulator, 2)
+
+    run = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-4711: ransomware dropper", state="cancelled",
+                                                          machine_names=machines[0]["computerDnsName"], machine_ids=machines[1]["id"],
+                                                          wait="yes", wait_timeout=120))
+
+    plan = run.result("Show what the run is about to do")["msg"]
+    assert plan == [
+        "Cancel the quarantines still in flight of 1 file(s): %s" % SHA1,
+        "state: cancelled",
+        "comment: INC-4711: ransomware dropper",
+        "machine names (1): %s" % machines[0]["computerDnsName"],
+        "machine IDs (1): %s" % machines[1]["id"],
+        "every machine that observed the file: no",
+        "wait: yes, up to 120 s per file",
+    ]
+    tasks = [entry["task"] for entry in run.results]
+    assert tasks.index("Show what the run is about to do") < tasks.index("Stop and quarantine each file on all its targets")
+
+
+def test_a_misspelled_variable_is_named_before_anything_is_sent(simulator, ansible):
+    machines = seed(simulator, 2)
+
+    run = run_collection_playbook(ansible, {"sha1": SHA1, "comment": "INC-1", "machine_name": machines[0]["computerDnsName"],
+                                            "machine_ids": machines[1]["id"], "stat": "cancelled"})
+
+    warning = run.result("Warn about variables the playbook does not know")["msg"]
+    assert warning.startswith("WARNING: the playbook ignores machine_name, stat:") and "machine_names" in warning
+    assert run.result("Show what the run is about to do")["msg"][3] == "machine names (0): none"
+    tasks = [entry["task"] for entry in run.results]
+    assert tasks.index("Warn about variables the playbook does not know") < tasks.index("Stop and quarantine each file on all its targets")
+
+
+def test_known_variables_raise_no_warning(simulator, ansible):
+    machines = seed(simulator, 1)
+
+    run = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-1", machine_ids=machines[0]["id"]))
+
+    assert run.rc == 0, run.output
+    assert "WARNING: the playbook ignores" not in run.output

@@ -11,6 +11,7 @@ from tests.support.reports import report_files, report_rows, written
 PLAYBOOK = "role_quarantine_file.yml"
 MODULE_TASK = "Stop and quarantine each file on all its targets"
 FACT_TASK = "Put the results together"
+STATS_TASK = "Publish the summary, the failures and the result per machine as statistics (job artifacts in AWX)"
 
 
 def role(ansible, check=False, env=None, **variables):
@@ -48,8 +49,8 @@ def test_one_call_per_file_then_a_rerun_changes_nothing(simulator, ansible, tmp_
         assert (row["file"], row["machine"], row["outcome"], row["status"], row["error"]) == (
             action["relatedFileInfo"]["fileIdentifier"], action["computerDnsName"], "created", "Pending", "-")
     assert run.result("Show the summary")["msg"][0] == "2 file(s): created 6"
-    assert run.result("Publish the summary and the failures as statistics (job artifacts in AWX)")["ansible_stats"]["data"] == {
-        "quarantine_file_summary": report["summary"], "quarantine_file_failures": []}
+    assert run.result(STATS_TASK)["ansible_stats"]["data"] == {
+        "quarantine_file_summary": report["summary"], "quarantine_file_failures": [], "quarantine_file_results": report["machines"]}
     simulator.reset()
 
     rerun = role(ansible, quarantine_file_report_dir=str(tmp_path / "second"), **targets)
@@ -204,3 +205,68 @@ def test_connection_options_are_passed_through_and_their_secrets_never_shown(sim
     assert fact(run)["summary"]["created"] == 1
     assert [entry["appid"] for entry in simulator.log_for(route="token")] == [connection["client_id"]]
     assert connection["client_secret"] not in run.output and connection["client_secret"] not in json.dumps(run.results)
+
+
+def test_the_play_output_shows_a_row_per_machine_failures_first_and_publishes_every_row(simulator, ansible):
+    machines = seed(simulator, 2)
+    mac = simulator.add_machine("mac-01.contoso.local", os_platform="macOS", observed_files=[SHA1])
+
+    run = role(ansible, quarantine_file_sha1s=SHA1, quarantine_file_machine_names=[machine["computerDnsName"] for machine in machines + [mac]],
+               quarantine_file_allow_partial=True)
+
+    assert run.rc == 0, run.output
+    table = run.result("Show the result per machine")["msg"]
+    assert table[0].split() == ["outcome", "machine", "file", "status", "action", "id", "error"]
+    assert [line.split()[:3] for line in table[1:]] == [["failed", "mac-01.contoso.local", SHA1]] + [
+        ["created", machine["computerDnsName"], SHA1] for machine in machines]
+    published = run.result(STATS_TASK)["ansible_stats"]["data"]["quarantine_file_results"]
+    assert [(row["machine_name"], row["outcome"]) for row in published] == [("mac-01.contoso.local", "failed")] + [
+        (machine["computerDnsName"], "created") for machine in machines]
+    actions = {action["machineId"]: action["id"] for action in simulator.actions()}
+    assert [row["action_id"] for row in published[1:]] == [actions[machine["id"]] for machine in machines]
+
+
+def test_the_role_plans_with_reads_only_and_prints_the_writes_needed_and_the_expected_end(simulator, ansible):
+    machines = seed(simulator, 3)
+    simulator.add_machine_action(machines[0]["id"], SHA1, status="Pending")
+
+    run = role(ansible, quarantine_file_sha1s=SHA1, quarantine_file_observed=True)
+
+    assert run.rc == 0, run.output
+    plan = run.result("Show how many machines need an action and the expected end")["msg"]
+    assert plan[0] == "Plan: 2 of 3 machine result(s) of 1 file(s) need a quarantine; the others are already done or have nothing to do."
+    assert plan[1].startswith("At Defender's limits (100 actions a minute, 1,500 an hour) the writes take about 1 minute(s): expected end ")
+    [planned] = run.results_of("Read what a real run would do, before anything is written")
+    assert sorted(entry["outcome"] for entry in planned["results"][0]["actions"]) == ["existing", "would_create", "would_create"]
+    # The plan reads before the first write, and the run writes exactly what the plan counted.
+    first_write = min(entry["seq"] for entry in simulator.log_for(route="machines.StopAndQuarantineFile"))
+    assert [entry["route"] for entry in simulator.request_log if entry["seq"] < first_write and entry["method"] == "POST"] == ["token"]
+    assert len(written(simulator)) == 2
+
+
+def test_waiting_works_when_home_is_not_the_accounts_home(simulator, ansible, tmp_path):
+    # As in containers and CI runners whose HOME is not the home directory of the account in the password database.
+    machines = seed(simulator, 2)
+    simulator.configure(clock_speed=FAST)
+    home = tmp_path / "home"
+    home.mkdir()
+
+    run = role(ansible, quarantine_file_sha1s=SHA1, quarantine_file_observed=True, quarantine_file_wait=True,
+               env={"MDE_TIME_SCALE": FAST, "HOME": str(home)})
+
+    assert run.rc == 0, run.output
+    assert "could not find job" not in run.output
+    assert sorted((entry["machine_id"], entry["outcome"], entry["status"]) for entry in fact(run)["files"][0]["actions"]) == sorted(
+        (machine["id"], "created", "Succeeded") for machine in machines)
+
+
+def test_a_failed_login_is_not_answered_with_allow_partial(simulator, ansible):
+    machines = seed(simulator, 1)
+
+    run = role(ansible, quarantine_file_sha1s=SHA1, quarantine_file_machine_ids=ids(machines), env={"AZURE_CLIENT_SECRET": "wrong secret"})
+
+    assert run.rc != 0
+    message = run.result("Fail when a file could not be handled or a machine failed")["msg"]
+    assert "1 file(s) could not be handled at all: fix the cause the summary names" in message
+    assert "allow_partial" not in message
+    assert written(simulator) == []

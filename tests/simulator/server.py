@@ -12,6 +12,7 @@ import ipaddress
 import json
 import os
 import re
+import shlex
 import socket
 import ssl
 import sys
@@ -92,6 +93,17 @@ class Outcome:
     """What goes back on the wire: a response, or nothing at all (the connection is closed)."""
     response: Response = None
     delay: float = 0.0             # real seconds to hold the answer back
+
+
+# Which environment variable carries each connection.json key (the first one the collection's option reads).
+CONNECTION_ENVIRONMENT = {
+    "api_url": "MDE_API_URL",
+    "authority_host": "AZURE_AUTHORITY_HOST",
+    "tenant_id": "AZURE_TENANT_ID",
+    "client_id": "AZURE_CLIENT_ID",
+    "client_secret": "AZURE_CLIENT_SECRET",
+    "ca_path": "MDE_CA_PATH",
+}
 
 
 def _write_private_file(path, data):
@@ -202,6 +214,7 @@ class Simulator:
         _write_private_file(self.state_dir / "client-cert-encrypted.pem",
                             self._client_certificate.pem(self._client_certificate_password))
         _write_private_file(self.state_dir / "simulator.json", json.dumps(self.details, indent=2).encode())
+        _write_private_file(self.state_dir / "connection.env", self.connection_exports().encode())
         _write_private_file(self.state_dir / "connection.json", json.dumps(self.connection, indent=2).encode())
 
     # --- what clients need to know ----------------------------------------------------------------------------
@@ -239,6 +252,15 @@ class Simulator:
             "client_secret": self._client_secret,
             "ca_path": str(self.ca_path),
         }
+
+    @property
+    def connection_environment(self):
+        """The same settings as the environment variables the collection's connection options fall back to."""
+        return {variable: self.connection[option] for option, variable in CONNECTION_ENVIRONMENT.items()}
+
+    def connection_exports(self):
+        """connection.env: one export line per variable, quoted for a POSIX shell, so that `. connection.env` sets them."""
+        return "".join("export %s=%s\n" % (variable, shlex.quote(value)) for variable, value in self.connection_environment.items())
 
     @property
     def details(self):

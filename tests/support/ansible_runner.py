@@ -47,7 +47,6 @@ class AnsibleRunner:
         self.runs = 0
 
     def environment(self, **overrides):
-        connection = self.simulator.connection
         env = dict(os.environ)
         env.update({
             "ANSIBLE_COLLECTIONS_PATH": os.path.join(REPO, ".collection-tree"),
@@ -60,13 +59,8 @@ class AnsibleRunner:
             "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_RETRY_FILES_ENABLED": "false",
             "XDG_CACHE_HOME": self.cache_home,
-            "AZURE_TENANT_ID": connection["tenant_id"],
-            "AZURE_CLIENT_ID": connection["client_id"],
-            "AZURE_CLIENT_SECRET": connection["client_secret"],
-            "AZURE_AUTHORITY_HOST": connection["authority_host"],
-            "MDE_API_URL": connection["api_url"],
-            "MDE_CA_PATH": connection["ca_path"],
         })
+        env.update(self.simulator.connection_environment)
         for name, value in overrides.items():
             if value is None:
                 env.pop(name, None)

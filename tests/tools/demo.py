@@ -1,8 +1,9 @@
 """`make demo`: the collection's main job against the built-in simulator, twice.
 
 Starts the simulator with a few demo machines, quarantines a sample hash on them (by name and by ID) with the
-collection's playbook mde.response.quarantine, given the answers an AWX survey would give, prints the Markdown
-report the run wrote, runs the same playbook again to show that nothing changes, and stops the simulator.
+collection's playbook mde.response.quarantine, given the answers an AWX survey would give, prints what the play
+showed (its plan, the expected end and the table per machine) and the Markdown report the run wrote, runs the same
+playbook again to show that nothing changes, and stops the simulator.
 """
 
 import glob
@@ -19,6 +20,9 @@ from tests.simulator import Simulator  # noqa: E402  pylint: disable=wrong-impor
 
 SAMPLE_SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
 PLAYBOOK = "mde.response.quarantine"
+# The tasks of the play whose output the demo shows.
+SHOWN_TASKS = ("Show what the run is about to do", "Show how many machines need an action and the expected end",
+               "Show the result per machine")
 OUTPUT = os.path.join(REPO, "build", "demo")
 
 
@@ -28,8 +32,14 @@ def seed(sim):
     return machines
 
 
+def shown_output(stdout):
+    """The parts of the play output that belong to SHOWN_TASKS, as ansible-playbook printed them."""
+    blocks = ["TASK [" + block for block in stdout.split("\nTASK [")[1:]]
+    return "\n".join(block.strip() for block in blocks if any(task in block.split("\n", 1)[0] for task in SHOWN_TASKS))
+
+
 def run_playbook(sim, machines, run):
-    """Run the playbook; return the Markdown report it wrote."""
+    """Run the playbook; return what the play showed and the Markdown report it wrote."""
     report_dir = os.path.join(OUTPUT, "run-%d" % run)
     shutil.rmtree(report_dir, ignore_errors=True)
     extra_vars = {
@@ -42,6 +52,7 @@ def run_playbook(sim, machines, run):
         "report_dir": report_dir,
     }
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collection-tree"), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+               ANSIBLE_STDOUT_CALLBACK="default",
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false", XDG_CACHE_HOME=os.path.join(OUTPUT, "cache"))
     command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), PLAYBOOK, "-i", "localhost,", "-e", json.dumps(extra_vars)]
     completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -50,7 +61,7 @@ def run_playbook(sim, machines, run):
         raise SystemExit("the demo playbook failed (exit %d)" % completed.returncode)
     [report] = glob.glob(os.path.join(report_dir, "quarantine-*.md"))
     with open(report, encoding="utf-8") as handle:
-        return handle.read()
+        return shown_output(completed.stdout), handle.read()
 
 
 def main():
@@ -59,9 +70,10 @@ def main():
         machines = seed(sim)
         print("Simulator running at %s with %d machines; sample SHA-1 %s\n" % (sim.base_url, len(machines), SAMPLE_SHA1))
         for run, title in ((1, "First run: quarantine"), (2, "Second run: the same playbook again")):
-            report = run_playbook(sim, machines, run)
+            shown, report = run_playbook(sim, machines, run)
             writes = sim.counters.get("machines.StopAndQuarantineFile", 0)
             print("=== %s\n" % title)
+            print(shown + "\n")
             print(report)
             print("StopAndQuarantineFile calls received by the simulator so far: %d\n" % writes)
     print("Simulator stopped. Reports are in %s" % os.path.relpath(OUTPUT, REPO))

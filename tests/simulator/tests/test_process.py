@@ -13,6 +13,8 @@ import msal
 import pytest
 import requests
 
+from tests.simulator.server import CONNECTION_ENVIRONMENT
+
 REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
 START_TIMEOUT_SECONDS = 15
 
@@ -75,4 +77,19 @@ def test_the_process_serves_msal_and_the_api_and_stops_on_sigterm(simulator_proc
     os.kill(process.pid, signal.SIGTERM)
     assert process.wait(timeout=10) == 0
     assert sorted(path.name for path in state_dir.iterdir()) == [
-        "ca.pem", "client-cert-encrypted.pem", "client-cert.pem", "connection.json", "simulator.json"]
+        "ca.pem", "client-cert-encrypted.pem", "client-cert.pem", "connection.env", "connection.json", "simulator.json"]
+
+
+def test_a_shell_that_sources_connection_env_has_the_connection_in_the_collections_variables(simulator_process):
+    _, state_dir = simulator_process
+    connection = json.loads((state_dir / "connection.json").read_text())
+    names = list(CONNECTION_ENVIRONMENT.values())
+
+    shell = subprocess.run(["sh", "-c", '. "$1" && env -0', "sh", str(state_dir / "connection.env")],
+                           env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, check=True)
+
+    environment = dict(line.split("=", 1) for line in shell.stdout.split("\0") if line)
+    assert {name: environment[name] for name in names} == {
+        variable: connection[option] for option, variable in CONNECTION_ENVIRONMENT.items()}
+    assert (state_dir / "connection.env").stat().st_mode & 0o777 == 0o600
+

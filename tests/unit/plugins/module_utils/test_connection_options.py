@@ -13,6 +13,7 @@ import yaml
 from ansible_collections.mde.response.plugins.doc_fragments.connection import ModuleDocFragment
 from ansible_collections.mde.response.plugins.module_utils.connection_options import CONNECTION_OPTIONS
 from ansible_collections.mde.response.plugins.module_utils.settings import CLOUDS
+from tests.simulator.server import CONNECTION_ENVIRONMENT
 
 ROLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), *[os.pardir] * 4, "roles", "quarantine_file")
 NAMES = [option.name for option in CONNECTION_OPTIONS]
@@ -97,3 +98,9 @@ def test_the_role_hands_every_connection_option_to_the_module():
     for task in tasks:
         passed = {name: value for name, value in task[MODULE].items() if "quarantine_file_connection" in str(value)}
         assert passed == {name: "{{ quarantine_file_connection.%s | default(omit) }}" % name for name in NAMES}
+
+
+def test_the_simulators_connection_env_sets_the_variables_each_option_falls_back_to_first():
+    options = {option.name: option for option in CONNECTION_OPTIONS}
+    for option, variable in CONNECTION_ENVIRONMENT.items():
+        assert options[option].env[0] == variable

@@ -3,7 +3,7 @@
 """The quarantine_file role's report logic, on results shaped as the module and async_status return them."""
 
 from ansible_collections.mde.response.plugins.plugin_utils.quarantine_report import (
-    NO_RESULT, file_results, outcome_counts, quarantine_results, summary_lines)
+    NO_RESULT, file_results, machine_rows, machine_table, outcome_counts, quarantine_results, summary_lines)
 
 SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
 OTHER_SHA1 = "a0c659857ccbe457fdaf5fe21d54efdcbf6f6508"
@@ -65,7 +65,7 @@ def test_failures_list_files_not_handled_first_then_failed_machines():
 def test_results_put_summary_failures_and_files_together():
     results = [module_result(SHA1, CREATED)]
     assert quarantine_results(results) == {"summary": {"created": 1, "existing": 0, "failed": 0}, "failures": [],
-                                           "files": file_results(results)}
+                                           "files": file_results(results), "machines": machine_rows(file_results(results))}
 
 
 def test_outcome_counts_leave_out_what_did_not_happen():
@@ -114,3 +114,40 @@ def test_a_file_not_handled_takes_a_place_among_the_shown_failures_but_no_failur
     lines = summary_lines(report(results), 2)
     assert lines[3:] == ["failed: %s on ws-02.contoso.local: Forbidden: Machine is offline" % SHA1,
                          "... 1 more failures: see the report"]
+
+
+def test_machine_rows_put_files_not_handled_then_failed_machines_first_and_keep_the_order_of_the_rest():
+    existing = dict(CREATED, machine_id="m3", machine_name=None, outcome="existing", action_id="a3")
+    results = [module_result(SHA1, CREATED, FAILED, existing), {"item": OTHER_SHA1, "failed": True, "msg": "API unreachable"}]
+    rows = machine_rows(file_results(results))
+    assert [(row["sha1"], row["machine_id"], row["outcome"]) for row in rows] == [
+        (OTHER_SHA1, None, "failed"), (SHA1, "m2", "failed"), (SHA1, "m1", "created"), (SHA1, "m3", "existing")]
+    assert rows[0]["error"] == {"code": "NotHandled", "message": "API unreachable"}
+    assert rows[2] == {"sha1": SHA1, "machine_name": "ws-01.contoso.local", "machine_id": "m1", "outcome": "created",
+                       "status": "Pending", "action_id": "a1", "error": None}
+
+
+def report_of(results):
+    return dict(quarantine_results(results), check_mode=False)
+
+
+def test_machine_table_aligns_the_columns_and_shows_failures_first():
+    lines = machine_table(report_of([module_result(SHA1, CREATED, FAILED)]), 300)
+    assert lines == [
+        "outcome  machine              file                                      status   action id  error",
+        "failed   ws-02.contoso.local  %s  -        -          Forbidden: Machine is offline" % SHA1,
+        "created  ws-01.contoso.local  %s  Pending  a1         -" % SHA1,
+    ]
+
+
+def test_machine_table_names_a_machine_by_id_when_it_has_no_name():
+    lines = machine_table(report_of([module_result(SHA1, dict(CREATED, machine_name=None))]), 300)
+    assert lines[1].split()[:2] == ["created", "m1"]
+
+
+def test_machine_table_counts_the_rows_beyond_those_shown_per_outcome():
+    actions = [FAILED] + [dict(CREATED, machine_id="m%d" % number) for number in range(5)]
+    lines = machine_table(report_of([module_result(SHA1, *actions)]), 2)
+    assert len(lines) == 1 + 2 + 1
+    assert lines[1].startswith("failed")
+    assert lines[-1].startswith("... 4 more rows (created 4): every row is in the statistic quarantine_file_results")

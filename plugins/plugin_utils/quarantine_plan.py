@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The quarantine_file role's plan: how many machines a run will write to, and when it will end at Defender's limits.
+
+The role reads first (the module in check mode), so the counts are those of the real run unless the fleet changes in
+between; the duration is the floor the API's documented limits set, which the modules' pacing keeps to.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+# Defender for Endpoint's documented limits for machine actions: calls per minute and per hour.
+PER_MINUTE = 100
+PER_HOUR = 1500
+# The outcomes of a check-mode run that mean a real run writes.
+WRITING_OUTCOMES = ("would_create", "would_cancel")
+
+
+def minutes_to_write(count, per_minute=PER_MINUTE, per_hour=PER_HOUR):
+    """Minutes from the first write to the end of the last one, for ``count`` writes paced at both limits.
+
+    Each minute takes ``per_minute`` writes until ``per_hour`` have been sent, then the next ones wait for the hour to
+    pass; the last minute that writes counts whole.
+    """
+    if count <= 0:
+        return 0
+    last = count - 1
+    hours, within_hour = divmod(last, per_hour)
+    return hours * 60 + within_hour // per_minute + 1
+
+
+def plan_lines(plan_results, state, now):
+    """The lines the role prints before it writes: machines that need an action, the others, the expected end.
+
+    ``plan_results`` are the loop results of the module in check mode, one per file; ``now`` is the current UTC time
+    as ``YYYY-MM-DDTHH:MM:SSZ``.
+    """
+    outcomes = [entry.get("outcome") for result in plan_results for entry in result.get("actions", [])]
+    needed = sum(1 for outcome in outcomes if outcome in WRITING_OUTCOMES)
+    not_read = sum(1 for result in plan_results if "actions" not in result)
+    verb = "a quarantine" if state == "present" else "a cancel"
+    lines = ["Plan: %d of %d machine result(s) of %d file(s) need %s; the others are already done or have nothing to do." % (
+        needed, len(outcomes), len(plan_results), verb)]
+    if not_read:
+        lines.append("%d file(s) could not be read (the results below say why)." % not_read)
+    minutes = minutes_to_write(needed)
+    if minutes:
+        end = datetime.strptime(now, "%Y-%m-%dT%H:%M:%SZ") + timedelta(minutes=minutes)
+        lines.append("At Defender's limits (%d actions a minute, %s an hour) the writes take about %d minute(s): expected end %s UTC." % (
+            PER_MINUTE, "{:,}".format(PER_HOUR), minutes, end.strftime("%Y-%m-%d %H:%M")))
+    return lines

@@ -1,0 +1,42 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The quarantine_file role's plan: what needs a write, and when the writes end at Defender's limits."""
+
+import pytest
+
+from ansible_collections.mde.response.plugins.plugin_utils.quarantine_plan import minutes_to_write, plan_lines
+
+SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
+
+
+@pytest.mark.parametrize("count, minutes", [
+    (0, 0), (1, 1), (100, 1), (101, 2), (250, 3), (1500, 15),
+    # The 1,501st write waits for the first hour to pass.
+    (1501, 61), (3000, 75), (3001, 121),
+])
+def test_minutes_to_write_follow_both_limits(count, minutes):
+    assert minutes_to_write(count) == minutes
+
+
+def check_result(*outcomes):
+    return {"item": SHA1, "actions": [{"machine_id": "m%d" % number, "outcome": outcome} for number, outcome in enumerate(outcomes)]}
+
+
+def test_plan_counts_the_writes_and_gives_the_expected_end():
+    lines = plan_lines([check_result(*(["would_create"] * 250 + ["existing", "not_present"]))], "present", "2026-11-28T03:58:10Z")
+    assert lines == [
+        "Plan: 250 of 252 machine result(s) of 1 file(s) need a quarantine; the others are already done or have nothing to do.",
+        "At Defender's limits (100 actions a minute, 1,500 an hour) the writes take about 3 minute(s): expected end 2026-11-28 04:01 UTC.",
+    ]
+
+
+def test_plan_of_a_cancel_counts_would_cancel_and_says_when_nothing_is_to_be_written():
+    assert plan_lines([check_result("would_cancel")], "cancelled", "2026-11-28T03:58:10Z")[0].startswith(
+        "Plan: 1 of 1 machine result(s) of 1 file(s) need a cancel")
+    assert plan_lines([check_result("existing")], "present", "2026-11-28T03:58:10Z") == [
+        "Plan: 0 of 1 machine result(s) of 1 file(s) need a quarantine; the others are already done or have nothing to do."]
+
+
+def test_plan_names_files_that_could_not_be_read():
+    lines = plan_lines([check_result("would_create"), {"item": SHA1, "failed": True, "msg": "no token"}], "present", "2026-11-28T03:58:10Z")
+    assert lines[1] == "1 file(s) could not be read (the results below say why)."
