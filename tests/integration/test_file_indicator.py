@@ -132,3 +132,37 @@ def test_the_indicator_contains_the_file_on_machines_that_meet_it_later(simulato
     simulator.observe_file(SHA1, holder["id"])
 
     assert [(record["machineId"], record["outcome"]) for record in simulator.indicators.containments(SHA1)] == [(newcomer["id"], "remediated")]
+
+
+@pytest.mark.parametrize("switch, value", [
+    ("indicator_value_case", "as_sent"), ("indicator_value_case", "lower"),
+    ("indicator_match_case", "insensitive"), ("indicator_match_case", "sensitive"),
+    ("indicator_update_omitted", "reset"), ("indicator_update_omitted", "keep"),
+])
+def test_an_upper_case_hash_converges_under_every_unconfirmed_case_and_update_rule(simulator, ansible, switch, value):
+    """Whatever the API does with a hash's case and with fields an update leaves out, a second run sends nothing
+    and the tenant holds one indicator for the file, with what the task asked for."""
+    simulator.configure(**{switch: value})
+    options = {"file_hash": SHA1.upper(), "title": "INC-4711: dropper", "severity": "High"}
+
+    run, result = indicator_task(ansible, **options)
+    simulator.reset()
+    rerun, again = indicator_task(ansible, **options)
+
+    assert (run.rc, rerun.rc) == (0, 0), run.output + rerun.output
+    assert (result["changed"], again["changed"]) == (True, False)
+    assert writes(simulator) == []
+    [stored] = simulator.indicators.indicators()
+    assert (stored["indicatorValue"].lower(), stored["title"], stored["severity"]) == (SHA1, "INC-4711: dropper", "High")
+
+
+def test_the_tenant_limit_refusal_reaches_the_user_with_the_apis_reason(simulator, ansible):
+    simulator.configure(indicator_limit=0)
+
+    run, result = indicator_task(ansible)
+
+    assert run.rc != 0, run.output
+    assert simulator.indicators.indicators() == []
+    assert [entry["route"] for entry in writes(simulator)] == ["indicators.submit"]
+    assert result["error"]["http_status"] == 400
+    assert "limit of 0 active indicators" in result["msg"]
