@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``state: cancelled``: cancel a machine's in-flight actions for the file and read back that it took effect.
 
 The API may answer a cancel with 200 and leave the action as it was, so only a read-back showing Cancelled

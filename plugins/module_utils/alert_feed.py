@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The alert feed behind the mde.response.alerts event source: options, the cursor state file and paging.
 
 Plain Python, like the rest of module_utils; the event source (extensions/eda/plugins/event_source/alerts.py) only

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Access tokens for the API: the msal token providers (their persistent cache is in token_cache.py)."""
 
 from __future__ import annotations

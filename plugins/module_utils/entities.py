@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Reading the API's entities (Machine, MachineAction): ids, timestamps, statuses, and their order.
 
 Every reader accepts anything (an entity can lack a field, or not be a dict at all) and answers None rather

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The exceptions of the collection's client code.
 
 Every message is meant to be shown to the user as it is (the modules fail with it), so none ever carries a

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The file's StopAndQuarantineFile actions that exist before a run writes, read for all targets at once.
 
 The API cannot filter on the file hash, so actions are listed by type, status and machine and matched here.

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Indicators as code: converge the tenant's file indicators to a list in one run.
 
 One listing of every indicator (two pages at most: a tenant holds up to 15,000) tells what exists. Listed files

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """ListLag: how long a run's own acknowledged writes take to show in the action list, and the grace that follows.
 
 The action list lags behind the writes (how long is undocumented), and a lost answer is looked for in that list

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The only Ansible-aware piece of module_utils: AnsibleModule plus the shared connection options.
 
 Modules build a DefenderModule with their own options; it adds the connection options (defined once in

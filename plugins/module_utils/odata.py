@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """OData for the API's $filter: literals, clauses, and looking entities up by a list of values.
 
 No value ever reaches a $filter as text someone wrote: strings are quoted with ``odata_string`` and datetimes are

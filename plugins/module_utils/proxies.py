@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The proxy: which URL, which hosts bypass it (NO_PROXY), and the credentials in it that must stay hidden."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """StopAndQuarantineEngine: stop and quarantine a file on many machines without ever firing a duplicate action.
 
 A run resolves its targets, reads the file's existing StopAndQuarantineFile actions for the whole target set

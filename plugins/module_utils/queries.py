@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The read-only look-ups of the info modules: typed options turned into OData $filter expressions, and run.
 
 No option value ever reaches a $filter as the text the user wrote: strings are quoted with ``odata_string``,

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Which certificate authorities TLS trusts when ca_path is not set: what the machine trusts, as platforms set it.
 
 That is the operating system's store (what update-ca-certificates and update-ca-trust maintain, or SSL_CERT_FILE

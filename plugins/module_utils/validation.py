@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The validators of user input: each turns an option's value into a clean one or raises InputError.
 
 Every message names the option (``machine_ids[2]`` for a list element) and says what a good value looks like.

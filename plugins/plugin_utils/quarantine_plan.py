@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The quarantine_file role's plan: how many machines a run will write to, and when it will end at Defender's limits.
 
 The role reads first (the module in check mode), so the counts are those of the real run unless the fleet changes in

@@ -1,4 +1,5 @@
-"""The files ansible-test and antsibull-changelog expect in a collection's repository are there.
+"""The files ansible-test and antsibull-changelog expect in a collection's repository are there, and every shipped
+Python file names its license (SPDX identifier).
 
 `ansible-test units --venv` installs tests/unit/requirements.txt, and only that file, into the virtualenv the unit
 tests run in; antsibull-changelog reads changelogs/fragments/, which git keeps only while it holds a file.
@@ -27,3 +28,13 @@ def test_unit_requirements_hold_the_runtime_requirements_with_the_development_pi
 
 def test_changelog_fragments_folder_is_kept_in_git():
     assert "changelogs/fragments/.keep" in source_files()
+
+
+def test_every_shipped_python_file_names_its_license_by_spdx_identifier():
+    shipped = [path for path in source_files() if path.endswith(".py") and path.startswith(("plugins/", "extensions/"))]
+    unlabelled = []
+    for path in shipped:
+        with open(os.path.join(REPO, path), encoding="utf-8") as handle:
+            if "# SPDX-License-Identifier: GPL-3.0-or-later\n" not in handle.read(1000):
+                unlabelled.append(path)
+    assert shipped and unlabelled == []

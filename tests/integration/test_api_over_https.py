@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """DefenderClient and the engine against the simulator over real HTTPS: the queries they build are ones a
 strict OData service accepts, and the answers they get are read as the reference notes describe them."""
 

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Test-only callback: append every task result to the JSON Lines file named by MDE_TEST_RESULTS.
 
 Integration tests read it to assert on the registered results of ansible-playbook runs, exactly as Ansible

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """state: cancelled: cancel in-flight actions, read them back, and report final states truthfully."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """wait: polling every tracked action with a few list reads until it is final or wait_timeout passes."""
 
 from __future__ import annotations

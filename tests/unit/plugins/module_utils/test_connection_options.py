@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The connection options are defined once, in connection_options.py. The copies that cannot import Python are
 checked here against it: the doc fragment, the role's argument spec and the role's pass-through list (the module
 argument spec derived from it is checked in test_mde_module.py)."""

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Indicators as code: one listing, batch imports within the API's limits, exclusive removal of this collection's own."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The info modules' queries: validation, the $filter they build, and the calls they make.
 
 Every $filter is evaluated by the simulator's strict OData parser, so a clause that is not valid, documented
