@@ -244,22 +244,6 @@ def test_the_role_plans_with_reads_only_and_prints_the_writes_needed_and_the_exp
     assert len(written(simulator)) == 2
 
 
-def test_waiting_works_when_home_is_not_the_accounts_home(simulator, ansible, tmp_path):
-    # As in containers and CI runners whose HOME is not the home directory of the account in the password database.
-    machines = seed(simulator, 2)
-    simulator.configure(clock_speed=FAST)
-    home = tmp_path / "home"
-    home.mkdir()
-
-    run = role(ansible, quarantine_file_sha1s=SHA1, quarantine_file_observed=True, quarantine_file_wait=True,
-               env={"MDE_TIME_SCALE": FAST, "HOME": str(home)})
-
-    assert run.rc == 0, run.output
-    assert "could not find job" not in run.output
-    assert sorted((entry["machine_id"], entry["outcome"], entry["status"]) for entry in fact(run)["files"][0]["actions"]) == sorted(
-        (machine["id"], "created", "Succeeded") for machine in machines)
-
-
 def test_a_failed_login_is_not_answered_with_allow_partial(simulator, ansible):
     machines = seed(simulator, 1)
 
