@@ -81,7 +81,7 @@ def test_the_process_serves_msal_and_the_api_and_stops_on_sigterm(simulator_proc
 
 
 def test_a_shell_that_sources_connection_env_has_the_connection_in_the_collections_variables(simulator_process):
-    _, state_dir = simulator_process
+    state_dir = simulator_process[1]
     connection = json.loads((state_dir / "connection.json").read_text())
     names = list(CONNECTION_ENVIRONMENT.values())
 
@@ -92,4 +92,3 @@ def test_a_shell_that_sources_connection_env_has_the_connection_in_the_collectio
     assert {name: environment[name] for name in names} == {
         variable: connection[option] for option, variable in CONNECTION_ENVIRONMENT.items()}
     assert (state_dir / "connection.env").stat().st_mode & 0o777 == 0o600
-

@@ -193,6 +193,8 @@ def test_the_audience_hint_names_the_other_audiences_of_the_cloud(cloud, scope, 
     resolved = settings(cloud=cloud, **dict(APP, **({"scope": scope} if scope else {})))
     assert resolved.audience_hint() == ("if the token's audience is the reason (it was requested for %s), set the scope option to another one "
                                         "the API may accept: %s" % (resolved.scope, suggested))
+
+
 @pytest.mark.parametrize("cloud_environment, cloud, expected", [
     ("AzureCloud", None, "commercial"),
     ("azurecloud", None, "commercial"),
