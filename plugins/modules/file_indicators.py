@@ -162,6 +162,33 @@ diff:
   description: C(before) and C(after) per file hash.
   returned: always
   type: dict
+error:
+  description:
+    - When the module fails on an answer of the API or on the network, what went wrong, for playbooks to act on
+      (for example in a C(rescue) block). C(msg) says the same in words.
+    - Not set for refused input or a failed login, where C(msg) alone says what to fix.
+  returned: on failure, when the API answered with an error or could not be reached
+  type: dict
+  contains:
+    code:
+      description:
+        - The API's error code, or V(TransportError) when no usable answer came, or V(AmbiguousWrite) when the
+          answer to a write was lost and the write may or may not have taken effect.
+      type: str
+      sample: ResourceNotFound
+    message:
+      description: The API's error message, or what happened to the connection.
+      type: str
+      sample: Machine 1e5bc9d7e413ddd7902c2932e418702b84d0cc07 was not found
+    http_status:
+      description: The HTTP status of the answer; null when none came.
+      type: int
+      sample: 404
+    missing_permission:
+      description: The application permission a 403 answer asked for, to be granted with admin consent.
+      type: str
+      returned: when the API refused for a missing permission
+      sample: Ti.ReadWrite
 """
 
 from ansible_collections.mde.response.plugins.module_utils.indicator_sync import requests_from_list, sync_file_indicators

@@ -176,6 +176,11 @@ error:
       description: The HTTP status of the answer; null when none came.
       type: int
       sample: 404
+    missing_permission:
+      description: The application permission a 403 answer asked for, to be granted with admin consent.
+      type: str
+      returned: when the API refused for a missing permission
+      sample: Machine.Read.All
 """
 
 from ansible_collections.mde.response.plugins.module_utils.entities import ACTION_STATUSES, ACTION_TYPES

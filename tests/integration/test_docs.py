@@ -13,7 +13,8 @@ from tests.support.ansible_runner import REPO
 
 ROLE = os.path.join(REPO, "roles", "quarantine_file")
 # Facts and statistics the role sets for its caller: outputs, not inputs.
-ROLE_OUTPUTS = {"quarantine_file_report", "quarantine_file_report_paths", "quarantine_file_summary", "quarantine_file_failures"}
+ROLE_OUTPUTS = {"quarantine_file_report", "quarantine_file_report_paths", "quarantine_file_summary", "quarantine_file_failures",
+                "quarantine_file_results"}
 
 
 def ansible_doc(*arguments):
@@ -54,7 +55,7 @@ def test_every_module_documents_what_it_returns_on_failure_and_the_azure_names(m
     name = "mde.response." + module
     doc = json.loads(ansible_doc("-t", "module", "--json", name))[name]
     error = doc["return"]["error"]
-    assert set(error["contains"]) == {"code", "message", "http_status"}
+    assert set(error["contains"]) == {"code", "message", "http_status", "missing_permission"}
     assert error["returned"].startswith("on failure")
     options = doc["doc"]["options"]
     assert options["tenant_id"]["aliases"] == ["tenant"] and options["client_secret"]["aliases"] == ["secret"]

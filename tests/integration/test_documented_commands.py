@@ -151,6 +151,35 @@ def observed_report_promises(workdir, simulator, machines):
     assert report["summary"]["created"] == len(machines)
 
 
+def indicator_values(simulator):
+    return sorted((indicator["indicatorValue"].lower(), indicator["action"], indicator["title"]) for indicator in simulator.indicators.indicators())
+
+
+def contain_promises(comment, report=False):
+    """The contain playbook: the BlockAndRemediate indicator titled with the comment, then a quarantine with the
+    comment on every machine that observed the file (and, when asked, a report in ./reports)."""
+    def check(workdir, simulator, machines):
+        assert indicator_values(simulator) == [(SHA1, "BlockAndRemediate", comment)]
+        assert comments_written(simulator) == {comment}
+        assert names_written(simulator, machines) == sorted(machines)
+        if report:
+            assert glob.glob(os.path.join(workdir, "reports", "*.json"))
+    return check
+
+
+def prepare_release(_workdir, simulator):
+    machines = seed_named(simulator, ["ws-0042.contoso.local"])
+    simulator.indicators.add_indicator(SHA1, action="BlockAndRemediate", title="INC-4711: ransomware dropper")
+    simulator.add_machine_action(machines["ws-0042.contoso.local"], SHA1, status="Pending")
+    return machines
+
+
+def release_promises(_workdir, simulator, _machines):
+    assert simulator.indicators.indicators() == []
+    assert [entry["method"] for entry in simulator.request_log if entry["route"] == "indicators.delete"] == ["DELETE"]
+    cancel_promises(_workdir, simulator, _machines)
+
+
 def recorded_fact(workdir, name):
     [results] = glob.glob(os.path.join(workdir, "results-*.jsonl"))
     with open(results, encoding="utf-8") as handle:
@@ -220,6 +249,14 @@ RUNS = {
     "ansible-playbook docs/examples/quarantine_observed_and_report.yml -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
     "-e report_dir=./reports":
         (seed_fast(["ws-0042.contoso.local", "ws-0043.contoso.local"]), observed_report_promises),
+    "ansible-playbook mde.response.contain -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 -e comment=INC-4711":
+        (seed_names(["ws-0042.contoso.local", "ws-0043.contoso.local"]), contain_promises("INC-4711")),
+    "ansible-playbook mde.response.contain -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
+    "-e 'comment=\"INC-4711: ransomware dropper\"' -e expiration=30d -e wait=true -e report_dir=./reports":
+        (seed_fast(["ws-0042.contoso.local", "ws-0043.contoso.local"]), contain_promises("INC-4711: ransomware dropper", report=True)),
+    "ansible-playbook mde.response.contain -e state=absent -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
+    "-e 'comment=\"INC-4711: false positive\"'":
+        (prepare_release, release_promises),
 }
 
 # Commands that need no simulator: run in a copy of the repository, checked by what they leave behind.
@@ -245,6 +282,8 @@ NOT_RUN = {
         "fetches from GitHub: the tests have only loopback; the two commands that build and install from a checkout run instead",
     "ansible-galaxy collection install mde.response": "fetches from Galaxy: the tests have only loopback",
     "ansible-playbook mde.response.quarantine": "names the playbook in prose; the commands that run it with variables are run",
+    "ansible-playbook mde.response.contain": "names the playbook in prose; the commands that run it with variables are run",
+    "make bench BENCH_ARGS=\"--scenario containment\"": "a benchmark scenario takes minutes; test_bench_containment.py runs it on a small fleet",
     "ansible-playbook docs/examples/credentials_once.yml -e @vault.yml --ask-vault-pass "
     "-e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 -e tag=finance":
         "asks for a vault password on the terminal; test_examples.py runs the playbook with the same variables",

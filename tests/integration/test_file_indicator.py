@@ -108,7 +108,8 @@ def test_a_403_names_the_permission_and_how_to_grant_it(simulator, ansible):
     run, result = indicator_task(ansible, env=machine_only)
 
     assert run.rc != 0
-    assert result["error"] == {"code": "Forbidden", "http_status": 403, "message": result["error"]["message"]}
+    assert result["error"] == {"code": "Forbidden", "http_status": 403, "message": result["error"]["message"],
+                               "missing_permission": "Ti.ReadWrite"}
     assert "Ti.ReadWrite.All" in result["msg"] and "Grant admin consent" in result["msg"] and "WindowsDefenderATP" in result["msg"]
     assert writes(simulator) == [] and simulator.indicators.indicators() == []
 
