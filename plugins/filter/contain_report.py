@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: contain_report
 short_description: Build the contain role's report from its registered loop results
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Puts together, per file, the result of M(mde.response.file_indicator) and of
     M(mde.response.stop_and_quarantine_file), with totals and failures, as the C(mde.response.contain) role reports them.

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: contain_summary
 short_description: The play-output lines of a contain report
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The totals, one line per file and the first 20 failed machines of a report made by P(mde.response.contain_report#filter).
 author:

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: file_indicator
 short_description: Block a file on every Microsoft Defender for Endpoint machine with a file indicator, idempotently
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes sure a Defender for Endpoint file indicator exists for a file hash with the given settings (O(state=present)),
     or that none does (O(state=absent)).

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: file_indicators
 short_description: Converge Microsoft Defender for Endpoint file indicators to a list (indicators as code)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes the tenant's file indicators match a list kept, for example, in a YAML file in git, in one run.
   - Reads every indicator once, then writes the listed files whose indicator is missing or differs with the batch
