@@ -97,8 +97,8 @@ def test_the_playbook_names_the_permission_and_how_to_grant_it(simulator, ansibl
         for machine in machines:
             simulator.add_machine_action(machine["id"], SHA1, status="Pending")
 
-    run = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-4711: dropper", state=state,
-                                                         machine_ids="\n".join(ids(machines))), env=limited_app)
+    answers = survey_answers(sha1=SHA1, comment="INC-4711: dropper", state=state, machine_ids="\n".join(ids(machines)))
+    run = run_collection_playbook(ansible, answers, env=limited_app)
 
     assert run.rc != 0
     route = WRITE if state == "present" else CANCEL

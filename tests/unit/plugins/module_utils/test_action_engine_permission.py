@@ -21,7 +21,9 @@ MISSING_ROLES = "Missing application roles. API required roles: Machine.StopAndQ
 
 def refuse_every_write(api, message=MISSING):
     """Every POST to a machine, and every cancel, answers 403 for the missing permission."""
-    refusal = lambda: api_error(403, "Forbidden", message)  # noqa: E731
+    def refusal():
+        return api_error(403, "Forbidden", message)
+
     for machine in api.machines:
         api.post_script[machine["id"]] = [refusal]
     for action in api.actions:
