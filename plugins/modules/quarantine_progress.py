@@ -10,10 +10,10 @@ module: quarantine_progress
 short_description: Follow background runs of stop_and_quarantine_file and print their progress at least once a minute
 version_added: 0.1.0
 description:
-  - Waits for runs of M(mde.response.stop_and_quarantine_file) started with C(async) and C(poll: 0), as
+  - Waits for runs of M(mde.response.stop_and_quarantine_file) started with C(async) and C(poll=0), as
     C(ansible.builtin.async_status) in an C(until) loop would, and meanwhile prints one line per unfinished run every
     O(report_interval) seconds, for example
-    C(87662bc3...: 120/250 machines done (created 100, existing 15, failed 5); expected end 03:14 UTC) or, while the
+    C(87662bc3... - 120/250 machines done (created 100, existing 15, failed 5); expected end 03:14 UTC) or, while the
     run waits for the API's hourly limit,
     C(...; waiting for Defender's hourly limit (1,500 calls an hour) until 03:40 UTC).
   - The lines come from the file each run keeps with O(mde.response.stop_and_quarantine_file#module:progress_path),
@@ -30,7 +30,7 @@ author:
 options:
   jobs:
     description:
-      - The runs to follow. Each is either the registered result of a task started with C(async) and C(poll: 0)
+      - The runs to follow. Each is either the registered result of a task started with C(async) and C(poll=0)
         (for a loop, its C(results); the loop item is the label), or a dict with C(jid) (the job ID,
         C(ansible_job_id) of that result), C(label) (how the lines name the run; default the job ID) and
         C(progress_path) (the file given to the run's O(mde.response.stop_and_quarantine_file#module:progress_path)).
@@ -41,7 +41,7 @@ options:
     description:
       - For a job without C(progress_path) (such as a registered result), the folder of its progress file, named
         after its label, C(<progress_dir>/<label>.json). With a loop over files, give each run
-        C(progress_path: "<folder>/{{ item }}.json") and this the folder.
+        C(progress_path="<folder>/{{ item }}.json") and this the folder.
     type: str
   report_interval:
     description:
