@@ -12,7 +12,7 @@ version_added: 0.1.0
 description:
   - Waits for runs of M(mde.response.stop_and_quarantine_file) started with C(async) and C(poll=0), as
     C(ansible.builtin.async_status) in an C(until) loop would, and meanwhile prints one line per unfinished run every
-    O(report_interval) seconds: the run's label, then for example C(120/250 machines done), the outcomes so far
+    O(report_interval) seconds, with the run's label and then for example C(120/250 machines done), the outcomes so far
     (C(created 100, existing 15, failed 5)) and C(expected end 03:14 UTC), and while the run waits for the API's
     hourly limit of 1,500 calls, C(waiting for Defender's hourly limit) with the time it waits until.
   - The lines come from the file each run keeps with O(mde.response.stop_and_quarantine_file#module:progress_path),
