@@ -124,3 +124,20 @@ def test_awx_shows_the_progress_lines_as_events_before_the_table(simulator, ansi
     lines = [event["counter"] for event in events if event["event"] == "verbose" and DONE.search(event.get("stdout", ""))]
     assert all(follow_start[0] < counter < follow_end[0] < table[0] for counter in lines)
     assert_one_write_each(simulator, machines)
+
+
+def test_a_playbook_of_its_own_follows_a_background_run_and_shows_its_warnings(simulator, ansible):
+    """The module with async, poll: 0 and a progress_path, followed by mde.response.quarantine_progress as the role
+    README shows: progress lines with the run's label, the module's result in `results`, its warnings in the play."""
+    machines = seed(simulator, MACHINES)
+    simulator.configure(clock_speed=SPEED)
+
+    run = ansible.playbook("quarantine_progress.yml", extra_vars={"sha1": SHA1, "machine_ids": ids(machines)}, env={"MDE_TIME_SCALE": SPEED})
+
+    assert run.rc == 0, run.output
+    assert re.search(r"^INC-4711 dropper: \d+/%d machines done \(created \d+\); expected end \d\d:\d\d UTC" % MACHINES, run.stdout, re.MULTILINE), run.stdout
+    [result] = run.result("Print its progress until it has finished")["results"]
+    assert result["finished"] is True and result["summary"]["created"] == MACHINES
+    # Only the background run warns of the testing hook: the warning came through the action.
+    assert "MDE_TIME_SCALE=%d is set" % SPEED in run.output
+    assert_one_write_each(simulator, machines)
