@@ -37,13 +37,15 @@ class RateLimiter:
     Thread-safe: the engine writes from a thread pool, and every thread must see the same windows.
     """
 
-    def __init__(self, per_minute=PER_MINUTE, per_hour=PER_HOUR, clock=None, shared_path=None):
+    def __init__(self, per_minute=PER_MINUTE, per_hour=PER_HOUR, clock=None, shared_path=None, listener=None):
         self._windows = tuple((length, limit) for length, limit in ((60.0, per_minute), (3600.0, per_hour)) if limit)
         self._longest = max((length for length, _limit in self._windows), default=0.0)
         self._clock = clock or SystemClock()
         self._sent = defaultdict(deque)
         self._lock = threading.Lock()
         self.shared_path = shared_path
+        # Told of each wait, as listener(seconds, window_seconds, limit), so that a long run can say why it is quiet.
+        self._listener = listener
 
     def acquire(self, route):
         """Wait until a call on `route` fits in every window and take a place; returns (seconds waited, place)."""
@@ -51,10 +53,12 @@ class RateLimiter:
         while True:
             with self._windows_of(route) as sent:
                 now = self._clock.monotonic()
-                delay = self._delay(sent, now)
+                delay, window = self._delay(sent, now)
                 if delay <= 0:
                     sent.append(now)
                     return waited, now
+            if self._listener is not None:
+                self._listener(delay, *window)
             # Sleep outside the locks so that other routes and processes go on; the windows are checked on waking.
             self._clock.sleep(delay)
             waited += delay
@@ -94,12 +98,25 @@ class RateLimiter:
     def _delay(self, sent, now):
         while sent and sent[0] <= now - self._longest:
             sent.popleft()
-        delay = 0.0
+        delay, window = 0.0, None
         for length, limit in self._windows:
             # The call `limit` places back must leave the window before one more fits in it.
-            if len(sent) >= limit and sent[-limit] > now - length:
-                delay = max(delay, sent[-limit] + length - now)
-        return delay
+            if len(sent) >= limit and sent[-limit] + length - now > delay:
+                delay, window = sent[-limit] + length - now, (length, limit)
+        return delay, window
+
+
+def minutes_to_write(count, per_minute=PER_MINUTE, per_hour=PER_HOUR):
+    """Minutes from the first write to the end of the last one, for ``count`` writes paced at both limits.
+
+    Each minute takes ``per_minute`` writes until ``per_hour`` have been sent, then the next ones wait for the hour to
+    pass; the last minute that writes counts whole.
+    """
+    if count <= 0:
+        return 0
+    last = count - 1
+    hours, within_hour = divmod(last, per_hour)
+    return hours * 60 + within_hour // per_minute + 1
 
 
 def _read_windows(shared, now, longest):

@@ -59,6 +59,7 @@ from ansible_collections.mde.response.plugins.module_utils.existing_actions impo
 from ansible_collections.mde.response.plugins.module_utils.list_lag import ListLag
 from ansible_collections.mde.response.plugins.module_utils.machine_targets import resolve_targets
 from ansible_collections.mde.response.plugins.module_utils.quarantine_request import State
+from ansible_collections.mde.response.plugins.module_utils.run_progress import RunProgress
 from ansible_collections.mde.response.plugins.module_utils.write_barrier import WriteBarrier, WritesStopped
 
 DEFAULT_MAX_WORKERS = 8
@@ -85,18 +86,21 @@ class StopAndQuarantineEngine:
     One engine can carry out several requests; everything one request's workers share is passed to them.
     """
 
-    def __init__(self, client, clock, max_workers=DEFAULT_MAX_WORKERS):
+    def __init__(self, client, clock, max_workers=DEFAULT_MAX_WORKERS, progress=None):
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self._client = client
         self._clock = clock
         self._max_workers = max_workers
+        # Without a file to keep it in, the progress is counted and kept nowhere.
+        self._progress = progress or RunProgress(None, clock)
 
     def run(self, request, check_mode=False):
         """Carry out a QuarantineRequest (in check mode: read only and predict); returns an EngineResult."""
         warnings = Warnings()
         index = ExistingActionIndex(request.sha1, self._succeeded_since(request))
         results = resolve_targets(self._client, request, warnings)
+        self._progress.track(results)
         reachable = [result for result in results if result.outcome is None]
         if reachable:
             index.read(self._client, [result.machine_id for result in reachable])
@@ -108,7 +112,9 @@ class StopAndQuarantineEngine:
         else:
             self._plan_and_create(request, index, reachable, check_mode, warnings, barrier, refusal)
             if request.wait and not check_mode:
+                self._progress.waiting_for_actions(request.wait_timeout)
                 wait_until_final(self._client, self._clock, reachable, request.wait_timeout)
+        self._progress.finish()
         return EngineResult.from_machine_results(results, warnings)
 
     def _succeeded_since(self, request):
@@ -304,8 +310,14 @@ class StopAndQuarantineEngine:
         self._in_parallel(lambda item: canceller.cancel_on_machine(*item), to_cancel)
 
     def _in_parallel(self, work, items):
+        self._progress.writing()
         if not items:
             return
+
+        def work_and_report(item):
+            work(item)
+            self._progress.machine_done()
+
         with ThreadPoolExecutor(max_workers=min(self._max_workers, len(items))) as pool:
             # list() surfaces an unexpected exception instead of losing it in a future.
-            list(pool.map(work, items))
+            list(pool.map(work_and_report, items))

@@ -99,6 +99,14 @@ options:
       - When V(false), the task fails if any machine's outcome is V(failed); every result is still returned.
     type: bool
     default: false
+  progress_path:
+    description:
+      - A file in which the module keeps its progress while it runs (machines done and total, outcomes so far, the
+        expected end at Defender's limits, a wait for a limit), for a task started with C(async) and C(poll=0) that
+        M(mde.response.quarantine_progress) follows. Its folder must exist; the file is replaced in one step,
+        readable by its owner only, and left in place when the run ends.
+      - Without it, nothing is written.
+    type: path
 extends_documentation_fragment:
   - mde.response.connection
   - mde.response.connection.ATTRIBUTES
@@ -117,6 +125,8 @@ seealso:
   - name: Stop and quarantine file API
     description: The Defender for Endpoint API this module calls.
     link: https://learn.microsoft.com/en-us/defender-endpoint/api/stop-and-quarantine-file
+  - module: mde.response.quarantine_progress
+    description: Print the progress of background runs of this module at least once a minute.
 """
 
 EXAMPLES = r"""
@@ -144,6 +154,16 @@ EXAMPLES = r"""
     comment: "INC-4711: false positive, cancelled"
     observed: true
     state: cancelled
+
+- name: On a big fleet, start the run in the background and keep its progress in a file
+  mde.response.stop_and_quarantine_file:
+    sha1: 87662bc3d60e4200ceaf7aae249d1c343f4b83c9
+    comment: "INC-4711: ransomware dropper"
+    observed: true
+    progress_path: /tmp/quarantine-87662bc3.json
+  async: 14400
+  poll: 0
+  register: quarantine_job
 
 - name: Set the credentials once for every module of the collection
   module_defaults:
@@ -259,6 +279,7 @@ error:
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
 from ansible_collections.mde.response.plugins.module_utils.quarantine_engine import StopAndQuarantineEngine
 from ansible_collections.mde.response.plugins.module_utils.quarantine_request import QuarantineRequest
+from ansible_collections.mde.response.plugins.module_utils.run_progress import RunProgress
 
 
 def main():
@@ -275,12 +296,14 @@ def main():
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=900),
             allow_partial=dict(type="bool", default=False),
+            progress_path=dict(type="path"),
         ),
         supports_check_mode=True,
     )
     with module.failing_on_errors():
         request = QuarantineRequest.from_options(module.params)
-        engine = StopAndQuarantineEngine(module.defender_client(), module.clock)
+        progress = RunProgress(module.params["progress_path"], module.clock)
+        engine = StopAndQuarantineEngine(module.defender_client(progress.waiting_for_limit), module.clock, progress=progress)
         result = engine.run(request, check_mode=module.check_mode)
     module.exit_with_results(result, allow_partial=request.allow_partial)
 

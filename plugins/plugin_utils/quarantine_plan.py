@@ -11,24 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-# Defender for Endpoint's documented limits for machine actions: calls per minute and per hour.
-PER_MINUTE = 100
-PER_HOUR = 1500
+# The arithmetic of Defender's limits lives with the pacing that keeps to them; the plan only tells it.
+from ansible_collections.mde.response.plugins.module_utils.pacing import PER_HOUR, PER_MINUTE, minutes_to_write
+
 # The outcomes of a check-mode run that mean a real run writes.
 WRITING_OUTCOMES = ("would_create", "would_cancel")
-
-
-def minutes_to_write(count, per_minute=PER_MINUTE, per_hour=PER_HOUR):
-    """Minutes from the first write to the end of the last one, for ``count`` writes paced at both limits.
-
-    Each minute takes ``per_minute`` writes until ``per_hour`` have been sent, then the next ones wait for the hour to
-    pass; the last minute that writes counts whole.
-    """
-    if count <= 0:
-        return 0
-    last = count - 1
-    hours, within_hour = divmod(last, per_hour)
-    return hours * 60 + within_hour // per_minute + 1
 
 
 def plan_lines(plan_results, state, now):

@@ -45,7 +45,9 @@ def test_ansible_doc_renders(plugin_type, name, expected):
         assert word in text, "%s is not in the documentation of %s" % (word, name)
 
 
-MODULES = sorted(name[:-3] for name in os.listdir(os.path.join(REPO, "plugins", "modules")) if name.endswith(".py"))
+# The modules that call the API; a module file that only documents an action plugin of the controller has no connection.
+MODULES = sorted(name[:-3] for name in os.listdir(os.path.join(REPO, "plugins", "modules"))
+                 if name.endswith(".py") and not os.path.exists(os.path.join(REPO, "plugins", "action", name)))
 
 
 @pytest.mark.parametrize("module", MODULES)

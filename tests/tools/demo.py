@@ -2,7 +2,7 @@
 
 Starts the simulator with a few demo machines, quarantines a sample hash on them (by name and by ID) with the
 collection's playbook mde.response.quarantine, given the answers an AWX survey would give, prints what the play
-showed (its plan, the expected end and the table per machine) and the Markdown report the run wrote, runs the same
+showed (its plan, the expected end, the progress lines and the table per machine) and the Markdown report the run wrote, runs the same
 playbook again to show that nothing changes, and stops the simulator.
 """
 
@@ -22,7 +22,11 @@ SAMPLE_SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
 PLAYBOOK = "mde.response.quarantine"
 # The tasks of the play whose output the demo shows.
 SHOWN_TASKS = ("Show what the run is about to do", "Show how many machines need an action and the expected end",
-               "Show the result per machine")
+               "Print the progress of the runs until every file is done", "Show the result per machine")
+# The simulator answers as slowly as the real API tends to, and the play prints its progress every second instead of
+# every 30, so that a run on a few machines lasts long enough to show a progress line.
+LATENCY_MS = 400
+PROGRESS_INTERVAL = 1
 OUTPUT = os.path.join(REPO, "build", "demo")
 
 
@@ -50,6 +54,8 @@ def run_playbook(sim, machines, run):
         "machine_names": "\n".join(machine["computerDnsName"] for machine in machines[:2]),
         "machine_ids": [machine["id"] for machine in machines[2:]],
         "report_dir": report_dir,
+        # A variable of the role the playbook runs, set for the demo alone.
+        "quarantine_file_progress_interval": PROGRESS_INTERVAL,
     }
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collection-tree"), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
                ANSIBLE_STDOUT_CALLBACK="default",
@@ -68,6 +74,7 @@ def main():
     os.makedirs(OUTPUT, exist_ok=True)
     with Simulator(state_dir=os.path.join(OUTPUT, "simulator")) as sim:
         machines = seed(sim)
+        sim.configure(latency_ms=LATENCY_MS)
         print("Simulator running at %s with %d machines; sample SHA-1 %s\n" % (sim.base_url, len(machines), SAMPLE_SHA1))
         for run, title in ((1, "First run: quarantine"), (2, "Second run: the same playbook again")):
             shown, report = run_playbook(sim, machines, run)

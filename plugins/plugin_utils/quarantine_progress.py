@@ -1,0 +1,92 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What mde.response.quarantine_progress prints and returns, in plain Python: the jobs it follows, one line per
+unfinished job from the progress file its module run keeps (plugins/module_utils/run_progress.py), and the results
+of jobs it stopped following."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from datetime import datetime
+
+from ansible_collections.mde.response.plugins.module_utils.run_progress import (
+    DONE,
+    PLANNING,
+    TIME_FORMAT,
+    WAITING_FOR_ACTIONS,
+    WRITING,
+)
+
+WINDOW_WORDS = {"minute": "per-minute limit (%s calls a minute)", "hour": "hourly limit (%s calls an hour)"}
+
+
+class JobError(ValueError):
+    """A job the action cannot follow, named by its place in the list."""
+
+
+def jobs_to_follow(jobs, progress_dir=None):
+    """The jobs as dicts with ``jid`` (None for a run that was not started in the background), ``label``,
+    ``progress_path`` (or None) and ``item`` (the job as given).
+
+    Each job is a dict with ``jid`` and optional ``label`` and ``progress_path``, or the registered result of a task
+    started with ``async`` and ``poll: 0`` (``ansible_job_id``; its loop ``item`` is the label). A job without
+    ``progress_path`` has ``<progress_dir>/<label>.json`` when ``progress_dir`` is given.
+    """
+    followed = []
+    for number, job in enumerate(jobs, start=1):
+        if not isinstance(job, Mapping):
+            raise JobError("jobs[%d] is not a dict: give each job as {jid, label, progress_path} or the registered "
+                           "result of a task with async and poll: 0" % number)
+        jid = job.get("jid", job.get("ansible_job_id"))
+        if jid is None and "jid" in job:
+            raise JobError("jobs[%d] has an empty jid: give the ansible_job_id of the task started with async and poll: 0" % number)
+        label = str(job.get("label", job.get("item", jid)))
+        progress_path = job.get("progress_path") or (posixpath.join(progress_dir, label + ".json") if progress_dir else None)
+        followed.append({"jid": None if jid is None else str(jid), "label": label, "progress_path": progress_path, "item": dict(job)})
+    return followed
+
+
+def progress_line(label, progress):
+    """One line about a job still running, from its progress file's content (None before the file exists)."""
+    if not progress:
+        return "%s: started, no progress yet" % label
+    phase = progress.get("phase")
+    if phase == PLANNING:
+        return "%s: reading the target machines and their existing actions" % label
+    line = "%s: %d/%d machines done%s" % (label, progress.get("done", 0), progress.get("total", 0), _outcomes(progress.get("outcomes")))
+    if phase == WRITING and progress.get("expected_end"):
+        line += "; expected end %s UTC" % _clock_time(progress["expected_end"])
+    limit_wait = progress.get("limit_wait")
+    if phase == WRITING and limit_wait:
+        words = WINDOW_WORDS.get(limit_wait.get("window"), "limit (%s calls)")
+        line += "; waiting for Defender's %s until %s UTC" % (words % "{:,}".format(limit_wait.get("limit", 0)), _clock_time(limit_wait.get("until")))
+    if phase == WAITING_FOR_ACTIONS:
+        line += "; waiting for the actions to finish, at the latest until %s UTC" % _clock_time(progress.get("actions_deadline"))
+    if phase == DONE:
+        line += "; finishing"
+    return line
+
+
+def unfinished_result(status, timeout):
+    """The result of a job still running when the action stopped following it."""
+    result = dict(status)
+    result.update(failed=True, msg=(
+        "job %s was still running after %d s, when mde.response.quarantine_progress stopped following it; it goes on in "
+        "the background: raise timeout, or run the same task again later (it is idempotent: machines already done "
+        "show as existing)" % (status.get("ansible_job_id"), timeout)))
+    return result
+
+
+def _outcomes(outcomes):
+    if not outcomes:
+        return ""
+    return " (%s)" % ", ".join("%s %d" % (outcome, count) for outcome, count in sorted(outcomes.items()))
+
+
+def _clock_time(moment):
+    try:
+        return datetime.strptime(moment, TIME_FORMAT).strftime("%H:%M")
+    except (TypeError, ValueError):
+        return "an unknown time"

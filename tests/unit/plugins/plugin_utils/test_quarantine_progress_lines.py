@@ -1,0 +1,61 @@
+"""What mde.response.quarantine_progress prints per running job, the jobs it follows, and a job it gave up on."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.mde.response.plugins.plugin_utils.quarantine_progress import (
+    JobError,
+    jobs_to_follow,
+    progress_line,
+    unfinished_result,
+)
+
+SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
+WRITING = {"phase": "writing", "done": 120, "total": 250, "outcomes": {"failed": 5, "created": 100, "existing": 15},
+           "expected_end": "2026-11-28T03:14:00Z", "limit_wait": None, "actions_deadline": None, "updated": "2026-11-28T03:12:00Z"}
+
+
+def test_a_writing_run_shows_done_total_outcomes_and_expected_end():
+    assert progress_line("file", WRITING) == "file: 120/250 machines done (created 100, existing 15, failed 5); expected end 03:14 UTC"
+
+
+@pytest.mark.parametrize("window, limit, words", [
+    ("hour", 1500, "Defender's hourly limit (1,500 calls an hour)"),
+    ("minute", 100, "Defender's per-minute limit (100 calls a minute)"),
+])
+def test_a_wait_for_a_limit_says_which_and_until_when(window, limit, words):
+    waiting = dict(WRITING, expected_end="2026-11-28T04:20:00Z", limit_wait={"window": window, "limit": limit, "until": "2026-11-28T03:40:00Z"})
+    assert progress_line("file", waiting) == (
+        "file: 120/250 machines done (created 100, existing 15, failed 5); expected end 04:20 UTC; waiting for %s until 03:40 UTC" % words)
+
+
+def test_the_other_phases_and_a_run_without_a_file_yet():
+    assert progress_line("file", None) == "file: started, no progress yet"
+    assert progress_line("file", {"phase": "planning"}) == "file: reading the target machines and their existing actions"
+    assert progress_line("file", dict(WRITING, phase="waiting_for_actions", done=250, outcomes={"created": 250},
+                                      actions_deadline="2026-11-28T03:30:00Z")) == (
+        "file: 250/250 machines done (created 250); waiting for the actions to finish, at the latest until 03:30 UTC")
+    assert progress_line("file", dict(WRITING, phase="done", done=0, total=0, outcomes={})) == "file: 0/0 machines done; finishing"
+
+
+def test_registered_results_and_plain_jobs_are_followed_with_their_progress_files():
+    registered = {"ansible_job_id": "j1.42", "item": SHA1, "started": 1, "finished": 0}
+    synchronous = {"item": SHA1, "actions": [], "summary": {}}
+    jobs = jobs_to_follow([registered, {"jid": "j2.43", "label": "other", "progress_path": "/p/other.json"}, synchronous], "/run")
+    assert [(job["jid"], job["label"], job["progress_path"]) for job in jobs] == [
+        ("j1.42", SHA1, "/run/%s.json" % SHA1), ("j2.43", "other", "/p/other.json"), (None, SHA1, "/run/%s.json" % SHA1)]
+    assert jobs[0]["item"] == registered
+    assert jobs_to_follow([{"jid": "j3"}])[0] == {"jid": "j3", "label": "j3", "progress_path": None, "item": {"jid": "j3"}}
+
+
+@pytest.mark.parametrize("jobs, message", [(["j1"], "jobs[1] is not a dict"), ([{"jid": None}], "jobs[1] has an empty jid")])
+def test_a_job_that_cannot_be_followed_is_named(jobs, message):
+    with pytest.raises(JobError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        jobs_to_follow(jobs)
+
+
+def test_a_job_still_running_at_the_timeout_fails_and_says_it_goes_on():
+    result = unfinished_result({"ansible_job_id": "j1.42", "finished": False, "item": {"item": SHA1}}, 600)
+    assert result["failed"] is True and result["finished"] is False and result["item"] == {"item": SHA1}
+    assert result["msg"].startswith("job j1.42 was still running after 600 s") and "run the same task again" in result["msg"]
