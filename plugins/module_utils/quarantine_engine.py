@@ -20,11 +20,13 @@ How each machine's outcome is decided (``error`` is set exactly when the outcome
   one adds a warning: the file is quarantined, which a cancel cannot undo, and a rerun would say not_present too.
 - ``cancelled``: our cancel was accepted and a read-back shows the action Cancelled.
 - ``would_create`` / ``would_cancel``: check mode, where a real run would write.
+- ``queued``: with ``wait``, the action is still Pending at ``wait_timeout`` on a machine Defender reports offline
+  (action_wait.py): Defender runs it when the machine connects.
 - ``failed``: any other refusal (with the API's code, message and status), a transport error, a name that matches
   no machine (MachineNotFound) or only machines that are not onboarded (AmbiguousMachineName), an answer lost
   twice (AmbiguousWrite), a cancel still not visible after a few reads (CancelNotConfirmed), and with ``wait`` an
   action that ended Failed/TimeOut/Cancelled (ActionFailed, ActionTimeOut, ActionCancelled) or is still in flight
-  at ``wait_timeout`` (WaitTimeout). ``changed`` still counts an action this run created that later failed.
+  at ``wait_timeout`` on a machine that is not offline (WaitTimeout). ``changed`` still counts an action this run created that later failed.
 """
 
 from __future__ import annotations
