@@ -84,9 +84,9 @@ options:
     description:
       - Poll until every action reaches a final status. An action that ends Failed, TimeOut or Cancelled, or is still
         in flight after O(wait_timeout), counts as failed.
-      - Except an action still C(Pending) after O(wait_timeout) on a machine Defender reports offline (its
-        C(healthStatus) is not C(Active) or C(Unknown)), read once at the end of the wait: its outcome is
-        V(queued), since Defender keeps the action and runs it when the machine next connects; a warning names the
+      - An exception is an action still C(Pending) after O(wait_timeout) on a machine Defender reports offline (its
+        C(healthStatus), read once at the end of the wait, is neither C(Active) nor C(Unknown)). Its outcome is
+        V(queued), since Defender keeps the action and runs it when the machine next connects. A warning names the
         machines and when they were last seen. See O(fail_when_queued).
     type: bool
     default: false
@@ -197,7 +197,7 @@ actions:
           succeeded within O(succeeded_within)); V(would_create) check mode, an action would be submitted;
           V(cancelled) an in-flight action was cancelled; V(would_cancel) check mode, it would be cancelled;
           V(not_present) nothing to do (the file is not on the machine, or no action was in flight to cancel);
-          V(queued) with O(wait), the action is still Pending because the machine is offline: Defender runs it when
+          V(queued) with O(wait), the action is still Pending because the machine is offline, and Defender runs it when
           the machine next connects (see RV(actions[].queued)); V(failed) see RV(actions[].error).
       type: str
       sample: created
