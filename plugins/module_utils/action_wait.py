@@ -91,7 +91,7 @@ def _queue(result, machine, wait_timeout):
     result.queue(health_status, last_seen, (
         "action %s is still Pending after waiting %d s because machine %s is offline (health status %s, last seen %s):"
         " Defender keeps the action and runs it when the machine next connects; mde.response.machine_action_info with"
-        " its action ID shows when it has" % (entity_id(result.action), wait_timeout, result.machine_name or result.machine_id,
+        " action_ids set to it shows when it has run" % (entity_id(result.action), wait_timeout, result.machine_name or result.machine_id,
                                              health_status, last_seen or "never")))
 
 
