@@ -88,11 +88,11 @@ def _machines_of(client, results):
 
 def _queue(result, machine, wait_timeout):
     health_status, last_seen = value_of(machine, "healthStatus"), value_of(machine, "lastSeen")
+    details = (entity_id(result.action), wait_timeout, result.machine_name or result.machine_id, health_status, last_seen or "never")
     result.queue(health_status, last_seen, (
         "action %s is still Pending after waiting %d s because machine %s is offline (health status %s, last seen %s):"
         " Defender keeps the action and runs it when the machine next connects; mde.response.machine_action_info with"
-        " action_ids set to it shows when it has run" % (entity_id(result.action), wait_timeout, result.machine_name or result.machine_id,
-                                             health_status, last_seen or "never")))
+        " action_ids set to it shows when it has run" % details))
 
 
 def _read_tracked(client, tracked):
