@@ -14,6 +14,8 @@ description:
     then the machines that failed), then every other machine.
   - Columns are outcome, machine (its name, else its ID), file (SHA-1), status of the action, action ID and error.
   - Past O(shown) rows, a last line counts the rows left out per outcome.
+  - An action queued for an offline machine (outcome V(queued), status C(Pending)) is not a failure; the summary
+    (P(mde.response.quarantine_summary_lines#filter)) says when its machine was last seen.
 author:
   - mde.response maintainers (@mde-response)
 options:

@@ -74,7 +74,7 @@ _value:
     summary:
       description: The C(summary) of every file added up, outcomes in the order they first appear.
       type: dict
-      sample: {"created": 3, "existing": 1, "failed": 1}
+      sample: {"created": 3, "existing": 1, "queued": 1, "failed": 1}
     failures:
       description:
         - The files that could not be handled at all (error code C(NotHandled), no machine), then every machine

@@ -10,7 +10,8 @@ short_description: Write the closing summary of the quarantine_file role
 version_added: 0.1.0
 description:
   - Turns the C(quarantine_file_report) fact of the P(mde.response.quarantine_file#role) role into the lines of
-    its closing message, one line for the totals, one per file, then the first failed machines.
+    its closing message, one line for the totals, one per file, then the first failed machines, then the first
+    actions queued for offline machines (outcome V(queued)) with the machine's last seen time.
 author:
   - mde.response maintainers (@mde-response)
 options:
@@ -19,7 +20,7 @@ options:
     type: dict
     required: true
   shown:
-    description: How many failed machines get a line of their own; a last line counts the others.
+    description: How many failed machines, and how many queued actions, get a line of their own; a line counts the others.
     type: int
     required: true
   report_path:

@@ -21,8 +21,9 @@ class Outcome:
     CANCELLED = "cancelled"
     WOULD_CANCEL = "would_cancel"
     NOT_PRESENT = "not_present"
+    QUEUED = "queued"
     FAILED = "failed"
-    ALL = (CREATED, EXISTING, WOULD_CREATE, CANCELLED, WOULD_CANCEL, NOT_PRESENT, FAILED)
+    ALL = (CREATED, EXISTING, WOULD_CREATE, CANCELLED, WOULD_CANCEL, NOT_PRESENT, QUEUED, FAILED)
 
 
 OUTCOMES = Outcome.ALL
@@ -53,6 +54,8 @@ class MachineResult:
     error: Optional[dict] = None
     # True once this run created or cancelled an action (or would, in check mode), even if it later failed.
     changed: bool = False
+    # For a queued action: the machine's health status and last seen time, and what happens next.
+    queued: Optional[dict] = None
 
     def settle(self, outcome, action=None, error=None, changed=False):
         self.outcome = outcome
@@ -69,8 +72,13 @@ class MachineResult:
     def fail(self, error, action=None):
         self.settle(Outcome.FAILED, action, error)
 
+    def queue(self, health_status, last_seen, message):
+        """The action is still Pending at the end of the wait because the machine is offline: Defender keeps it."""
+        self.settle(Outcome.QUEUED, self.action)
+        self.queued = {"health_status": health_status, "last_seen": last_seen, "message": message}
+
     def as_dict(self):
-        return {
+        entry = {
             "machine_id": self.machine_id,
             "machine_name": self.machine_name,
             "outcome": self.outcome,
@@ -79,6 +87,9 @@ class MachineResult:
             "error": self.error,
             "action": self.action,
         }
+        if self.queued is not None:
+            entry["queued"] = self.queued
+        return entry
 
 
 class Warnings:

@@ -1,13 +1,18 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""``wait``: poll the actions a run created or found until each is final or ``wait_timeout`` has passed."""
+"""``wait``: poll the actions a run created or found until each is final or ``wait_timeout`` has passed.
+
+An action still Pending at the end on a machine Defender reports out of contact is ``queued``, not failed: Defender
+keeps it and runs it when the machine connects again. The machines are read once, at the end, for those actions only.
+"""
 
 from __future__ import annotations
 
 from ansible_collections.mde.response.plugins.module_utils.action_results import Outcome, error_entry
 from ansible_collections.mde.response.plugins.module_utils.entities import (
     EPOCH,
+    PENDING,
     STOP_AND_QUARANTINE,
     SUCCEEDED,
     action_created,
@@ -17,6 +22,8 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
     failed_for_absent_file,
     id_key,
     is_in_flight,
+    is_offline,
+    value_of,
 )
 from ansible_collections.mde.response.plugins.module_utils.errors import MdeError
 from ansible_collections.mde.response.plugins.module_utils.odata import equals, list_where_any, odata_datetime
@@ -54,11 +61,38 @@ def wait_until_final(client, clock, results, wait_timeout):
             tracked[key].set_action(action)
             if not is_in_flight(action):
                 _settle_final(tracked.pop(key))
+    machines, machines_error = _machines_of(client, [result for result in tracked.values() if action_status(result.action) == PENDING])
     for result in tracked.values():
+        machine = machines.get(result.machine_id)
+        if machine is not None and action_status(result.action) == PENDING and is_offline(machine):
+            _queue(result, machine, wait_timeout)
+            continue
         message = "action %s is still %s after waiting %d s" % (entity_id(result.action), action_status(result.action), wait_timeout)
         if read_error is not None:
             message += " (last read error: %s)" % read_error
+        if machines_error is not None and action_status(result.action) == PENDING:
+            message += " (whether the machine is offline is unknown: reading it failed: %s)" % machines_error
         result.fail(error_entry("WaitTimeout", message), result.action)
+
+
+def _machines_of(client, results):
+    """({machine id: Machine entity}, None) for the machines of ``results``, read once; ({}, the error) when that fails."""
+    if not results:
+        return {}, None
+    try:
+        listed = list_where_any(client.list_machines, "id", sorted({result.machine_id for result in results}), grouped=False)
+    except MdeError as error:
+        return {}, error
+    return {id_key(machine): machine for machine in listed if id_key(machine)}, None
+
+
+def _queue(result, machine, wait_timeout):
+    health_status, last_seen = value_of(machine, "healthStatus"), value_of(machine, "lastSeen")
+    details = (entity_id(result.action), wait_timeout, result.machine_name or result.machine_id, health_status, last_seen or "never")
+    result.queue(health_status, last_seen, (
+        "action %s is still Pending after waiting %d s because machine %s is offline (health status %s, last seen %s):"
+        " Defender keeps the action and runs it when the machine next connects; mde.response.machine_action_info with"
+        " action_ids set to it shows when it has run" % details))
 
 
 def _read_tracked(client, tracked):

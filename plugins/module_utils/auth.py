@@ -44,7 +44,10 @@ except ImportError:
 # msal itself treats a token that expires within five minutes as expired; refreshing at the same point keeps the
 # in-process copy and msal's cache in agreement.
 REFRESH_MARGIN = 300
-AADSTS_PATTERN = re.compile(r"AADSTS\d+:[^\r\n\"]*")
+# An AADSTS reason up to the end of the JSON string that quotes it (escaped characters included), in msal's messages.
+AADSTS_PATTERN = re.compile(r'AADSTS\d+:(?:[^"\\]|\\.)*')
+# The lines Entra ends an error_description with, which support asks for.
+_TRACE_LINE = re.compile(r"^(Trace ID|Correlation ID|Timestamp):", re.IGNORECASE)
 DEFAULT_MANAGED_IDENTITY_ENDPOINT = "http://169.254.169.254"
 
 
@@ -223,8 +226,8 @@ class _MsalTokenProvider(abc.ABC):
             return {"error": "unavailable", "error_description": str(error)}
 
     def _refusal(self, result):
-        description = (result.get("error_description") or "").strip().splitlines()
-        detail = "%s: %s" % (result.get("error"), description[0]) if description else str(result.get("error"))
+        description = readable_description(result.get("error_description") or "")
+        detail = "%s: %s" % (result.get("error"), description) if description else str(result.get("error"))
         if result.get("error") == "invalid_resource":
             # AADSTS500011: this tenant knows no such resource; another documented audience may be known.
             detail += "; %s" % self._settings.audience_hint()
@@ -302,7 +305,7 @@ class ClientCredentialTokenProvider(_MsalTokenProvider):
         # msal raises ValueError when the tenant's OpenID configuration cannot be had; Entra's reason (AADSTS90002
         # for an unknown tenant) is in the error it wraps.
         reasons = AADSTS_PATTERN.findall(" ".join(str(wrapped) for wrapped in (error, error.__context__) if wrapped))
-        reason = reasons[0].strip() if reasons else "the answer was not a usable OpenID configuration"
+        reason = readable_description(reasons[0]) if reasons else "the answer was not a usable OpenID configuration"
         return "the login service at %s has no usable configuration for tenant %s: %s" % (
             self._settings.authority_host, self._settings.tenant_id, reason)
 
@@ -334,6 +337,20 @@ class ManagedIdentityTokenProvider(_MsalTokenProvider):
     def _unusable_answer(self, error):
         return "the managed identity endpoint at %s did not answer with a token (%s); is this host an Azure " \
             "resource with a managed identity?" % (self._service_url(), type(error).__name__)
+
+
+def readable_description(description):
+    """Entra's error_description on one line: the reason (AADSTS code first), then its Trace ID, Correlation ID and
+    Timestamp in brackets, for a support request.
+
+    Entra separates them with CR LF, which a message quoting the JSON answer (msal's OIDC discovery error) carries as
+    the four characters ``\\r\\n``: both become line breaks before the lines are joined.
+    """
+    text = description.replace("\\r\\n", "\n").replace("\\n", "\n")
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    reason = " ".join(line for line in lines if not _TRACE_LINE.match(line))
+    trace = "; ".join(line for line in lines if _TRACE_LINE.match(line))
+    return "%s (%s)" % (reason, trace) if reason and trace else reason or trace
 
 
 def _origin(url):

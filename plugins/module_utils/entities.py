@@ -28,10 +28,14 @@ ACTION_TYPES = (
     "UnrestrictCodeExecution",
 )
 STOP_AND_QUARANTINE = "StopAndQuarantineFile"
-IN_FLIGHT_STATUSES = ("Pending", "InProgress")
+PENDING = "Pending"
+IN_FLIGHT_STATUSES = (PENDING, "InProgress")
 SUCCEEDED = "Succeeded"
 CANCELLED_STATUS = "Cancelled"
 FAILED = "Failed"
+# The sensor health states of a machine that is not in contact with the service, so that an action waits for it: every
+# documented one but Active and Unknown (machine.md; Inactive is "stopped sending signals for more than 7 days").
+OFFLINE_HEALTH_STATUSES = ("Inactive", "ImpairedCommunication", "NoSensorData", "NoSensorDataImpairedCommunication")
 # "Sha1 <hash> was not found in machine <id>": the file is not there. "Machine <id> was not found" is different.
 _FILE_NOT_ON_MACHINE = re.compile(r"\bsha1\b.*\bnot found\b", re.IGNORECASE)
 # HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), 0x80070002, signed as the API writes errorHResult (0 on success, E_FAIL
@@ -170,6 +174,11 @@ def is_onboarded(machine):
 def last_seen(machine):
     """When Defender last saw the machine, or None."""
     return parse_timestamp(value_of(machine, "lastSeen"))
+
+
+def is_offline(machine):
+    """Whether Defender reports the machine out of contact (its healthStatus), so that its actions wait for it."""
+    return value_of(machine, "healthStatus") in OFFLINE_HEALTH_STATUSES
 
 
 def group_by(entities, field_name):

@@ -21,13 +21,15 @@ How each machine's outcome is decided (``error`` is set exactly when the outcome
 - ``cancelled``: our cancel was accepted and a read-back shows the action Cancelled.
 - ``would_create`` / ``would_cancel``: check mode, where a real run would write (unless the token's roles claim
   lacks the write permission: then ``failed``, as a real run would be refused).
+- ``queued``: with ``wait``, the action is still Pending at ``wait_timeout`` on a machine Defender reports offline
+  (action_wait.py): Defender runs it when the machine connects.
 - ``failed``: any other refusal (with the API's code, message and status), a transport error, a name that matches
   no machine (MachineNotFound) or only machines that are not onboarded (AmbiguousMachineName), an answer lost
   twice (AmbiguousWrite), a cancel still not visible after a few reads (CancelNotConfirmed), and with ``wait`` an
   action that ended Failed/TimeOut/Cancelled (ActionFailed, ActionTimeOut, ActionCancelled) or is still in flight
-  at ``wait_timeout`` (WaitTimeout). After a write refused for a missing permission no further write is sent: the
-  machines not yet written fail with the refusal's code, unsent (write_barrier.py). ``changed`` still counts an
-  action this run created that later failed.
+  at ``wait_timeout`` on a machine that is not offline (WaitTimeout). After a write refused for a missing
+  permission no further write is sent: the machines not yet written fail with the refusal's code, unsent
+  (write_barrier.py). ``changed`` still counts an action this run created that later failed.
 """
 
 from __future__ import annotations

@@ -63,6 +63,8 @@ class QuarantineRequest:
     wait_timeout: int = DEFAULT_WAIT_TIMEOUT
     # Whether failed machines fail the task (False) or only show in the results (True).
     allow_partial: bool = False
+    # Whether an action queued for an offline machine at the end of the wait counts as a failed machine.
+    fail_when_queued: bool = False
 
     @classmethod
     def from_options(cls, options):
@@ -87,6 +89,7 @@ class QuarantineRequest:
             wait=validation.flag(options, "wait", False),
             wait_timeout=validation.whole_seconds(options.get("wait_timeout"), "wait_timeout", DEFAULT_WAIT_TIMEOUT),
             allow_partial=validation.flag(options, "allow_partial", False),
+            fail_when_queued=validation.flag(options, "fail_when_queued", False),
         )
         if not (request.machine_ids or request.machine_names or request.observed):
             raise InputError("no target: give machine_ids, machine_names, or observed: true")

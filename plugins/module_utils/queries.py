@@ -121,6 +121,27 @@ def find_machines(client, query):
     return unique_by_id(found)
 
 
+def unmatched_selections(query, machines):
+    """Warnings for the ids and names of ``query`` that no returned machine has, each saying what to check."""
+    found = {field_name: {lower_field(machine, field_name) for machine in machines} for field_name in ("id", "computerDnsName")}
+    narrowed = " or none of them matches the other options given (%s)" % query.odata_filter if query.clauses else ""
+    warnings = []
+    unknown_ids = [value for value in query.machine_ids if value.lower() not in found["id"]]
+    if unknown_ids:
+        warnings.append(
+            "machine_ids: no Defender machine has the ID %s%s. Check the IDs (the id field of the machine in Defender, not its"
+            " Entra device ID aadDeviceId), and that the machine was seen within the tenant's data retention period."
+            % (", ".join(unknown_ids), narrowed))
+    unknown_names = [value for value in query.machine_names if value.lower() not in found["computerDnsName"]]
+    if unknown_names:
+        warnings.append(
+            "machine_names: no Defender machine is named %s%s. Names are compared, ignoring case, with the whole of Defender's"
+            " computerDnsName, usually the fully qualified name (ws-0042.contoso.local, not ws-0042; there is no prefix"
+            " search): check the spelling, and that the device is onboarded to Defender for Endpoint and was seen within"
+            " the tenant's data retention period." % (", ".join("'%s'" % name for name in unknown_names), narrowed))
+    return warnings
+
+
 def _machines_where(client, field_name, values, odata_filter, literals=None):
     """Machines whose ``field_name`` is one of ``values`` (compared ignoring case), in the order of ``values``."""
     if not values:

@@ -31,6 +31,8 @@ options:
       - Device names (C(computerDnsName)) to return, compared ignoring case.
       - Every entry Defender has for a name is returned; re-imaged devices keep their old entries, so look at
         RV(machines[].lastSeen) and RV(machines[].onboardingStatus).
+      - A name must be the whole C(computerDnsName), usually the fully qualified name; there is no prefix search. A
+        name (or an ID of O(machine_ids)) that matches no returned machine gets a warning that names it.
     type: list
     elements: str
   observed_sha1:
@@ -194,7 +196,7 @@ error:
 
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
 from ansible_collections.mde.response.plugins.module_utils.entities import HEALTH_STATUSES, RISK_SCORES
-from ansible_collections.mde.response.plugins.module_utils.queries import MachineQuery, find_machines
+from ansible_collections.mde.response.plugins.module_utils.queries import MachineQuery, find_machines, unmatched_selections
 
 
 def main():
@@ -215,6 +217,8 @@ def main():
     with module.failing_on_errors():
         query = MachineQuery.from_options(module.params, module.clock.now())
         machines = find_machines(module.defender_client(), query)
+    for warning in unmatched_selections(query, machines):
+        module.warn(warning)
     module.exit_json(changed=False, machines=machines)
 
 

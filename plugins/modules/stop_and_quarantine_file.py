@@ -87,6 +87,10 @@ options:
     description:
       - Poll until every action reaches a final status. An action that ends Failed, TimeOut or Cancelled, or is still
         in flight after O(wait_timeout), counts as failed.
+      - An exception is an action still C(Pending) after O(wait_timeout) on a machine Defender reports offline (its
+        C(healthStatus), read once at the end of the wait, is neither C(Active) nor C(Unknown)). Its outcome is
+        V(queued), since Defender keeps the action and runs it when the machine next connects. A warning names the
+        machines and when they were last seen. See O(fail_when_queued).
     type: bool
     default: false
   wait_timeout:
@@ -96,7 +100,16 @@ options:
     default: 900
   allow_partial:
     description:
-      - When V(false), the task fails if any machine's outcome is V(failed); every result is still returned.
+      - When V(false), the task fails if any machine's outcome is V(failed) (or V(queued), with
+        O(fail_when_queued=true)); every result is still returned.
+    type: bool
+    default: false
+  fail_when_queued:
+    description:
+      - Count an action V(queued) for an offline machine at the end of O(wait) as a failed machine.
+      - V(false) by default because the action is in Defender's hands and nothing a rerun does can hasten it; the
+        outcome, the warning and RV(actions[].queued) still say which machines wait. Set V(true) when the job must
+        confirm that the file is quarantined everywhere.
     type: bool
     default: false
   progress_path:
@@ -190,7 +203,7 @@ summary:
   description: How many machines had each outcome. Every outcome is present, with zero when none had it.
   returned: always
   type: dict
-  sample: {"created": 2, "existing": 1, "would_create": 0, "cancelled": 0, "would_cancel": 0, "not_present": 0, "failed": 0}
+  sample: {"created": 2, "existing": 1, "would_create": 0, "cancelled": 0, "would_cancel": 0, "not_present": 0, "queued": 0, "failed": 0}
 actions:
   description: One result per target machine, in the order the targets were given (IDs, names, observed).
   returned: always
@@ -211,7 +224,8 @@ actions:
           succeeded within O(succeeded_within)); V(would_create) check mode, an action would be submitted;
           V(cancelled) an in-flight action was cancelled; V(would_cancel) check mode, it would be cancelled;
           V(not_present) nothing to do (the file is not on the machine, or no action was in flight to cancel);
-          V(failed) see RV(actions[].error).
+          V(queued) with O(wait), the action is still Pending because the machine is offline, and Defender runs it when
+          the machine next connects (see RV(actions[].queued)); V(failed) see RV(actions[].error).
       type: str
       sample: created
     action_id:
@@ -244,6 +258,22 @@ actions:
           type: str
           returned: when the API refused for a missing permission
           sample: Machine.StopAndQuarantine
+    queued:
+      description: Why the action waits, for an outcome V(queued).
+      returned: when the outcome is V(queued)
+      type: dict
+      contains:
+        health_status:
+          description: The machine's C(healthStatus) at the end of the wait.
+          type: str
+          sample: Inactive
+        last_seen:
+          description: The machine's C(lastSeen), when Defender last received a full report from it.
+          type: str
+          sample: "2026-11-20T08:12:44.1234567Z"
+        message:
+          description: What this means and what to do, in words.
+          type: str
     action:
       description: The MachineAction entity exactly as the API returned it, or null.
       type: dict
@@ -296,6 +326,7 @@ def main():
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=900),
             allow_partial=dict(type="bool", default=False),
+            fail_when_queued=dict(type="bool", default=False),
             progress_path=dict(type="path"),
         ),
         supports_check_mode=True,
@@ -305,7 +336,7 @@ def main():
         progress = RunProgress(module.params["progress_path"], module.clock)
         engine = StopAndQuarantineEngine(module.defender_client(progress.waiting_for_limit), module.clock, progress=progress)
         result = engine.run(request, check_mode=module.check_mode)
-    module.exit_with_results(result, allow_partial=request.allow_partial)
+    module.exit_with_results(result, allow_partial=request.allow_partial, fail_when_queued=request.fail_when_queued)
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def machine_rows(files):
                    for file in files if file["error"]]
     machines = [{"sha1": file["sha1"], "machine_name": entry.get("machine_name"), "machine_id": entry.get("machine_id"),
                  "outcome": entry.get("outcome"), "status": entry.get("status"), "action_id": entry.get("action_id"),
-                 "error": entry.get("error")}
+                 "error": entry.get("error"), **({"queued": entry["queued"]} if entry.get("queued") else {})}
                 for file in files for entry in file["actions"]]
     # sorted() is stable: within failures and within the rest, the order of the results stays.
     return sorted(not_handled + machines, key=lambda row: row["outcome"] != "failed")
@@ -92,6 +92,11 @@ def summary_lines(report, shown, report_path=None):
             lines.append("failed: %s on %s: %s: %s" % (failure["sha1"], machine, error.get("code"), error.get("message")))
     if len(report["failures"]) > shown:
         lines.append("... %d more failures: see the report" % (len(report["failures"]) - shown))
+    queued = queued_rows(report)
+    for row in queued[:shown]:
+        lines.append("queued: %s on %s: %s" % (row["sha1"], row["machine_name"] or row["machine_id"], row["queued"].get("message")))
+    if len(queued) > shown:
+        lines.append("... %d more actions queued for offline machines: see the report" % (len(queued) - shown))
     if report_path:
         lines.append("Report: %s" % report_path)
     return lines
@@ -111,6 +116,11 @@ def permission_lines(failures):
     """A line per missing application permission: what it stopped and how to grant it."""
     return ["The application lacks the permission %s (%d machine(s) refused or not sent): %s." % (
         permission, count, permission_hint(permission)) for permission, count in missing_permissions(failures).items()]
+
+
+def queued_rows(report):
+    """The machine rows whose action waits for an offline machine (outcome ``queued``), with why."""
+    return [row for row in machine_rows(report["files"]) if row["outcome"] == "queued" and row.get("queued")]
 
 
 MACHINE_TABLE_COLUMNS = ("outcome", "machine", "file", "status", "action id", "error")

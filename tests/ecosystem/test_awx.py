@@ -13,6 +13,7 @@ import re
 import secrets
 import subprocess
 import sys
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -23,7 +24,7 @@ from ansible_collections.mde.response.plugins.module_utils.mde_module import CON
 from tests.ecosystem.tools import REPO, environment, tool
 from tests.support.connect_proxy import ConnectProxy
 from tests.simulator.config import CERT_CLIENT_ID, CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID
-from tests.support.quarantine import SHA1, ids, seed, writes
+from tests.support.quarantine import FAST, SHA1, ids, seed, writes
 
 # Every environment variable a module reads a connection option from, and the option's argument spec.
 OPTION_OF_VARIABLE = {name: spec for spec in CONNECTION_ARGUMENT_SPEC.values() for name in spec.get("fallback", (None, ()))[1]}
@@ -267,3 +268,31 @@ def test_the_job_output_and_its_artifacts_hold_the_result_per_machine(simulator,
     table = next(event["event_data"]["res"]["msg"] for event in events
                  if event["event"] == "runner_on_ok" and event["event_data"]["task"] == "Show the result per machine")
     assert table[1].split()[:2] == ["failed", mac["id"]]
+
+
+def test_an_action_queued_for_an_offline_machine_is_its_own_outcome_in_the_artifacts(simulator, tmp_path):
+    online = seed(simulator, 1)[0]
+    offline = simulator.add_machine("laptop-07.contoso.local", observed_files=[SHA1], health_status="Inactive",
+                                    quarantine_outcome="Pending", last_seen=simulator.clock.now() - timedelta(days=3))
+    simulator.configure(clock_speed=FAST)
+    connection = simulator.connection
+    credential = {"AZURE_CLIENT_ID": connection["client_id"], "AZURE_SECRET": connection["client_secret"],
+                  "AZURE_TENANT": connection["tenant_id"],
+                  # The modules' clock runs as fast as the simulator's (a testing hook), so the wait takes a second.
+                  "MDE_TIME_SCALE": str(FAST)}
+
+    status, output = run_job(tmp_path / "job", dict(credential, **endpoints(simulator)),
+                             survey_answers(sha1=SHA1, comment="INC-4711: AWX job", machine_ids="\n".join(ids([online, offline])),
+                                            wait="yes", wait_timeout=120))
+
+    assert status == "successful", output
+    events = [json.loads(path.read_text(encoding="utf-8")) for path in sorted((tmp_path / "job" / "artifacts" / "job" / "job_events").iterdir())]
+    [stats] = [event for event in events if event["event"] == "playbook_on_stats"]
+    artifacts = stats["event_data"]["artifact_data"]
+    assert (artifacts["quarantine_file_summary"]["queued"], artifacts["quarantine_file_summary"]["failed"]) == (1, 0)
+    assert artifacts["quarantine_file_failures"] == []
+    [queued] = [row for row in artifacts["quarantine_file_results"] if row["outcome"] == "queued"]
+    assert (queued["machine_id"], queued["status"]) == (offline["id"], "Pending")
+    assert (queued["queued"]["health_status"], queued["queued"]["last_seen"]) == ("Inactive", offline["lastSeen"])
+    assert "queued: %s on laptop-07.contoso.local" % SHA1 in job_events(tmp_path / "job")
+    assert sorted(entry["path"].split("/")[3] for entry in writes(simulator)) == sorted([online["id"], offline["id"]])

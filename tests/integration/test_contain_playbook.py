@@ -122,3 +122,5 @@ def test_a_missing_indicator_permission_is_reported_and_fails_the_run_after_quar
     assert [action["machineId"] for action in simulator.actions()] == ids(machines)
     assert "%s: indicator not set: " % SHA1 in run.stdout and "Ti.ReadWrite.All" in run.stdout
     assert "1 failure(s)" in run.output
+    # The playbook's variable, which its users can set, not the role's.
+    assert run.result("Fail when an indicator or a machine failed")["msg"].endswith("Set allow_partial to true to accept them.")

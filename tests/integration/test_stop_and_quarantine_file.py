@@ -129,7 +129,8 @@ def test_each_refusal_is_reported_per_machine(simulator, ansible):
     assert by_id[mac["id"]]["outcome"] == "failed" and by_id[mac["id"]]["error"]["code"] == "OsPlatformNotSupported"
     assert by_id[clean["id"]]["outcome"] == "not_present" and by_id[clean["id"]]["error"] is None
     assert by_id[missing]["outcome"] == "failed" and by_id[missing]["error"]["http_status"] == 404
-    assert result["summary"] == {"created": 1, "existing": 0, "would_create": 0, "cancelled": 0, "would_cancel": 0, "not_present": 1, "failed": 2}
+    assert result["summary"] == {"created": 1, "existing": 0, "would_create": 0, "cancelled": 0, "would_cancel": 0, "not_present": 1, "queued": 0,
+                                 "failed": 2}
 
 
 def test_failures_fail_the_task_but_return_every_result(simulator, ansible):

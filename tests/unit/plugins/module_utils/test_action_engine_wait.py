@@ -111,3 +111,56 @@ def test_no_wait_in_check_mode_or_without_wait():
     run_engine(api, machine_ids=machine_ids(1))
     assert api.clock.sleeps == []
     assert len(api.calls("machineactions.list")) == 2
+
+
+def offline_fleet(health_statuses, lifecycle=()):
+    """Machines with these health statuses, last seen a week before; actions follow ``lifecycle`` (none: stay Pending)."""
+    api = lifecycle_fleet(len(health_statuses), lifecycle=lifecycle)
+    for machine, health_status in zip(api.machines, health_statuses):
+        machine.update(healthStatus=health_status, lastSeen="2025-02-22T08:00:00Z")
+    return api
+
+
+def test_an_action_still_pending_on_an_offline_machine_is_queued_not_failed():
+    api = offline_fleet(["Inactive", "ImpairedCommunication"])
+    result = run_engine(api, machine_ids=machine_ids(2), wait=True, wait_timeout=60)
+    assert [(entry["outcome"], entry["status"], entry["error"]) for entry in result.actions] == [("queued", "Pending", None)] * 2
+    assert result.summary["queued"] == 2 and result.summary["failed"] == 0 and result.changed is True
+    queued = result.actions[0]["queued"]
+    assert (queued["health_status"], queued["last_seen"]) == ("Inactive", "2025-02-22T08:00:00Z")
+    assert "is offline (health status Inactive, last seen 2025-02-22T08:00:00Z)" in queued["message"]
+    assert "runs it when the machine next connects" in queued["message"]
+    # The machines are read once, at the end of the wait, by id.
+    assert [call["params"]["$filter"] for call in api.calls("machines.list")] == [
+        "id eq '%s' or id eq '%s'" % tuple(sorted(machine_ids(2)))]
+
+
+@pytest.mark.parametrize("health_status, lifecycle, status", [
+    ("Active", (), "Pending"),
+    ("Unknown", (), "Pending"),
+    ("Inactive", ((5, "InProgress"),), "InProgress"),
+])
+def test_pending_on_an_online_machine_or_in_progress_anywhere_stays_a_wait_timeout(health_status, lifecycle, status):
+    api = offline_fleet([health_status], lifecycle=lifecycle)
+    result = run_engine(api, machine_ids=machine_ids(1), wait=True, wait_timeout=60)
+    entry = result.actions[0]
+    assert (entry["outcome"], entry["status"], entry["error"]["code"]) == ("failed", status, "WaitTimeout")
+    assert "queued" not in entry
+    # Machines are read only for actions still Pending.
+    assert len(api.calls("machines.list")) == (1 if status == "Pending" else 0)
+
+
+def test_a_failed_read_of_the_machines_leaves_a_wait_timeout_that_says_so():
+    api = offline_fleet(["Inactive"])
+    api.read_script["machines.list"] = [api_error(503, "ServiceUnavailable", "busy", "GET")]
+    result = run_engine(api, machine_ids=machine_ids(1), wait=True, wait_timeout=60)
+    entry = result.actions[0]
+    assert (entry["outcome"], entry["error"]["code"]) == ("failed", "WaitTimeout")
+    assert "whether the machine is offline is unknown: reading it failed" in entry["error"]["message"]
+
+
+def test_a_request_says_whether_queued_actions_fail_the_task():
+    from ansible_collections.mde.response.plugins.module_utils.quarantine_request import QuarantineRequest
+    options = dict(sha1="87662bc3d60e4200ceaf7aae249d1c343f4b83c9", comment="INC-1", observed=True)
+    assert QuarantineRequest.from_options(options).fail_when_queued is False
+    assert QuarantineRequest.from_options(dict(options, fail_when_queued=True)).fail_when_queued is True

@@ -6,6 +6,7 @@
 import hashlib
 import json
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 import requests
 
 from ansible_collections.mde.response.plugins.module_utils.auth import (
-    ClientCredentialTokenProvider, ManagedIdentityTokenProvider, StaticTokenProvider, build_token_provider)
+    ClientCredentialTokenProvider, ManagedIdentityTokenProvider, StaticTokenProvider, build_token_provider, readable_description)
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError
 from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
 from ansible_collections.mde.response.plugins.module_utils.token_cache import PersistentTokenCache, StoredResponse, prepare_cache_folder
@@ -205,7 +206,9 @@ def test_a_wrong_secret_shows_the_aadsts_code_and_not_the_secret(sim, cache_dir)
                               % (sim.base_url, sim.connection["client_id"], sim.connection["tenant_id"]))
     assert wrong not in message
     assert sim.connection["client_secret"] not in message
-    assert "Trace ID" not in message
+    # Entra's trace details are kept, on the same line, for a support request.
+    assert re.search(r"\(Trace ID: [0-9a-f-]{36}; Correlation ID: [0-9a-f-]{36}; Timestamp: [0-9: -]+Z\)$", message), message
+    assert "\r" not in message and "\n" not in message and "\\r\\n" not in message
 
 
 def test_an_unknown_tenant_is_named_with_its_aadsts_code(sim, cache_dir):
@@ -215,7 +218,23 @@ def test_an_unknown_tenant_is_named_with_its_aadsts_code(sim, cache_dir):
     assert str(raised.value).startswith(
         "the login service at %s has no usable configuration for tenant 11111111-2222-3333-4444-555555555555: "
         "AADSTS90002: Tenant '11111111-2222-3333-4444-555555555555' not found." % sim.base_url)
+    # msal quotes Entra's JSON answer, whose CR LF it carries as the characters backslash, r, backslash, n.
+    assert "\\r\\n" not in str(raised.value) and "\r\n" not in str(raised.value)
+    assert re.search(r"subscriptions for the tenant\. \(Trace ID: [0-9a-f-]{36}; Correlation ID: [0-9a-f-]{36}; ", str(raised.value))
     assert token_requests(sim) == 0
+
+
+@pytest.mark.parametrize("description, readable", [
+    ("AADSTS700016: Application not found.\r\nTrace ID: t-1\r\nCorrelation ID: c-1\r\nTimestamp: 2026-01-01 10:00:00Z",
+     "AADSTS700016: Application not found. (Trace ID: t-1; Correlation ID: c-1; Timestamp: 2026-01-01 10:00:00Z)"),
+    ("AADSTS90002: Tenant 'x' not found.\\r\\nTrace ID: t-2\\r\\nCorrelation ID: c-2",
+     "AADSTS90002: Tenant 'x' not found. (Trace ID: t-2; Correlation ID: c-2)"),
+    ("AADSTS50000: first line\n   second\tline  ", "AADSTS50000: first line second line"),
+    ("Trace ID: t-3", "Trace ID: t-3"),
+    ("", ""),
+])
+def test_entra_descriptions_become_one_readable_line(description, readable):
+    assert readable_description(description) == readable
 
 
 def test_a_login_service_that_is_down_is_named_without_a_traceback(sim, cache_dir):

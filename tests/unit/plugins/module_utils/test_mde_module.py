@@ -226,6 +226,20 @@ def test_failed_machines_fail_the_module_with_every_result_unless_partial_result
     assert not isinstance(exited.value, Failed)
 
 
+def test_queued_actions_are_a_warning_and_fail_the_module_only_when_asked(warnings):
+    result = engine_result(["created", "queued"])
+    result.actions[1]["queued"] = {"health_status": "Inactive", "last_seen": "2026-11-20T08:00:00Z", "message": "offline"}
+    with pytest.raises(Exited) as exited:
+        defender_module().exit_with_results(result, allow_partial=False)
+    assert not isinstance(exited.value, Failed)
+    assert warnings[-1] == ("1 action(s) still Pending at the end of the wait are queued for offline machines: ws-02 (last seen "
+                            "2026-11-20T08:00:00Z); Defender runs them when the machines next connect (see actions[].queued for each)")
+    failure = failure_of(lambda: defender_module().exit_with_results(result, allow_partial=False, fail_when_queued=True))
+    assert failure["msg"] == (
+        "1 of 2 machines failed: ws-02 (queued); the queued ones wait for offline machines (actions[].queued), which "
+        "fail_when_queued=false accepts; see actions[].error for each, or set allow_partial=true to accept a partial result")
+
+
 @pytest.mark.parametrize("alias, option, value", [
     ("tenant", "tenant_id", "contoso.example"), ("secret", "client_secret", SECRET),
     ("x509_certificate_path", "client_certificate_path", "/etc/app.pem"),

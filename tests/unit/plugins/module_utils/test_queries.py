@@ -21,6 +21,7 @@ from ansible_collections.mde.response.plugins.module_utils.queries import (
     MachineQuery,
     find_machine_actions,
     find_machines,
+    unmatched_selections,
 )
 from ansible_collections.mde.response.plugins.module_utils.validation import moment
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defender import OTHER_SHA1, SHA1, START
@@ -264,6 +265,31 @@ def test_names_match_ignoring_case_and_every_entry_of_a_name_is_returned():
 def test_names_that_match_nothing_return_nothing():
     client = FakeClient(machines=[machine(1)])
     assert find_machines(client, machine_query(machine_names=["nowhere.contoso.local"])) == []
+
+
+def test_names_and_ids_that_match_nothing_are_named_in_a_warning_that_says_what_to_check():
+    known = machine(1)
+    query = machine_query(machine_ids=[known["id"], "%040x" % 0xDEAD], machine_names=["WS-001.contoso.local", "ws-0042", "ws-7.contoso.local"])
+
+    warnings = unmatched_selections(query, find_machines(FakeClient(machines=[known]), query))
+
+    assert len(warnings) == 2
+    assert warnings[0].startswith("machine_ids: no Defender machine has the ID %040x. Check the IDs" % 0xDEAD)
+    assert warnings[1].startswith("machine_names: no Defender machine is named 'ws-0042', 'ws-7.contoso.local'. Names are compared")
+    assert "computerDnsName" in warnings[1] and "no prefix search" in warnings[1] and "onboarded" in warnings[1]
+
+
+def test_a_warning_for_a_name_says_when_the_other_options_may_have_left_it_out():
+    query = machine_query(machine_names=["ws-001.contoso.local"], health_status="Inactive")
+
+    warnings = unmatched_selections(query, find_machines(FakeClient(machines=[machine(1)]), query))
+
+    assert warnings == [warnings[0]] and "or none of them matches the other options given (healthStatus eq 'Inactive')" in warnings[0]
+
+
+def test_every_selection_found_means_no_warning():
+    query = machine_query(machine_ids=[machine(2)["id"]], machine_names=["ws-001.contoso.local"])
+    assert unmatched_selections(query, find_machines(FakeClient(machines=[machine(1), machine(2)]), query)) == []
 
 
 def test_observed_machines_take_one_call_without_a_filter():

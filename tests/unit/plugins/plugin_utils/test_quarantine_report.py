@@ -15,11 +15,15 @@ CREATED = {"machine_id": "m1", "machine_name": "ws-01.contoso.local", "outcome":
 OFFLINE = {"code": "Forbidden", "message": "Machine is offline"}
 FAILED = {"machine_id": "m2", "machine_name": "ws-02.contoso.local", "outcome": "failed", "status": None,
           "action_id": None, "error": OFFLINE}
+QUEUED = {"machine_id": "m3", "machine_name": "laptop-07.contoso.local", "outcome": "queued", "status": "Pending",
+          "action_id": "a3", "error": None,
+          "queued": {"health_status": "Inactive", "last_seen": "2026-11-20T08:00:00Z", "message": "machine laptop-07 is offline"}}
 
 
 def module_result(sha1, *actions):
     summary = {"created": 0, "existing": 0, "failed": 0}
     for entry in actions:
+        summary.setdefault(entry["outcome"], 0)
         summary[entry["outcome"]] += 1
     return {"item": sha1, "changed": True, "summary": summary, "actions": list(actions)}
 
@@ -168,3 +172,24 @@ def test_summary_names_a_missing_permission_once_with_how_to_grant_it():
         "to an hour, so run once with token_cache: false (MDE_TOKEN_CACHE=false) after the consent, or get a new access_token."]
     # Before the failed machines, so that it shows even when they are many.
     assert lines.index(permission_lines[0]) == 2
+
+
+def test_a_queued_machine_is_counted_apart_from_failures_and_named_with_why_in_the_summary():
+    results = [module_result(SHA1, CREATED, QUEUED, FAILED)]
+    built = report(results)
+    assert built["summary"] == {"created": 1, "existing": 0, "failed": 1, "queued": 1}
+    assert [failure["machine_id"] for failure in built["failures"]] == ["m2"]
+    assert [row for row in built["machines"] if row["outcome"] == "queued"] == [
+        {"sha1": SHA1, "machine_name": "laptop-07.contoso.local", "machine_id": "m3", "outcome": "queued", "status": "Pending",
+         "action_id": "a3", "error": None, "queued": QUEUED["queued"]}]
+    lines = summary_lines(built, 20)
+    assert lines[0] == "1 file(s): created 1, failed 1, queued 1"
+    assert lines[-1] == "queued: %s on laptop-07.contoso.local: machine laptop-07 is offline" % SHA1
+    assert "queued" not in machine_rows(file_results(results))[1]
+
+
+def test_queued_machines_beyond_those_shown_are_counted():
+    results = [module_result(SHA1, *[dict(QUEUED, machine_id="m%d" % number) for number in range(5)])]
+    lines = summary_lines(report(results), 2)
+    assert [line for line in lines if line.startswith("queued:")] == ["queued: %s on laptop-07.contoso.local: machine laptop-07 is offline" % SHA1] * 2
+    assert lines[-1] == "... 3 more actions queued for offline machines: see the report"
