@@ -77,7 +77,7 @@ class DefenderModule(AnsibleModule):
         """exit_json with every machine's result, or fail_json (with the same results) when machines failed."""
         for warning in result.warnings:
             self.warn(warning)
-        output = dict(changed=result.changed, summary=result.summary, actions=result.actions)
+        output = dict(changed=result.changed, summary=result.summary, actions=result.actions, file_known=result.file_known)
         failed = [entry for entry in result.actions if entry["outcome"] == "failed"]
         if failed and not allow_partial:
             self.fail_json(msg=_failure_message(failed, len(result.actions)), **output)
