@@ -4,9 +4,7 @@
 import json
 
 from tests.ecosystem.test_awx import endpoints, job_events, run_job, survey_answers
-from tests.support.quarantine import SHA1, ids, seed, writes
-
-TYPO = SHA1[:10] + SHA1[11] + SHA1[10] + SHA1[12:]
+from tests.support.quarantine import TYPO_SHA1 as TYPO, ids, seed, writes
 
 
 def test_the_job_output_and_artifacts_name_a_file_defender_has_no_record_of(simulator, tmp_path):

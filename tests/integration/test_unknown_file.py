@@ -7,11 +7,9 @@ import pytest
 
 from tests.integration.test_quarantine_playbook import run_collection_playbook, survey_answers
 from tests.simulator.config import AppRegistration
-from tests.support.quarantine import OTHER_SHA1, SHA1, ids, outcomes, seed, writes
+from tests.support.quarantine import OTHER_SHA1, TYPO_SHA1 as TYPO, ids, outcomes, seed, writes
 from tests.support.reports import report_files
 
-# SHA1 with two digits swapped: well formed, and nothing in the simulated tenant has it.
-TYPO = SHA1[:10] + SHA1[11] + SHA1[10] + SHA1[12:]
 NO_RECORD = "Defender has no record of file %s in this tenant"
 NO_FILE_READ_APP = {"AZURE_CLIENT_ID": "11111111-2222-4333-8444-555555555555", "AZURE_CLIENT_SECRET": "no-file-read-secret"}
 SUMMARY_TASK = "Show the summary"
@@ -91,7 +89,7 @@ def test_the_playbook_names_the_unknown_file_in_its_summary_report_and_statistic
     elsewhere = simulator.add_machine("elsewhere.contoso.local")
     simulator.add_file(OTHER_SHA1, observed_on=[elsewhere["id"]])
 
-    # With wait the role runs the module as background jobs, whose warnings only the summary carries on.
+    # With wait the role runs the module as background jobs and reads their results with async_status.
     run = run_collection_playbook(ansible, survey_answers(sha1="%s %s" % (TYPO, OTHER_SHA1), comment="INC-4711: typo",
                                                           machine_ids=" ".join(ids(machines)), wait=wait, report_dir="reports"))
 
