@@ -74,10 +74,6 @@ _value:
         file_known:
           description: The module's C(file_known) for the file; C(false) when Defender has no record of it.
           type: bool
-        warnings:
-          description: The module's warnings for the file, when its result carries them.
-          type: list
-          elements: str
     unknown_files:
       description: The SHA-1s of the files Defender has no record of (C(file_known) is C(false)), in the order of the loop.
       type: list

@@ -39,18 +39,17 @@ def test_files_keep_the_loop_order_and_the_module_results():
     results = [module_result(SHA1, CREATED, FAILED), module_result(OTHER_SHA1)]
     assert file_results(results) == [
         {"sha1": SHA1, "error": None, "summary": {"created": 1, "existing": 0, "failed": 1}, "actions": [CREATED, FAILED],
-         "file_known": None, "warnings": []},
+         "file_known": None},
         {"sha1": OTHER_SHA1, "error": None, "summary": {"created": 0, "existing": 0, "failed": 0}, "actions": [],
-         "file_known": None, "warnings": []},
+         "file_known": None},
     ]
 
 
-def test_files_carry_whether_defender_knows_them_and_the_module_warnings():
-    unknown = dict(module_result(SHA1, NOT_PRESENT), file_known=False, warnings=[unknown_file_warning(SHA1)])
+def test_files_carry_whether_defender_knows_them():
+    unknown = dict(module_result(SHA1, NOT_PRESENT), file_known=False)
     results = [waited(unknown), dict(module_result(OTHER_SHA1, NOT_PRESENT), file_known=True), module_result(THIRD_SHA1, CREATED)]
     together = quarantine_results(results)
-    assert [(file["sha1"], file["file_known"], file["warnings"]) for file in together["files"]] == [
-        (SHA1, False, [unknown_file_warning(SHA1)]), (OTHER_SHA1, True, []), (THIRD_SHA1, None, [])]
+    assert [(file["sha1"], file["file_known"]) for file in together["files"]] == [(SHA1, False), (OTHER_SHA1, True), (THIRD_SHA1, None)]
     assert together["unknown_files"] == [SHA1]
     assert together["failures"] == []
 
