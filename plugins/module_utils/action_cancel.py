@@ -19,6 +19,7 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
     is_in_flight,
 )
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError
+from ansible_collections.mde.response.plugins.module_utils.write_barrier import WriteBarrier, WritesStopped
 
 # How a quarantined file comes back (respond-file-alerts.md documents the full MpCmdRun.exe command).
 RESTORE_HINT = "MpCmdRun.exe -Restore"
@@ -27,13 +28,15 @@ CANCEL_CONFIRM_DELAYS = (2.0, 4.0, 8.0)
 
 
 class ActionCanceller:
-    """Cancels actions with the request's comment; success warnings go to ``warnings``."""
+    """Cancels actions with the request's comment; success warnings go to ``warnings``; every cancel goes through
+    ``barrier`` (write_barrier.py), shared with the run's other writers."""
 
-    def __init__(self, client, clock, comment, warnings):
+    def __init__(self, client, clock, comment, warnings, barrier=None):
         self._client = client
         self._clock = clock
         self._comment = comment
         self._warnings = warnings
+        self._barrier = barrier or WriteBarrier()
 
     def cancel_on_machine(self, result, in_flight):
         """Cancel every in-flight action for the file on one machine (normally just one) and settle ``result``."""
@@ -46,13 +49,14 @@ class ActionCanceller:
     def _cancel(self, action):
         """(outcome, action as last read, error) for one in-flight action."""
         try:
-            self._client.cancel_machine_action(entity_id(action), self._comment)
+            self._barrier.send("machine %s" % action.get("machineId"),
+                               lambda: self._client.cancel_machine_action(entity_id(action), self._comment))
         except AmbiguousWriteError:
             # Cancelling twice is harmless and the read-back below tells whether it took effect.
             pass
         except ApiError as error:
             return self._after_refusal(action, error)
-        except TransportError as error:
+        except (TransportError, WritesStopped) as error:
             return Outcome.FAILED, action, error_dict(error)
         return self._confirm(action)
 

@@ -65,6 +65,10 @@ class DefenderClient:
             route="machines.StopAndQuarantineFile",
         )
 
+    def granted_roles(self):
+        """The application permissions the token grants, as its roles claim says (a frozenset), or None when unknown."""
+        return self._transport.granted_roles()
+
     def answer_date(self):
         """The API's clock when it answered this thread's last call (its Date header), or None."""
         return self._transport.answer_date()

@@ -30,11 +30,16 @@ def required_permissions(message):
     return ()
 
 
+# A token carries the permissions granted when it was issued, and the token cache keeps one for up to its lifetime.
+NEW_TOKEN_AFTER_CONSENT = ("a token issued before the consent still lacks it and is kept for up to an hour, so run once with "
+                           "token_cache: false (MDE_TOKEN_CACHE=false) after the consent, or get a new access_token")
+
+
 def permission_hint(permission, alternatives=()):
     """What to do about a missing application permission."""
     others = " (or %s)" % ", ".join(alternatives) if alternatives else ""
     return ("grant the application permission %s%s to the app registration (API permissions > APIs my organization uses > "
-            "WindowsDefenderATP > Application permissions), then grant admin consent" % (permission, others))
+            "WindowsDefenderATP > Application permissions), then grant admin consent; %s" % (permission, others, NEW_TOKEN_AFTER_CONSENT))
 
 
 class MdeError(Exception):

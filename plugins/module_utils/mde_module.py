@@ -88,7 +88,10 @@ def _failure_message(failed, total):
     named = ["%s (%s)" % (entry.get("machine_name") or entry.get("machine_id"), (entry.get("error") or {}).get("code"))
              for entry in failed[:FAILURES_NAMED]]
     more = " and %d more" % (len(failed) - FAILURES_NAMED) if len(failed) > FAILURES_NAMED else ""
-    missing = sorted({(entry.get("error") or {}).get("missing_permission") for entry in failed} - {None})
-    hints = "".join("; %s" % permission_hint(permission) for permission in missing)
-    return "%d of %d machines failed: %s%s%s; see actions[].error for each, or set allow_partial=true to accept a partial result" % (
-        len(failed), total, ", ".join(named), more, hints)
+    permissions = [(entry.get("error") or {}).get("missing_permission") for entry in failed]
+    hints = "".join("; the application lacks the permission %s: %s" % (permission, permission_hint(permission))
+                    for permission in sorted(set(permissions) - {None}))
+    # Accepting a partial result does not help machines refused for a missing permission: granting it does.
+    partial = ", or set allow_partial=true to accept a partial result" if None in permissions else ""
+    return "%d of %d machines failed: %s%s%s; see actions[].error for each%s" % (
+        len(failed), total, ", ".join(named), more, hints, partial)

@@ -19,12 +19,15 @@ How each machine's outcome is decided (``error`` is set exactly when the outcome
   nothing was in flight, or the action reached another final state before the cancel took effect. A Succeeded
   one adds a warning: the file is quarantined, which a cancel cannot undo, and a rerun would say not_present too.
 - ``cancelled``: our cancel was accepted and a read-back shows the action Cancelled.
-- ``would_create`` / ``would_cancel``: check mode, where a real run would write.
+- ``would_create`` / ``would_cancel``: check mode, where a real run would write (unless the token's roles claim
+  lacks the write permission: then ``failed``, as a real run would be refused).
 - ``failed``: any other refusal (with the API's code, message and status), a transport error, a name that matches
   no machine (MachineNotFound) or only machines that are not onboarded (AmbiguousMachineName), an answer lost
   twice (AmbiguousWrite), a cancel still not visible after a few reads (CancelNotConfirmed), and with ``wait`` an
   action that ended Failed/TimeOut/Cancelled (ActionFailed, ActionTimeOut, ActionCancelled) or is still in flight
-  at ``wait_timeout`` (WaitTimeout). ``changed`` still counts an action this run created that later failed.
+  at ``wait_timeout`` (WaitTimeout). After a write refused for a missing permission no further write is sent: the
+  machines not yet written fail with the refusal's code, unsent (write_barrier.py). ``changed`` still counts an
+  action this run created that later failed.
 """
 
 from __future__ import annotations
@@ -52,12 +55,13 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
     related_file,
     says_file_not_on_machine,
 )
-from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError
+from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError, permission_hint
 from ansible_collections.mde.response.plugins.module_utils.existing_actions import ExistingActionIndex, machine_quarantines
 from ansible_collections.mde.response.plugins.module_utils.list_lag import ListLag
 from ansible_collections.mde.response.plugins.module_utils.machine_targets import resolve_targets
 from ansible_collections.mde.response.plugins.module_utils.queries import find_file
 from ansible_collections.mde.response.plugins.module_utils.quarantine_request import State
+from ansible_collections.mde.response.plugins.module_utils.write_barrier import WriteBarrier, WritesStopped
 
 DEFAULT_MAX_WORKERS = 8
 # A lost write can take a while to appear in the action list (how long is undocumented), and re-posting too soon
@@ -72,6 +76,9 @@ CLOCK_SKEW = timedelta(minutes=2)
 WRITE_HANDLING = timedelta(seconds=10)
 _DUPLICATE_CODE = "ActiveRequestAlreadyExists"
 _DUPLICATE_MESSAGE = "already in progress"
+# The application permission each state's writes need: cancelling an action takes the permission of its type (§4 of
+# the API reference), which for StopAndQuarantineFile is the one that creates it.
+WRITE_PERMISSION = {State.PRESENT: "Machine.StopAndQuarantine", State.CANCELLED: "Machine.StopAndQuarantine"}
 
 
 class StopAndQuarantineEngine:
@@ -95,10 +102,13 @@ class StopAndQuarantineEngine:
         reachable = [result for result in results if result.outcome is None]
         if reachable:
             index.read(self._client, [result.machine_id for result in reachable])
+        # In check mode, the refusal a real run's writes would get; a real run finds it with its first write.
+        refusal = self._predicted_refusal(request) if check_mode and reachable else None
+        barrier = WriteBarrier()
         if request.state == State.CANCELLED:
-            self._plan_and_cancel(request, index, reachable, check_mode, warnings)
+            self._plan_and_cancel(request, index, reachable, check_mode, warnings, barrier, refusal)
         else:
-            self._plan_and_create(request, index, reachable, check_mode, warnings)
+            self._plan_and_create(request, index, reachable, check_mode, warnings, barrier, refusal)
             if request.wait and not check_mode:
                 wait_until_final(self._client, self._clock, reachable, request.wait_timeout)
         return EngineResult.from_machine_results(results, warnings, self._file_known(request, results, check_mode, warnings))
@@ -123,22 +133,41 @@ class StopAndQuarantineEngine:
             return self._clock.now() - timedelta(seconds=request.succeeded_within)
         return None
 
+    def _predicted_refusal(self, request):
+        """The error a real run's writes would get when the token's roles claim lacks their permission, else None
+        (also when the token does not say what it grants)."""
+        granted = self._client.granted_roles()
+        permission = WRITE_PERMISSION[request.state]
+        if granted is None or permission in granted:
+            return None
+        return {"code": "Forbidden", "http_status": None, "missing_permission": permission, "message": (
+            "not sent (check mode): the access token's roles claim lacks the application permission %s, so a real run "
+            "would be refused (HTTP 403 Forbidden); %s" % (permission, permission_hint(permission)))}
+
+    @staticmethod
+    def _predict_write(result, outcome, action, refusal):
+        """Check mode, for a machine a real run would write to."""
+        if refusal is None:
+            result.settle(outcome, action, changed=True)
+        else:
+            result.fail(dict(refusal), action)
+
     # -- present ----------------------------------------------------------------------------------------------------
 
-    def _plan_and_create(self, request, index, results, check_mode, warnings):
+    def _plan_and_create(self, request, index, results, check_mode, warnings, barrier, refusal):
         to_create = []
         for result in results:
             satisfying = None if request.force else index.satisfying(result.machine_id)
             if satisfying is not None:
                 result.settle(Outcome.EXISTING, satisfying)
             elif check_mode:
-                result.settle(Outcome.WOULD_CREATE, changed=True)
+                self._predict_write(result, Outcome.WOULD_CREATE, None, refusal)
             else:
                 to_create.append(result)
         lag = ListLag(self._clock)
-        self._in_parallel(lambda result: self._create(request, index, result, warnings, lag), to_create)
+        self._in_parallel(lambda result: self._create(request, index, result, warnings, lag, barrier), to_create)
 
-    def _create(self, request, index, result, warnings, lag):
+    def _create(self, request, index, result, warnings, lag, barrier):
         """POST the action, at most twice: a second time only when the first answer was lost and the action
         did not turn up in the list within the grace the run's list lag calls for."""
         # Searched from a little before the write, to allow for the server's clock being behind ours.
@@ -147,7 +176,8 @@ class StopAndQuarantineEngine:
         reposted = False
         while True:
             try:
-                action = self._client.stop_and_quarantine_file(result.machine_id, request.sha1, request.comment)
+                action = barrier.send("machine %s" % result.machine_id, lambda: self._client.stop_and_quarantine_file(
+                    result.machine_id, request.sha1, request.comment))
                 answered = self._client.answer_date()
                 if entity_id(action) is None:
                     # A success whose body is not a machine action: the write went through, but which action it
@@ -183,7 +213,7 @@ class StopAndQuarantineEngine:
             except ApiError as refusal:
                 self._interpret_refusal(request, result, refusal, warnings)
                 return
-            except TransportError as error:
+            except (TransportError, WritesStopped) as error:
                 result.fail(error_dict(error))
                 return
             created = action_created(action)
@@ -276,17 +306,17 @@ class StopAndQuarantineEngine:
 
     # -- cancelled --------------------------------------------------------------------------------------------------
 
-    def _plan_and_cancel(self, request, index, results, check_mode, warnings):
+    def _plan_and_cancel(self, request, index, results, check_mode, warnings, barrier, refusal):
         to_cancel = []
         for result in results:
             in_flight = index.in_flight(result.machine_id)
             if not in_flight:
                 result.settle(Outcome.NOT_PRESENT)
             elif check_mode:
-                result.settle(Outcome.WOULD_CANCEL, in_flight[0], changed=True)
+                self._predict_write(result, Outcome.WOULD_CANCEL, in_flight[0], refusal)
             else:
                 to_cancel.append((result, in_flight))
-        canceller = ActionCanceller(self._client, self._clock, request.comment, warnings)
+        canceller = ActionCanceller(self._client, self._clock, request.comment, warnings, barrier)
         self._in_parallel(lambda item: canceller.cancel_on_machine(*item), to_cancel)
 
     def _in_parallel(self, work, items):

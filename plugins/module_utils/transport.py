@@ -22,6 +22,7 @@ from ansible_collections.mde.response.plugins.module_utils.errors import Ambiguo
 from ansible_collections.mde.response.plugins.module_utils.pacing import RateLimiter
 from ansible_collections.mde.response.plugins.module_utils.proxies import proxies_for
 from ansible_collections.mde.response.plugins.module_utils.trust import machine_trust_adapter
+from ansible_collections.mde.response.plugins.module_utils.token_claims import token_roles
 
 try:
     import requests
@@ -186,6 +187,10 @@ class HttpTransport:
                 self._retry_after_wait(attempt, _backoff(attempt.number), error)
                 continue
             return _result(method, route, response, collection)
+
+    def granted_roles(self):
+        """The application permissions the access token's roles claim grants (a frozenset), or None when unknown."""
+        return token_roles(self._token_provider.get_token())
 
     def answer_date(self):
         """The server's clock (the Date header) of the last answer this thread received, or None."""

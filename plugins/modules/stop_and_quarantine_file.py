@@ -24,6 +24,9 @@ description:
     thousand machines.
   - Returns one result per target machine, and fails (after returning every result) when any machine failed,
     unless O(allow_partial=true).
+  - The first write the API refuses for a missing permission (HTTP 403 naming it) stops the run's writes; the
+    machines not yet written are reported V(failed) with the same code and status and no call is made for them,
+    and the task's message names the permission and how to grant it.
   - "Required API permissions (application): C(Machine.StopAndQuarantine) and C(Machine.Read.All) (or
     C(Machine.ReadWrite.All)). The read permission is needed both by the API itself and for the look-up of
     existing actions, names and observed machines."
@@ -105,7 +108,11 @@ extends_documentation_fragment:
   - mde.response.connection.ATTRIBUTES
 attributes:
   check_mode:
-    description: Reads existing actions but never writes; the outcomes predict what a real run would do.
+    description:
+      - Reads existing actions but never writes; the outcomes predict what a real run would do.
+      - When the access token's C(roles) claim lacks C(Machine.StopAndQuarantine) (needed by both states), the
+        machines a real run would write to are predicted V(failed) (code C(Forbidden), RV(actions[].error.missing_permission)
+        set) instead of V(would_create) or V(would_cancel). A token without a C(roles) claim predicts nothing.
     support: full
   diff_mode:
     description: Not supported.
@@ -212,7 +219,7 @@ actions:
           description: What went wrong, with the API's correlation ID when it gave one.
           type: str
         http_status:
-          description: HTTP status of the API's answer, or null.
+          description: HTTP status of the API's answer, or null (also in check mode, for a predicted refusal).
           type: int
         missing_permission:
           description:

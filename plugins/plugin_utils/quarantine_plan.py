@@ -45,6 +45,12 @@ def plan_lines(plan_results, state, now):
         needed, len(outcomes), len(plan_results), verb)]
     if not_read:
         lines.append("%d file(s) could not be read (the results below say why)." % not_read)
+    refused = [entry["error"]["missing_permission"] for result in plan_results for entry in result.get("actions", [])
+               if (entry.get("error") or {}).get("missing_permission")]
+    if refused:
+        lines.append("%d machine result(s) would be refused: the access token lacks the application permission %s, so the "
+                     "run stops at its first refused write (the summary says how to grant it)." % (
+                         len(refused), ", ".join(sorted(set(refused)))))
     minutes = minutes_to_write(needed)
     if minutes:
         end = datetime.strptime(now, "%Y-%m-%dT%H:%M:%SZ") + timedelta(minutes=minutes)

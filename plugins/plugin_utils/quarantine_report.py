@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ansible_collections.mde.response.plugins.module_utils.action_results import unknown_file_warning
+from ansible_collections.mde.response.plugins.module_utils.errors import permission_hint
 
 # When the module gave no message either (a job that died without a result).
 NO_RESULT = "the module returned no result"
@@ -95,6 +96,7 @@ def summary_lines(report, shown, report_path=None):
         if file.get("file_known") is False:
             # Next to the file's outcomes, because not_present alone reads as "nothing to do".
             lines.append("WARNING: %s" % unknown_file_warning(file["sha1"], report["check_mode"]))
+    lines.extend(permission_lines(report["failures"]))
     for failure in report["failures"][:shown]:
         # Files that were not handled have their line above.
         if failure["machine_id"] or failure["machine_name"]:
@@ -106,6 +108,22 @@ def summary_lines(report, shown, report_path=None):
     if report_path:
         lines.append("Report: %s" % report_path)
     return lines
+
+
+def missing_permissions(failures):
+    """How many failed machines each missing application permission accounts for, in the order first met."""
+    counts = {}
+    for failure in failures:
+        permission = (failure["error"] or {}).get("missing_permission")
+        if permission:
+            counts[permission] = counts.get(permission, 0) + 1
+    return counts
+
+
+def permission_lines(failures):
+    """A line per missing application permission: what it stopped and how to grant it."""
+    return ["The application lacks the permission %s (%d machine(s) refused or not sent): %s." % (
+        permission, count, permission_hint(permission)) for permission, count in missing_permissions(failures).items()]
 
 
 MACHINE_TABLE_COLUMNS = ("outcome", "machine", "file", "status", "action id", "error")

@@ -4,7 +4,7 @@ What the real API documents (reference notes §12, "Alerts"): ``$filter`` on ``l
 ``alertCreationTime``, ``status``, ``severity`` and ``category`` (and a few ids), ``$top`` up to 10,000, ``$skip``,
 ``$expand=evidence`` (file evidence carries ``sha1``, ``sha256``, ``fileName``, ``filePath``); permission
 ``Alert.Read.All`` (or ``Alert.ReadWrite.All``); the same rate limits as every other API. The entity's fields and
-their order follow the public Alert resource page. ``$orderby`` is accepted on the filterable properties.
+their order follow the public Alert resource page. ``$orderby`` is parsed as on the other lists (odata.py).
 
 Alerts are raised by tests through ``AlertService.raise_alert`` (admin ``POST /alerts``) and changed through
 ``update_alert`` (admin ``POST /alerts/update``), which moves ``lastUpdateTime`` to the simulated now, as any change
@@ -47,7 +47,6 @@ ALERT_TYPE = odata.EntityType("Alert", [
 
 # The query options this API takes beyond the shared $filter, $top and $skip.
 EXPANDABLE = ("evidence",)
-ORDER_DIRECTIONS = ("asc", "desc")
 
 # Fields a file evidence entry has besides the file's own; all null for a file (public Alert resource example).
 _NON_FILE_EVIDENCE_FIELDS = (
@@ -186,19 +185,16 @@ class AlertService:
         if not any(role in roles for role in READ_ROLES):
             return self._defender.forbidden(request, READ_ROLES)
         try:
-            expand, order, query, raw_query = _own_options(request)
+            expand, query, raw_query = _expand_option(request)
             options = odata.parse_query_options(query, raw_query, ALERT_TYPE)
         except odata.ODataError as error:
             return error.response()
         with self._lock:
-            matches = options.matching([_copy(alert) for alert in self._alerts.values()])
-        for name, direction in reversed(order):
-            # Stable sorts from the last key to the first give the combined order; nulls sort first, as in OData.
-            prop = ALERT_TYPE.find(name)
-            matches.sort(key=lambda alert, key=prop.name: _sort_key(alert.get(key)), reverse=direction == "desc")
-        if not order:
+            alerts = [_copy(alert) for alert in self._alerts.values()]
+        if not options.order:
             # The default order is not documented; newest first, as the documentation's examples show.
-            matches.sort(key=lambda alert: alert["alertCreationTime"], reverse=True)
+            alerts.sort(key=lambda alert: alert["alertCreationTime"], reverse=True)
+        matches = options.matching(alerts)
         page = options.window(matches)
         if not expand:
             for alert in page:
@@ -207,44 +203,21 @@ class AlertService:
                               "value": page})
 
 
-def _own_options(request):
-    """($expand given, [($orderby property, direction)], query and raw query without those two options)."""
+def _expand_option(request):
+    """($expand given, query and raw query without it): the other options are odata.py's."""
     expand = False
-    order = []
     kept = []
     query = dict(request.query)
     for part in (request.raw_query.split("&") if request.raw_query else []):
         name, _equals, raw_value = part.partition("=")
-        key = unquote_plus(name).lower()
-        value = unquote_plus(raw_value)
-        if key == "$expand":
-            if value.strip().lower() not in EXPANDABLE:
-                raise odata.ODataError("Could not find a property named '%s' on type 'Alert'." % value.strip())
-            expand = True
-        elif key == "$orderby":
-            order = _order(value)
-        else:
+        if unquote_plus(name).lower() != "$expand":
             kept.append(part)
             continue
+        if unquote_plus(raw_value).strip().lower() not in EXPANDABLE:
+            raise odata.ODataError("Could not find a property named '%s' on type 'Alert'." % unquote_plus(raw_value).strip())
+        expand = True
         query.pop(unquote_plus(name), None)
-    return expand, order, query, "&".join(kept)
-
-
-def _order(value):
-    order = []
-    for clause in value.split(","):
-        words = clause.split()
-        if not words or len(words) > 2 or (len(words) == 2 and words[1].lower() not in ORDER_DIRECTIONS):
-            raise odata.ODataError("Syntax error in $orderby '%s'." % value)
-        prop = ALERT_TYPE.find(words[0])
-        if prop is None or not prop.filterable:
-            raise odata.ODataError("Could not find a property named '%s' on type 'Alert'." % words[0])
-        order.append((prop.name, words[1].lower() if len(words) == 2 else "asc"))
-    return order
-
-
-def _sort_key(value):
-    return (value is not None, value if value is not None else "")
+    return expand, query, "&".join(kept)
 
 
 def _user_evidence(stamp):

@@ -97,7 +97,7 @@ def test_orderby_top_and_skip(simulator, api, machine):
 @pytest.mark.parametrize("query, message", [
     ({"$expand": "machine"}, "Could not find a property named 'machine'"),
     ({"$orderby": "evidence asc"}, "Could not find a property named 'evidence'"),
-    ({"$orderby": "lastUpdateTime upwards"}, "Syntax error in $orderby"),
+    ({"$orderby": "lastUpdateTime upwards"}, "Syntax error at position"),
     ({"$filter": "title eq 'x'"}, "cannot be used in the $filter"),
     ({"$top": "10001"}, "The limit of '10000' for Top query"),
     ({"$select": "id"}, "Query option 'Select' is not allowed"),

@@ -215,6 +215,8 @@ class FakeDefenderApi:
         self.lifecycle = ()
         # "cancels", or "ignored" (200 and nothing happens).
         self.cancel_effect = "cancels"
+        # What the token's roles claim grants (granted_roles), or None for a token that does not say.
+        self.roles = None
         # Steps used, in order, by the next requests: POSTs per machine id, cancels per action id, reads per
         # route. A step is an error to raise, LOST_AFTER_WRITE, LOST_BEFORE_WRITE, None, or a function returning
         # one of these (something happening on the service just before the request arrives).
@@ -261,6 +263,9 @@ class FakeDefenderApi:
         return next(action for action in self.actions if action["id"] == action_id)
 
     # -- transport interface
+
+    def granted_roles(self):
+        return self.roles
 
     def answer_date(self):
         """The fake API answers with the fake clock's time (an HTTP Date has whole seconds)."""

@@ -16,7 +16,8 @@ from ansible_collections.mde.response.plugins.module_utils.connection_options im
 from ansible_collections.mde.response.plugins.module_utils.settings import CLOUDS
 from tests.simulator.server import CONNECTION_ENVIRONMENT
 
-ROLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), *[os.pardir] * 4, "roles", "quarantine_file")
+ROLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), *[os.pardir] * 4, "roles")
+ROLE = os.path.join(ROLES, "quarantine_file")
 NAMES = [option.name for option in CONNECTION_OPTIONS]
 MODULE = "mde.response.stop_and_quarantine_file"
 
@@ -27,7 +28,15 @@ def load_yaml(*path):
 
 
 DOC_OPTIONS = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
-ROLE_OPTIONS = load_yaml("meta", "argument_specs.yml")["argument_specs"]["main"]["options"]["quarantine_file_connection"]["options"]
+# Every role takes the connection options as one dict, whose secrets its argument spec must mark no_log.
+ROLE_CONNECTIONS = {"quarantine_file": "quarantine_file_connection", "contain": "contain_connection",
+                    "file_indicators": "file_indicators_connection"}
+
+
+def role_options(role):
+    with open(os.path.join(ROLES, role, "meta", "argument_specs.yml"), encoding="utf-8") as handle:
+        spec = yaml.safe_load(handle)["argument_specs"]["main"]["options"][ROLE_CONNECTIONS[role]]
+    return spec["options"]
 
 
 def test_option_names_are_unique():
@@ -70,13 +79,15 @@ def test_the_doc_fragment_agrees_with_the_table(option):
         assert fallbacks == []
 
 
-def test_the_roles_argument_spec_has_every_option_and_no_other():
-    assert list(ROLE_OPTIONS) == NAMES
+@pytest.mark.parametrize("role", ROLE_CONNECTIONS)
+def test_each_roles_argument_spec_has_every_option_and_no_other(role):
+    assert list(role_options(role)) == NAMES
 
 
+@pytest.mark.parametrize("role", ROLE_CONNECTIONS)
 @pytest.mark.parametrize("option", CONNECTION_OPTIONS, ids=NAMES)
-def test_the_roles_argument_spec_agrees_with_the_table(option):
-    spec = ROLE_OPTIONS[option.name]
+def test_each_roles_argument_spec_agrees_with_the_table(role, option):
+    spec = role_options(role)[option.name]
     # A role's argument spec cannot declare aliases (ansible-lint's schema refuses them, and validation would not
     # rename them anyway): the aliases are for module_defaults copied from azure.azcollection.
     assert described(spec, spec["description"]) == dict(in_the_table(option), aliases=[])

@@ -50,7 +50,9 @@ def test_both_403_wordings_name_the_missing_permission(message, missing, alterna
     assert (error.missing_permission, error.alternative_permissions) == (missing, alternatives)
     assert error.to_dict()["missing_permission"] == missing
     assert str(error).endswith("; grant the application permission %s%s to the app registration (API permissions > APIs my organization "
-                               "uses > WindowsDefenderATP > Application permissions), then grant admin consent"
+                               "uses > WindowsDefenderATP > Application permissions), then grant admin consent; a token issued before the "
+                               "consent still lacks it and is kept for up to an hour, so run once with token_cache: false "
+                               "(MDE_TOKEN_CACHE=false) after the consent, or get a new access_token"
                                % (missing, " (or %s)" % alternatives[0] if alternatives else ""))
 
 

@@ -190,6 +190,20 @@ def engine_result(outcomes):
     return SimpleNamespace(changed=True, summary={"created": 1}, actions=actions, warnings=["name matched twice"], file_known=None)
 
 
+def test_machines_refused_for_a_missing_permission_name_it_and_are_not_offered_partial_results():
+    result = engine_result(["failed"] * 3)
+    for entry in result.actions:
+        entry["error"] = {"code": "Forbidden", "missing_permission": "Machine.StopAndQuarantine"}
+    message = failure_of(lambda: defender_module().exit_with_results(result, allow_partial=False))["msg"]
+    assert message.startswith("3 of 3 machines failed: ws-01 (Forbidden), ws-02 (Forbidden), ws-03 (Forbidden); the application "
+                              "lacks the permission Machine.StopAndQuarantine: grant the application permission Machine.StopAndQuarantine")
+    assert "token_cache: false" in message and message.endswith("; see actions[].error for each")
+    # One other failure brings the advice back: accepting a partial result helps with that one.
+    result.actions.append({"machine_id": "m4", "machine_name": "ws-04", "outcome": "failed", "error": {"code": "ActionFailed"}})
+    assert failure_of(lambda: defender_module().exit_with_results(result, allow_partial=False))["msg"].endswith(
+        "; see actions[].error for each, or set allow_partial=true to accept a partial result")
+
+
 def test_results_are_returned_and_their_warnings_passed_on(warnings):
     result = engine_result(["created"])
     result.file_known = False

@@ -41,3 +41,15 @@ def test_plan_of_a_cancel_counts_would_cancel_and_says_when_nothing_is_to_be_wri
 def test_plan_names_files_that_could_not_be_read():
     lines = plan_lines([check_result("would_create"), {"item": SHA1, "failed": True, "msg": "no token"}], "present", "2026-11-28T03:58:10Z")
     assert lines[1] == "1 file(s) could not be read (the results below say why)."
+
+
+def test_plan_says_when_the_token_lacks_the_write_permission():
+    refused = dict(check_result("failed", "failed", "existing"))
+    for entry in refused["actions"][:2]:
+        entry["error"] = {"code": "Forbidden", "missing_permission": "Machine.StopAndQuarantine"}
+    lines = plan_lines([refused], "present", "2026-11-28T03:58:10Z")
+    assert lines == [
+        "Plan: 0 of 3 machine result(s) of 1 file(s) need a quarantine; the others are already done or have nothing to do.",
+        "2 machine result(s) would be refused: the access token lacks the application permission Machine.StopAndQuarantine, so the "
+        "run stops at its first refused write (the summary says how to grant it).",
+    ]

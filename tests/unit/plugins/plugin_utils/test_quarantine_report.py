@@ -178,3 +178,19 @@ def test_machine_table_counts_the_rows_beyond_those_shown_per_outcome():
     assert len(lines) == 1 + 2 + 1
     assert lines[1].startswith("failed")
     assert lines[-1].startswith("... 4 more rows (created 4): every row is in the statistic quarantine_file_results")
+
+
+def test_summary_names_a_missing_permission_once_with_how_to_grant_it():
+    refused = {"code": "Forbidden", "message": "The application does not have any of the required application permissions "
+               "(Machine.StopAndQuarantine) to access the resource.", "http_status": 403, "missing_permission": "Machine.StopAndQuarantine"}
+    not_sent = dict(refused, message="not sent: the write to machine m1 was refused ...")
+    machines = [dict(FAILED, machine_id="m%d" % number, error=refused if number == 1 else not_sent) for number in range(1, 4)]
+    lines = summary_lines(report([module_result(SHA1, *(machines + [FAILED]))]), 20)
+    permission_lines = [line for line in lines if "lacks the permission" in line]
+    assert permission_lines == [
+        "The application lacks the permission Machine.StopAndQuarantine (3 machine(s) refused or not sent): grant the application "
+        "permission Machine.StopAndQuarantine to the app registration (API permissions > APIs my organization uses > WindowsDefenderATP "
+        "> Application permissions), then grant admin consent; a token issued before the consent still lacks it and is kept for up "
+        "to an hour, so run once with token_cache: false (MDE_TOKEN_CACHE=false) after the consent, or get a new access_token."]
+    # Before the failed machines, so that it shows even when they are many.
+    assert lines.index(permission_lines[0]) == 2
