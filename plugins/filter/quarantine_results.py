@@ -71,6 +71,13 @@ _value:
           description: The module's per-machine C(actions) for the file; empty when it was not handled.
           type: list
           elements: dict
+        file_known:
+          description: The module's C(file_known) for the file; C(false) when Defender has no record of it.
+          type: bool
+    unknown_files:
+      description: The SHA-1s of the files Defender has no record of (C(file_known) is C(false)), in the order of the loop.
+      type: list
+      elements: str
     summary:
       description: The C(summary) of every file added up, outcomes in the order they first appear.
       type: dict

@@ -10,8 +10,9 @@ short_description: Write the closing summary of the quarantine_file role
 version_added: 0.1.0
 description:
   - Turns the C(quarantine_file_report) fact of the P(mde.response.quarantine_file#role) role into the lines of
-    its closing message, one line for the totals, one per file, then the first failed machines, then the first
-    actions queued for offline machines (outcome V(queued)) with the machine's last seen time.
+    its closing message, one line for the totals, one per file, a warning for each file Defender has no record of
+    (its C(file_known) is C(false)), then the first failed machines, then the first actions queued for offline
+    machines (outcome V(queued)) with the machine's last seen time.
 author:
   - mde.response maintainers (@mde-response)
 options:

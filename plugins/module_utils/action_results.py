@@ -112,12 +112,22 @@ class EngineResult:
     summary: dict
     actions: list
     warnings: list = field(default_factory=list)
+    # Whether Defender has a record of the file: None when it was not asked or could not answer.
+    file_known: Optional[bool] = None
 
     @classmethod
-    def from_machine_results(cls, results, warnings):
+    def from_machine_results(cls, results, warnings, file_known=None):
         return cls(
             changed=any(result.changed for result in results),
             summary={outcome: sum(result.outcome == outcome for result in results) for outcome in Outcome.ALL},
             actions=[result.as_dict() for result in results],
             warnings=warnings.messages,
+            file_known=file_known,
         )
+
+
+def unknown_file_warning(sha1, check_mode=False):
+    """What a run says when Defender has no record of the file, in words kept apart from a machine's not_present."""
+    return ("Defender has no record of file %s in this tenant, so nothing %s be quarantined: check the hash (a mistyped "
+            "one gives this) and where it came from. This is not the same as a machine's not_present, which says only "
+            "that the file is not on that machine." % (sha1, "would" if check_mode else "could"))

@@ -45,6 +45,10 @@ class DefenderClient:
         path = "/api/files/%s/machines" % _segment(sha1)
         return self._transport.request("GET", path, route="files.machines", collection=True)["value"]
 
+    def get_file(self, file_hash):
+        """The File entity of a SHA-1 or SHA-256 (needs File.Read.All); 404 when Defender has no record of it."""
+        return self._transport.request("GET", "/api/files/%s" % _segment(file_hash), route="files.get")
+
     def list_machine_actions(self, odata_filter=None, page_size=MAX_PAGE_SIZE):
         """All machine actions matching ``odata_filter`` (every page)."""
         return self._list_all("/api/machineactions", "machineactions.list", odata_filter, page_size, order_by=ACTIONS_PAGING_ORDER)

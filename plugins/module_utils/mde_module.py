@@ -84,7 +84,7 @@ class DefenderModule(AnsibleModule):
         queued = [entry for entry in result.actions if entry["outcome"] == "queued"]
         if queued:
             self.warn(_queued_message(queued))
-        output = dict(changed=result.changed, summary=result.summary, actions=result.actions)
+        output = dict(changed=result.changed, summary=result.summary, actions=result.actions, file_known=result.file_known)
         failed = [entry for entry in result.actions if entry["outcome"] == "failed"] + (queued if fail_when_queued else [])
         if failed and not allow_partial:
             self.fail_json(msg=_failure_message(failed, len(result.actions)), **output)

@@ -44,6 +44,7 @@ from ansible_collections.mde.response.plugins.module_utils.action_results import
     Warnings,
     error_dict,
     error_entry,
+    unknown_file_warning,
 )
 from ansible_collections.mde.response.plugins.module_utils.action_wait import wait_until_final
 from ansible_collections.mde.response.plugins.module_utils.entities import (
@@ -60,6 +61,7 @@ from ansible_collections.mde.response.plugins.module_utils.errors import Ambiguo
 from ansible_collections.mde.response.plugins.module_utils.existing_actions import ExistingActionIndex, machine_quarantines
 from ansible_collections.mde.response.plugins.module_utils.list_lag import ListLag
 from ansible_collections.mde.response.plugins.module_utils.machine_targets import resolve_targets
+from ansible_collections.mde.response.plugins.module_utils.queries import find_file
 from ansible_collections.mde.response.plugins.module_utils.quarantine_request import State
 from ansible_collections.mde.response.plugins.module_utils.run_progress import RunProgress
 from ansible_collections.mde.response.plugins.module_utils.write_barrier import WriteBarrier, WritesStopped
@@ -116,8 +118,23 @@ class StopAndQuarantineEngine:
             if request.wait and not check_mode:
                 self._progress.waiting_for_actions(request.wait_timeout)
                 wait_until_final(self._client, self._clock, reachable, request.wait_timeout)
+        file_known = self._file_known(request, results, check_mode, warnings)
         self._progress.finish()
-        return EngineResult.from_machine_results(results, warnings)
+        return EngineResult.from_machine_results(results, warnings, file_known)
+
+    def _file_known(self, request, results, check_mode, warnings):
+        """Whether Defender has a record of the file, asked once when it matters: a run that found the file absent
+        somewhere, where a mistyped hash looks the same, and check mode, which cannot see absence. None otherwise."""
+        if request.state != State.PRESENT or not (check_mode or any(result.outcome == Outcome.NOT_PRESENT for result in results)):
+            return None
+        try:
+            known = find_file(self._client, request.sha1) is not None
+        except MdeError:
+            # Without File.Read.All (or on any other failure) only this check is lost, never the run.
+            return None
+        if not known:
+            warnings.add(unknown_file_warning(request.sha1, check_mode))
+        return known
 
     def _succeeded_since(self, request):
         """Since when a Succeeded action makes a new one unnecessary, or None when none does."""

@@ -30,6 +30,10 @@ description:
   - "Required API permissions (application): C(Machine.StopAndQuarantine) and C(Machine.Read.All) (or
     C(Machine.ReadWrite.All)). The read permission is needed both by the API itself and for the look-up of
     existing actions, names and observed machines."
+  - With the optional permission C(File.Read.All), a run that finds the file absent from a machine, and every run in
+    check mode, asks Defender once whether it has any record of the file (C(GET /api/files/{sha1})). When it has
+    none, the result warns that nothing could be quarantined (a mistyped hash gives this) and RV(file_known) is
+    V(false); without the permission RV(file_known) is null and the run is otherwise the same.
 author:
   - mde.response maintainers (@mde-response)
 options:
@@ -277,6 +281,18 @@ actions:
     action:
       description: The MachineAction entity exactly as the API returned it, or null.
       type: dict
+file_known:
+  description:
+    - Whether Defender has a record of the file in this tenant (C(GET /api/files/{sha1})), asked once when the run
+      reported a machine V(not_present) with O(state=present), and in every check run with O(state=present).
+    - V(false) comes with a warning that nothing could be quarantined, because Defender has never seen this hash
+      here; check the hash (a mistyped one gives this) and where it came from. It differs from
+      RV(actions[].outcome=not_present) alone, which says only that the file is not on that machine.
+    - Null when the module did not ask, or the answer could not be had (the app lacks C(File.Read.All), or the call
+      failed); that never fails the run.
+  returned: always
+  type: bool
+  sample: false
 error:
   description:
     - When the module fails on an answer of the API or on the network, what went wrong, for playbooks to act on

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ansible_collections.mde.response.plugins.module_utils.action_results import unknown_file_warning
 from ansible_collections.mde.response.plugins.module_utils.errors import permission_hint
 
 # When the module gave no message either (a job that died without a result).
@@ -31,8 +32,16 @@ def file_results(results):
             "error": None if "actions" in result else result.get("msg", NO_RESULT),
             "summary": result.get("summary", {}),
             "actions": result.get("actions", []),
+            # Whether Defender has a record of the file (null: not asked or no answer). The module's warnings are not
+            # kept: ansible-core shows them in the play output but leaves them out of registered results.
+            "file_known": result.get("file_known"),
         })
     return files
+
+
+def unknown_files(files):
+    """The sha1s Defender answered it has no record of."""
+    return [file["sha1"] for file in files if file.get("file_known") is False]
 
 
 def outcome_totals(files):
@@ -65,10 +74,11 @@ def failures(files):
 
 
 def quarantine_results(results):
-    """The parts of the role's report that come from the module: ``files``, their ``summary``, ``failures`` and
-    ``machines`` (one short row per file and machine, failures first)."""
+    """The parts of the role's report that come from the module: ``files``, their ``summary``, ``failures``,
+    ``machines`` (one short row per file and machine, failures first) and ``unknown_files``."""
     files = file_results(results)
-    return {"summary": outcome_totals(files), "failures": failures(files), "files": files, "machines": machine_rows(files)}
+    return {"summary": outcome_totals(files), "failures": failures(files), "files": files, "machines": machine_rows(files),
+            "unknown_files": unknown_files(files)}
 
 
 def outcome_counts(summary):
@@ -83,6 +93,9 @@ def summary_lines(report, shown, report_path=None):
     for file in report["files"]:
         lines.append("%s: %s" % (file["sha1"], "not handled: %s" % file["error"] if file["error"] else
                                  outcome_counts(file["summary"]) or "no target"))
+        if file.get("file_known") is False:
+            # Next to the file's outcomes, because not_present alone reads as "nothing to do".
+            lines.append("WARNING: %s" % unknown_file_warning(file["sha1"], report["check_mode"]))
     lines.extend(permission_lines(report["failures"]))
     for failure in report["failures"][:shown]:
         # Files that were not handled have their line above.

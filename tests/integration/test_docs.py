@@ -14,7 +14,7 @@ from tests.support.ansible_runner import REPO
 ROLE = os.path.join(REPO, "roles", "quarantine_file")
 # Facts and statistics the role sets for its caller: outputs, not inputs.
 ROLE_OUTPUTS = {"quarantine_file_report", "quarantine_file_report_paths", "quarantine_file_summary", "quarantine_file_failures",
-                "quarantine_file_results"}
+                "quarantine_file_results", "quarantine_file_unknown_files"}
 
 
 def ansible_doc(*arguments):

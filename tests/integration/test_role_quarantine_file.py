@@ -50,7 +50,8 @@ def test_one_call_per_file_then_a_rerun_changes_nothing(simulator, ansible, tmp_
             action["relatedFileInfo"]["fileIdentifier"], action["computerDnsName"], "created", "Pending", "-")
     assert run.result("Show the summary")["msg"][0] == "2 file(s): created 6"
     assert run.result(STATS_TASK)["ansible_stats"]["data"] == {
-        "quarantine_file_summary": report["summary"], "quarantine_file_failures": [], "quarantine_file_results": report["machines"]}
+        "quarantine_file_summary": report["summary"], "quarantine_file_failures": [], "quarantine_file_results": report["machines"],
+        "quarantine_file_unknown_files": []}
     simulator.reset()
 
     rerun = role(ansible, quarantine_file_report_dir=str(tmp_path / "second"), **targets)

@@ -61,6 +61,15 @@ class SimulatorConfig:
     resubmit_after_success: str = "create"       # "create" | "file_not_found"
     # Status of "Sha1 ... was not found in machine ...": the error table maps ResourceNotFound to 404.
     file_not_found_status: int = 404
+    # GET /api/files/{id} for a file the tenant has no record of: documented as 404, the body is not (§10).
+    # "resource_not_found": ResourceNotFound "File <id> was not found" (the wording of the other 404s);
+    # "not_found": the table's general NotFound; "no_body": 404 with an empty body.
+    unknown_file_response: str = "resource_not_found"   # | "not_found" | "no_body"
+    # Which files GET /api/files/{id} knows: unconfirmed for a file that no machine of the tenant holds any more.
+    # "recorded": every file the tenant has a record of (added, or observed by any machine, even one past the
+    # retention period, or in an alert's evidence); "retained_observers": only a file observed by a machine still
+    # within the retention period, anything else is answered as unknown.
+    file_lookup_scope: str = "recorded"          # | "retained_observers"
     # A POST for a file the machine has not observed. "refuse": the synchronous ResourceNotFound above (seen in a
     # third-party log, §5). "fail_later": 201, then the action ends Failed with errorHResult 0x80070002 (file not
     # found) and troubleshootInfo naming the file; "fail_later_unexplained": the same with the generic E_FAIL and

@@ -50,6 +50,8 @@ FAILED_HRESULT = -2147467259
 FILE_NOT_FOUND_HRESULT = -2147024894
 DUPLICATE_VARIANTS = ("active_request_exists", "already_in_progress", "return_existing", "mixed", "create_new")
 FILE_ABSENT_VARIANTS = ("refuse", "fail_later", "fail_later_unexplained")
+UNKNOWN_FILE_VARIANTS = ("resource_not_found", "not_found", "no_body")
+FILE_LOOKUP_SCOPES = ("recorded", "retained_observers")
 
 # "Only devices last seen within the configured retention period are returned" (§3); 180 days is the default.
 RETENTION = timedelta(days=180)
@@ -461,9 +463,22 @@ class DefenderService:
         with self._lock:
             sha1 = self._sha1_by_sha256.get(file_id.lower(), file_id.lower())
             known = self._files.get(sha1)
+            if known is not None and _switch(self._config, "file_lookup_scope", FILE_LOOKUP_SCOPES) == "retained_observers":
+                now = self._clock.now()
+                if not any(self._retained(self._machines[observer], now) for observer in self._observers[sha1] if observer in self._machines):
+                    known = None
         if known is None:
-            return mde_error(404, "ResourceNotFound", "File %s was not found" % file_id)
+            return self._unknown_file(file_id)
         return Response(200, {"@odata.context": _context(request, "Files/$entity"), **known.entity})
+
+    def _unknown_file(self, file_id):
+        # §10 documents the 404, not its body.
+        variant = _switch(self._config, "unknown_file_response", UNKNOWN_FILE_VARIANTS)
+        if variant == "resource_not_found":
+            return mde_error(404, "ResourceNotFound", "File %s was not found" % file_id)
+        if variant == "not_found":
+            return mde_error(404, "NotFound", "Not Found")
+        return Response(404)
 
     def list_file_machines(self, request):
         denied = self._forbidden(request, READ_ROLES)

@@ -2,6 +2,8 @@
 
 SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
 OTHER_SHA1 = "a0c659857ccbe457fdaf5fe21d54efdcbf6f6508"
+# SHA1 with two digits swapped: well formed, and no simulated tenant has a record of it.
+TYPO_SHA1 = SHA1[:10] + SHA1[11] + SHA1[10] + SHA1[12:]
 WRITE = "machines.StopAndQuarantineFile"
 LIST_ACTIONS = "machineactions.list"
 # Simulated seconds per real second for tests that live through the action lifecycle; the module's clock is

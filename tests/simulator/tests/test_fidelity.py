@@ -202,3 +202,35 @@ def test_a_seeded_action_may_follow_the_lifecycle(service, clock, machine):
     assert service.get_action(action_id)["status"] == "Failed"
     with pytest.raises(ValueError, match="outcome needs status Pending"):
         service.add_machine_action(machine["id"], SHA1, status="Succeeded", outcome="Failed")
+
+
+# ------------------------------------------------------------------------------------------------- file look-up
+
+@pytest.mark.parametrize("variant, code", [("resource_not_found", "ResourceNotFound"), ("not_found", "NotFound"), ("no_body", None)])
+def test_an_unknown_file_is_404_in_the_configured_body(service, config, machine, variant, code):
+    config.unknown_file_response = variant
+    answer = call(service, "GET", "/api/files/%s" % OTHER_SHA1.upper())
+    assert answer.status == 404
+    assert (answer.body["error"]["code"] if answer.body else None) == code
+    # A file a machine observed is known, by either hash and in any case.
+    known = call(service, "GET", "/api/files/%s" % SHA1.upper())
+    assert (known.status, known.body["sha1"]) == (200, SHA1)
+    assert call(service, "GET", "/api/files/%s" % known.body["sha256"].upper()).body["sha1"] == SHA1
+
+
+@pytest.mark.parametrize("scope, known", [("recorded", [SHA1, OTHER_SHA1]), ("retained_observers", [])])
+def test_a_file_no_retained_machine_holds_is_known_only_as_the_scope_says(service, config, clock, scope, known):
+    config.file_lookup_scope = scope
+    service.add_machine("gone.contoso.local", last_seen=clock.now() - timedelta(days=181), observed_files=[SHA1])
+    service.add_file(OTHER_SHA1)             # recorded, but on no machine
+    answers = {sha1: call(service, "GET", "/api/files/%s" % sha1).status for sha1 in (SHA1, OTHER_SHA1)}
+    assert sorted(sha1 for sha1, status in answers.items() if status == 200) == sorted(known)
+    assert set(answers.values()) <= {200, 404}
+    service.add_machine("here.contoso.local", observed_files=[SHA1])
+    assert call(service, "GET", "/api/files/%s" % SHA1).status == 200
+
+
+def test_an_unknown_file_lookup_variant_is_an_error(service, config):
+    config.unknown_file_response = "typo"
+    with pytest.raises(ValueError, match="unknown_file_response"):
+        call(service, "GET", "/api/files/%s" % SHA1)

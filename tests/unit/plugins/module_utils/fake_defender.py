@@ -203,6 +203,8 @@ class FakeDefenderApi:
         self.machines = list(machines)
         self.actions = list(actions)
         self.file_machines = dict(file_machines or {})
+        # Hashes (lower case) Defender has no record of: GET /api/files/{hash} answers 404; every other file is known.
+        self.unknown_files = set()
         self.requests = []
         # New actions appear in the list this many seconds after creation (GET by id shows them at once).
         self.list_lag = 0.0
@@ -290,6 +292,10 @@ class FakeDefenderApi:
             return self._page(newest_first, params)
         if method == "GET" and parts[:2] == ["api", "machineactions"] and len(parts) == 3:
             return self._find_action(parts[2], route)
+        if method == "GET" and parts[:2] == ["api", "files"] and len(parts) == 3:
+            if parts[2].lower() in self.unknown_files:
+                raise api_error(404, "ResourceNotFound", "File %s was not found" % parts[2], "GET", route)
+            return {"sha1": parts[2].lower()}
         if method == "GET" and parts[:2] == ["api", "files"] and parts[3:] == ["machines"]:
             return {"value": self.file_machines.get(parts[2], [])}
         if method == "POST" and parts[:2] == ["api", "machines"] and parts[3:] == ["StopAndQuarantineFile"]:

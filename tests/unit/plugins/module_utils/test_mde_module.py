@@ -187,7 +187,7 @@ def engine_result(outcomes):
     actions = [{"machine_id": "m%d" % number, "machine_name": "ws-%02d" % number, "outcome": outcome,
                 "error": {"code": "ActionFailed"} if outcome == "failed" else None}
                for number, outcome in enumerate(outcomes, 1)]
-    return SimpleNamespace(changed=True, summary={"created": 1}, actions=actions, warnings=["name matched twice"])
+    return SimpleNamespace(changed=True, summary={"created": 1}, actions=actions, warnings=["name matched twice"], file_known=None)
 
 
 def test_machines_refused_for_a_missing_permission_name_it_and_are_not_offered_partial_results():
@@ -206,10 +206,11 @@ def test_machines_refused_for_a_missing_permission_name_it_and_are_not_offered_p
 
 def test_results_are_returned_and_their_warnings_passed_on(warnings):
     result = engine_result(["created"])
+    result.file_known = False
     with pytest.raises(Exited) as exited:
         defender_module().exit_with_results(result, allow_partial=False)
     assert not isinstance(exited.value, Failed)
-    assert exited.value.result == {"changed": True, "summary": {"created": 1}, "actions": result.actions}
+    assert exited.value.result == {"changed": True, "summary": {"created": 1}, "actions": result.actions, "file_known": False}
     assert warnings == ["name matched twice"]
 
 

@@ -3,6 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The quarantine_file role's report logic, on results shaped as the module and async_status return them."""
 
+import pytest
+
+from ansible_collections.mde.response.plugins.module_utils.action_results import unknown_file_warning
 from ansible_collections.mde.response.plugins.plugin_utils.quarantine_report import (
     NO_RESULT, file_results, machine_rows, machine_table, outcome_counts, quarantine_results, summary_lines)
 
@@ -13,6 +16,8 @@ THIRD_SHA1 = "0123456789abcdef0123456789abcdef01234567"
 CREATED = {"machine_id": "m1", "machine_name": "ws-01.contoso.local", "outcome": "created", "status": "Pending",
            "action_id": "a1", "error": None}
 OFFLINE = {"code": "Forbidden", "message": "Machine is offline"}
+NOT_PRESENT = {"machine_id": "m3", "machine_name": "ws-03.contoso.local", "outcome": "not_present", "status": None,
+               "action_id": None, "error": None}
 FAILED = {"machine_id": "m2", "machine_name": "ws-02.contoso.local", "outcome": "failed", "status": None,
           "action_id": None, "error": OFFLINE}
 QUEUED = {"machine_id": "m3", "machine_name": "laptop-07.contoso.local", "outcome": "queued", "status": "Pending",
@@ -36,9 +41,20 @@ def waited(result):
 def test_files_keep_the_loop_order_and_the_module_results():
     results = [module_result(SHA1, CREATED, FAILED), module_result(OTHER_SHA1)]
     assert file_results(results) == [
-        {"sha1": SHA1, "error": None, "summary": {"created": 1, "existing": 0, "failed": 1}, "actions": [CREATED, FAILED]},
-        {"sha1": OTHER_SHA1, "error": None, "summary": {"created": 0, "existing": 0, "failed": 0}, "actions": []},
+        {"sha1": SHA1, "error": None, "summary": {"created": 1, "existing": 0, "failed": 1}, "actions": [CREATED, FAILED],
+         "file_known": None},
+        {"sha1": OTHER_SHA1, "error": None, "summary": {"created": 0, "existing": 0, "failed": 0}, "actions": [],
+         "file_known": None},
     ]
+
+
+def test_files_carry_whether_defender_knows_them():
+    unknown = dict(module_result(SHA1, NOT_PRESENT), file_known=False)
+    results = [waited(unknown), dict(module_result(OTHER_SHA1, NOT_PRESENT), file_known=True), module_result(THIRD_SHA1, CREATED)]
+    together = quarantine_results(results)
+    assert [(file["sha1"], file["file_known"]) for file in together["files"]] == [(SHA1, False), (OTHER_SHA1, True), (THIRD_SHA1, None)]
+    assert together["unknown_files"] == [SHA1]
+    assert together["failures"] == []
 
 
 def test_the_sha1_of_a_waited_job_comes_from_the_submitting_result():
@@ -70,7 +86,8 @@ def test_failures_list_files_not_handled_first_then_failed_machines():
 def test_results_put_summary_failures_and_files_together():
     results = [module_result(SHA1, CREATED)]
     assert quarantine_results(results) == {"summary": {"created": 1, "existing": 0, "failed": 0}, "failures": [],
-                                           "files": file_results(results), "machines": machine_rows(file_results(results))}
+                                           "files": file_results(results), "machines": machine_rows(file_results(results)),
+                                           "unknown_files": []}
 
 
 def test_outcome_counts_leave_out_what_did_not_happen():
@@ -93,6 +110,14 @@ def test_summary_names_the_totals_each_file_and_each_failed_machine():
         "failed: %s on ws-02.contoso.local: Forbidden: Machine is offline" % SHA1,
         "Report: /reports/quarantine-1.md",
     ]
+
+
+@pytest.mark.parametrize("check_mode, nothing", [(False, "nothing could be quarantined"), (True, "nothing would be quarantined")])
+def test_summary_warns_under_the_line_of_a_file_defender_has_no_record_of(check_mode, nothing):
+    results = [dict(module_result(SHA1, NOT_PRESENT), file_known=False), dict(module_result(OTHER_SHA1, NOT_PRESENT), file_known=True)]
+    lines = summary_lines(report(results, check_mode=check_mode), 20)
+    assert lines[1:] == ["%s: not_present 1" % SHA1, "WARNING: %s" % unknown_file_warning(SHA1, check_mode), "%s: not_present 1" % OTHER_SHA1]
+    assert "no record of file %s in this tenant" % SHA1 in lines[2] and nothing in lines[2]
 
 
 def test_summary_in_check_mode_without_machine_results_or_report():
