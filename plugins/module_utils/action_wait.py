@@ -35,8 +35,10 @@ POLL_GROWTH = 1.5
 WAIT_BY_ID_LIMIT = 40
 
 
-def wait_until_final(client, clock, results, wait_timeout):
-    """Poll every created or existing in-flight action; results whose action ends badly or never ends fail."""
+def wait_until_final(client, clock, results, wait_timeout, on_read=None):
+    """Poll every created or existing in-flight action; results whose action ends badly or never ends fail.
+
+    ``on_read`` is called after each read that brought the actions' current state (the run's progress shows it)."""
     tracked = {
         id_key(result.action): result
         for result in results
@@ -61,6 +63,8 @@ def wait_until_final(client, clock, results, wait_timeout):
             tracked[key].set_action(action)
             if not is_in_flight(action):
                 _settle_final(tracked.pop(key))
+        if on_read is not None:
+            on_read()
     machines, machines_error = _machines_of(client, [result for result in tracked.values() if action_status(result.action) == PENDING])
     for result in tracked.values():
         machine = machines.get(result.machine_id)

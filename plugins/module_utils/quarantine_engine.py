@@ -117,7 +117,7 @@ class StopAndQuarantineEngine:
             self._plan_and_create(request, index, reachable, check_mode, warnings, barrier, refusal)
             if request.wait and not check_mode:
                 self._progress.waiting_for_actions(request.wait_timeout)
-                wait_until_final(self._client, self._clock, reachable, request.wait_timeout)
+                wait_until_final(self._client, self._clock, reachable, request.wait_timeout, on_read=self._progress.actions_read)
         file_known = self._file_known(request, results, check_mode, warnings)
         self._progress.finish()
         return EngineResult.from_machine_results(results, warnings, file_known)

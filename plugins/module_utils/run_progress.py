@@ -16,6 +16,7 @@ The file (owner-only, replaced in one step) holds:
 - ``expected_end``: when the writes end at Defender's limits (``YYYY-MM-DDTHH:MM:SSZ``), or None;
 - ``limit_wait``: ``{"window": "minute" | "hour", "limit": calls, "until": time}`` while the run waits for a limit;
 - ``actions_deadline``: while waiting for the actions, when the wait gives up at the latest;
+- ``action_statuses``: while waiting for the actions, status -> count of the machines' actions as last read;
 - ``updated``: when the file was written.
 """
 
@@ -25,6 +26,7 @@ import threading
 import time
 from datetime import timedelta
 
+from ansible_collections.mde.response.plugins.module_utils.entities import action_status
 from ansible_collections.mde.response.plugins.module_utils.pacing import minutes_to_write
 from ansible_collections.mde.response.plugins.module_utils.private_files import replace_json
 
@@ -85,6 +87,10 @@ class RunProgress:
             self._actions_deadline = self._clock.now() + timedelta(seconds=seconds)
         self._change_phase(WAITING_FOR_ACTIONS)
 
+    def actions_read(self):
+        """The wait has read the actions again: their statuses are news, since a wait can last many minutes."""
+        self._save(force=True)
+
     def finish(self):
         self._change_phase(DONE)
 
@@ -103,6 +109,10 @@ class RunProgress:
                 # The machines not settled yet are the writes still to make; a wait for a limit comes first.
                 start = waiting["until"] if waiting else now
                 expected_end = start + timedelta(minutes=minutes_to_write(len(self._results) - done))
+            statuses = {}
+            if self._phase == WAITING_FOR_ACTIONS:
+                for status in (action_status(result.action) or "unknown" for result in self._results if getattr(result, "action", None)):
+                    statuses[status] = statuses.get(status, 0) + 1
             return {
                 "phase": self._phase,
                 "done": done,
@@ -111,6 +121,7 @@ class RunProgress:
                 "expected_end": _format(expected_end),
                 "limit_wait": dict(waiting, until=_format(waiting["until"])) if waiting else None,
                 "actions_deadline": _format(self._actions_deadline) if self._phase == WAITING_FOR_ACTIONS else None,
+                "action_statuses": statuses or None,
                 "updated": _format(now),
             }
 

@@ -14,7 +14,9 @@ description:
     C(ansible.builtin.async_status) in an C(until) loop would, and meanwhile prints one line per unfinished run every
     O(report_interval) seconds, with the run's label and then for example C(120/250 machines done), the outcomes so far
     (C(created 100, existing 15, failed 5)) and C(expected end 03:14 UTC), and while the run waits for the API's
-    hourly limit of 1,500 calls, C(waiting for Defender's hourly limit) with the time it waits until.
+    hourly limit of 1,500 calls, C(waiting for Defender's hourly limit) with the time it waits until; while a run
+    with O(mde.response.stop_and_quarantine_file#module:wait=true) waits for its actions, their statuses as last
+    read (for example C(1 InProgress, 2 Pending)) and when the wait gives up at the latest.
   - The lines come from the file each run keeps with O(mde.response.stop_and_quarantine_file#module:progress_path),
     read where the run runs (so a delegated task works as well). A run without one is shown as started, with no
     progress.

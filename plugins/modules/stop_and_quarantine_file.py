@@ -119,7 +119,8 @@ options:
   progress_path:
     description:
       - A file in which the module keeps its progress while it runs (machines done and total, outcomes so far, the
-        expected end at Defender's limits, a wait for a limit), for a task started with C(async) and C(poll=0) that
+        expected end at Defender's limits, a wait for a limit, with O(wait) the actions' statuses at each read), for
+        a task started with C(async) and C(poll=0) that
         M(mde.response.quarantine_progress) follows. Its folder must exist; the file is replaced in one step,
         readable by its owner only, and left in place when the run ends.
       - Without it, nothing is written.

@@ -62,6 +62,8 @@ def progress_line(label, progress):
     if phase == WRITING and limit_wait:
         words = WINDOW_WORDS.get(limit_wait.get("window"), "limit (%s calls)")
         line += "; waiting for Defender's %s until %s UTC" % (words % "{:,}".format(limit_wait.get("limit", 0)), _clock_time(limit_wait.get("until")))
+    if phase == WAITING_FOR_ACTIONS and progress.get("action_statuses"):
+        line += "; actions: %s" % ", ".join("%d %s" % (count, status) for status, count in sorted(progress["action_statuses"].items()))
     if phase == WAITING_FOR_ACTIONS:
         line += "; waiting for the actions to finish, at the latest until %s UTC" % _clock_time(progress.get("actions_deadline"))
     if phase == DONE:

@@ -270,11 +270,12 @@ LOCAL_RUNS = {
     "ansible-galaxy collection list": lambda _copy, output: "mde.response" in output,
     "make help": lambda _copy, output: "make demo" in output and "make test" in output,
     # Both runs of the demo show the plan and the table per machine; the first quarantines four machines, showing its
-    # progress while it writes, the second plans no write and adds no call.
+    # progress while it writes and waits for the actions, the second plans no write and adds no call.
     "make demo": lambda _copy, output: (
         output.count("StopAndQuarantineFile calls received by the simulator so far: 4") == 2
         and "Plan: 4 of 4 machine result(s)" in output and "Plan: 0 of 4 machine result(s)" in output
         and re.search(r"^87662bc3d60e4200ceaf7aae249d1c343f4b83c9: \d/4 machines done", output.split("=== Second run")[0], re.M) is not None
+        and "waiting for the actions to finish" in output.split("=== Second run")[0]
         and output.count("Show the result per machine") == 2),
 }
 

@@ -23,10 +23,11 @@ PLAYBOOK = "mde.response.quarantine"
 # The tasks of the play whose output the demo shows.
 SHOWN_TASKS = ("Show what the run is about to do", "Show how many machines need an action and the expected end",
                "Print the progress of the runs until every file is done", "Show the result per machine")
-# The simulator answers as slowly as the real API tends to, and the play prints its progress every second instead of
-# every 30, so that a run on a few machines lasts long enough to show a progress line.
+# The simulator answers as slowly as the real API tends to, the play waits for the actions to finish (about half a
+# minute in the simulator), and it prints its progress every 5 seconds instead of every 30, so that a run on a few
+# machines shows a few progress lines.
 LATENCY_MS = 400
-PROGRESS_INTERVAL = 1
+PROGRESS_INTERVAL = 5
 OUTPUT = os.path.join(REPO, "build", "demo")
 
 
@@ -54,6 +55,7 @@ def run_playbook(sim, machines, run):
         "machine_names": "\n".join(machine["computerDnsName"] for machine in machines[:2]),
         "machine_ids": [machine["id"] for machine in machines[2:]],
         "report_dir": report_dir,
+        "wait": True,
         # A variable of the role the playbook runs, set for the demo alone.
         "quarantine_file_progress_interval": PROGRESS_INTERVAL,
     }

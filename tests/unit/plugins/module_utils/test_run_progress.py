@@ -53,11 +53,29 @@ def test_the_file_follows_the_phases_and_counts_the_outcomes_so_far(tmp_path):
     assert content(path) == {
         "phase": "writing", "done": 2, "total": 5, "outcomes": {"existing": 1, "failed": 1},
         # Three writes left fit in one minute of Defender's limits.
-        "expected_end": stamp(START + timedelta(minutes=1)), "limit_wait": None, "actions_deadline": None, "updated": stamp(START)}
+        "expected_end": stamp(START + timedelta(minutes=1)), "limit_wait": None, "actions_deadline": None, "action_statuses": None,
+        "updated": stamp(START)}
 
     progress.waiting_for_actions(900)
     assert content(path)["actions_deadline"] == stamp(START + timedelta(seconds=900))
     assert content(path)["expected_end"] is None
+
+
+def test_while_waiting_for_the_actions_each_read_writes_their_statuses(tmp_path):
+    path = str(tmp_path / "progress.json")
+    results = [SimpleNamespace(outcome="created", action={"id": "a%d" % number, "status": "Pending"}) for number in range(3)]
+    progress = RunProgress(path, FakeClock(), timer=Timer())
+    progress.track(results)
+    progress.writing()
+    assert content(path)["action_statuses"] is None, "only the wait counts statuses"
+    progress.waiting_for_actions(900)
+    assert content(path)["action_statuses"] == {"Pending": 3}
+
+    results[0].action = dict(results[0].action, status="Succeeded")
+    results[1].action = dict(results[1].action, status="InProgress")
+    progress.actions_read()
+    # Written at once, although the last write was a moment ago: a read comes every 10 to 30 seconds at most.
+    assert content(path)["action_statuses"] == {"Succeeded": 1, "InProgress": 1, "Pending": 1}
     progress.finish()
     assert content(path)["phase"] == "done"
 
@@ -128,3 +146,19 @@ def test_the_engine_reports_each_machine_and_ends_with_done(tmp_path):
 
     written = content(path)
     assert (written["phase"], written["done"], written["total"], written["outcomes"]) == ("done", 5, 5, {"created": 5})
+
+
+def test_the_engine_writes_the_statuses_each_time_the_wait_reads_the_actions(tmp_path):
+    path = str(tmp_path / "progress.json")
+    api = fleet(2)
+    api.lifecycle = ((5, "InProgress"), (15, "Succeeded"))
+    progress = RunProgress(path, api.clock, timer=Timer())
+    seen = []
+    progress.actions_read = lambda: seen.append(progress.snapshot()["action_statuses"])
+    engine = StopAndQuarantineEngine(DefenderClient(api), api.clock, max_workers=2, progress=progress)
+
+    engine.run(QuarantineRequest.from_options({"sha1": SHA1, "comment": "INC-4711", "machine_ids": machine_ids(2), "wait": True}))
+
+    # Reads after 10 s, then 15 s more: the actions InProgress, then Succeeded.
+    assert seen == [{"InProgress": 2}, {"Succeeded": 2}]
+    assert content(path)["phase"] == "done"

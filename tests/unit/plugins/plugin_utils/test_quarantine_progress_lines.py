@@ -36,6 +36,10 @@ def test_the_other_phases_and_a_run_without_a_file_yet():
     assert progress_line("file", dict(WRITING, phase="waiting_for_actions", done=250, outcomes={"created": 250},
                                       actions_deadline="2026-11-28T03:30:00Z")) == (
         "file: 250/250 machines done (created 250); waiting for the actions to finish, at the latest until 03:30 UTC")
+    assert progress_line("file", dict(WRITING, phase="waiting_for_actions", done=3, total=3, outcomes={"created": 3},
+                                      actions_deadline="2026-11-28T03:30:00Z", action_statuses={"Pending": 2, "InProgress": 1})) == (
+        "file: 3/3 machines done (created 3); actions: 1 InProgress, 2 Pending; waiting for the actions to finish, at the latest"
+        " until 03:30 UTC")
     assert progress_line("file", dict(WRITING, phase="done", done=0, total=0, outcomes={})) == "file: 0/0 machines done; finishing"
 
 
