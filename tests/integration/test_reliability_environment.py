@@ -8,9 +8,9 @@ FACT_TASK = "Put the results together"
 
 
 def test_waiting_works_when_home_is_not_the_accounts_home(simulator, ansible, tmp_path, measured):
-    """HOME points elsewhere than the account's home in the password database: the role's background jobs (used
-    when it waits) write their status where its async_status looks, so every file is waited for and reported,
-    never "could not find job"."""
+    """HOME points elsewhere than the account's home in the password database: the role's background jobs (every
+    real run) write their status where the job status reads of quarantine_progress look, so every file is waited
+    for and reported, never "could not find job"."""
     machines = seed(simulator, 2)
     simulator.configure(clock_speed=FAST)
     home = tmp_path / "home"
