@@ -33,7 +33,11 @@ def documented_content():
     """A test parameter (FQCN, documentation) for every module and for every role's main entry point."""
     for path in sorted(glob.glob(os.path.join(REPO, "plugins", "modules", "*.py"))):
         name = "mde.response." + os.path.basename(path)[:-3]
-        yield pytest.param(name, module_documentation(os.path.relpath(path, REPO)), id=name)
+        documentation = module_documentation(os.path.relpath(path, REPO))
+        # quarantine_progress follows jobs on the controller and never calls the API: only modules that take the
+        # connection options need a permission.
+        if "mde.response.connection" in documentation.get("extends_documentation_fragment", []):
+            yield pytest.param(name, documentation, id=name)
     for path in sorted(glob.glob(os.path.join(REPO, "roles", "*", "meta", "argument_specs.yml"))):
         name = "mde.response." + path.split(os.sep)[-3]
         with open(path, encoding="utf-8") as handle:
