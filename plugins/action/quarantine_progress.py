@@ -34,6 +34,9 @@ ARGUMENT_SPEC = {
 }
 # A line at least once a minute is the promise; the interval must keep it.
 LONGEST_REPORT_INTERVAL = 59
+# The first looks come quickly, so that a run of a few machines is not kept waiting for poll_interval; each look runs
+# a module, so the pause then doubles up to poll_interval.
+FIRST_POLL_DELAY = 0.5
 
 
 class ActionModule(ActionBase):
@@ -69,6 +72,7 @@ class ActionModule(ActionBase):
         # A run that was not started in the background has its result already.
         finished = {number: job["item"] for number, job in enumerate(jobs) if job["jid"] is None}
         started = last_report = time.monotonic()
+        delay = FIRST_POLL_DELAY
         while True:
             statuses = {}
             for number, job in enumerate(jobs):
@@ -90,7 +94,8 @@ class ActionModule(ActionBase):
                 last_report = now
                 for number in statuses:
                     display.display(progress_line(jobs[number]["label"], self._progress(jobs[number]["progress_path"], task_vars)))
-            time.sleep(max(0.0, min(args["poll_interval"], last_report + args["report_interval"] - now, started + args["timeout"] - now)))
+            time.sleep(max(0.0, min(delay, args["poll_interval"], last_report + args["report_interval"] - now, started + args["timeout"] - now)))
+            delay *= 2
         return [finished[number] for number in range(len(jobs))]
 
     def _status(self, jid, async_dir, task_vars):

@@ -51,7 +51,8 @@ options:
     default: 30
   poll_interval:
     description:
-      - Seconds between two looks at whether the runs have finished.
+      - Seconds between two looks at whether the runs have finished, once the run has lasted a few seconds (the
+        first looks come sooner, from half a second, doubling up to this).
     type: int
     default: 5
   timeout:
