@@ -65,16 +65,18 @@ def wait_until_final(client, clock, results, wait_timeout, on_read=None):
                 _settle_final(tracked.pop(key))
         if on_read is not None:
             on_read()
-    machines, machines_error = _machines_of(client, [result for result in tracked.values() if action_status(result.action) == PENDING])
-    for result in tracked.values():
-        machine = machines.get(result.machine_id)
-        if machine is not None and action_status(result.action) == PENDING and is_offline(machine):
+    # Only a Pending action can be waiting for its machine: one InProgress has reached it.
+    pending = {key for key, result in tracked.items() if action_status(result.action) == PENDING}
+    machines, machines_error = _machines_of(client, [tracked[key] for key in pending])
+    for key, result in tracked.items():
+        machine = machines.get(result.machine_id) if key in pending else None
+        if machine is not None and is_offline(machine):
             _queue(result, machine, wait_timeout)
             continue
         message = "action %s is still %s after waiting %d s" % (entity_id(result.action), action_status(result.action), wait_timeout)
         if read_error is not None:
             message += " (last read error: %s)" % read_error
-        if machines_error is not None and action_status(result.action) == PENDING:
+        if machines_error is not None and key in pending:
             message += " (whether the machine is offline is unknown: reading it failed: %s)" % machines_error
         result.fail(error_entry("WaitTimeout", message), result.action)
 
