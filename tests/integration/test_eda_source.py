@@ -402,7 +402,7 @@ def test_an_alert_without_its_action_is_sent_again_even_after_a_restart_until_th
     assert any(line.startswith("alert %s is done: machine %s has a quarantine action" % (raised["id"], machine["id"])) for line in log)
 
 
-def test_a_resolved_alert_is_not_sent_again_and_a_replay_sends_one_once(simulator, machine, source_args, caplog):
+def test_a_resolved_alert_is_not_sent_again_and_a_replay_sends_one_once(simulator, machine, source_args, caplog, monkeypatch):
     resolved = simulator.alerts.raise_alert(machine["id"], files=[SHA1])
     replayed = simulator.alerts.raise_alert(machine["id"], files=[OTHER_SHA1])
     resending = dict(source_args, resend_interval=0.3)
@@ -413,8 +413,11 @@ def test_a_resolved_alert_is_not_sent_again_and_a_replay_sends_one_once(simulato
         simulator.alerts.update_alert(resolved["id"], status="Resolved")
         simulator.clock.advance(1)
 
+        # As docs/eda.md's replay command sets it.
+        monkeypatch.setenv("MDE_ALERTS_REPLAY", "%s,da0000000000000000_0000000000" % replayed["id"])
+
         async def replay():
-            source = RunningSource(dict(resending, replay="%s,da0000000000000000_0000000000" % replayed["id"]))
+            source = RunningSource(resending)
             received = await source.events(2)
             await asyncio.sleep(1)
             await polls_seen(simulator, len(listings(simulator)) + 3)

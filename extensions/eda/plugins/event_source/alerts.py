@@ -108,6 +108,9 @@ options:
     description:
       - Seconds after which an alert whose action does not exist yet is sent again (with C(delivery.reason) C(resend)
         and the next C(delivery.attempt)). C(0) never sends an alert again unless it changes.
+      - Make it longer than a playbook run takes, queue included (ansible-rulebook runs them one after the other):
+        a resend that comes while the first run is still queued runs the playbook once more, which finds the action
+        and creates nothing, but costs a run.
       - Falls back to the E(MDE_ALERTS_RESEND_INTERVAL) environment variable.
     type: float
     default: 900
