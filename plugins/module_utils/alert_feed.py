@@ -61,6 +61,7 @@ IDS_PER_REQUEST = 50
 # Failed polls are retried after interval, 2 x interval, 4 x interval ... up to this many seconds.
 MAX_BACKOFF = 300.0
 
+
 class FeedOptions:
     """The source's own arguments (everything but the connection options), validated before any request."""
 

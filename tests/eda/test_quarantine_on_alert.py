@@ -63,8 +63,9 @@ def documented_setup(workdir):
 
 
 def quarantined_machines(simulator):
-    """The machines of the quarantines created (refused POSTs left out)."""
-    return sorted(entry["params"]["machine_id"] for entry in simulator.log_for(route=QUARANTINE_ROUTE) if entry["status"] == 201)
+    """The machines on which a quarantine of the dropped file was created (refused POSTs left out)."""
+    return sorted(entry["params"]["machine_id"] for entry in simulator.log_for(route=QUARANTINE_ROUTE)
+                  if entry["status"] == 201 and entry["body"]["Sha1"] == SHA1)
 
 
 def playbook_runs(log_path):
@@ -145,7 +146,7 @@ def test_a_high_severity_file_alert_quarantines_its_file_once_per_machine_even_a
     posts = simulator.log_for(route=QUARANTINE_ROUTE)
     # Only the dropped file, never the powershell.exe of the evidence; the refused write came again and was created.
     assert [(entry["params"]["machine_id"], entry["status"]) for entry in posts][:1] == [(first["id"], 400)]
-    assert all(entry["body"]["Sha1"] == SHA1 for entry in posts) and [entry["status"] for entry in posts[1:]] == [201] * 3
+    assert [entry["body"]["Sha1"] for entry in posts] == [SHA1] * 4 and [entry["status"] for entry in posts[1:]] == [201] * 3
     with open(log_path, encoding="utf-8", errors="replace") as stream:
         output = stream.read()
     assert "sent alert %s (resend, attempt 2) because machine %s has no quarantine action yet" % (alert["id"], first["id"]) in output

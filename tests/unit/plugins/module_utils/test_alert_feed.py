@@ -196,7 +196,8 @@ def test_a_sha1_seen_as_a_process_and_as_a_detected_file_is_selected_once():
 
 def test_tracked_alerts_are_due_after_the_resend_interval_and_survive_a_restart(tmp_path):
     state = FeedState(str(tmp_path / "s.json"), NOW, overlap=0)
-    entity = alert("a", 0, machineId="m1", status="New", alertCreationTime=stamp(0), evidence=[{"entityType": "File", "sha1": SHA1, "detectionStatus": "Detected"}])
+    entity = alert("a", 0, machineId="m1", status="New", alertCreationTime=stamp(0),
+                   evidence=[{"entityType": "File", "sha1": SHA1, "detectionStatus": "Detected"}])
     assert state.track(alert_event(entity), NOW)
     assert state.due(NOW + timedelta(seconds=10), 60) == ([], [("a", 50.0)])
     assert state.due(NOW + timedelta(seconds=60), 60) == (["a"], [])
