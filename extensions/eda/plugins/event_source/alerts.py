@@ -108,8 +108,8 @@ options:
     description:
       - Seconds after which an alert whose action does not exist yet is sent again (with C(delivery.reason) C(resend)
         and the next C(delivery.attempt)). C(0) never sends an alert again unless it changes.
-      - Make it longer than a playbook run takes, queue included (ansible-rulebook runs them one after the other):
-        a resend that comes while the first run is still queued runs the playbook once more, which finds the action
+      - Make it longer than a playbook run takes, queue included (ansible-rulebook runs them one after the other).
+        A resend that comes while the first run is still queued runs the playbook once more, which finds the action
         and creates nothing, but costs a run.
       - Falls back to the E(MDE_ALERTS_RESEND_INTERVAL) environment variable.
     type: float
@@ -302,12 +302,13 @@ class _Feed:
         alert = event["alert"]
         await self._queue.put(event)
         self._state.record(alert)
-        tracked = self._state.track(event, self._clock.now())
+        # Without resending, nothing would ever take a tracked alert out of the state file again.
+        tracked = bool(self._options.resend_interval) and self._state.track(event, self._clock.now())
         self._state.save()
         LOGGER.info("sent alert %s (%s, attempt %d)%s: %s; %s", alert["id"], event["delivery"]["reason"],
                     event["delivery"]["attempt"], " because " + why if why else "", describe_event(event),
                     "sent again in %gs unless its action exists or it is resolved" % self._options.resend_interval
-                    if tracked and self._options.resend_interval else "not sent again unless it changes")
+                    if tracked else "not sent again unless it changes")
 
     async def _list(self, params):
         return await _in_daemon_thread(functools.partial(self._list_now, params))
