@@ -53,13 +53,26 @@ def rulebook_environment(simulator, eda_venv, workdir):
 
 
 def documented_setup(workdir):
-    """Write docs/eda.md's inventory.yml into ``workdir`` and return its ansible-rulebook command line, as printed."""
+    """Write docs/eda.md's inventory.yml into ``workdir``; return its ansible-rulebook and replay command lines."""
     with open(GUIDE, encoding="utf-8") as stream:
         guide = stream.read()
     [inventory] = re.findall(r"```yaml\n# inventory.yml\n(.*?)```", guide, re.DOTALL)
     with open(os.path.join(workdir, "inventory.yml"), "w", encoding="utf-8") as stream:
         stream.write(inventory)
-    return re.search(r"^\$ (ansible-rulebook --rulebook .*)$", guide, re.MULTILINE).group(1)
+    command = re.search(r"^\$ (ansible-rulebook --rulebook .*)$", guide, re.MULTILINE).group(1)
+    replay = re.search(r"^\$ (MDE_ALERTS_REPLAY=\S+ ansible-rulebook .*)$", guide, re.MULTILINE).group(1)
+    return command, replay
+
+
+def start_rulebook(command, simulator, eda_venv, workdir, log_path):
+    with open(log_path, "w", encoding="utf-8") as log:
+        return subprocess.Popen(command, shell=True, env=rulebook_environment(simulator, eda_venv, workdir), cwd=workdir,
+                                stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop(process):
+    process.terminate()
+    process.wait(timeout=120)
 
 
 def quarantined_machines(simulator):
@@ -111,10 +124,8 @@ def test_a_high_severity_file_alert_quarantines_its_file_once_per_machine_even_a
 
     workdir = str(tmp_path)
     log_path = os.path.join(workdir, "ansible-rulebook.log")
-    command = documented_setup(workdir)
-    with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen(command, shell=True, env=rulebook_environment(simulator, eda_venv, workdir), cwd=workdir,
-                                   stdout=log, stderr=subprocess.STDOUT)
+    command, replay = documented_setup(workdir)
+    process = start_rulebook(command, simulator, eda_venv, workdir, log_path)
     try:
         wait_for(lambda: quarantined_machines(simulator) == sorted([first["id"], second["id"]]), process, log_path,
                  "a quarantine on both alerted machines")
@@ -132,8 +143,21 @@ def test_a_high_severity_file_alert_quarantines_its_file_once_per_machine_even_a
         wait_for(lambda: len(set(playbook_runs(log_path))) == 1, process, log_path, "the end of the last playbook")
         time.sleep(3)         # a few polls: nothing is pending, so nothing may be sent again
     finally:
-        process.terminate()
-        process.wait(timeout=120)
+        stop(process)
+    writes_before_replay = len(simulator.log_for(route=QUARANTINE_ROUTE))
+
+    # The guide's replay command, with the first alert's id: the restarted rulebook runs the playbook for it once
+    # more, which finds the quarantine and writes nothing.
+    replay_log = os.path.join(workdir, "replay.log")
+    process = start_rulebook(re.sub(r"MDE_ALERTS_REPLAY=\S+", "MDE_ALERTS_REPLAY=" + alert["id"], replay), simulator,
+                             eda_venv, workdir, replay_log)
+    try:
+        wait_for(lambda: playbook_runs(replay_log) == (1, 1), process, replay_log, "the replayed alert's playbook run")
+    finally:
+        stop(process)
+    with open(replay_log, encoding="utf-8", errors="replace") as stream:
+        assert "sent alert %s (replay, attempt 1)" % alert["id"] in stream.read()
+    assert len(simulator.log_for(route=QUARANTINE_ROUTE)) == writes_before_replay
 
     # The source did send the changed alert again (its state file says so); the rulebook did not act on it twice.
     with open(os.path.join(workdir, "alerts-state.json"), encoding="utf-8") as stream:

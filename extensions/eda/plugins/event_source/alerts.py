@@ -13,6 +13,7 @@ import sys
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 DOCUMENTATION = r"""
 ---
@@ -159,7 +160,7 @@ from ansible_collections.mde.response.plugins.module_utils.alert_feed import (  
     PATH, RESOLVED, ROUTE, AlertPoll, FeedOptions, FeedState, alert_event, backoff, connection_values, describe_event,
     machine_actions_or_none, missing_actions, tracked_alerts)
 from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient  # noqa: E402
-from ansible_collections.mde.response.plugins.module_utils.clock import clock_from_environment  # noqa: E402
+from ansible_collections.mde.response.plugins.module_utils.clock import SystemClock, clock_from_environment  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError, MdeError  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils.existing_actions import machine_quarantines  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings  # noqa: E402
@@ -219,7 +220,8 @@ async def main(queue, args):
 class _Feed:
     """The source's polls: new and changed alerts, then the tracked alerts due to be sent again."""
 
-    def __init__(self, queue, api, options, state, clock):
+    def __init__(self, queue: asyncio.Queue, api: transport.HttpTransport, options: FeedOptions, state: FeedState,
+                 clock: SystemClock) -> None:
         self._queue = queue
         self._api = api
         self._client = DefenderClient(api)
@@ -254,7 +256,7 @@ class _Feed:
         self._state.save()
         return sent
 
-    async def send_again(self, alert_ids, reason) -> int:
+    async def send_again(self, alert_ids: list[str], reason: str) -> int:
         """Read these alerts again by id and send those still to act on (``resend``), or all found (``replay``)."""
         found = await _in_daemon_thread(functools.partial(tracked_alerts, self._list_now, alert_ids))
         sent = 0
@@ -276,7 +278,7 @@ class _Feed:
             sent += 1
         return sent
 
-    async def _still_to_do(self, event):
+    async def _still_to_do(self, event: dict[str, Any]) -> str | None:
         """Why a tracked alert is sent again, or None (logged) when it is not."""
         alert = event["alert"]
         if alert.get("status") == RESOLVED:
@@ -298,7 +300,7 @@ class _Feed:
             return None
         return "machine %s has no quarantine action yet for %s" % (alert["machineId"], ", ".join(missing))
 
-    async def _send(self, event, why):
+    async def _send(self, event: dict[str, Any], why: str | None) -> None:
         alert = event["alert"]
         await self._queue.put(event)
         self._state.record(alert)
@@ -310,10 +312,10 @@ class _Feed:
                     "sent again in %gs unless its action exists or it is resolved" % self._options.resend_interval
                     if tracked else "not sent again unless it changes")
 
-    async def _list(self, params):
+    async def _list(self, params: dict[str, str]) -> dict[str, Any]:
         return await _in_daemon_thread(functools.partial(self._list_now, params))
 
-    def _list_now(self, params):
+    def _list_now(self, params: dict[str, str]) -> dict[str, Any]:
         return self._api.request("GET", PATH, params=params, route=ROUTE, collection=True)
 
 
