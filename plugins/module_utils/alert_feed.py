@@ -16,6 +16,10 @@ adds the asyncio loop around it. How a poll works:
 - An alert is delivered when its id is unknown or its ``lastUpdateTime`` is newer than the one delivered; the
   state file keeps that id -> update time map for the overlap window and the cursor, and is written after every
   delivered event, so a restart neither loses nor repeats alerts.
+- Sending is not acting: the playbook an event starts may fail. So an alert with SHA-1s selected for quarantine
+  stays tracked (``pending`` in the state file, beyond the overlap window) and is sent again every
+  ``resend_interval`` seconds, re-read by id, until a StopAndQuarantineFile action exists on its machine for each
+  selected SHA-1, or it is resolved, or the API no longer lists it.
 """
 
 from __future__ import annotations
@@ -23,12 +27,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, Callable
 
 from ansible_collections.mde.response.plugins.module_utils.connection_options import CONNECTION_OPTIONS
-from ansible_collections.mde.response.plugins.module_utils.entities import parse_timestamp
-from ansible_collections.mde.response.plugins.module_utils.errors import InputError
+from ansible_collections.mde.response.plugins.module_utils.alert_evidence import select_evidence
+from ansible_collections.mde.response.plugins.module_utils.entities import (
+    SUCCEEDED, action_created, action_status, is_in_flight, is_quarantine_of, parse_timestamp)
+from ansible_collections.mde.response.plugins.module_utils.errors import InputError, MdeError
 from ansible_collections.mde.response.plugins.module_utils.odata import all_of, any_of, odata_datetime
 from ansible_collections.mde.response.plugins.module_utils.private_files import replace_json
 from ansible_collections.mde.response.plugins.module_utils.validation import moment
@@ -38,16 +44,22 @@ PATH = "/api/alerts"
 SEVERITIES = ("UnSpecified", "Informational", "Low", "Medium", "High")
 STATUSES = ("Unknown", "New", "InProgress", "Resolved")
 MAX_PAGE_SIZE = 10000
-STATE_VERSION = 1
+STATE_VERSION = 2
+# Version 1 files had no pending alerts; they are read as version 2 with none.
+READABLE_STATE_VERSIONS = (1, 2)
+RESOLVED = "Resolved"
 
 DEFAULT_INTERVAL = 60.0
 DEFAULT_OVERLAP = 300.0
 DEFAULT_PAGE_SIZE = 1000
 DEFAULT_LOOKBACK = "0s"
+DEFAULT_RESEND_INTERVAL = 900.0
+# The quarantine playbook's default succeeded_within: a success this long before the alert still counts as its action.
+SUCCEEDED_BEFORE_ALERT = timedelta(hours=24)
+# Tracked alerts re-read per request ($filter on id), well below the API's URL length limits.
+IDS_PER_REQUEST = 50
 # Failed polls are retried after interval, 2 x interval, 4 x interval ... up to this many seconds.
 MAX_BACKOFF = 300.0
-
-_SHA1 = re.compile(r"[0-9a-f]{40}", re.IGNORECASE)
 
 
 class FeedOptions:
@@ -66,6 +78,10 @@ class FeedOptions:
         self.severities = _choices(args.get("severity"), "severity", SEVERITIES)
         self.statuses = _choices(args.get("status"), "status", STATUSES)
         self.categories = _choices(args.get("category"), "category", None)
+        self.include_processes = _boolean(args["include_processes"], "include_processes")
+        self.resend_interval = _positive_number(_or_default(args["resend_interval"], DEFAULT_RESEND_INTERVAL),
+                                                "resend_interval", allow_zero=True)
+        self.replay = _choices(args.get("replay"), "replay", None)
         self.state_file = args.get("state_file") or default_state_file(environ, self.scope_key(connection))
 
     def scope_key(self, connection):
@@ -98,6 +114,9 @@ FEED_ENVIRONMENT = {
     "overlap": ("MDE_ALERTS_OVERLAP",),
     "page_size": ("MDE_ALERTS_PAGE_SIZE",),
     "state_file": ("MDE_ALERTS_STATE_FILE",),
+    "include_processes": ("MDE_ALERTS_INCLUDE_PROCESSES",),
+    "resend_interval": ("MDE_ALERTS_RESEND_INTERVAL",),
+    "replay": ("MDE_ALERTS_REPLAY",),
 }
 
 
@@ -123,6 +142,17 @@ def connection_values(args, environ):
 
 def _or_default(value, default):
     return default if value is None else value
+
+
+def _boolean(value: Any, option: str) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _FALSE:
+        return False
+    if text in ("1", "true", "yes", "on", "y", "t"):
+        return True
+    raise InputError("%s must be true or false, got %r" % (option, value))
 
 
 def default_state_file(environ, scope_key):
@@ -170,6 +200,8 @@ class FeedState:
         self.floor = start          # nothing older than the first start's lower bound is ever delivered
         self.cursor = start         # the newest lastUpdateTime delivered
         self.delivered = {}         # alert id -> lastUpdateTime text, within the overlap window
+        # alert id -> {machineId, sha1s, alertCreationTime, sent, attempt}: sent, and no action seen for it yet
+        self.pending = {}
         self.warning = None
 
     @classmethod
@@ -180,8 +212,10 @@ class FeedState:
             with open(path, encoding="utf-8") as stream:
                 saved = json.load(stream)
             floor, cursor = parse_timestamp(saved["floor"]), parse_timestamp(saved["cursor"])
-            delivered = saved["delivered"]
-            if floor is None or cursor is None or not isinstance(delivered, dict) or saved.get("version") != STATE_VERSION:
+            delivered, pending = saved["delivered"], saved.get("pending", {})
+            if (floor is None or cursor is None or not isinstance(delivered, dict) or not isinstance(pending, dict)
+                    or saved.get("version") not in READABLE_STATE_VERSIONS
+                    or not all(_is_pending_entry(entry) for entry in pending.values())):
                 raise ValueError("unknown layout")
         except FileNotFoundError:
             return state
@@ -191,6 +225,7 @@ class FeedState:
             return state
         state.floor, state.cursor = floor, cursor
         state.delivered = {str(key): str(value) for key, value in delivered.items()}
+        state.pending = {str(key): dict(value) for key, value in pending.items()}
         return state
 
     def lower_bound(self):
@@ -211,8 +246,47 @@ class FeedState:
     def save(self):
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), mode=0o700, exist_ok=True)
         payload = {"version": STATE_VERSION, "floor": self.floor.isoformat(), "cursor": self.cursor.isoformat(),
-                   "delivered": self.delivered}
+                   "delivered": self.delivered, "pending": self.pending}
         replace_json(self.path, payload)
+
+    def attempts(self, alert_id: str) -> int:
+        """How often the alert was sent while tracked (0 when it is not)."""
+        return self.pending.get(alert_id, {}).get("attempt", 0)
+
+    def track(self, event: dict[str, Any], now: datetime) -> bool:
+        """Keep the alert of a sent event for resending when it asks for an action; whether it is tracked now."""
+        alert = event["alert"]
+        if not event["sha1s"] or alert.get("status") == RESOLVED or not isinstance(alert.get("machineId"), str):
+            self.pending.pop(alert["id"], None)
+            return False
+        known = self.pending.get(alert["id"])
+        # A change is no new attempt: were it to restart the wait, an alert that keeps changing would never be resent.
+        sent = known["sent"] if known and event["delivery"]["reason"] == "changed" else now.isoformat()
+        self.pending[alert["id"]] = {"machineId": alert["machineId"], "sha1s": event["sha1s"],
+                                     "alertCreationTime": alert.get("alertCreationTime"), "sent": sent,
+                                     "attempt": event["delivery"]["attempt"]}
+        return True
+
+    def forget(self, alert_id: str) -> None:
+        self.pending.pop(alert_id, None)
+
+    def due(self, now: datetime, resend_interval: float) -> tuple[list[str], list[tuple[str, float]]]:
+        """The tracked alerts to send again now, and those held back with the seconds until they are due."""
+        due, held = [], []
+        if not resend_interval:
+            return due, held
+        for alert_id, entry in self.pending.items():
+            left = resend_interval - (now - parse_timestamp(entry["sent"])).total_seconds()
+            if left <= 0:
+                due.append(alert_id)
+            else:
+                held.append((alert_id, left))
+        return due, held
+
+
+def _is_pending_entry(entry: Any) -> bool:
+    return (isinstance(entry, dict) and isinstance(entry.get("machineId"), str) and isinstance(entry.get("sha1s"), list)
+            and isinstance(entry.get("attempt"), int) and parse_timestamp(entry.get("sent")) is not None)
 
 
 class AlertPoll:
@@ -256,15 +330,55 @@ class AlertPoll:
         return True
 
 
-def alert_event(alert):
-    """The event for an alert: the entity under ``alert``, and its file evidence's SHA-1s under ``sha1s``."""
-    sha1s = []
-    evidence = alert.get("evidence")
-    for entry in evidence if isinstance(evidence, list) else ():
-        sha1 = entry.get("sha1") if isinstance(entry, dict) else None
-        if isinstance(sha1, str) and _SHA1.fullmatch(sha1) and sha1.lower() not in sha1s:
-            sha1s.append(sha1.lower())
-    return {"alert": alert, "sha1s": sha1s}
+def alert_event(alert: dict[str, Any], include_processes: bool = False, reason: str = "new", attempt: int = 1) -> dict[str, Any]:
+    """The event for an alert: the entity under ``alert``, the SHA-1s selected for quarantine under ``sha1s``, every
+    SHA-1 of its evidence with where it came from and why it was or was not selected under ``selection``, and why
+    it is sent (``new``, ``changed``, ``resend``, ``replay``) with the how-many-th time under ``delivery``."""
+    selection = select_evidence(alert.get("evidence"), include_processes)
+    return {"alert": alert, "sha1s": [choice["sha1"] for choice in selection if choice["selected"]],
+            "selection": selection, "delivery": {"reason": reason, "attempt": attempt}}
+
+
+def describe_event(event: dict[str, Any]) -> str:
+    """What the log says about a sent event: what is selected, and what is left out and why."""
+    parts = ["SHA-1 %s selected" % ", ".join(event["sha1s"]) if event["sha1s"] else "no SHA-1 selected"]
+    parts.extend("left out %s (%s %s): %s" % (choice["sha1"], choice["entityType"], choice["fileName"], choice["reason"])
+                 for choice in event["selection"] if not choice["selected"])
+    return "; ".join(parts)
+
+
+def tracked_alerts(request: Callable[[dict[str, str]], dict[str, Any]], alert_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The alerts of these ids as the API lists them now, with their evidence; ``request`` does one GET /api/alerts."""
+    found = {}
+    for start in range(0, len(alert_ids), IDS_PER_REQUEST):
+        chunk = alert_ids[start:start + IDS_PER_REQUEST]
+        answer = request({"$filter": any_of("id", chunk), "$expand": "evidence", "$top": str(len(chunk))})
+        found.update((alert["id"], alert) for alert in answer["value"] if isinstance(alert, dict) and alert.get("id") in chunk)
+    return found
+
+
+def missing_actions(event: dict[str, Any], actions: list[dict[str, Any]]) -> list[str]:
+    """The event's selected SHA-1s without a StopAndQuarantineFile action on the alert's machine that the quarantine
+    playbook would take as done: one in flight, or one that succeeded since a day before the alert."""
+    created = parse_timestamp(event["alert"].get("alertCreationTime"))
+    since = created - SUCCEEDED_BEFORE_ALERT if created else None
+
+    def done(action: dict[str, Any]) -> bool:
+        if is_in_flight(action):
+            return True
+        made = action_created(action)
+        return action_status(action) == SUCCEEDED and (since is None or made is None or made >= since)
+
+    return [sha1 for sha1 in event["sha1s"] if not any(is_quarantine_of(action, sha1) and done(action) for action in actions)]
+
+
+def machine_actions_or_none(read: Callable[[], list[dict[str, Any]]]) -> tuple[list[dict[str, Any]] | None, str | None]:
+    """The machine's quarantine actions, or None and why they could not be read (the alert is then sent again)."""
+    try:
+        return read(), None
+    except MdeError as error:
+        return None, ("its machine's actions could not be read (%s), so it is sent again until it is resolved; grant "
+                      "the app Machine.Read.All to let the source see when its action exists" % error)
 
 
 def backoff(failures, interval):

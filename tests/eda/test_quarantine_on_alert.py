@@ -3,12 +3,15 @@
 Run by `make test-eda`, which builds .venv-eda (ansible-rulebook, ansible-core, requests, msal), installs Java 17
 from the Debian packages when `java` is missing, and passes the venv's path in MDE_EDA_VENV. The simulator runs in
 this process; ansible-rulebook and the playbooks it starts talk to it over HTTPS with the connection options in
-environment variables, as an EDA Controller credential would set them. The playbooks' modules run with this
-process's Python, as in the integration tests.
+environment variables, as an EDA Controller credential would set them. The inventory and the command are the ones
+docs/eda.md prints, read from it: the playbooks' modules run with the Python the documented inventory names, not
+one the test chooses. Two things stand in for the guide's set-up steps: .venv-eda first on PATH for the activated
+virtualenv, and ANSIBLE_COLLECTIONS_PATH for `ansible-galaxy collection install`.
 """
 
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -21,6 +24,9 @@ SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
 OTHER_SHA1 = "a0c659857ccbe457fdaf5fe21d54efdcbf6f6508"
 # Guards against a hung run only: the JVM start and every playbook run fit in it many times over.
 GIVE_UP_SECONDS = 600
+GUIDE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "docs", "eda.md")
+POWERSHELL_SHA1 = "04c6f0d2c2b0e7a6b1e1f1f8a2b63c3a9f2a1a10"
+RESEND_INTERVAL = 60
 
 
 @pytest.fixture(name="eda_venv")
@@ -33,23 +39,46 @@ def fixture_eda_venv():
 
 def rulebook_environment(simulator, eda_venv, workdir):
     """The integration tests' environment for ansible-playbook (the connection in the modules' variables), with
-    ansible-rulebook's venv first on PATH and the source's settings."""
+    ansible-rulebook's venv first on PATH, no interpreter chosen for the modules, and the source's settings."""
     return AnsibleRunner(simulator, workdir).environment(
         PATH=os.path.join(eda_venv, "bin") + os.pathsep + os.environ.get("PATH", ""),
+        ANSIBLE_PYTHON_INTERPRETER=None,
         MDE_TEST_RESULTS=os.path.join(workdir, "playbook-results.jsonl"),
         MDE_ALERTS_INTERVAL=1,
         MDE_ALERTS_LOOKBACK="1h",
+        # Longer than two playbook runs take on a busy machine: a shorter one sends again while the run is queued.
+        MDE_ALERTS_RESEND_INTERVAL=RESEND_INTERVAL,
         MDE_ALERTS_STATE_FILE=os.path.join(workdir, "alerts-state.json"),
     )
 
 
-def write_inventory(workdir):
+def documented_setup(workdir):
+    """Write docs/eda.md's inventory.yml into ``workdir``; return its ansible-rulebook and replay command lines."""
+    with open(GUIDE, encoding="utf-8") as stream:
+        guide = stream.read()
+    [inventory] = re.findall(r"```yaml\n# inventory.yml\n(.*?)```", guide, re.DOTALL)
     with open(os.path.join(workdir, "inventory.yml"), "w", encoding="utf-8") as stream:
-        stream.write("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
+        stream.write(inventory)
+    command = re.search(r"^\$ (ansible-rulebook --rulebook .*)$", guide, re.MULTILINE).group(1)
+    replay = re.search(r"^\$ (MDE_ALERTS_REPLAY=\S+ ansible-rulebook .*)$", guide, re.MULTILINE).group(1)
+    return command, replay
+
+
+def start_rulebook(command, simulator, eda_venv, workdir, log_path):
+    with open(log_path, "w", encoding="utf-8") as log:
+        return subprocess.Popen(command, shell=True, env=rulebook_environment(simulator, eda_venv, workdir), cwd=workdir,
+                                stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop(process):
+    process.terminate()
+    process.wait(timeout=120)
 
 
 def quarantined_machines(simulator):
-    return sorted(entry["params"]["machine_id"] for entry in simulator.log_for(route=QUARANTINE_ROUTE))
+    """The machines on which a quarantine of the dropped file was created (refused POSTs left out)."""
+    return sorted(entry["params"]["machine_id"] for entry in simulator.log_for(route=QUARANTINE_ROUTE)
+                  if entry["status"] == 201 and entry["body"]["Sha1"] == SHA1)
 
 
 def playbook_runs(log_path):
@@ -72,24 +101,31 @@ def wait_for(condition, process, log_path, what):
     raise AssertionError("%s did not happen; ansible-rulebook output:\n%s" % (what, output[-8000:]))
 
 
-def test_a_high_severity_file_alert_quarantines_once_per_machine(simulator, eda_venv, tmp_path):
+def pending_alerts(workdir):
+    try:
+        with open(os.path.join(workdir, "alerts-state.json"), encoding="utf-8") as stream:
+            return json.load(stream)["pending"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def test_a_high_severity_file_alert_quarantines_its_file_once_per_machine_even_after_a_failed_run(simulator, eda_venv, tmp_path):
     first = simulator.add_machine("desktop-1.contoso.local")
     second = simulator.add_machine("desktop-2.contoso.local")
     third = simulator.add_machine("desktop-3.contoso.local")
-    alert = simulator.alerts.raise_alert(first["id"], files=[SHA1])
+    # The dropper ran as a child of Microsoft's powershell.exe, which the evidence lists as a Process.
+    alert = simulator.alerts.raise_alert(first["id"], files=[SHA1], processes=[{"sha1": POWERSHELL_SHA1}])
+    simulator.clock.advance(1)
     simulator.alerts.raise_alert(second["id"], files=[{"sha1": SHA1, "fileName": "invoice.exe"}])
     simulator.alerts.raise_alert(first["id"], files=[OTHER_SHA1], severity="Low")       # not high: no action
     simulator.alerts.raise_alert(third["id"], severity="High")                          # no file: no action
+    # The first alert's playbook run fails: its write is refused.
+    simulator.faults.add(QUARANTINE_ROUTE, "status", times=1, status=400)
 
     workdir = str(tmp_path)
     log_path = os.path.join(workdir, "ansible-rulebook.log")
-    write_inventory(workdir)
-    # The command docs/eda.md shows, the rulebook found by its name in the collection.
-    command = [os.path.join(eda_venv, "bin", "ansible-rulebook"), "--rulebook", "mde.response.quarantine_on_alert",
-               "-i", "inventory.yml", "--verbose"]
-    with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen(command, env=rulebook_environment(simulator, eda_venv, workdir), cwd=workdir,
-                                   stdout=log, stderr=subprocess.STDOUT)
+    command, replay = documented_setup(workdir)
+    process = start_rulebook(command, simulator, eda_venv, workdir, log_path)
     try:
         wait_for(lambda: quarantined_machines(simulator) == sorted([first["id"], second["id"]]), process, log_path,
                  "a quarantine on both alerted machines")
@@ -101,20 +137,46 @@ def test_a_high_severity_file_alert_quarantines_once_per_machine(simulator, eda_
                  "a poll after the update")
         sentinel = simulator.alerts.raise_alert(third["id"], files=[SHA1])
         wait_for(lambda: third["id"] in quarantined_machines(simulator), process, log_path, "the third machine's quarantine")
+        # Every alert's action seen by the source: nothing is sent again from now on.
+        wait_for(lambda: pending_alerts(workdir) == {}, process, log_path, "the source seeing every alert's action")
         # Stopped only once no playbook runs: ansible-runner starts each in a session of its own.
         wait_for(lambda: len(set(playbook_runs(log_path))) == 1, process, log_path, "the end of the last playbook")
+        time.sleep(3)         # a few polls: nothing is pending, so nothing may be sent again
     finally:
-        process.terminate()
-        process.wait(timeout=120)
+        stop(process)
+    writes_before_replay = len(simulator.log_for(route=QUARANTINE_ROUTE))
+
+    # The guide's replay command, with the first alert's id: the restarted rulebook runs the playbook for it once
+    # more, which finds the quarantine and writes nothing.
+    replay_log = os.path.join(workdir, "replay.log")
+    process = start_rulebook(re.sub(r"MDE_ALERTS_REPLAY=\S+", "MDE_ALERTS_REPLAY=" + alert["id"], replay), simulator,
+                             eda_venv, workdir, replay_log)
+    try:
+        wait_for(lambda: playbook_runs(replay_log) == (1, 1), process, replay_log, "the replayed alert's playbook run")
+    finally:
+        stop(process)
+    with open(replay_log, encoding="utf-8", errors="replace") as stream:
+        assert "sent alert %s (replay, attempt 1)" % alert["id"] in stream.read()
+    assert len(simulator.log_for(route=QUARANTINE_ROUTE)) == writes_before_replay
 
     # The source did send the changed alert again (its state file says so); the rulebook did not act on it twice.
     with open(os.path.join(workdir, "alerts-state.json"), encoding="utf-8") as stream:
         assert json.load(stream)["delivered"][alert["id"]] == updated["lastUpdateTime"]
     assert quarantined_machines(simulator) == sorted([first["id"], second["id"], third["id"]])
-    assert playbook_runs(log_path) == (3, 3)         # one run per alert acted on, none for the repeat
+    # One run per alert acted on and one more for the alert whose run failed, none for the repeat (a resend that
+    # came before a slow run had written would be one more run, which creates nothing: the POSTs below).
+    started, finished = playbook_runs(log_path)
+    assert started == finished and started >= 4
     posts = simulator.log_for(route=QUARANTINE_ROUTE)
-    assert all(entry["status"] == 201 and entry["body"]["Sha1"] == SHA1 for entry in posts)
-    comments = {entry["params"]["machine_id"]: entry["body"]["Comment"] for entry in posts}
+    # Only the dropped file, never the powershell.exe of the evidence; the refused write came again and was created.
+    assert [(entry["params"]["machine_id"], entry["status"]) for entry in posts][:1] == [(first["id"], 400)]
+    assert [entry["body"]["Sha1"] for entry in posts] == [SHA1] * 4 and [entry["status"] for entry in posts[1:]] == [201] * 3
+    with open(log_path, encoding="utf-8", errors="replace") as stream:
+        output = stream.read()
+    assert "sent alert %s (resend, attempt 2) because machine %s has no quarantine action yet" % (alert["id"], first["id"]) in output
+    assert "left out %s (Process powershell.exe)" % POWERSHELL_SHA1 in output
+    assert "alert %s is done" % alert["id"] in output
+    comments = {entry["params"]["machine_id"]: entry["body"]["Comment"] for entry in posts[1:]}
     assert alert["id"] in comments[first["id"]]
     assert sentinel["id"] in comments[third["id"]]
     assert [action["status"] for action in simulator.actions()].count("Cancelled") == 0

@@ -159,7 +159,7 @@ def test_a_restart_neither_loses_nor_replays_alerts(simulator, machine, source_a
     assert left == 0
     with open(source_args["state_file"], encoding="utf-8") as stream:
         state = json.load(stream)
-    assert set(state) == {"version", "floor", "cursor", "delivered"}
+    assert set(state) == {"version", "floor", "cursor", "delivered", "pending"}
     assert state["delivered"] == {before["id"]: before["lastUpdateTime"], during_stop["id"]: during_stop["lastUpdateTime"]}
     assert oct(os.stat(source_args["state_file"]).st_mode & 0o777) == "0o600"
 
@@ -175,6 +175,42 @@ def test_a_restart_before_any_alert_keeps_the_first_start(simulator, machine, so
     # A later first-start time would leave out the alert raised while the source was down.
     [event], _left = collect(simulator, dict(source_args, lookback="0s"), 1)
     assert event["alert"]["id"] == while_down["id"]
+
+
+# Evidence of one alert (issue: the rulebook quarantined every SHA-1 of it, process images included).
+DROPPER = {"sha1": SHA1, "fileName": "dropper.exe"}
+UNJUDGED = {"sha1": OTHER_SHA1, "fileName": "readme.txt", "detectionStatus": None, "verdict": "unknown"}
+POWERSHELL_SHA1 = "04c6f0d2c2b0e7a6b1e1f1f8a2b63c3a9f2a1a10"
+POWERSHELL = {"sha1": POWERSHELL_SHA1}          # the simulator's default process: Microsoft's, in System32
+TOOL_SHA1 = "5d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e"
+TOOL = {"sha1": TOOL_SHA1, "fileName": "tool.exe", "filePath": "C:\\Users\\Public\\Tools", "verdict": "suspicious",
+        "signer": "Contoso Tools Ltd"}
+
+
+@pytest.mark.parametrize("evidence_fields", ["documented", "with_verdict"])
+@pytest.mark.parametrize("include_processes", [False, True])
+def test_only_judged_files_are_selected_and_each_sha1_says_why(simulator, machine, source_args, evidence_fields, include_processes):
+    simulator.configure(alert_evidence_fields=evidence_fields)
+    raised = simulator.alerts.raise_alert(machine["id"], files=[DROPPER, UNJUDGED], processes=[POWERSHELL, TOOL])
+
+    [event], _left = collect(simulator, dict(source_args, include_processes=include_processes), 1)
+    assert event["alert"]["id"] == raised["id"]
+    assert event["sha1s"] == [SHA1] + ([TOOL_SHA1] if include_processes else [])
+    why = {choice["sha1"]: choice for choice in event["selection"]}
+    assert set(why) == {SHA1, OTHER_SHA1, POWERSHELL_SHA1, TOOL_SHA1}
+    assert (why[SHA1]["entityType"], why[SHA1]["fileName"], why[SHA1]["selected"]) == ("File", "dropper.exe", True)
+    assert why[SHA1]["reason"] == "File evidence that Defender judged %s" % (
+        "malicious (verdict)" if evidence_fields == "with_verdict" else "Detected (detectionStatus)")
+    assert not why[OTHER_SHA1]["selected"] and "did not judge it malicious or suspicious" in why[OTHER_SHA1]["reason"]
+    assert (why[POWERSHELL_SHA1]["entityType"], why[POWERSHELL_SHA1]["selected"]) == ("Process", False)
+    assert why[TOOL_SHA1]["selected"] is include_processes
+    if not include_processes:
+        assert "include_processes: true" in why[POWERSHELL_SHA1]["reason"]
+    elif evidence_fields == "with_verdict":
+        assert why[POWERSHELL_SHA1]["reason"].startswith("signed by Microsoft (Microsoft Windows)")
+    else:
+        # The documented evidence names no signer: the system folder keeps powershell.exe out.
+        assert "in the Windows system folder C:\\Windows\\System32" in why[POWERSHELL_SHA1]["reason"]
 
 
 def test_an_unreadable_state_file_starts_over_from_lookback_with_a_warning(simulator, machine, source_args, caplog):
@@ -319,3 +355,84 @@ def test_the_documentation_covers_every_option_and_environment_variable():
         for variable in variables:
             assert "`%s`" % variable in guide, variable
     assert "mde.response.alerts" in examples[0]["sources"][0]
+
+
+def sources_log(caplog, alert_id):
+    return [record.getMessage() for record in caplog.records if record.name == "mde.response.alerts" and alert_id in record.getMessage()]
+
+
+def test_an_alert_without_its_action_is_sent_again_even_after_a_restart_until_the_action_exists(simulator, machine, source_args, caplog):
+    """A failed playbook run leaves no action: the alert comes again after resend_interval, also from a restarted
+    source, and stops coming once its quarantine exists."""
+    raised = simulator.alerts.raise_alert(machine["id"], files=[DROPPER, UNJUDGED], processes=[POWERSHELL])
+    resending = dict(source_args, resend_interval=0.5)
+
+    with caplog.at_level(logging.INFO, logger="mde.response.alerts"):
+        [first], _left = collect(simulator, resending, 1)            # then stopped, as after a failed run
+        listed = len(listings(simulator))
+
+        async def after_restart():
+            source = RunningSource(resending)
+            [again] = await source.events(1)
+            simulator.add_machine_action(machine["id"], SHA1, status="Pending", comment="Defender alert %s" % raised["id"])
+            # Long enough for two more resends: the action now exists, so none is sent.
+            await asyncio.sleep(1.5)
+            await polls_seen(simulator, len(listings(simulator)) + 3)
+            await source.stop()
+            return again, source.queue.qsize()
+
+        again, left = run(after_restart())
+
+    assert (first["delivery"], again["delivery"]) == ({"reason": "new", "attempt": 1}, {"reason": "resend", "attempt": 2})
+    assert again["alert"]["id"] == raised["id"] and again["sha1s"] == [SHA1] and left == 0
+    by_id = [entry for entry in listings(simulator)[listed:] if "id eq" in query_of(entry)["$filter"]]
+    assert by_id and all(query_of(entry)["$filter"] == "(id eq '%s')" % raised["id"] for entry in by_id)
+    reads = simulator.log_for(route="machineactions.list")
+    assert reads and all("machineId eq '%s'" % machine["id"] in query_of(entry)["$filter"] for entry in reads)
+    assert simulator.log_for(route="machines.StopAndQuarantineFile") == []    # the source itself never writes
+    with open(source_args["state_file"], encoding="utf-8") as stream:
+        assert json.load(stream)["pending"] == {}
+    log = sources_log(caplog, raised["id"])
+    assert any(line.startswith("received alert %s (new, status New" % raised["id"]) for line in log)
+    assert any(line.startswith("sent alert %s (new, attempt 1)" % raised["id"]) and "SHA-1 %s selected" % SHA1 in line
+               and "left out %s (Process powershell.exe)" % POWERSHELL_SHA1 in line for line in log)
+    assert any(line.startswith("held back alert %s: sent 1 time(s)" % raised["id"]) for line in log)
+    assert any(line.startswith("sent alert %s (resend, attempt 2) because machine %s has no quarantine action yet for %s"
+                               % (raised["id"], machine["id"], SHA1)) for line in log)
+    assert any(line.startswith("alert %s is done: machine %s has a quarantine action" % (raised["id"], machine["id"])) for line in log)
+
+
+def test_a_resolved_alert_is_not_sent_again_and_a_replay_sends_one_once(simulator, machine, source_args, caplog, monkeypatch):
+    resolved = simulator.alerts.raise_alert(machine["id"], files=[SHA1])
+    replayed = simulator.alerts.raise_alert(machine["id"], files=[OTHER_SHA1])
+    resending = dict(source_args, resend_interval=0.3)
+
+    with caplog.at_level(logging.INFO, logger="mde.response.alerts"):
+        events, _left = collect(simulator, dict(resending, resend_interval=0), 2)
+        simulator.add_machine_action(machine["id"], OTHER_SHA1, status="Succeeded")
+        simulator.alerts.update_alert(resolved["id"], status="Resolved")
+        simulator.clock.advance(1)
+
+        # As docs/eda.md's replay command sets it.
+        monkeypatch.setenv("MDE_ALERTS_REPLAY", "%s,da0000000000000000_0000000000" % replayed["id"])
+
+        async def replay():
+            source = RunningSource(resending)
+            received = await source.events(2)
+            await asyncio.sleep(1)
+            await polls_seen(simulator, len(listings(simulator)) + 3)
+            await source.stop()
+            return received, source.queue.qsize()
+
+        received, left = run(replay())
+
+    assert [event["delivery"]["reason"] for event in events] == ["new", "new"]
+    with open(source_args["state_file"], encoding="utf-8") as stream:
+        assert json.load(stream)["pending"] == {}           # resend_interval 0: nothing is tracked
+    # The replay first, then the resolved alert's change; after that nothing, the action of one existing, the other resolved.
+    assert [(event["alert"]["id"], event["delivery"]) for event in received] == [
+        (replayed["id"], {"reason": "replay", "attempt": 1}), (resolved["id"], {"reason": "changed", "attempt": 1})]
+    assert left == 0
+    assert any("skipped alert da0000000000000000_0000000000: the API does not list it" in line for line in caplog.messages)
+    assert any(line.startswith("alert %s is done" % replayed["id"]) for line in sources_log(caplog, replayed["id"]))
+    assert any("not sent again unless it changes" in line for line in sources_log(caplog, resolved["id"]))

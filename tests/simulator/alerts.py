@@ -2,7 +2,8 @@
 
 What the real API documents (reference notes §12, "Alerts"): ``$filter`` on ``lastUpdateTime``,
 ``alertCreationTime``, ``status``, ``severity`` and ``category`` (and a few ids), ``$top`` up to 10,000, ``$skip``,
-``$expand=evidence`` (file evidence carries ``sha1``, ``sha256``, ``fileName``, ``filePath``); permission
+``$expand=evidence`` (file and process evidence carry ``sha1``, ``sha256``, ``fileName``, ``filePath`` and
+``detectionStatus``; process evidence adds the process's id, command line and parent, §13); permission
 ``Alert.Read.All`` (or ``Alert.ReadWrite.All``); the same rate limits as every other API. The entity's fields and
 their order follow the public Alert resource page. ``$orderby`` is parsed as on the other lists (odata.py).
 
@@ -85,11 +86,16 @@ class AlertService:
     # ------------------------------------------------------------------------------------------------ set-up
 
     def raise_alert(self, machine_id, files=(), severity="High", status="New", category="Malware",
-                    title="'Dropper' malware was detected", detection_source="WindowsDefenderAv", alert_id=None):
+                    title="'Dropper' malware was detected", detection_source="WindowsDefenderAv", alert_id=None,
+                    processes=()):
         """Raise an alert on a machine and return it with its evidence.
 
-        ``files`` are SHA-1s, or dicts with ``sha1`` and optionally ``fileName`` and ``filePath``. An alert without
-        files gets the signed-in user as its only evidence, as a suspicious-activity alert would.
+        ``files`` are SHA-1s, or dicts with ``sha1`` and optionally ``fileName``, ``filePath``, ``detectionStatus``
+        (default ``Detected``), ``verdict`` (default ``malicious``) and ``signer``. ``processes`` are the same for
+        the processes involved, by default Microsoft's signed powershell.exe in System32, detected as the docs'
+        example shows a process (``Detected``, verdict ``suspicious``). An alert without files or processes gets
+        the signed-in user as its only evidence, as a suspicious-activity alert would. The judgement fields an
+        entry carries follow the ``alert_evidence_fields`` switch.
         """
         _check_choice("severity", severity, SEVERITIES)
         _check_choice("status", status, STATUSES)
@@ -98,7 +104,9 @@ class AlertService:
             raise ValueError("no machine %s" % machine_id)
         now = self._clock.now()
         stamp = format_datetime(now)
-        evidence = [self._file_evidence(machine_id, entry, stamp) for entry in files] or [_user_evidence(stamp)]
+        evidence = ([self._file_evidence(machine_id, entry, stamp, _FILE_DEFAULTS) for entry in files]
+                    + [self._file_evidence(machine_id, entry, stamp, _PROCESS_DEFAULTS) for entry in processes]
+                    or [_user_evidence(stamp)])
         number = next(self._ids)
         alert = {
             "id": alert_id or "da%018d_%010d" % (int(now.timestamp() * 1e7) + number, random.randrange(10 ** 10)),
@@ -138,20 +146,27 @@ class AlertService:
             self._alerts[alert["id"]] = alert
             return _copy(alert)
 
-    def _file_evidence(self, machine_id, entry, stamp):
-        described = {"sha1": entry} if isinstance(entry, str) else dict(entry)
+    def _file_evidence(self, machine_id, entry, stamp, defaults):
+        """A File or Process entry; the image of a process is a file on the machine as much as a dropped one."""
+        described = dict(defaults, **({"sha1": entry} if isinstance(entry, str) else entry))
         known = self._defender.observe_file(described["sha1"], machine_id)
-        name = described.get("fileName") or "%s.exe" % known["sha1"][:8]
         evidence = {
-            "entityType": "File",
+            "entityType": described["entityType"],
             "evidenceCreationTime": stamp,
             "sha1": known["sha1"],
             "sha256": known["sha256"],
-            "fileName": name,
-            "filePath": described.get("filePath") or "C:\\Users\\Public\\Downloads",
+            "fileName": described.get("fileName") or "%s.exe" % known["sha1"][:8],
+            "filePath": described["filePath"],
         }
         evidence.update(dict.fromkeys(_NON_FILE_EVIDENCE_FIELDS))
-        evidence["detectionStatus"] = "Detected"
+        if described["entityType"] == "Process":
+            evidence.update(processId=4242, processCommandLine=described.get("processCommandLine") or evidence["fileName"],
+                            processCreationTime=stamp, parentProcessId=1024, parentProcessCreationTime=stamp,
+                            parentProcessFileName="explorer.exe", parentProcessFilePath="C:\\Windows")
+        evidence["detectionStatus"] = described["detectionStatus"]
+        if self._config.alert_evidence_fields == "with_verdict":
+            evidence.update(verdict=described["verdict"], remediationStatus="none",
+                            fileDetails={"signer": described.get("signer"), "issuer": described.get("signer") and "%s Code Signing PCA" % described["signer"]})
         return evidence
 
     def update_alert(self, alert_id, **changes):
@@ -218,6 +233,13 @@ def _expand_option(request):
         expand = True
         query.pop(unquote_plus(name), None)
     return expand, query, "&".join(kept)
+
+
+_FILE_DEFAULTS = {"entityType": "File", "filePath": "C:\\Users\\Public\\Downloads", "detectionStatus": "Detected",
+                  "verdict": "malicious", "signer": None}
+_PROCESS_DEFAULTS = {"entityType": "Process", "fileName": "powershell.exe",
+                     "filePath": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0", "detectionStatus": "Detected",
+                     "verdict": "suspicious", "signer": "Microsoft Windows"}
 
 
 def _user_evidence(stamp):

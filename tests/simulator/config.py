@@ -119,6 +119,12 @@ class SimulatorConfig:
     # isPartialCancelScenario). Seen for live response; StopAndQuarantineFile answers show "commands": [].
     cancel_after_completion: bool = False
 
+    # Which judgement an alert's File and Process evidence carries (reference §13). "documented": the MDE API's
+    # documented entry, whose only judgement is detectionStatus (Detected, Blocked, Prevented or null) and which names
+    # no signer; "with_verdict": also Graph alerts_v2's verdict (malicious, suspicious, noThreatsFound, unknown) and
+    # remediationStatus, and fileDetails with signer and issuer, unconfirmed for /api/alerts.
+    alert_evidence_fields: str = "documented"    # "documented" | "with_verdict"
+
     # A Microsoft-signed / trusted-publisher file: refused; the code is unconfirmed.
     signed_file_response: str = "disallowed_operation"   # 403 DisallowedOperation | "bad_request" (400 BadRequest)
 

@@ -51,6 +51,24 @@ def test_a_file_in_an_alert_is_observed_on_the_alerted_machine(simulator, machin
     assert simulator.defender.observe_file(SHA1, machine["id"])["sha1"] == SHA1
 
 
+@pytest.mark.parametrize("fields", ["documented", "with_verdict"])
+def test_file_and_process_evidence_carry_the_judgement_the_switch_says(simulator, api, machine, fields):
+    simulator.configure(alert_evidence_fields=fields)
+    simulator.alerts.raise_alert(machine["id"], files=[{"sha1": SHA1, "detectionStatus": None, "verdict": "unknown"}],
+                                 processes=[{"sha1": OTHER_SHA1}])
+    dropped, process = alerts(simulator, api, **{"$expand": "evidence"})[0]["evidence"]
+    assert (dropped["entityType"], dropped["detectionStatus"]) == ("File", None)
+    assert (process["entityType"], process["fileName"], process["detectionStatus"]) == ("Process", "powershell.exe", "Detected")
+    assert process["filePath"] == "C:\\Windows\\System32\\WindowsPowerShell\\v1.0" and process["processCommandLine"]
+    if fields == "documented":
+        assert not {"verdict", "remediationStatus", "fileDetails"} & (set(dropped) | set(process))
+    else:
+        assert (dropped["verdict"], process["verdict"]) == ("unknown", "suspicious")
+        assert process["fileDetails"]["signer"] == "Microsoft Windows" and dropped["fileDetails"]["signer"] is None
+    # A process image is on the machine as much as a dropped file: it could be quarantined there.
+    assert simulator.defender.observe_file(OTHER_SHA1, machine["id"])["sha1"] == OTHER_SHA1
+
+
 def test_an_alert_without_a_file_has_user_evidence(simulator, api, machine):
     simulator.alerts.raise_alert(machine["id"], severity="Medium", category="SuspiciousActivity")
     [evidence] = alerts(simulator, api, **{"$expand": "evidence"})[0]["evidence"]

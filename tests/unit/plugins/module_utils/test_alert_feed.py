@@ -6,12 +6,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from ansible_collections.mde.response.plugins.module_utils.alert_evidence import in_system_folder, select_evidence
 from ansible_collections.mde.response.plugins.module_utils.alert_feed import (
-    MAX_BACKOFF, AlertPoll, FeedOptions, FeedState, alert_event, backoff, connection_values, default_state_file)
+    MAX_BACKOFF, AlertPoll, FeedOptions, FeedState, alert_event, backoff, connection_values, default_state_file,
+    describe_event, missing_actions)
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 
 NOW = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)
 SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
+OTHER_SHA1 = "a0c659857ccbe457fdaf5fe21d54efdcbf6f6508"
+THIRD_SHA1 = "5d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e"
 
 
 def stamp(seconds):
@@ -55,6 +59,8 @@ def test_options_fall_back_to_environment_variables(tmp_path):
     ({"status": ["Open"]}, "status must be one or more of Unknown, New, InProgress, Resolved"),
     ({"severity": {"High": 1}}, "severity must be a list"),
     ({"lookback": "last week"}, "lookback must be"),
+    ({"include_processes": "sometimes"}, "include_processes must be true or false"),
+    ({"resend_interval": -5}, "resend_interval must be a non-negative number"),
 ])
 def test_invalid_options(tmp_path, args, message):
     with pytest.raises(InputError, match=message):
@@ -148,11 +154,81 @@ def test_malformed_entries_are_left_out_and_named(tmp_path):
     assert poll.done
 
 
-def test_an_event_has_the_entity_and_the_distinct_file_sha1s():
-    entity = alert("a", 0, evidence=[{"entityType": "File", "sha1": SHA1.upper()}, {"entityType": "User", "sha1": None},
-                                     {"entityType": "File", "sha1": SHA1}, {"sha1": "not-a-hash"}, "garbage"])
-    assert alert_event(entity) == {"alert": entity, "sha1s": [SHA1]}
+def test_an_event_has_the_entity_the_selected_sha1s_and_why_each_was_chosen():
+    entity = alert("a", 0, evidence=[{"entityType": "File", "sha1": SHA1.upper(), "detectionStatus": "Blocked"},
+                                     {"entityType": "User", "sha1": None}, {"entityType": "File", "sha1": SHA1},
+                                     {"sha1": "not-a-hash"}, "garbage"])
+    event = alert_event(entity)
+    assert (event["alert"], event["sha1s"], event["delivery"]) == (entity, [SHA1], {"reason": "new", "attempt": 1})
+    assert [(choice["sha1"], choice["selected"], choice["reason"]) for choice in event["selection"]] == [
+        (SHA1, True, "File evidence that Defender judged Blocked (detectionStatus)")]
     assert alert_event(alert("b", 0, evidence=None))["sha1s"] == []
+    assert describe_event(event) == "SHA-1 %s selected" % SHA1
+
+
+@pytest.mark.parametrize("entry, include_processes, reason", [
+    ({"entityType": "File", "detectionStatus": None}, False, "did not judge it malicious or suspicious (detectionStatus None)"),
+    ({"entityType": "File", "detectionStatus": "Detected", "verdict": "noThreatsFound"}, False, "verdict noThreatsFound"),
+    ({"entityType": "Process", "detectionStatus": "Detected"}, False, "set the source's include_processes: true"),
+    ({"entityType": "Process", "detectionStatus": "Detected", "filePath": "%SystemRoot%\\SysWOW64"}, True,
+     "in the Windows system folder"),
+    ({"entityType": "Process", "verdict": "malicious", "fileDetails": {"issuer": "Microsoft Code Signing PCA 2011"}}, True,
+     "signed by Microsoft (Microsoft Code Signing PCA 2011)"),
+    ({"entityType": "File", "detectionStatus": "Prevented", "filePath": "D:/Windows/WinSxS/amd64_x"}, False, "system folder"),
+    ({"entityType": "Registry", "detectionStatus": "Detected"}, True, "Registry evidence is not a file"),
+])
+def test_evidence_left_out_says_why(entry, include_processes, reason):
+    [choice] = select_evidence([dict(entry, sha1=SHA1)], include_processes)
+    assert not choice["selected"] and reason in choice["reason"]
+
+
+@pytest.mark.parametrize("folder", ["C:\\Windows\\Temp", "C:\\Users\\x\\AppData\\Local\\Temp", "C:\\ProgramData", None])
+def test_files_outside_the_system_folders_are_selected(folder):
+    [choice] = select_evidence([{"entityType": "Process", "sha1": SHA1, "detectionStatus": "Detected", "filePath": folder}], True)
+    assert choice["selected"] and not in_system_folder(folder)
+
+
+def test_a_sha1_seen_as_a_process_and_as_a_detected_file_is_selected_once():
+    evidence = [{"entityType": "Process", "sha1": SHA1, "detectionStatus": "Detected"},
+                {"entityType": "File", "sha1": SHA1, "detectionStatus": "Detected", "fileName": "drop.exe"}]
+    assert [(choice["entityType"], choice["selected"]) for choice in select_evidence(evidence, False)] == [("File", True)]
+
+
+def test_tracked_alerts_are_due_after_the_resend_interval_and_survive_a_restart(tmp_path):
+    state = FeedState(str(tmp_path / "s.json"), NOW, overlap=0)
+    entity = alert("a", 0, machineId="m1", status="New", alertCreationTime=stamp(0),
+                   evidence=[{"entityType": "File", "sha1": SHA1, "detectionStatus": "Detected"}])
+    assert state.track(alert_event(entity), NOW)
+    assert state.due(NOW + timedelta(seconds=10), 60) == ([], [("a", 50.0)])
+    assert state.due(NOW + timedelta(seconds=60), 60) == (["a"], [])
+    assert state.due(NOW + timedelta(days=1), 0) == ([], [])          # 0: never sent again
+    # A change is not a new attempt: the wait goes on from the last send.
+    state.track(alert_event(entity, reason="changed"), NOW + timedelta(seconds=30))
+    state.record(entity)
+    state.save()
+    loaded = FeedState.load(state.path, NOW, overlap=0)
+    assert loaded.pending == {"a": {"machineId": "m1", "sha1s": [SHA1], "alertCreationTime": stamp(0), "sent": NOW.isoformat(), "attempt": 1}}
+    assert not loaded.track(alert_event(dict(entity, status="Resolved"), attempt=2), NOW) and loaded.pending == {}
+
+
+def test_a_version_1_state_file_is_read_with_nothing_pending(tmp_path):
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"version": 1, "floor": stamp(0), "cursor": stamp(5), "delivered": {"a": stamp(5)}}))
+    state = FeedState.load(str(path), NOW, overlap=60)
+    assert state.warning is None and state.pending == {} and state.delivered == {"a": stamp(5)}
+
+
+def test_an_action_in_flight_or_a_recent_success_is_the_alerts_action():
+    event = alert_event(alert("a", 0, alertCreationTime=stamp(0), evidence=[
+        {"entityType": "File", "sha1": sha1, "detectionStatus": "Detected"} for sha1 in (SHA1, OTHER_SHA1, THIRD_SHA1)]))
+
+    def action(sha1, status, seconds):
+        return {"type": "StopAndQuarantineFile", "status": status, "creationDateTimeUtc": stamp(seconds),
+                "relatedFileInfo": {"fileIdentifier": sha1.upper()}}
+
+    assert missing_actions(event, [action(SHA1, "Pending", -86400 * 30), action(OTHER_SHA1, "Succeeded", -3600),
+                                   action(THIRD_SHA1, "Failed", 10)]) == [THIRD_SHA1]
+    assert missing_actions(event, [action(SHA1, "Succeeded", -86400 * 2), action(OTHER_SHA1, "Cancelled", 5)]) == [SHA1, OTHER_SHA1, THIRD_SHA1]
 
 
 def test_backoff_doubles_from_the_interval_up_to_a_ceiling():
