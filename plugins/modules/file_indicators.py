@@ -191,27 +191,40 @@ error:
       sample: Ti.ReadWrite
 """
 
-from ansible_collections.mde.response.plugins.module_utils.indicator_sync import requests_from_list, sync_file_indicators
-from ansible_collections.mde.response.plugins.module_utils.indicators import INDICATOR_ARGUMENT_SPEC
+from ansible_collections.mde.response.plugins.module_utils.indicator_sync import (
+    DEFAULT_MAX_DELETION_PERCENT,
+    DEFAULT_MAX_DELETIONS,
+    ListPolicy,
+    requests_from_list,
+    sync_file_indicators,
+)
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
 
 
 def main():
     module = DefenderModule(
         argument_spec=dict(
-            indicators=dict(type="list", elements="dict", required=True, options=INDICATOR_ARGUMENT_SPEC),
+            # Each entry is checked by requests_from_list, which names it (index and hash) in every message.
+            indicators=dict(type="list", elements="raw", required=True),
+            list_name=dict(type="str", required=True),
             exclusive=dict(type="bool", default=False),
+            take_over=dict(type="bool", default=False),
+            max_deletions=dict(type="int", default=DEFAULT_MAX_DELETIONS),
+            max_deletion_percent=dict(type="int", default=DEFAULT_MAX_DELETION_PERCENT),
+            allow_empty=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
     with module.failing_on_errors():
+        policy = ListPolicy.from_options(module.params)
         requests = requests_from_list(module.params["indicators"], module.clock.now())
-        result = sync_file_indicators(module.defender_client(), requests, exclusive=module.params["exclusive"], check_mode=module.check_mode)
-    output = result.as_dict()
-    if result.refused:
-        module.fail_json(msg="The API refused %d of the indicators: %s; see refused[] and fix those entries" % (
-            len(result.refused), ", ".join("%s (%s)" % (item["file_hash"], item["reason"]) for item in result.refused[:5])), **output)
-    module.exit_json(**output)
+        result = sync_file_indicators(module.defender_client(), requests, policy, check_mode=module.check_mode)
+    for warning in result.warnings:
+        module.warn(warning)
+    failure = result.failure_message()
+    if failure:
+        module.fail_json(msg=failure, **result.as_dict())
+    module.exit_json(**result.as_dict())
 
 
 if __name__ == "__main__":
