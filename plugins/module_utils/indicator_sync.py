@@ -112,6 +112,18 @@ def requests_from_list(entries: object, now: object, entry_format: str = "indica
     return requests
 
 
+def entries_from_file(content: object, path: str, now: object) -> list:
+    """The entries of an indicator list file as YAML loaded them, each checked; InputError names the file and the entry."""
+    if content is None:
+        raise InputError("The indicator list file %s is empty: it must hold a YAML list of indicators, each `- file_hash: <hash>`; "
+                         "an empty list is written []" % path)
+    if not isinstance(content, list):
+        raise InputError("The indicator list file %s holds a %s, not a list: write each indicator as an entry `- file_hash: <hash>`"
+                         % (path, "text" if isinstance(content, str) else "mapping" if isinstance(content, dict) else type(content).__name__))
+    requests_from_list(content, now, entry_format="entry %%d of %s" % path.replace("%", "%%"))
+    return content
+
+
 def check_list(requests: list, policy: ListPolicy) -> None:
     """Refuse an empty list with exclusive (a truncated file would delete every indicator of the list), before any request."""
     if policy.exclusive and not requests and not policy.allow_empty:
@@ -328,3 +340,23 @@ def _failed(result: SyncResult, error: MdeError, failed: list, rest: list) -> bo
     if stopping:
         result.unsent.extend({"file_hash": file_hash, "write": write, "reason": "not sent after: %s" % reason} for file_hash, write in rest)
     return stopping
+
+
+def summary_lines(result: dict, check_mode: bool = False) -> list:
+    """The play-output lines of a file_indicators result: the counts, then every deletion, take-over and file left alone."""
+    if "created" not in result:
+        return []
+    would = "would be " if check_mode else ""
+    lines = ["%sList %s: %d created, %d updated, %d deleted, %d unchanged" % (
+        "CHECK MODE, nothing was changed. " if check_mode else "", result.get("list_name"), len(result["created"]), len(result["updated"]),
+        len(result["deleted"]), result["unchanged"])]
+    lines += ["%sdeleted: %s (indicator %s, %s)" % (would, item["file_hash"], item["id"], item["title"]) for item in result["deleted"]]
+    lines += ["%staken over: %s" % (would, file_hash) for file_hash in result.get("taken_over", ())]
+    lines += ["left as it is: %s, indicator %s of %s (%s); take_over makes it match the list" % (
+        item["file_hash"], item["id"], item["application"] or item["created_by"], item["action"]) for item in result.get("not_owned", ())]
+    if result.get("legacy"):
+        lines.append("left alone: %d indicator(s) of application %s for files not listed (see legacy in the result)" % (
+            len(result["legacy"]), APPLICATION))
+    lines += ["not sent: %s (%s): %s" % (item["file_hash"], item["write"], item["reason"]) for item in result.get("unsent", ())[:20]]
+    lines += ["refused: %s: %s" % (item["file_hash"], item["reason"]) for item in result.get("refused", ())[:20]]
+    return lines

@@ -10,7 +10,8 @@ TASK = "Converge the tenant's file indicators to the list"
 
 def converge(ansible, tmp_path, entries, check=False, env=None, **role_vars):
     path = tmp_path / "blocked-files.yml"
-    path.write_text(yaml.safe_dump(entries))
+    path.write_text(entries if isinstance(entries, str) else yaml.safe_dump(entries))
+    role_vars.setdefault("file_indicators_list_name", "blocked-files")
     run = ansible.playbook("role_file_indicators.yml", extra_vars=dict(file_indicators_file=str(path), **role_vars), check=check, env=env)
     return run, run.result(TASK)
 
