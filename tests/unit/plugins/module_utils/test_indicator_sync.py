@@ -136,14 +136,18 @@ def test_exclusive_deletes_only_what_this_list_created(transport):
     assert any("carry the application mde.response" in warning and "state: absent" in warning for warning in result.warnings)
 
 
-def test_an_indicator_someone_else_made_for_a_listed_file_is_left_and_reported_unless_taken_over(transport):
-    audit = transport.service.add_indicator(SHA1, action="Audit", generateAlert=True, title="analyst watch", created_by="analyst@contoso.com")
+@pytest.mark.parametrize("update_application", ["ignored", "applied"])
+def test_an_indicator_someone_else_made_for_a_listed_file_is_left_and_reported_unless_taken_over(transport, update_application):
+    # Whether or not the API applies an update's application, a take-over sends the one the indicator has.
+    transport.config.indicator_update_application = update_application
+    audit = transport.service.add_indicator(SHA1, action="Audit", generateAlert=True, title="analyst watch", created_by="analyst@contoso.com",
+                                            application="soar-playbook")
     entries = [{"file_hash": SHA1, "title": "INC-1: dropper"}]
 
     left = sync(transport, entries, exclusive=True)
 
     assert (left.changed, left.updated, transport.writes()) == (False, [], [])
-    assert left.not_owned == [{"id": audit["id"], "file_hash": SHA1, "application": None, "created_by": "analyst@contoso.com", "action": "Audit",
+    assert left.not_owned == [{"id": audit["id"], "file_hash": SHA1, "application": "soar-playbook", "created_by": "analyst@contoso.com", "action": "Audit",
                                "title": "analyst watch", "differs": {"action": "BlockAndRemediate", "title": "INC-1: dropper"}}]
     assert "take_over (file_indicators_take_over in the role)" in left.warnings[0] and SHA1 in left.warnings[0]
 
@@ -151,7 +155,7 @@ def test_an_indicator_someone_else_made_for_a_listed_file_is_left_and_reported_u
 
     assert taken.changed and taken.taken_over == [SHA1] and taken.updated[0]["after"] == {"action": "BlockAndRemediate", "title": "INC-1: dropper"}
     [stored] = transport.service.indicators()
-    assert (stored["id"], stored["action"], stored["application"]) == (audit["id"], "BlockAndRemediate", None)
+    assert (stored["id"], stored["action"], stored["application"]) == (audit["id"], "BlockAndRemediate", "soar-playbook")
     # Taken over, it is still not the list's: exclusive does not delete it once it leaves the list.
     assert sync(transport, hashes(1), exclusive=True).deleted == [] and len(transport.service.indicators()) == 2
 
