@@ -176,8 +176,9 @@ indicator:
 diff:
   description:
     - C(before) and C(after) hold the fields that differ (API names), all fields of a new indicator, or, for
-      O(state=absent), C(indicators) listing those deleted. An update sends exactly these changes: a field found in
-      line (an expiry within O(expiration)'s duration above all) is sent as the indicator has it.
+      O(state=absent), C(indicators) listing those deleted.
+    - An update sends exactly these changes. A field found in line (above all an expiry within the duration of
+      O(expiration)) is sent as the indicator has it.
   returned: always
   type: dict
   sample: {"before": {"severity": "Low"}, "after": {"severity": "High"}}

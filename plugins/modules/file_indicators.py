@@ -23,8 +23,8 @@ description:
   - With O(exclusive=true), also deletes the list's own indicators for files no longer listed, each named in
     RV(deleted). More deletions than O(max_deletions) or O(max_deletion_percent) allow, and an empty list
     (unless O(allow_empty=true)), are refused before any write. Indicators of application C(mde.response) for files
-    not listed are reported in RV(legacy) and never deleted; for the list to own one, list its file and delete its
-    indicator once (M(mde.response.file_indicator) with O(mde.response.file_indicator#module:state=absent)): the
+    not listed are reported in RV(legacy) and never deleted. For the list to own one, list its file and delete its
+    indicator once (M(mde.response.file_indicator) with O(mde.response.file_indicator#module:state=absent)); the
     next run creates it under the list's name.
   - When a write fails part way (a refused batch, a lost connection, a token that cannot be renewed), what was written
     stays in the result (RV(changed), RV(created), RV(updated), RV(deleted)), the writes not sent are named in
