@@ -33,7 +33,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The lines.
+  description:
+    - The counts line first (prefixed C(CHECK MODE, nothing was changed.) in check mode), then the lines that start with
+      C(deleted:), C(taken over:), C(left as it is:), C(left alone:), C(not sent:) and C(refused:).
   type: list
   elements: str
 """

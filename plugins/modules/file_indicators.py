@@ -143,7 +143,7 @@ updated:
   type: list
   elements: dict
   contains:
-    file_hash:
+    file_hash: &file_hash
       description: The hash, lower case.
       type: str
     before:
@@ -166,9 +166,7 @@ deleted:
     id:
       description: ID of the indicator.
       type: str
-    file_hash:
-      description: The hash, lower case.
-      type: str
+    file_hash: *file_hash
     title:
       description: Title of the indicator.
       type: str
@@ -189,9 +187,7 @@ not_owned:
     id:
       description: ID of the indicator.
       type: str
-    file_hash:
-      description: The hash, lower case.
-      type: str
+    file_hash: *file_hash
     application:
       description: The indicator's application, null when it has none (made in the portal).
       type: str
@@ -222,9 +218,7 @@ refused:
   type: list
   elements: dict
   contains:
-    file_hash:
-      description: The hash, lower case.
-      type: str
+    file_hash: *file_hash
     reason:
       description: The API's failure reason.
       type: str
@@ -236,9 +230,7 @@ unsent:
   type: list
   elements: dict
   contains:
-    file_hash:
-      description: The hash, lower case.
-      type: str
+    file_hash: *file_hash
     write:
       description: V(create), V(update) or V(delete).
       type: str
