@@ -90,7 +90,7 @@ def requests_from_list(entries: object, now: object, entry_format: str = "indica
     """A FileIndicatorRequest per entry (dicts with the options of the file_indicator module); InputError names the
     entry by ``entry_format % position`` and its hash, before any request."""
     if not isinstance(entries, (list, tuple)):
-        raise InputError("%s must be a list of indicators, each a dict with at least file_hash, got %r" % (entry_format.split("[")[0], entries))
+        raise InputError("indicators must be a list of indicators, each a dict with at least file_hash, got %r" % (entries,))
     requests, seen = [], {}
     for position, entry in enumerate(entries):
         where = entry_format % position

@@ -214,6 +214,16 @@ class IndicatorResult:
             output.update(unsent=self.unsent, error=error_details(self.error))
         return output
 
+    def failure_message(self) -> str | None:
+        """Why the deletions stopped, how many went through and which were not sent; None when none failed."""
+        if self.error is None:
+            return None
+        unsent = [item["id"] for item in self.unsent]
+        named = ", ".join(str(item) for item in unsent[:5]) + (" and %d more" % (len(unsent) - 5) if len(unsent) > 5 else "")
+        return ("%s. %d deletion(s) went through before it; %d not sent: %s; fix that and run again: the next run deletes only what is "
+                "left (see unsent and error)" % (str(self.error).rstrip("."), len(self.diff["before"]["indicators"]) - len(unsent),
+                                                 len(unsent), named))
+
 
 def converge_file_indicator(client, request, check_mode=False):
     """Make the tenant's indicators for the file match ``request``; returns an IndicatorResult."""
@@ -271,13 +281,6 @@ def delete_indicator(client, indicator_id):
         # Gone already (by another run, or a delete whose answer was lost): that is the state wanted.
         if error.http_status != 404:
             raise
-
-
-def interrupted_message(error: MdeError, written: int, unsent: list, write: str) -> str:
-    """The failure message of a run whose writes stopped at ``error``: what was written, and what was not sent."""
-    named = ", ".join(str(item) for item in unsent[:5]) + (" and %d more" % (len(unsent) - 5) if len(unsent) > 5 else "")
-    return ("%s. %d %s(s) went through before it%s; fix that and run again: the next run sends only what is still missing "
-            "(see unsent and error)" % (str(error).rstrip("."), written, write, "; %d not sent: %s" % (len(unsent), named) if unsent else ""))
 
 
 def error_details(error: MdeError) -> dict:

@@ -226,12 +226,7 @@ error:
       sample: Ti.ReadWrite
 """
 
-from ansible_collections.mde.response.plugins.module_utils.indicators import (
-    INDICATOR_ARGUMENT_SPEC,
-    FileIndicatorRequest,
-    converge_file_indicator,
-    interrupted_message,
-)
+from ansible_collections.mde.response.plugins.module_utils.indicators import INDICATOR_ARGUMENT_SPEC, FileIndicatorRequest, converge_file_indicator
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
 
 
@@ -245,9 +240,9 @@ def main():
         result = converge_file_indicator(module.defender_client(), request, check_mode=module.check_mode)
     for warning in result.warnings:
         module.warn(warning)
-    if result.error is not None:
-        module.fail_json(msg=interrupted_message(result.error, len(result.diff["before"]["indicators"]) - len(result.unsent),
-                                                 [item["id"] for item in result.unsent], "deletion"), **result.as_dict())
+    failure = result.failure_message()
+    if failure:
+        module.fail_json(msg=failure, **result.as_dict())
     module.exit_json(**result.as_dict())
 
 

@@ -17,7 +17,6 @@ from ansible_collections.mde.response.plugins.module_utils.indicators import (
     converge_file_indicator,
     expiration_time,
     file_hash,
-    interrupted_message,
 )
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.simulated_indicators import MD5, NOW, SHA1, SHA256, SimulatedTransport
 
@@ -245,7 +244,7 @@ def test_a_token_lost_between_deletions_keeps_what_was_deleted_and_names_the_res
     assert result.unsent == [{"id": second["id"], "reason": "The token service refused the client secret (AADSTS7000215): renew it"}]
     assert result.as_dict()["error"]["code"] == "AuthenticationError"
     assert [item["id"] for item in transport.service.indicators()] == [second["id"]] and first["id"] != second["id"]
-    message = interrupted_message(result.error, 1, [second["id"]], "deletion")
+    message = result.failure_message()
     assert message.startswith("The token service refused the client secret (AADSTS7000215): renew it. 1 deletion(s) went through")
     assert "1 not sent: %s" % second["id"] in message
 
