@@ -37,6 +37,8 @@ IMPORT_BATCH_SIZE = 500
 ENTRY_OPTIONS = tuple(INDICATOR_ARGUMENT_SPEC)
 DEFAULT_MAX_DELETIONS = 20
 DEFAULT_MAX_DELETION_PERCENT = 50
+# The play output names every deletion (bounded by max_deletions); of the other kinds, this many lines each.
+LINES_EACH = 20
 _LIST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # After these no further write can succeed (no token, no permission, writes stopped): the rest is reported unsent.
 _STOPPING = (AuthenticationError, WritesStopped)
@@ -352,11 +354,14 @@ def summary_lines(result: dict, check_mode: bool = False) -> list:
         len(result["deleted"]), result["unchanged"])]
     lines += ["%sdeleted: %s (indicator %s, %s)" % (would, item["file_hash"], item["id"], item["title"]) for item in result["deleted"]]
     lines += ["%staken over: %s" % (would, file_hash) for file_hash in result.get("taken_over", ())]
+    not_owned = result.get("not_owned", ())
     lines += ["left as it is: %s, indicator %s of %s (%s); take_over makes it match the list" % (
-        item["file_hash"], item["id"], item["application"] or item["created_by"], item["action"]) for item in result.get("not_owned", ())]
+        item["file_hash"], item["id"], item["application"] or item["created_by"], item["action"]) for item in not_owned[:LINES_EACH]]
+    if len(not_owned) > LINES_EACH:
+        lines.append("left as it is: %d more (see not_owned in the result)" % (len(not_owned) - LINES_EACH))
     if result.get("legacy"):
         lines.append("left alone: %d indicator(s) of application %s for files not listed (see legacy in the result)" % (
             len(result["legacy"]), APPLICATION))
-    lines += ["not sent: %s (%s): %s" % (item["file_hash"], item["write"], item["reason"]) for item in result.get("unsent", ())[:20]]
-    lines += ["refused: %s: %s" % (item["file_hash"], item["reason"]) for item in result.get("refused", ())[:20]]
+    lines += ["not sent: %s (%s): %s" % (item["file_hash"], item["write"], item["reason"]) for item in result.get("unsent", ())[:LINES_EACH]]
+    lines += ["refused: %s: %s" % (item["file_hash"], item["reason"]) for item in result.get("refused", ())[:LINES_EACH]]
     return lines

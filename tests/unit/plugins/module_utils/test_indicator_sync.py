@@ -12,7 +12,7 @@ import pytest
 
 from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, AuthenticationError, AmbiguousWriteError, InputError
-from ansible_collections.mde.response.plugins.module_utils.indicator_sync import ListPolicy, requests_from_list, sync_file_indicators
+from ansible_collections.mde.response.plugins.module_utils.indicator_sync import ListPolicy, requests_from_list, summary_lines, sync_file_indicators
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.simulated_indicators import (
     APP_ID,
     NOW,
@@ -261,3 +261,19 @@ def test_a_deletion_whose_answer_was_lost_counts_as_a_change(transport):
 
     assert result.changed is True and result.deleted == []
     assert result.unsent == [{"file_hash": "%040x" % 1, "write": "delete", "reason": "DELETE indicators.delete: the connection broke after the request"}]
+
+
+def test_the_play_output_names_every_deletion_and_at_most_twenty_files_left_alone(transport):
+    for number in range(25):
+        transport.service.add_indicator("%040x" % number, title="analyst %d" % number)
+    sync(transport, hashes(3, start=100))
+    result = sync(transport, hashes(25), exclusive=True, check_mode=True, max_deletion_percent=100).as_dict()
+
+    lines = summary_lines(result, check_mode=True)
+
+    assert lines[0] == "CHECK MODE, nothing was changed. List blocked-files: 0 created, 0 updated, 3 deleted, 0 unchanged"
+    assert [line for line in lines if line.startswith("would be deleted: ")] == [
+        "would be deleted: %040x (indicator %s, File %040x)" % (100 + offset, item["id"], 100 + offset) for offset, item in enumerate(result["deleted"])]
+    assert len([line for line in lines if line.startswith("left as it is: ")]) == 21
+    assert lines[-1] == "left as it is: 5 more (see not_owned in the result)"
+    assert summary_lines({"msg": "refused before converging"}) == []
