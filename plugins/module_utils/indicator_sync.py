@@ -238,7 +238,9 @@ def _plan_writes(requests: list, existing: dict, policy: ListPolicy, result: Syn
     """The writes for the listed files whose indicator is missing or differs; counts the unchanged, reports the not owned."""
     writes = []
     for request in requests:
-        current = oldest([indicator for indicator in existing.get(request.value, ()) if request.matches(indicator)])
+        found = [indicator for indicator in existing.get(request.value, ()) if request.matches(indicator)]
+        # The list's own comes first: another indicator for the same file (an analyst's, made later) leaves it managed.
+        current = oldest([indicator for indicator in found if indicator.get("application") == policy.application]) or oldest(found)
         if current is None:
             writes.append(_Write("create", request.value, request.body(application=policy.application)))
             continue

@@ -277,3 +277,15 @@ def test_the_play_output_names_every_deletion_and_at_most_twenty_files_left_alon
     assert len([line for line in lines if line.startswith("left as it is: ")]) == 21
     assert lines[-1] == "left as it is: 5 more (see not_owned in the result)"
     assert summary_lines({"msg": "refused before converging"}) == []
+
+
+def test_the_lists_own_indicator_is_managed_when_someone_else_made_another_for_the_file(transport):
+    transport.config.indicator_match_case = "sensitive"
+    sync(transport, [{"file_hash": SHA1, "severity": "Low"}])
+    transport.service.add_indicator(SHA1.upper(), action="Audit", generateAlert=True, title="analyst watch")
+
+    result = sync(transport, [{"file_hash": SHA1, "severity": "High"}])
+
+    assert result.not_owned == [] and result.updated == [{"file_hash": SHA1, "before": {"severity": "Low"}, "after": {"severity": "High"}}]
+    assert sorted((item["indicatorValue"], item["action"], item["severity"]) for item in transport.service.indicators()) == [
+        (SHA1.upper(), "Audit", "Informational"), (SHA1, "BlockAndRemediate", "High")]
