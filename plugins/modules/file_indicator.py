@@ -238,12 +238,7 @@ def main():
     with module.failing_on_errors():
         request = FileIndicatorRequest.from_options(module.params, module.clock.now())
         result = converge_file_indicator(module.defender_client(), request, check_mode=module.check_mode)
-    for warning in result.warnings:
-        module.warn(warning)
-    failure = result.failure_message()
-    if failure:
-        module.fail_json(msg=failure, **result.as_dict())
-    module.exit_json(**result.as_dict())
+    module.exit_with_outcome(result)
 
 
 if __name__ == "__main__":

@@ -299,12 +299,7 @@ def main():
         policy = ListPolicy.from_options(module.params)
         requests = requests_from_list(module.params["indicators"], module.clock.now())
         result = sync_file_indicators(module.defender_client(), requests, policy, check_mode=module.check_mode)
-    for warning in result.warnings:
-        module.warn(warning)
-    failure = result.failure_message()
-    if failure:
-        module.fail_json(msg=failure, **result.as_dict())
-    module.exit_json(**result.as_dict())
+    module.exit_with_outcome(result)
 
 
 if __name__ == "__main__":
