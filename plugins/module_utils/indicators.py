@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ansible_collections.mde.response.plugins.module_utils.entities import parse_timestamp
-from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError
+from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, InputError, MdeError
 from ansible_collections.mde.response.plugins.module_utils.odata import equals, odata_datetime, or_chain
 from ansible_collections.mde.response.plugins.module_utils.validation import DURATION_FORMS, choice, control_character, parse_duration, text
 
@@ -94,6 +94,16 @@ def _optional(options, option, validate):
     return None if value is None else validate(value, option)
 
 
+def _boolean(value: object, option: str) -> bool:
+    """A flag as YAML or a survey gives it: true/false, or the words Ansible reads as such."""
+    words = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in words:
+        return words[value.strip().lower()]
+    raise InputError("%s must be true or false, got %r" % (option, value))
+
+
 def _long_text(value, option):
     """A description: not empty, at most MAX_TEXT_LENGTH characters, line breaks allowed."""
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT_LENGTH:
@@ -125,7 +135,7 @@ class FileIndicatorRequest:
                   "severity": _optional(options, "severity", lambda value, option: choice(value, option, SEVERITIES)),
                   "recommendedActions": _optional(options, "recommended_actions", _long_text)}
         if options.get("generate_alert") is not None:
-            wanted["generateAlert"] = bool(options["generate_alert"])
+            wanted["generateAlert"] = _boolean(options["generate_alert"], "generate_alert")
         if wanted["action"] == "Audit" and not wanted.get("generateAlert"):
             raise InputError("action Audit needs generate_alert: true (the API refuses an Audit indicator without alerts)")
         groups = options.get("device_groups")
@@ -173,15 +183,18 @@ class FileIndicatorRequest:
             return current_moment.replace(microsecond=0) == parse_timestamp(wanted)
         return current == wanted
 
-    def body(self, existing=None):
-        """The POST body: the existing indicator's values, with the wanted ones on top."""
+    def body(self, existing: dict | None = None, application: str = APPLICATION) -> dict:
+        """The POST body: a new indicator stamped with ``application``, or the existing indicator's values with only the
+        differing fields changed, so that a field found in line (a duration's expiry above all) is sent as it is and
+        the write changes exactly what the diff shows."""
         body = {"indicatorValue": existing["indicatorValue"] if existing else self.value, "indicatorType": self.indicator_type,
                 "title": "File %s" % self.value, "description": "Managed by the %s Ansible collection." % APPLICATION}
-        if existing:
-            body.update({name: existing[name] for name in SENT_AS_IS if existing.get(name) is not None})
-        else:
-            body["application"] = APPLICATION
-        body.update(self.wanted)
+        if existing is None:
+            body["application"] = application
+            body.update(self.wanted)
+            return body
+        body.update({name: existing[name] for name in SENT_AS_IS if existing.get(name) is not None})
+        body.update({name: wanted for name, (_current, wanted) in self.differences(existing).items()})
         return body
 
 
@@ -192,9 +205,24 @@ class IndicatorResult:
     indicator: dict = None
     diff: dict = field(default_factory=lambda: {"before": {}, "after": {}})
     warnings: list = field(default_factory=list)
+    error: MdeError | None = None      # the error that stopped the writes; what was written before it stays reported
+    unsent: list = field(default_factory=list)   # {"id", "reason"}: deletions not sent after the error
 
-    def as_dict(self):
-        return {"changed": self.changed, "outcome": self.outcome, "indicator": self.indicator, "diff": self.diff}
+    def as_dict(self) -> dict:
+        output = {"changed": self.changed, "outcome": self.outcome, "indicator": self.indicator, "diff": self.diff}
+        if self.error is not None:
+            output.update(unsent=self.unsent, error=error_details(self.error))
+        return output
+
+    def failure_message(self) -> str | None:
+        """Why the deletions stopped, how many went through and which were not sent; None when none failed."""
+        if self.error is None:
+            return None
+        unsent = [item["id"] for item in self.unsent]
+        named = ", ".join(str(item) for item in unsent[:5]) + (" and %d more" % (len(unsent) - 5) if len(unsent) > 5 else "")
+        return ("%s. %d deletion(s) went through before it; %d not sent: %s; fix that and run again: the next run deletes only what is "
+                "left (see unsent and error)" % (str(self.error).rstrip("."), len(self.diff["before"]["indicators"]) - len(unsent),
+                                                 len(unsent), named))
 
 
 def converge_file_indicator(client, request, check_mode=False):
@@ -233,9 +261,16 @@ def _submit(client, request, existing, check_mode):
 def _remove(client, existing, check_mode):
     result = IndicatorResult("deleted" if existing else "absent", changed=bool(existing))
     result.diff = {"before": {"indicators": [_summary(item) for item in existing]}, "after": {"indicators": []}}
-    if not check_mode:
-        for indicator in existing:
+    if check_mode:
+        return result
+    for position, indicator in enumerate(existing):
+        try:
             delete_indicator(client, indicator["id"])
+        except MdeError as error:
+            # The deletions before it happened: the result says so, and names the ones not sent.
+            result.changed, result.error = position > 0 or isinstance(error, AmbiguousWriteError), error
+            result.unsent = [{"id": item["id"], "reason": str(error)} for item in existing[position:]]
+            break
     return result
 
 
@@ -246,6 +281,12 @@ def delete_indicator(client, indicator_id):
         # Gone already (by another run, or a delete whose answer was lost): that is the state wanted.
         if error.http_status != 404:
             raise
+
+
+def error_details(error: MdeError) -> dict:
+    """The ``error`` of a result: the API's or the transport's details, or the code of any other error."""
+    to_dict = getattr(error, "to_dict", None)
+    return to_dict() if to_dict else {"code": type(error).__name__, "message": str(error), "http_status": None}
 
 
 def _summary(indicator):

@@ -76,6 +76,16 @@ class DefenderModule(AnsibleModule):
         except MdeError as error:
             self.fail_json(msg=str(error))
 
+    def exit_with_outcome(self, result) -> None:
+        """exit_json with ``result.as_dict()`` after its warnings, or fail_json with the same when
+        ``result.failure_message()`` says why (writes that stopped part way keep what they did in the result)."""
+        for warning in result.warnings:
+            self.warn(warning)
+        failure = result.failure_message()
+        if failure:
+            self.fail_json(msg=failure, **result.as_dict())
+        self.exit_json(**result.as_dict())
+
     def exit_with_results(self, result, allow_partial, fail_when_queued=False):
         """exit_json with every machine's result, or fail_json (with the same results) when machines failed (and, with
         ``fail_when_queued``, when actions wait for offline machines)."""

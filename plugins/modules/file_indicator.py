@@ -177,15 +177,32 @@ diff:
   description:
     - C(before) and C(after) hold the fields that differ (API names), all fields of a new indicator, or, for
       O(state=absent), C(indicators) listing those deleted.
+    - An update sends exactly these changes. A field found in line (above all an expiry within the duration of
+      O(expiration)) is sent as the indicator has it.
   returned: always
   type: dict
   sample: {"before": {"severity": "Low"}, "after": {"severity": "High"}}
+unsent:
+  description:
+    - With O(state=absent), when a deletion failed, the indicators not deleted from that one on, with the reason; the
+      deletions before it happened (RV(changed) says so).
+  returned: on failure, when a deletion failed
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: ID of the indicator not deleted.
+      type: str
+    reason:
+      description: Why it was not deleted.
+      type: str
 error:
   description:
     - When the module fails on an answer of the API or on the network, what went wrong, for playbooks to act on
       (for example in a C(rescue) block). C(msg) says the same in words.
-    - Not set for refused input or a failed login, where C(msg) alone says what to fix.
-  returned: on failure, when the API answered with an error or could not be reached
+    - Not set for refused input or a login that failed before any write, where C(msg) alone says what to fix; set, with
+      the code V(AuthenticationError), when the token could not be renewed between deletions.
+  returned: on failure, when the API answered with an error, could not be reached, or the token could not be renewed
   type: dict
   contains:
     code:
@@ -221,9 +238,7 @@ def main():
     with module.failing_on_errors():
         request = FileIndicatorRequest.from_options(module.params, module.clock.now())
         result = converge_file_indicator(module.defender_client(), request, check_mode=module.check_mode)
-    for warning in result.warnings:
-        module.warn(warning)
-    module.exit_json(**result.as_dict())
+    module.exit_with_outcome(result)
 
 
 if __name__ == "__main__":

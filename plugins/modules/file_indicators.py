@@ -13,9 +13,22 @@ description:
   - Makes the tenant's file indicators match a list kept, for example, in a YAML file in git, in one run.
   - Reads every indicator once, then writes the listed files whose indicator is missing or differs with the batch
     import API (up to 500 indicators a call; the API allows 30 import calls a minute, and its C(Retry-After) is
-    honoured). Entries compare as in M(mde.response.file_indicator), where only the keys given are compared.
-  - With O(exclusive=true), also deletes the indicators that this collection created (their application is
-    C(mde.response)) for files no longer listed. Indicators made by people or other tools are never deleted.
+    honoured). Entries compare as in M(mde.response.file_indicator), where only the keys given are compared; an update
+    changes only the fields that differ, so an expiry found in line is sent as it is and never moved.
+  - Each list has a name, O(list_name), that the indicators it creates carry in their application
+    (C(mde.response:<list_name>)), which the API keeps from creation on. The list owns those and only those.
+  - An indicator someone else made for a listed file (a person, another tool, M(mde.response.file_indicator), the
+    contain role, another list, or a release of this module before lists had names, whose application is
+    C(mde.response)) is left as it is and reported in RV(not_owned), unless O(take_over=true).
+  - With O(exclusive=true), also deletes the list's own indicators for files no longer listed, each named in
+    RV(deleted). More deletions than O(max_deletions) or O(max_deletion_percent) allow, and an empty list
+    (unless O(allow_empty=true)), are refused before any write. Indicators of application C(mde.response) for files
+    not listed are reported in RV(legacy) and never deleted. For the list to own one, list its file and delete its
+    indicator once (M(mde.response.file_indicator) with O(mde.response.file_indicator#module:state=absent)); the
+    next run creates it under the list's name.
+  - When a write fails part way (a refused batch, a lost connection, a token that cannot be renewed), what was written
+    stays in the result (RV(changed), RV(created), RV(updated), RV(deleted)), the writes not sent are named in
+    RV(unsent) with the reason, and the task fails. After an authentication failure or a 403 no further write is sent.
   - "Required API permissions (application): C(Ti.ReadWrite.All), or C(Ti.ReadWrite), with which the app sees and
     changes only the indicators it created itself."
 author:
@@ -23,46 +36,54 @@ author:
 options:
   indicators:
     description:
-      - The wanted indicators, one dict per file, each file once.
+      - The wanted indicators, one dict per file, each file once, with the keys below. Each entry is checked before
+        any request, and a message names the entry (its position and hash) and what is wrong with it.
+      - C(file_hash) (required) is the SHA-1, SHA-256 or MD5 of the file, in any case.
+      - C(action) is one of V(BlockAndRemediate) (the default), V(Block), V(AlertAndBlock), V(Alert), V(Warn), V(Audit)
+        (which needs C(generate_alert=true)) or V(Allowed); see M(mde.response.file_indicator).
+      - C(title) and C(description) are texts; a new indicator without them gets V(File <hash>) and a line naming this
+        collection.
+      - C(severity) is one of V(Informational), V(Low), V(Medium) or V(High).
+      - C(expiration) is a date and time in ISO 8601, or a duration from now such as V(30d).
+      - C(generate_alert) is a boolean, C(recommended_actions) a text, and C(device_groups) a list of device group
+        names (an empty list means every device).
     type: list
-    elements: dict
+    elements: raw
     required: true
-    suboptions:
-      file_hash:
-        description: SHA-1, SHA-256 or MD5 of the file, in any case.
-        type: str
-        required: true
-      action:
-        description: See M(mde.response.file_indicator).
-        type: str
-        choices: [BlockAndRemediate, Block, AlertAndBlock, Alert, Warn, Audit, Allowed]
-        default: BlockAndRemediate
-      title:
-        description: Title; a new indicator without one gets V(File <hash>).
-        type: str
-      description:
-        description: Description; a new indicator without one gets a line naming this collection.
-        type: str
-      severity:
-        description: Severity of the indicator's alerts.
-        type: str
-        choices: [Informational, Low, Medium, High]
-      expiration:
-        description: A date and time in ISO 8601, or a duration from now such as V(30d); see M(mde.response.file_indicator).
-        type: str
-      generate_alert:
-        description: Whether Defender raises an alert when it meets the file.
-        type: bool
-      recommended_actions:
-        description: Recommended actions shown on the alerts.
-        type: str
-      device_groups:
-        description: Names of the device groups the indicator applies to; an empty list means every device.
-        type: list
-        elements: str
+  list_name:
+    description:
+      - The list's name, 1 to 64 letters, digits, C(.), C(_) or C(-), starting with a letter or digit. The indicators
+        the list creates carry it, so keep it once chosen.
+    type: str
+    required: true
   exclusive:
     description:
-      - Delete the indicators this collection created for files that are not in O(indicators).
+      - Delete the indicators this list created for files that are not in O(indicators).
+    type: bool
+    default: false
+  take_over:
+    description:
+      - Make the indicators someone else made for listed files match the list, updated in place (listed in
+        RV(taken_over)). They keep their application, so O(exclusive) never deletes them.
+    type: bool
+    default: false
+  max_deletions:
+    description:
+      - With O(exclusive), the most indicators one run may delete; a run that would delete more is refused before any
+        write (check mode included).
+    type: int
+    default: 20
+  max_deletion_percent:
+    description:
+      - With O(exclusive), the largest share, in percent, of the indicators the list owns that one run may delete; more
+        is refused before any write.
+    type: int
+    default: 50
+  allow_empty:
+    description:
+      - Accept an empty O(indicators) with O(exclusive), which deletes every indicator the list created (within
+        O(max_deletions) and O(max_deletion_percent)). Without it an empty list with O(exclusive) is refused before any
+        request.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -77,6 +98,8 @@ attributes:
     support: full
 notes:
   - Every entry is checked (hash, expiration, keys, repeated files) before any request is sent.
+  - Before this module had O(list_name), the indicators it created carried the application C(mde.response), as those
+    of M(mde.response.file_indicator) and the contain role do; they cannot be told apart, so no list owns them.
 seealso:
   - module: mde.response.file_indicator
   - name: Import Indicators API
@@ -87,12 +110,14 @@ seealso:
 EXAMPLES = r"""
 - name: Converge the tenant to the blocked hashes kept in git
   mde.response.file_indicators:
-    indicators: "{{ lookup('ansible.builtin.file', 'blocked-files.yml') | from_yaml }}"
+    list_name: blocked-files
+    indicators: "{{ lookup('mde.response.indicator_list', 'blocked-files.yml') }}"
     exclusive: true
   register: converged
 
 - name: Two indicators given inline
   mde.response.file_indicators:
+    list_name: incident-4711
     indicators:
       - file_hash: 87662bc3d60e4200ceaf7aae249d1c343f4b83c9
         title: "INC-4711: ransomware dropper"
@@ -118,7 +143,7 @@ updated:
   type: list
   elements: dict
   contains:
-    file_hash:
+    file_hash: &file_hash
       description: The hash, lower case.
       type: str
     before:
@@ -127,8 +152,13 @@ updated:
     after:
       description: The differing fields as wanted.
       type: dict
+taken_over:
+  description: With O(take_over=true), hashes of the updated indicators that someone else had made (also in RV(updated)).
+  returned: always
+  type: list
+  elements: str
 deleted:
-  description: With O(exclusive=true), the indicators of this collection deleted because their file is no longer listed.
+  description: With O(exclusive=true), the indicators of this list deleted (in check mode, to be deleted) because their file is no longer listed.
   returned: always
   type: list
   elements: dict
@@ -136,27 +166,76 @@ deleted:
     id:
       description: ID of the indicator.
       type: str
-    file_hash:
-      description: The hash, lower case.
-      type: str
+    file_hash: *file_hash
     title:
       description: Title of the indicator.
       type: str
 unchanged:
-  description: How many listed files already had a matching indicator.
+  description: How many listed files already had a matching indicator of this list (or, with O(take_over), of anyone).
   returned: always
   type: int
+list_name:
+  description: The list's name, as given.
+  returned: always
+  type: str
+not_owned:
+  description: Listed files whose indicator someone else made, left as it is (without O(take_over)).
+  returned: always
+  type: list
+  elements: dict
+  contains: &indicator_owner
+    id:
+      description: ID of the indicator.
+      type: str
+    file_hash: *file_hash
+    application:
+      description: The indicator's application, null when it has none (made in the portal).
+      type: str
+    created_by:
+      description: Who created the indicator (a user or an application ID).
+      type: str
+    action:
+      description: The indicator's action.
+      type: str
+    title:
+      description: The indicator's title.
+      type: str
+    differs:
+      description: The fields (API names) that differ from the entry, with the values the entry wants; empty when it matches.
+      type: dict
+      returned: in not_owned
+legacy:
+  description:
+    - With O(exclusive=true), the indicators of application C(mde.response) for files not listed, left alone (see the
+      description for how a list adopts one).
+  returned: always
+  type: list
+  elements: dict
+  contains: *indicator_owner
 refused:
-  description: Indicators the import refused, with the API's reason; the task fails when there is any.
+  description: Writes the API refused, with the API's reason; the task fails when there is any.
   returned: always
   type: list
   elements: dict
   contains:
-    file_hash:
-      description: The hash, lower case.
-      type: str
+    file_hash: *file_hash
     reason:
       description: The API's failure reason.
+      type: str
+unsent:
+  description:
+    - Writes not sent because an earlier one failed with an authentication error or a 403, or whose answer was lost (they may
+      have taken effect; the next run sees), with the reason; the task fails when there is any.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    file_hash: *file_hash
+    write:
+      description: V(create), V(update) or V(delete).
+      type: str
+    reason:
+      description: Why it was not sent.
       type: str
 diff:
   description: C(before) and C(after) per file hash.
@@ -166,8 +245,9 @@ error:
   description:
     - When the module fails on an answer of the API or on the network, what went wrong, for playbooks to act on
       (for example in a C(rescue) block). C(msg) says the same in words.
-    - Not set for refused input or a failed login, where C(msg) alone says what to fix.
-  returned: on failure, when the API answered with an error or could not be reached
+    - Not set for refused input or a login that failed before any write, where C(msg) alone says what to fix; set, with
+      the code V(AuthenticationError), when the token could not be renewed part way through the writes.
+  returned: on failure, when the API answered with an error, could not be reached, or the token could not be renewed
   type: dict
   contains:
     code:
@@ -191,27 +271,35 @@ error:
       sample: Ti.ReadWrite
 """
 
-from ansible_collections.mde.response.plugins.module_utils.indicator_sync import requests_from_list, sync_file_indicators
-from ansible_collections.mde.response.plugins.module_utils.indicators import INDICATOR_ARGUMENT_SPEC
+from ansible_collections.mde.response.plugins.module_utils.indicator_sync import (
+    DEFAULT_MAX_DELETION_PERCENT,
+    DEFAULT_MAX_DELETIONS,
+    ListPolicy,
+    requests_from_list,
+    sync_file_indicators,
+)
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
 
 
 def main():
     module = DefenderModule(
         argument_spec=dict(
-            indicators=dict(type="list", elements="dict", required=True, options=INDICATOR_ARGUMENT_SPEC),
+            # Each entry is checked by requests_from_list, which names it (index and hash) in every message.
+            indicators=dict(type="list", elements="raw", required=True),
+            list_name=dict(type="str", required=True),
             exclusive=dict(type="bool", default=False),
+            take_over=dict(type="bool", default=False),
+            max_deletions=dict(type="int", default=DEFAULT_MAX_DELETIONS),
+            max_deletion_percent=dict(type="int", default=DEFAULT_MAX_DELETION_PERCENT),
+            allow_empty=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
     with module.failing_on_errors():
+        policy = ListPolicy.from_options(module.params)
         requests = requests_from_list(module.params["indicators"], module.clock.now())
-        result = sync_file_indicators(module.defender_client(), requests, exclusive=module.params["exclusive"], check_mode=module.check_mode)
-    output = result.as_dict()
-    if result.refused:
-        module.fail_json(msg="The API refused %d of the indicators: %s; see refused[] and fix those entries" % (
-            len(result.refused), ", ".join("%s (%s)" % (item["file_hash"], item["reason"]) for item in result.refused[:5])), **output)
-    module.exit_json(**output)
+        result = sync_file_indicators(module.defender_client(), requests, policy, check_mode=module.check_mode)
+    module.exit_with_outcome(result)
 
 
 if __name__ == "__main__":

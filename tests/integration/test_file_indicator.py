@@ -1,4 +1,7 @@
-"""file_indicator through ansible-playbook against the simulator: outcomes, and what went over the wire."""
+"""file_indicator (and file_indicators' input checks) through ansible-playbook against the simulator: outcomes, and what
+went over the wire."""
+
+from datetime import timedelta
 
 import pytest
 
@@ -167,3 +170,34 @@ def test_the_tenant_limit_refusal_reaches_the_user_with_the_apis_reason(simulato
     assert [entry["route"] for entry in writes(simulator)] == ["indicators.submit"]
     assert result["error"]["http_status"] == 400
     assert "limit of 0 active indicators" in result["msg"]
+
+
+def test_an_update_keeps_the_expiry_when_it_is_in_line_and_the_diff_shows_what_is_sent(simulator, ansible):
+    # Made ten days ago with expiration 30d: it expires in twenty days.
+    in_twenty_days = (simulator.clock.now() + timedelta(days=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    seeded = simulator.indicators.add_indicator(SHA1, severity="High", expirationTime=in_twenty_days)
+    simulator.reset()
+
+    run, result = indicator_task(ansible, expiration="30d", severity="Medium", show_diff=True)
+
+    assert run.rc == 0, run.output
+    [update] = writes(simulator)
+    assert (update["body"]["severity"], update["body"]["expirationTime"]) == ("Medium", seeded["expirationTime"])
+    assert result["indicator"]["expirationTime"] == seeded["expirationTime"]
+    shown = run.stdout.split("TASK [File indicator]")[1]
+    assert '-    "severity": "High"' in shown and '+    "severity": "Medium"' in shown and "expirationTime" not in shown, shown
+
+
+def test_bad_entries_of_a_list_are_named_by_position_and_hash_before_any_request(simulator, ansible):
+    lists = [[{"file_hash": SHA1}, {"file_hash": SHA256, "action": "Quarantine"}], [{"file_hash": SHA1, "sevrity": "High"}], [SHA1],
+             [{"file_hash": SHA1, "generate_alert": "sometimes"}]]
+
+    run = ansible.playbook("file_indicators_lists.yml", extra_vars={"indicator_lists": lists})
+
+    messages = [item["msg"] for item in run.result("Converge one list")["results"]]
+    assert messages[0].startswith("indicators[1] (file_hash %s): action must be one of BlockAndRemediate" % SHA256), messages[0]
+    assert "got 'Quarantine'" in messages[0]
+    assert messages[1].startswith("indicators[0] (file_hash %s) has the unknown key(s) sevrity; the keys are file_hash, action" % SHA1)
+    assert messages[2].startswith("indicators[0] must be a dict with at least file_hash (written `- file_hash: <hash>` in YAML), got '%s'" % SHA1)
+    assert messages[3] == "indicators[0] (file_hash %s): generate_alert must be true or false, got 'sometimes'" % SHA1
+    assert simulator.request_log == []

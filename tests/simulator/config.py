@@ -139,6 +139,8 @@ class SimulatorConfig:
     indicator_value_case: str = "as_sent"        # "as_sent" | "lower"
     indicator_match_case: str = "insensitive"    # "insensitive" | "sensitive" (a second indicator per case)
     indicator_update_omitted: str = "reset"      # "reset" | "keep"
+    # Documented: an update "will not update" application. "applied" is the API ignoring its own page.
+    indicator_update_application: str = "ignored"  # "ignored" | "applied"
     indicator_contains_existing_copies: bool = False
 
     # Token service

@@ -220,6 +220,8 @@ class IndicatorService:
         for name in UPDATABLE_FIELDS:
             if name in values or not kept:
                 existing.entity[name] = values.get(name, _default(name))
+        if _switch(self._config, "indicator_update_application", ("ignored", "applied")) == "applied" and "application" in values:
+            existing.entity["application"] = values["application"]
         existing.expires = _moment(existing.entity["expirationTime"])
         existing.entity.update(lastUpdateTime=format_datetime(now), lastUpdatedBy=_requestor(request))
         return existing

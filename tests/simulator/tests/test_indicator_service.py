@@ -75,6 +75,13 @@ def test_submit_creates_then_updates_by_value(simulator, submit, listed):
     assert [found["id"] for found in listed("indicatorValue eq '%s'" % SHA1)] == [entity["id"]]
 
 
+@pytest.mark.parametrize("switch, expected", [("ignored", "first"), ("applied", "second")])
+def test_an_update_keeps_the_application_unless_told_otherwise(simulator, submit, switch, expected):
+    simulator.configure(indicator_update_application=switch)
+    submit(indicator(application="first"))
+    assert submit(indicator(application="second")).json()["application"] == expected
+
+
 def test_an_update_can_keep_the_fields_it_leaves_out(simulator, submit):
     simulator.configure(indicator_update_omitted="keep")
     submit(indicator(severity="High"))

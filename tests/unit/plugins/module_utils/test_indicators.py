@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
-from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError
+from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, AuthenticationError, InputError
 from ansible_collections.mde.response.plugins.module_utils.indicators import (
     APPLICATION,
     FileIndicatorRequest,
@@ -26,9 +26,9 @@ def fixture_transport():
     return SimulatedTransport()
 
 
-def converge(transport, check_mode=False, **options):
+def converge(transport, check_mode=False, now=NOW, **options):
     options.setdefault("file_hash", SHA1)
-    return converge_file_indicator(DefenderClient(transport), FileIndicatorRequest.from_options(options, NOW), check_mode=check_mode)
+    return converge_file_indicator(DefenderClient(transport), FileIndicatorRequest.from_options(options, now), check_mode=check_mode)
 
 
 # -------------------------------------------------------------------------------------------------- validation
@@ -144,6 +144,32 @@ def test_a_duration_is_met_by_any_expiry_within_it(transport):
     assert converge(transport, expiration="30d").diff["before"] == {"expirationTime": None}
 
 
+def test_an_update_sends_the_expiry_the_indicator_has_when_it_is_in_line(transport):
+    first = converge(transport, expiration="30d", severity="High").indicator
+    ten_days_later = NOW + timedelta(days=10)
+
+    result = converge(transport, now=ten_days_later, expiration="30d", severity="Medium")
+
+    assert result.diff == {"before": {"severity": "High"}, "after": {"severity": "Medium"}}
+    assert transport.writes()[-1][2]["expirationTime"] == first["expirationTime"] == "2026-04-01T09:00:00.0000000Z"
+    assert [(item["severity"], item["expirationTime"]) for item in transport.service.indicators()] == [("Medium", "2026-04-01T09:00:00.0000000Z")]
+    # Out of line (it expires later than 5 days from now), the expiry is what changes, and the diff says so.
+    moved = converge(transport, now=ten_days_later, expiration="5d", severity="Medium")
+    assert moved.diff == {"before": {"expirationTime": "2026-04-01T09:00:00.0000000Z"}, "after": {"expirationTime": "2026-03-17T09:00:00Z"}}
+    assert transport.writes()[-1][2]["expirationTime"] == "2026-03-17T09:00:00Z"
+
+
+@pytest.mark.parametrize("value, expected", [(True, True), ("yes", True), ("False", False), (False, False)])
+def test_generate_alert_takes_what_yaml_and_surveys_give(transport, value, expected):
+    assert converge(transport, generate_alert=value).indicator["generateAlert"] is expected
+
+
+def test_generate_alert_that_is_not_a_flag_is_refused(transport):
+    with pytest.raises(InputError, match="generate_alert must be true or false, got 'sometimes'"):
+        converge(transport, generate_alert="sometimes")
+    assert transport.calls == []
+
+
 def test_an_exact_expiry_compares_to_the_second(transport):
     converge(transport, expiration="2026-12-31T18:00:00Z")
     assert not converge(transport, expiration="2026-12-31T19:00:00+01:00").changed
@@ -199,6 +225,28 @@ def test_an_indicator_deleted_meanwhile_is_not_an_error(transport):
 
     transport.request = delete_first
     assert converge(transport, state="absent").diff["before"]["indicators"][0]["id"] == seeded["id"]
+
+
+def test_a_token_lost_between_deletions_keeps_what_was_deleted_and_names_the_rest(transport):
+    transport.config.indicator_match_case = "sensitive"
+    first, second = transport.service.add_indicator(SHA1.upper()), transport.service.add_indicator(SHA1)
+    original = transport.request
+
+    def token_gone_after_one_delete(method, path, **kwargs):
+        if method == "DELETE" and any(call[0] == "DELETE" for call in transport.calls):
+            raise AuthenticationError("The token service refused the client secret (AADSTS7000215): renew it")
+        return original(method, path, **kwargs)
+
+    transport.request = token_gone_after_one_delete
+    result = converge(transport, state="absent")
+
+    assert (result.changed, result.outcome) == (True, "deleted")
+    assert result.unsent == [{"id": second["id"], "reason": "The token service refused the client secret (AADSTS7000215): renew it"}]
+    assert result.as_dict()["error"]["code"] == "AuthenticationError"
+    assert [item["id"] for item in transport.service.indicators()] == [second["id"]] and first["id"] != second["id"]
+    message = result.failure_message()
+    assert message.startswith("The token service refused the client secret (AADSTS7000215): renew it. 1 deletion(s) went through")
+    assert "1 not sent: %s" % second["id"] in message
 
 
 # ------------------------------------------------------------------------------------------------ permissions
