@@ -21,7 +21,6 @@ from tests.support.ansible_runner import REPO
 from tests.support.quarantine import FAST, SHA1
 from tests.support.reports import report_files, written
 
-DEMO_SHA1 = "3395856ce81f2b7382dee72602f798b642f14140"
 COMMAND_WORDS = ("ansible-playbook", "ansible-galaxy", "make")
 COMMAND = re.compile(r"^(?:ansible-playbook|ansible-galaxy) \S|^make(?: [a-z]|$)")
 FENCED_BLOCK = re.compile(r"^```.*?^```", re.M | re.S)
@@ -45,6 +44,9 @@ def printed_lines(path):
             if path.endswith((".yml", ".yaml")):
                 if line.lstrip().startswith("#"):
                     yield line.lstrip().lstrip("#").strip()
+            elif path.endswith(".rst") and line.lstrip().startswith("$ "):
+                # A console block of a guide, indented under its directive.
+                yield line.lstrip()[2:].strip()
             elif line.startswith("$ "):
                 yield line[2:].strip()
             elif line.startswith("    ") and not line.lstrip().startswith("#"):
@@ -219,23 +221,31 @@ def seed_names(names, sha1=SHA1):
     return lambda _workdir, simulator: seed_named(simulator, names, sha1=sha1)
 
 
+# The demo fleet's machines that observed the file, as the simulator guide's table lists them.
+DEMO_OBSERVERS = ("ws-0042.contoso.local", "ws-0043.contoso.local", "ws-0044.contoso.local", "ws-0099.contoso.local",
+                  "srv-01.contoso.local", "laptop-07.contoso.local")
+
+
+def demo_fleet(names=DEMO_OBSERVERS):
+    """The simulator's --demo-fleet, which the simulator guide runs these commands against: {name: id} of ``names``."""
+    def prepare(_workdir, simulator):
+        demo = simulator.seed_demo()
+        assert demo["malicious_sha1"] == SHA1, "the demo fleet's file is the one the documentation names"
+        return {machine["computerDnsName"]: machine["id"] for machine in demo["machines"] if machine["computerDnsName"] in names}
+    return prepare
+
+
 RUNS = {
     "ansible-playbook mde.response.quarantine --check -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
     "-e 'comment=\"INC-4711: ransomware dropper\"' -e machine_names=ws-0042.contoso.local,ws-0043.contoso.local":
-        (seed_names(["ws-0042.contoso.local", "ws-0043.contoso.local"]), check_run_promises),
-    "ansible-playbook mde.response.quarantine -e sha1=3395856ce81f2b7382dee72602f798b642f14140 "
-    "-e 'comment=\"INC-4711: ransomware dropper\"' -e machine_names=desktop-01.contoso.local,desktop-02.contoso.local":
-        (lambda _workdir, simulator: seed_named(simulator, ["desktop-01.contoso.local", "desktop-02.contoso.local", "server-01.contoso.local"],
-                                                sha1=DEMO_SHA1),
-         first_run_promises("INC-4711: ransomware dropper", ["desktop-01.contoso.local", "desktop-02.contoso.local"], sha1=DEMO_SHA1)),
+        (demo_fleet(["ws-0042.contoso.local", "ws-0043.contoso.local"]), check_run_promises),
     "ansible-playbook mde.response.quarantine -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
     "-e 'comment=\"INC-4711: ransomware dropper\"' -e machine_names=ws-0042.contoso.local,ws-0043.contoso.local "
     "-e observed=true -e wait=true -e report_dir=./reports":
         (seed_fast(["ws-0042.contoso.local", "ws-0043.contoso.local", "ws-0044.contoso.local"]), header_promises),
     "ansible-playbook mde.response.quarantine -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
     "-e 'comment=\"INC-4711: ransomware dropper\"' -e machine_names=ws-0042.contoso.local":
-        (seed_names(["ws-0042.contoso.local", "ws-0043.contoso.local"]),
-         first_run_promises("INC-4711: ransomware dropper", ["ws-0042.contoso.local"])),
+        (demo_fleet(["ws-0042.contoso.local"]), first_run_promises("INC-4711: ransomware dropper", ["ws-0042.contoso.local"])),
     "ansible-playbook docs/examples/cancel_pending_quarantine.yml -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
     "-e 'comment=\"INC-4711: false positive\"'":
         (prepare_cancel, cancel_promises),
@@ -250,7 +260,7 @@ RUNS = {
     "-e report_dir=./reports":
         (seed_fast(["ws-0042.contoso.local", "ws-0043.contoso.local"]), observed_report_promises),
     "ansible-playbook mde.response.contain -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 -e comment=INC-4711":
-        (seed_names(["ws-0042.contoso.local", "ws-0043.contoso.local"]), contain_promises("INC-4711")),
+        (demo_fleet(), contain_promises("INC-4711")),
     "ansible-playbook mde.response.contain -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
     "-e 'comment=\"INC-4711: ransomware dropper\"' -e expiration=30d -e wait=true -e report_dir=./reports":
         (seed_fast(["ws-0042.contoso.local", "ws-0043.contoso.local"]), contain_promises("INC-4711: ransomware dropper", report=True)),
@@ -282,9 +292,6 @@ LOCAL_RUNS = {
 NOT_RUN = {
     "ansible-galaxy collection install git+https://github.com/mde-response/mde.response.git,main":
         "fetches from GitHub: the tests have only loopback; the two commands that build and install from a checkout run instead",
-    "ansible-galaxy collection install mde.response": "fetches from Galaxy: the tests have only loopback",
-    "ansible-playbook mde.response.quarantine": "names the playbook in prose; the commands that run it with variables are run",
-    "ansible-playbook mde.response.contain": "names the playbook in prose; the commands that run it with variables are run",
     "make bench BENCH_ARGS=\"--scenario containment\"": "a benchmark scenario takes minutes; test_bench_containment.py runs it on a small fleet",
     "ansible-playbook docs/examples/credentials_once.yml -e @vault.yml --ask-vault-pass "
     "-e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 -e tag=finance":
@@ -295,7 +302,6 @@ NOT_RUN = {
     "make bench BENCH_ARGS=\"--scenario first-run\"": "a benchmark scenario takes minutes; test_bench.py runs its harness",
     "make bench BENCH_ARGS=\"--scenario first-run --clock-speed 1\"": "ten minutes in real time",
     "make docs": "rewrites docs/plugins; make test's docs-check stage runs it into build/",
-    "make changelog": "rewrites CHANGELOG.rst; tests/ecosystem/test_changelog.py generates it",
     "make test-eda": "builds a third virtualenv with ansible-rulebook and needs Java 17; minutes",
     "make ee": "builds a container image with ansible-builder and podman or docker; minutes, and a container runtime",
     "make venv tree": "creates the virtualenv and the collection tree every test already runs from",

@@ -75,9 +75,11 @@ PLATFORM_DEFAULTS = {
     "Linux": ("6.5", None),
 }
 
-# seed_demo's files: a made-up malicious hash, and a made-up Microsoft-signed one the action must refuse.
-DEMO_MALICIOUS_SHA1 = "3395856ce81f2b7382dee72602f798b642f14140"
+# seed_demo's files: the made-up malicious hash of the documentation's examples, and a made-up Microsoft-signed one
+# the action must refuse; and the device ID docs/examples/quarantine_by_name_and_id.yml names.
+DEMO_MALICIOUS_SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
 DEMO_SIGNED_SHA1 = "f1d2d2f924e986ac86fdf7b36c94bcdf32beec15"
+DEMO_ID_MACHINE_ID = "4f9c2d6e8a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d"
 
 SHA1 = re.compile(r"[0-9a-fA-F]{40}")
 SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -374,18 +376,22 @@ class DefenderService:
                     for index in range(1, count + 1)]
 
     def seed_demo(self):
-        """A small tenant for demos: a malicious file on most machines, a Microsoft-signed one, and machines it cannot act on."""
+        """The fleet the documentation's examples name (tests/simulator/README.md lists it): the malicious file on
+        the workstations, the server and an offline laptop; a Microsoft-signed file; two machines it cannot act on."""
         demo_machines = (
-            ("desktop-01.contoso.local", {"os_platform": "Windows11", "tags": ("finance",)}),
-            ("desktop-02.contoso.local", {"os_platform": "Windows10", "version": "22H2"}),
-            ("server-01.contoso.local", {"os_platform": "WindowsServer2019", "tags": ("servers",), "exposure_level": "Medium"}),
-            ("laptop-07.contoso.local", {"os_platform": "Windows11", "health_status": "Inactive", "quarantine_outcome": "Pending"}),
-            ("desktop-legacy.contoso.local", {"os_platform": "Windows10", "version": "1607"}),
-            ("mac-01.contoso.local", {"os_platform": "macOS"}),
+            ("ws-0042.contoso.local", {"os_platform": "Windows11", "tags": ("finance",)}, True),
+            ("ws-0043.contoso.local", {"os_platform": "Windows10", "version": "22H2", "tags": ("finance",)}, True),
+            ("ws-0044.contoso.local", {"os_platform": "Windows11"}, True),
+            ("ws-0099.contoso.local", {"os_platform": "Windows11", "machine_id": DEMO_ID_MACHINE_ID}, True),
+            ("srv-01.contoso.local", {"os_platform": "WindowsServer2019", "tags": ("servers",), "exposure_level": "Medium"}, True),
+            ("laptop-07.contoso.local", {"os_platform": "Windows11", "health_status": "Inactive", "quarantine_outcome": "Pending"}, True),
+            ("desktop-legacy.contoso.local", {"os_platform": "Windows10", "version": "1607"}, False),
+            ("mac-01.contoso.local", {"os_platform": "macOS"}, False),
         )
         with self._lock:
-            machines = [self.add_machine(name, machine_id=hashlib.sha1(name.encode()).hexdigest(), **options) for name, options in demo_machines]
-            observed_on = [machine["id"] for machine in machines]
+            machines = [self.add_machine(name, **dict({"machine_id": hashlib.sha1(name.encode()).hexdigest()}, **options))
+                        for name, options, _observed in demo_machines]
+            observed_on = [machine["id"] for machine, (_name, _options, observed) in zip(machines, demo_machines) if observed]
             self.add_file(DEMO_MALICIOUS_SHA1, observed_on=observed_on)
             self.add_file(DEMO_SIGNED_SHA1, microsoft_signed=True, observed_on=observed_on[:2])
             return {"machines": machines, "malicious_sha1": DEMO_MALICIOUS_SHA1, "signed_sha1": DEMO_SIGNED_SHA1}
