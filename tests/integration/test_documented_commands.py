@@ -17,6 +17,8 @@ import sys
 import pytest
 import yaml
 
+from ansible_collections.mde.response.plugins.plugin_utils.playbook_variables import EXAMPLES as PLAYBOOK_EXAMPLES
+
 from tests.support.ansible_runner import REPO
 from tests.support.quarantine import FAST, SHA1
 from tests.support.reports import report_files, written
@@ -98,6 +100,9 @@ def documented_commands():
     for path in message_sources():
         for command in commands_in_messages(path):
             commands.setdefault(" ".join(command.split()), set()).add(os.path.relpath(path, REPO))
+    # The commands the playbooks print when their extra variables are wrong.
+    for command in PLAYBOOK_EXAMPLES.values():
+        commands.setdefault(command, set()).add("plugins/plugin_utils/playbook_variables.py")
     return commands
 
 
@@ -259,6 +264,9 @@ RUNS = {
     "ansible-playbook docs/examples/quarantine_observed_and_report.yml -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
     "-e report_dir=./reports":
         (seed_fast(["ws-0042.contoso.local", "ws-0043.contoso.local"]), observed_report_promises),
+    "ansible-playbook mde.response.contain -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
+    "-e 'comment=\"INC-4711: ransomware dropper\"'":
+        (demo_fleet(), contain_promises("INC-4711: ransomware dropper")),
     "ansible-playbook mde.response.contain -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 -e comment=INC-4711":
         (demo_fleet(), contain_promises("INC-4711")),
     "ansible-playbook mde.response.contain -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
