@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
@@ -353,10 +354,15 @@ def repository_copy(tmp_path):
     return str(copy)
 
 
-def run_here(command, cwd, **environment):
+def here_environment(**environment):
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collection-tree"))
     env.update(environment)
+    return env
+
+
+def run_here(command, cwd, **environment):
+    env = here_environment(**environment)
     completed = subprocess.run(["sh", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert completed.returncode == 0, command + "\n" + completed.stdout + completed.stderr
     return completed.stdout
@@ -371,8 +377,27 @@ def test_the_build_and_install_commands_install_the_collection(repository_copy, 
         assert json.load(handle)["collection_info"]["name"] == "response"
 
 
+def run_here_line_by_line(command, cwd):
+    """run_here, with the time each line of the output arrived (seconds since the start)."""
+    started, arrived = time.monotonic(), []
+    with subprocess.Popen(["sh", "-c", command], cwd=cwd, env=here_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        for line in process.stdout:
+            arrived.append((time.monotonic() - started, line))
+    output = "".join(line for _, line in arrived)
+    assert process.returncode == 0, command + "\n" + output
+    return output, arrived
+
+
+# A progress line of the demo's first run comes while the play waits for the actions: well before that run ends.
+PROGRESS_AHEAD_SECONDS = 5
+
+
 @pytest.mark.parametrize("command", sorted(LOCAL_RUNS))
 def test_documented_local_command_works(command, repository_copy):
     cwd = REPO if command.startswith("make ") else repository_copy
-    output = run_here(command, cwd)
+    output, arrived = run_here_line_by_line(command, cwd)
     assert LOCAL_RUNS[command](repository_copy, output), output
+    if command == "make demo":
+        first_progress = next(when for when, line in arrived if "machines done" in line)
+        first_run_end = next(when for when, line in arrived if "calls received by the simulator so far" in line)
+        assert first_run_end - first_progress > PROGRESS_AHEAD_SECONDS, "the demo's output arrives after the fact"
