@@ -1,6 +1,6 @@
 """The simulated alerts API: ``GET /api/alerts`` with file evidence, and alerts raised or changed on demand.
 
-What the real API documents (reference notes §12, "Alerts"): ``$filter`` on ``lastUpdateTime``,
+What the real API documents (docs/api-fidelity.md, the alerts rows): ``$filter`` on ``lastUpdateTime``,
 ``alertCreationTime``, ``status``, ``severity`` and ``category`` (and a few ids), ``$top`` up to 10,000, ``$skip``,
 ``$expand=evidence`` (file evidence carries ``sha1``, ``sha256``, ``fileName``, ``filePath``); permission
 ``Alert.Read.All`` (or ``Alert.ReadWrite.All``); the same rate limits as every other API. The entity's fields and

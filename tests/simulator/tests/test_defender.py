@@ -145,7 +145,7 @@ def test_files_get_needs_file_read(service, machine):
 
 
 def test_quarantine_needs_the_action_role_and_a_read_role(service, machine):
-    # Issue #6055 (§0): the permission table reads "one of", but both are needed.
+    # Issue #6055 (stop-and-quarantine-file.md): the permission table reads "one of", but both are needed.
     assert error_of(quarantine(service, machine["id"], roles=("Machine.StopAndQuarantine",)), 403) == ("Forbidden", READ_FORBIDDEN)
     assert error_of(quarantine(service, machine["id"], roles=("Machine.Read.All",)), 403) == ("Forbidden", QUARANTINE_FORBIDDEN)
     assert quarantine(service, machine["id"], roles=("Machine.ReadWrite.All", "Machine.StopAndQuarantine")).status == 201
