@@ -8,6 +8,7 @@ DOCUMENTATION = r"""
 name: playbook_variables
 short_description: Check the extra variables of the collection's playbooks
 version_added: 0.1.0
+positional: playbook
 description:
   - Checks the extra variables (C(-e)) of the playbooks C(mde.response.quarantine) and C(mde.response.contain) before
     their roles run, so that a mistake is one short line that names the C(-e) variable, not a failure of the role's
@@ -56,7 +57,9 @@ _value:
       type: list
       elements: str
       sample:
-        - "-e state=stopped is not a state: use -e state=present (the default) to act, or -e state=absent (or cancelled, the same) to cancel the quarantines still in flight."
+        - "-e wait=maybe is neither true nor false: use -e wait=true or -e wait=false."
+        - "For example: ansible-playbook mde.response.contain -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9
+          -e 'comment=\"INC-4711: ransomware dropper\"'"
     state:
       description: The state the playbook's role takes for the C(-e state) given; V(present) when none is given.
       type: str

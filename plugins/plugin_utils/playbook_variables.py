@@ -26,7 +26,7 @@ UNDO = {
     "contain": "remove the indicators and cancel the quarantines still in flight",
 }
 # A run that works as printed: the shell's single quotes keep the argument whole, Ansible's double quotes the value.
-EXAMPLES = {
+EXAMPLE_RUNS = {
     "quarantine": "ansible-playbook mde.response.quarantine -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
                   "-e 'comment=\"INC-4711: ransomware dropper\"' -e machine_names=ws-0042.contoso.local",
     "contain": "ansible-playbook mde.response.contain -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
@@ -92,6 +92,6 @@ def check(variables: Mapping[str, Any], playbook: str) -> dict[str, Any]:
     errors += _flag_errors(variables, playbook)
     errors += _timeout_errors(variables.get("wait_timeout"))
     if errors:
-        errors.append("For example: %s" % EXAMPLES[playbook])
+        errors.append("For example: %s" % EXAMPLE_RUNS[playbook])
     state = variables.get("state")
     return {"errors": errors, "state": "present" if _empty(state) else STATES[playbook].get(state, state)}

@@ -18,7 +18,7 @@ import time
 import pytest
 import yaml
 
-from ansible_collections.mde.response.plugins.plugin_utils.playbook_variables import EXAMPLES as PLAYBOOK_EXAMPLES
+from ansible_collections.mde.response.plugins.plugin_utils.playbook_variables import EXAMPLE_RUNS as PLAYBOOK_EXAMPLES
 
 from tests.support.ansible_runner import REPO
 from tests.support.quarantine import FAST, SHA1

@@ -7,7 +7,7 @@ from tests.integration.test_contain_playbook import PLAYBOOK as CONTAIN, survey_
 from tests.integration.test_quarantine_playbook import run_collection_playbook, survey_answers
 from tests.support.quarantine import SHA1, seed
 
-from ansible_collections.mde.response.plugins.plugin_utils.playbook_variables import EXAMPLES
+from ansible_collections.mde.response.plugins.plugin_utils.playbook_variables import EXAMPLE_RUNS
 
 SHA256 = "a" * 64
 # The role's argument spec failure printed its whole spec (8.8 KB) under this key.
@@ -30,15 +30,15 @@ def test_mistakes_in_the_extra_variables_are_named_by_their_e_variable_before_an
                  "To block the file by its SHA-256, use mde.response.file_indicator or mde.response.file_indicators",
                  "-e comment is missing", "-e state=stopped is not a state", "-e state=absent (or cancelled, the same)",
                  "-e wait=maybe is neither true nor false", "-e wait_timeout=15m is not a number of seconds",
-                 "For example: " + EXAMPLES["quarantine"]):
+                 "For example: " + EXAMPLE_RUNS["quarantine"]):
         assert line in message
     assert "quarantine_file_" not in message and SPEC_DUMP not in quarantine.output and len(message) < 1200
     contain_message = failure_message(contain)
     assert contain_message.startswith("-e comment is missing") and "-e state=released is not a state" in contain_message
-    assert contain_message.endswith("For example: " + EXAMPLES["contain"])
+    assert contain_message.endswith("For example: " + EXAMPLE_RUNS["contain"])
     assert "contain_" not in contain_message and SPEC_DUMP not in contain.output
     # The printed command keeps the comment whole when pasted into a shell.
-    assert 'comment="INC-4711: ransomware dropper"' in shlex.split(EXAMPLES["contain"])
+    assert 'comment="INC-4711: ransomware dropper"' in shlex.split(EXAMPLE_RUNS["contain"])
 
 
 def test_both_playbooks_take_absent_and_cancelled_alike(simulator, ansible):

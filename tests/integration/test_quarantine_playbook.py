@@ -8,7 +8,7 @@ from tests.support.ansible_runner import PlaybookRun, REPO
 from tests.support.quarantine import OTHER_SHA1, SHA1, ids, seed
 from tests.support.reports import report_files, written
 
-from ansible_collections.mde.response.plugins.plugin_utils.playbook_variables import EXAMPLES
+from ansible_collections.mde.response.plugins.plugin_utils.playbook_variables import EXAMPLE_RUNS
 
 SURVEY = os.path.join(REPO, "docs", "awx", "survey.json")
 PLAYBOOK = os.path.join(REPO, "playbooks", "quarantine.yml")
@@ -113,7 +113,7 @@ def test_a_run_without_a_file_is_refused_before_any_request(simulator, ansible):
 
     assert run.rc != 0
     assert "-e sha1 is missing" in run.output
-    assert "For example: " + EXAMPLES["quarantine"] in run.output
+    assert "For example: " + EXAMPLE_RUNS["quarantine"] in run.output
     assert simulator.request_log == []
 
 

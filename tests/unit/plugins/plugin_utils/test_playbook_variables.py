@@ -6,7 +6,7 @@ import shlex
 import pytest
 
 from ansible_collections.mde.response.plugins.filter.playbook_variables import FilterModule
-from ansible_collections.mde.response.plugins.plugin_utils.playbook_variables import EXAMPLES, check
+from ansible_collections.mde.response.plugins.plugin_utils.playbook_variables import EXAMPLE_RUNS, check
 
 SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
 GOOD = {"sha1": SHA1, "comment": "INC-4711: dropper"}
@@ -37,7 +37,7 @@ def test_one_vocabulary_of_states_for_both_playbooks(playbook, given, state):
 def test_each_mistake_is_one_line_naming_the_e_variable_and_ends_with_a_working_command(variables, line, playbook):
     errors = check(variables, playbook)["errors"]
     assert len(errors) == 2 and line in errors[0]
-    assert errors[-1] == "For example: " + EXAMPLES[playbook]
+    assert errors[-1] == "For example: " + EXAMPLE_RUNS[playbook]
 
 
 @pytest.mark.parametrize("variables", [
@@ -58,9 +58,9 @@ def test_the_undo_says_what_each_playbook_undoes():
     assert "remove the indicators" not in check(dict(GOOD, state="x"), "quarantine")["errors"][0]
 
 
-@pytest.mark.parametrize("playbook", sorted(EXAMPLES))
+@pytest.mark.parametrize("playbook", sorted(EXAMPLE_RUNS))
 def test_the_examples_keep_the_comment_whole_in_a_shell(playbook):
-    words = shlex.split(EXAMPLES[playbook])
+    words = shlex.split(EXAMPLE_RUNS[playbook])
     assert words[:2] == ["ansible-playbook", "mde.response." + playbook]
     assert 'comment="INC-4711: ransomware dropper"' in words
 
