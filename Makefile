@@ -94,7 +94,7 @@ ecosystem: venv venv-newest tree
 	$(BIN)/python -m pytest $(PYTEST_ARGS) tests/ecosystem --junitxml=build/junit/pytest-ecosystem.xml
 
 # The ansible-core release lines the collection claims (meta/runtime.yml requires_ansible), each as <line>:<Python>
-# with the Python its tests run on. README's Compatibility table lists the same (tests/ecosystem/test_compatibility.py).
+# with the Python its tests run on. README's Requirements table lists the same (tests/ecosystem/test_compatibility.py).
 # `make test` runs every test on MAIN_CORE (.venv) and the shipped content's sanity and the smoke tests on
 # NEWEST_CORE (.venv-newest); `make test-matrix` runs the same two on each of MATRIX_CORES, in a .venv-core-<line>.
 MAIN_CORE := 2.19:3.11

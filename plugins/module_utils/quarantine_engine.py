@@ -79,8 +79,8 @@ CLOCK_SKEW = timedelta(minutes=2)
 WRITE_HANDLING = timedelta(seconds=10)
 _DUPLICATE_CODE = "ActiveRequestAlreadyExists"
 _DUPLICATE_MESSAGE = "already in progress"
-# The application permission each state's writes need: cancelling an action takes the permission of its type (§4 of
-# the API reference), which for StopAndQuarantineFile is the one that creates it.
+# The application permission each state's writes need: cancelling an action takes the permission of its type (the API
+# reference's cancel-machine-action.md), which for StopAndQuarantineFile is the one that creates it.
 WRITE_PERMISSION = {State.PRESENT: "Machine.StopAndQuarantine", State.CANCELLED: "Machine.StopAndQuarantine"}
 
 

@@ -120,8 +120,9 @@ def sha1(value, option="sha1"):
     if isinstance(value, str):
         for pattern, kind in _OTHER_HASHES:
             if pattern.fullmatch(value.strip()):
-                raise InputError("%s must be the SHA-1 of a file: that is a %s, %s needs the SHA-1 (40 hex characters)"
-                                 % (option, kind, option))
+                raise InputError("%s must be the SHA-1 of a file: that is a %s, %s needs the SHA-1 (40 hex characters). "
+                                 "To block the file by its %s, use mde.response.file_indicator or mde.response.file_indicators, "
+                                 "which take a SHA-1, SHA-256 or MD5" % (option, kind, option, kind))
     return _hex40(value, option, "the SHA-1 of a file")
 
 

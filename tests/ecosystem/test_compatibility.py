@@ -1,5 +1,5 @@
 """The ansible-core versions the collection claims are the ones its tests run on: meta/runtime.yml's
-requires_ansible, the README's Compatibility table, the Makefile's legs (MAIN_CORE, MATRIX_CORES, NEWEST_CORE)
+requires_ansible, the README's table of ansible-core lines (Requirements), the Makefile's legs (MAIN_CORE, MATRIX_CORES, NEWEST_CORE)
 and the pins of their virtualenvs, and the example execution environment's ansible-core all name the same lines,
 and no document asks for an older ansible-core than the claim.
 """
@@ -36,10 +36,10 @@ def makefile_legs():
 
 
 def readme_table():
-    """{line: Python version} of the README's Compatibility table."""
-    section = read("README.md").split("\n## Compatibility\n", 1)[1].split("\n## ", 1)[0]
+    """{line: Python version} of the table in the README's Requirements."""
+    section = read("README.md").split("\n## Requirements\n", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| (\d+\.\d+) \| (\d+\.\d+) \|", section, flags=re.MULTILINE)
-    assert rows, "README's Compatibility section has no table of ansible-core lines and Pythons"
+    assert rows, "README's Requirements section has no table of ansible-core lines and Pythons"
     return {line_of(core): python for core, python in rows}
 
 
@@ -76,7 +76,7 @@ def test_virtualenvs_and_example_execution_environment_hold_the_declared_lines()
 
 def test_docs_ask_for_no_older_ansible_core_than_the_claim():
     oldest = min(makefile_legs())
-    docs = ["README.md"] + sorted(glob.glob(os.path.join(REPO, "docs", "*.md")))
+    docs = ["README.md"] + sorted(glob.glob(os.path.join(REPO, "docs", "*.md")) + glob.glob(os.path.join(REPO, "docs", "docsite", "rst", "*.rst")))
     asked = {(os.path.basename(path), version) for path in docs
              for version in re.findall(r"ansible-core>=(\d+\.\d+)", read(path))}
 

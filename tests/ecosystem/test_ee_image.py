@@ -44,17 +44,15 @@ def base_python():
 
 
 def local_definition(artifact, directory):
-    """The example with the changes docs/awx.md describes for a build from a checkout (the collection from the built
-    file), on the local Debian base instead of the public one."""
+    """The example (which installs the collection from the built file, as docs/awx.md says), on the local Debian base
+    instead of the public one."""
     definition = example()
     definition["images"]["base_image"]["name"] = BASE_IMAGE
     definition["dependencies"]["python_interpreter"]["python_path"] = base_python()
     definition["options"]["package_manager_path"] = "/usr/bin/apt-get"
     # Next to the definition, so that the definition names it the same way in every build.
     shutil.copy(artifact, str(directory))
-    definition["additional_build_files"] = [{"src": os.path.basename(artifact), "dest": "collections"}]
-    requirements = {"collections": [{"name": "collections/" + os.path.basename(artifact), "type": "file"}]}
-    (directory / definition["dependencies"]["galaxy"]).write_text(yaml.safe_dump(requirements), encoding="utf-8")
+    shutil.copy(os.path.join(EXAMPLE, definition["dependencies"]["galaxy"]), str(directory))
     path = directory / "execution-environment.yml"
     path.write_text(yaml.safe_dump(definition), encoding="utf-8")
     return path

@@ -13,15 +13,17 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
+
+from ansible_collections.mde.response.plugins.plugin_utils.playbook_variables import EXAMPLE_RUNS as PLAYBOOK_EXAMPLES
 
 from tests.support.ansible_runner import REPO
 from tests.support.quarantine import FAST, SHA1
 from tests.support.reports import report_files, written
 
-DEMO_SHA1 = "3395856ce81f2b7382dee72602f798b642f14140"
 COMMAND_WORDS = ("ansible-playbook", "ansible-galaxy", "make")
 COMMAND = re.compile(r"^(?:ansible-playbook|ansible-galaxy) \S|^make(?: [a-z]|$)")
 FENCED_BLOCK = re.compile(r"^```.*?^```", re.M | re.S)
@@ -45,6 +47,9 @@ def printed_lines(path):
             if path.endswith((".yml", ".yaml")):
                 if line.lstrip().startswith("#"):
                     yield line.lstrip().lstrip("#").strip()
+            elif path.endswith(".rst") and line.lstrip().startswith("$ "):
+                # A console block of a guide, indented under its directive.
+                yield line.lstrip()[2:].strip()
             elif line.startswith("$ "):
                 yield line[2:].strip()
             elif line.startswith("    ") and not line.lstrip().startswith("#"):
@@ -96,6 +101,9 @@ def documented_commands():
     for path in message_sources():
         for command in commands_in_messages(path):
             commands.setdefault(" ".join(command.split()), set()).add(os.path.relpath(path, REPO))
+    # The commands the playbooks print when their extra variables are wrong.
+    for command in PLAYBOOK_EXAMPLES.values():
+        commands.setdefault(command, set()).add("plugins/plugin_utils/playbook_variables.py")
     return commands
 
 
@@ -219,23 +227,31 @@ def seed_names(names, sha1=SHA1):
     return lambda _workdir, simulator: seed_named(simulator, names, sha1=sha1)
 
 
+# The demo fleet's machines that observed the file, as the simulator guide's table lists them.
+DEMO_OBSERVERS = ("ws-0042.contoso.local", "ws-0043.contoso.local", "ws-0044.contoso.local", "ws-0099.contoso.local",
+                  "srv-01.contoso.local", "laptop-07.contoso.local")
+
+
+def demo_fleet(names=DEMO_OBSERVERS):
+    """The simulator's --demo-fleet, which the simulator guide runs these commands against: {name: id} of ``names``."""
+    def prepare(_workdir, simulator):
+        demo = simulator.seed_demo()
+        assert demo["malicious_sha1"] == SHA1, "the demo fleet's file is the one the documentation names"
+        return {machine["computerDnsName"]: machine["id"] for machine in demo["machines"] if machine["computerDnsName"] in names}
+    return prepare
+
+
 RUNS = {
     "ansible-playbook mde.response.quarantine --check -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
     "-e 'comment=\"INC-4711: ransomware dropper\"' -e machine_names=ws-0042.contoso.local,ws-0043.contoso.local":
-        (seed_names(["ws-0042.contoso.local", "ws-0043.contoso.local"]), check_run_promises),
-    "ansible-playbook mde.response.quarantine -e sha1=3395856ce81f2b7382dee72602f798b642f14140 "
-    "-e 'comment=\"INC-4711: ransomware dropper\"' -e machine_names=desktop-01.contoso.local,desktop-02.contoso.local":
-        (lambda _workdir, simulator: seed_named(simulator, ["desktop-01.contoso.local", "desktop-02.contoso.local", "server-01.contoso.local"],
-                                                sha1=DEMO_SHA1),
-         first_run_promises("INC-4711: ransomware dropper", ["desktop-01.contoso.local", "desktop-02.contoso.local"], sha1=DEMO_SHA1)),
+        (demo_fleet(["ws-0042.contoso.local", "ws-0043.contoso.local"]), check_run_promises),
     "ansible-playbook mde.response.quarantine -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
     "-e 'comment=\"INC-4711: ransomware dropper\"' -e machine_names=ws-0042.contoso.local,ws-0043.contoso.local "
     "-e observed=true -e wait=true -e report_dir=./reports":
         (seed_fast(["ws-0042.contoso.local", "ws-0043.contoso.local", "ws-0044.contoso.local"]), header_promises),
     "ansible-playbook mde.response.quarantine -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
     "-e 'comment=\"INC-4711: ransomware dropper\"' -e machine_names=ws-0042.contoso.local":
-        (seed_names(["ws-0042.contoso.local", "ws-0043.contoso.local"]),
-         first_run_promises("INC-4711: ransomware dropper", ["ws-0042.contoso.local"])),
+        (demo_fleet(["ws-0042.contoso.local"]), first_run_promises("INC-4711: ransomware dropper", ["ws-0042.contoso.local"])),
     "ansible-playbook docs/examples/cancel_pending_quarantine.yml -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
     "-e 'comment=\"INC-4711: false positive\"'":
         (prepare_cancel, cancel_promises),
@@ -249,8 +265,11 @@ RUNS = {
     "ansible-playbook docs/examples/quarantine_observed_and_report.yml -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
     "-e report_dir=./reports":
         (seed_fast(["ws-0042.contoso.local", "ws-0043.contoso.local"]), observed_report_promises),
+    "ansible-playbook mde.response.contain -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
+    "-e 'comment=\"INC-4711: ransomware dropper\"'":
+        (demo_fleet(), contain_promises("INC-4711: ransomware dropper")),
     "ansible-playbook mde.response.contain -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 -e comment=INC-4711":
-        (seed_names(["ws-0042.contoso.local", "ws-0043.contoso.local"]), contain_promises("INC-4711")),
+        (demo_fleet(), contain_promises("INC-4711")),
     "ansible-playbook mde.response.contain -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
     "-e 'comment=\"INC-4711: ransomware dropper\"' -e expiration=30d -e wait=true -e report_dir=./reports":
         (seed_fast(["ws-0042.contoso.local", "ws-0043.contoso.local"]), contain_promises("INC-4711: ransomware dropper", report=True)),
@@ -282,9 +301,6 @@ LOCAL_RUNS = {
 NOT_RUN = {
     "ansible-galaxy collection install git+https://github.com/mde-response/mde.response.git,main":
         "fetches from GitHub: the tests have only loopback; the two commands that build and install from a checkout run instead",
-    "ansible-galaxy collection install mde.response": "fetches from Galaxy: the tests have only loopback",
-    "ansible-playbook mde.response.quarantine": "names the playbook in prose; the commands that run it with variables are run",
-    "ansible-playbook mde.response.contain": "names the playbook in prose; the commands that run it with variables are run",
     "make bench BENCH_ARGS=\"--scenario containment\"": "a benchmark scenario takes minutes; test_bench_containment.py runs it on a small fleet",
     "ansible-playbook docs/examples/credentials_once.yml -e @vault.yml --ask-vault-pass "
     "-e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 -e tag=finance":
@@ -295,7 +311,6 @@ NOT_RUN = {
     "make bench BENCH_ARGS=\"--scenario first-run\"": "a benchmark scenario takes minutes; test_bench.py runs its harness",
     "make bench BENCH_ARGS=\"--scenario first-run --clock-speed 1\"": "ten minutes in real time",
     "make docs": "rewrites docs/plugins; make test's docs-check stage runs it into build/",
-    "make changelog": "rewrites CHANGELOG.rst; tests/ecosystem/test_changelog.py generates it",
     "make test-eda": "builds a third virtualenv with ansible-rulebook and needs Java 17; minutes",
     "make ee": "builds a container image with ansible-builder and podman or docker; minutes, and a container runtime",
     "make venv tree": "creates the virtualenv and the collection tree every test already runs from",
@@ -339,10 +354,15 @@ def repository_copy(tmp_path):
     return str(copy)
 
 
-def run_here(command, cwd, **environment):
+def here_environment(**environment):
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collection-tree"))
     env.update(environment)
+    return env
+
+
+def run_here(command, cwd, **environment):
+    env = here_environment(**environment)
     completed = subprocess.run(["sh", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert completed.returncode == 0, command + "\n" + completed.stdout + completed.stderr
     return completed.stdout
@@ -357,8 +377,27 @@ def test_the_build_and_install_commands_install_the_collection(repository_copy, 
         assert json.load(handle)["collection_info"]["name"] == "response"
 
 
+def run_here_line_by_line(command, cwd):
+    """run_here, with the time each line of the output arrived (seconds since the start)."""
+    started, arrived = time.monotonic(), []
+    with subprocess.Popen(["sh", "-c", command], cwd=cwd, env=here_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        for line in process.stdout:
+            arrived.append((time.monotonic() - started, line))
+    output = "".join(line for _, line in arrived)
+    assert process.returncode == 0, command + "\n" + output
+    return output, arrived
+
+
+# A progress line of the demo's first run comes while the play waits for the actions: well before that run ends.
+PROGRESS_AHEAD_SECONDS = 5
+
+
 @pytest.mark.parametrize("command", sorted(LOCAL_RUNS))
 def test_documented_local_command_works(command, repository_copy):
     cwd = REPO if command.startswith("make ") else repository_copy
-    output = run_here(command, cwd)
+    output, arrived = run_here_line_by_line(command, cwd)
     assert LOCAL_RUNS[command](repository_copy, output), output
+    if command == "make demo":
+        first_progress = next(when for when, line in arrived if "machines done" in line)
+        first_run_end = next(when for when, line in arrived if "calls received by the simulator so far" in line)
+        assert first_run_end - first_progress > PROGRESS_AHEAD_SECONDS, "the demo's output arrives after the fact"

@@ -8,6 +8,8 @@ from tests.support.ansible_runner import PlaybookRun, REPO
 from tests.support.quarantine import OTHER_SHA1, SHA1, ids, seed
 from tests.support.reports import report_files, written
 
+from ansible_collections.mde.response.plugins.plugin_utils.playbook_variables import EXAMPLE_RUNS
+
 SURVEY = os.path.join(REPO, "docs", "awx", "survey.json")
 PLAYBOOK = os.path.join(REPO, "playbooks", "quarantine.yml")
 SURVEY_TYPES = {"text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect"}
@@ -110,8 +112,8 @@ def test_a_run_without_a_file_is_refused_before_any_request(simulator, ansible):
     run = run_collection_playbook(ansible, survey_answers(comment="INC-1", observed="yes"))
 
     assert run.rc != 0
-    assert "Give the file and a comment" in run.output
-    assert "-e 'comment=\"INC-4711: ransomware dropper\"'" in run.output
+    assert "-e sha1 is missing" in run.output
+    assert "For example: " + EXAMPLE_RUNS["quarantine"] in run.output
     assert simulator.request_log == []
 
 

@@ -1,6 +1,6 @@
 """The simulated alerts API: ``GET /api/alerts`` with file evidence, and alerts raised or changed on demand.
 
-What the real API documents (reference notes §12, "Alerts"): ``$filter`` on ``lastUpdateTime``,
+What the real API documents (docs/api-fidelity.md, the alerts rows): ``$filter`` on ``lastUpdateTime``,
 ``alertCreationTime``, ``status``, ``severity`` and ``category`` (and a few ids), ``$top`` up to 10,000, ``$skip``,
 ``$expand=evidence`` (file and process evidence carry ``sha1``, ``sha256``, ``fileName``, ``filePath`` and
 ``detectionStatus``; process evidence adds the process's id, command line and parent, §13); permission

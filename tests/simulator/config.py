@@ -19,7 +19,7 @@ DEFAULT_AUDIENCES = (
     "https://api.securitycenter.microsoft.com",
     "https://securitycenter.onmicrosoft.com/windowsatpservice",
 )
-# Audiences clients also use (reference §12): the current host (Microsoft Q&A) and the legacy host (a managed
+# Audiences clients also use (docs/api-fidelity.md): the current host (Microsoft Q&A) and the legacy host (a managed
 # identity in Sentinel's Restrict-MDEFileHash template). Not accepted by default: the docs never show them as scopes.
 OTHER_KNOWN_AUDIENCES = (
     "https://api.security.microsoft.com",
@@ -61,7 +61,7 @@ class SimulatorConfig:
     resubmit_after_success: str = "create"       # "create" | "file_not_found"
     # Status of "Sha1 ... was not found in machine ...": the error table maps ResourceNotFound to 404.
     file_not_found_status: int = 404
-    # GET /api/files/{id} for a file the tenant has no record of: documented as 404, the body is not (§10).
+    # GET /api/files/{id} for a file the tenant has no record of: documented as 404, the body is not (get-file-information.md).
     # "resource_not_found": ResourceNotFound "File <id> was not found" (the wording of the other 404s);
     # "not_found": the table's general NotFound; "no_body": 404 with an empty body.
     unknown_file_response: str = "resource_not_found"   # | "not_found" | "no_body"
@@ -71,9 +71,9 @@ class SimulatorConfig:
     # within the retention period, anything else is answered as unknown.
     file_lookup_scope: str = "recorded"          # | "retained_observers"
     # A POST for a file the machine has not observed. "refuse": the synchronous ResourceNotFound above (seen in a
-    # third-party log, §5). "fail_later": 201, then the action ends Failed with errorHResult 0x80070002 (file not
+    # third-party log, common-errors.md). "fail_later": 201, then the action ends Failed with errorHResult 0x80070002 (file not
     # found) and troubleshootInfo naming the file; "fail_later_unexplained": the same with the generic E_FAIL and
-    # nothing saying why. No client shows either of the later variants (§12, low confidence).
+    # nothing saying why. No client shows either of the later variants (docs/api-fidelity.md, low confidence).
     file_absent_response: str = "refuse"          # "refuse" | "fail_later" | "fail_later_unexplained"
 
     # New actions show up in GET /api/machineactions only after this many simulated seconds (GET by id at once).
@@ -81,7 +81,7 @@ class SimulatorConfig:
     # Default order of GET /api/machineactions (without $orderby): the doc calls $top=2 "the latest two",
     # unconfirmed. "unordered" is a stable order unrelated to time (by id), what a client must survive.
     list_order: str = "newest_first"             # "newest_first" | "oldest_first" | "unordered"
-    # Server-driven paging: how many entities one answer holds at most ("Maximum page size is 10,000", §2, §3).
+    # Server-driven paging: how many entities one answer holds at most ("Maximum page size is 10,000", get-machineactions-collection.md, get-machines.md).
     # Smaller values let a test see paging without seeding 10,000 entities.
     max_page_size: int = 10_000
     # When an answer carries @odata.nextLink. "server_paging": only when the page size (not $top) cut the answer,

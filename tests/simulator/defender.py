@@ -1,6 +1,6 @@
 """The simulated Defender for Endpoint API: machines, files and StopAndQuarantineFile machine actions.
 
-Section numbers (§n) refer to the reference notes on the real API (shared/reference/defender-api.md). Where those
+References name pages of the official API reference (defender-endpoint/api/*.md) or rows of docs/api-fidelity.md. Where those
 notes mark a behaviour as unconfirmed, the choice is a switch of SimulatorConfig and is read at request time, so a
 test can flip it on a running simulator.
 
@@ -25,7 +25,7 @@ from .odata import BOOLEAN, DATETIME, INT64, STRING, STRING_COLLECTION, Property
 READ_ROLES = ("Machine.Read.All", "Machine.ReadWrite.All")
 FILE_READ_ROLES = ("File.Read.All",)
 QUARANTINE_ROLES = ("Machine.StopAndQuarantine",)
-# Cancelling needs the permission of the action being cancelled (§4).
+# Cancelling needs the permission of the action being cancelled (cancel-machine-action.md).
 ACTION_ROLES = {
     "StopAndQuarantineFile": QUARANTINE_ROLES,
     "Isolate": ("Machine.Isolate",),
@@ -42,9 +42,9 @@ LAST_UPDATE_FIELDS = ("lastUpdateDateTimeUtc", "lastUpdateTimeUtc")
 
 IN_FLIGHT = ("Pending", "InProgress")
 FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
-# "Pending" as an outcome models an offline machine: the action never gets picked up (§8, the Action center note).
+# "Pending" as an outcome models an offline machine: the action never gets picked up (stop-and-quarantine-file.md, the Action center note).
 QUARANTINE_OUTCOMES = ("Succeeded", "Failed", "TimeOut", "Pending")
-# E_FAIL: a failed action reports a non-zero errorHResult, 0 otherwise (§1).
+# E_FAIL: a failed action reports a non-zero errorHResult, 0 otherwise (machineaction.md).
 FAILED_HRESULT = -2147467259
 # HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND), 0x80070002: how a "fail_later" action for an absent file says why.
 FILE_NOT_FOUND_HRESULT = -2147024894
@@ -53,10 +53,10 @@ FILE_ABSENT_VARIANTS = ("refuse", "fail_later", "fail_later_unexplained")
 UNKNOWN_FILE_VARIANTS = ("resource_not_found", "not_found", "no_body")
 FILE_LOOKUP_SCOPES = ("recorded", "retained_observers")
 
-# "Only devices last seen within the configured retention period are returned" (§3); 180 days is the default.
+# "Only devices last seen within the configured retention period are returned" (get-machines.md); 180 days is the default.
 RETENTION = timedelta(days=180)
 
-# §8: Windows 10 1703+, Windows 11 and Windows Server 2012 R2+; Windows 10 is checked by version separately.
+# stop-and-quarantine-file.md: Windows 10 1703+, Windows 11 and Windows Server 2012 R2+; Windows 10 is checked by version separately.
 SUPPORTED_PLATFORMS = frozenset(("Windows11", "WindowsServer2012R2", "WindowsServer2016", "WindowsServer2019", "WindowsServer2022",
                                  "WindowsServer2025"))
 MINIMUM_WINDOWS10_VERSION = 1703
@@ -75,15 +75,17 @@ PLATFORM_DEFAULTS = {
     "Linux": ("6.5", None),
 }
 
-# seed_demo's files: a made-up malicious hash, and a made-up Microsoft-signed one the action must refuse.
-DEMO_MALICIOUS_SHA1 = "3395856ce81f2b7382dee72602f798b642f14140"
+# seed_demo's files: the made-up malicious hash of the documentation's examples, and a made-up Microsoft-signed one
+# the action must refuse; and the device ID docs/examples/quarantine_by_name_and_id.yml names.
+DEMO_MALICIOUS_SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
 DEMO_SIGNED_SHA1 = "f1d2d2f924e986ac86fdf7b36c94bcdf32beec15"
+DEMO_ID_MACHINE_ID = "4f9c2d6e8a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d"
 
 SHA1 = re.compile(r"[0-9a-fA-F]{40}")
 SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 MACHINE_TYPE = odata.EntityType("Machine", [
-    # Filterable: exactly the list of §3.
+    # Filterable: exactly the list of get-machines.md.
     Property("id", STRING, True),
     Property("computerDnsName", STRING, True),
     Property("version", STRING, True),
@@ -115,7 +117,7 @@ MACHINE_TYPE = odata.EntityType("Machine", [
 ])
 
 MACHINE_ACTION_TYPE = odata.EntityType("MachineAction", [
-    # Filterable: exactly the list of §2; relatedFileInfo is not.
+    # Filterable: exactly the list of get-machineactions-collection.md; relatedFileInfo is not.
     Property("id", STRING, True),
     Property("status", STRING, True),
     Property("machineId", STRING, True),
@@ -142,7 +144,7 @@ MACHINE_ACTION_TYPE = odata.EntityType("MachineAction", [
 
 @functools.lru_cache(maxsize=256)   # a seeded fleet shares a few timestamps; strftime is most of a seed's time
 def format_datetime(moment):
-    """The API's timestamp format: UTC with seven fractional digits and "Z" (examples in §1 and §3)."""
+    """The API's timestamp format: UTC with seven fractional digits and "Z" (examples in machineaction.md and get-machines.md)."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
 
 
@@ -374,18 +376,22 @@ class DefenderService:
                     for index in range(1, count + 1)]
 
     def seed_demo(self):
-        """A small tenant for demos: a malicious file on most machines, a Microsoft-signed one, and machines it cannot act on."""
+        """The fleet the documentation's examples name (tests/simulator/README.md lists it): the malicious file on
+        the workstations, the server and an offline laptop; a Microsoft-signed file; two machines it cannot act on."""
         demo_machines = (
-            ("desktop-01.contoso.local", {"os_platform": "Windows11", "tags": ("finance",)}),
-            ("desktop-02.contoso.local", {"os_platform": "Windows10", "version": "22H2"}),
-            ("server-01.contoso.local", {"os_platform": "WindowsServer2019", "tags": ("servers",), "exposure_level": "Medium"}),
-            ("laptop-07.contoso.local", {"os_platform": "Windows11", "health_status": "Inactive", "quarantine_outcome": "Pending"}),
-            ("desktop-legacy.contoso.local", {"os_platform": "Windows10", "version": "1607"}),
-            ("mac-01.contoso.local", {"os_platform": "macOS"}),
+            ("ws-0042.contoso.local", {"os_platform": "Windows11", "tags": ("finance",)}, True),
+            ("ws-0043.contoso.local", {"os_platform": "Windows10", "version": "22H2", "tags": ("finance",)}, True),
+            ("ws-0044.contoso.local", {"os_platform": "Windows11"}, True),
+            ("ws-0099.contoso.local", {"os_platform": "Windows11", "machine_id": DEMO_ID_MACHINE_ID}, True),
+            ("srv-01.contoso.local", {"os_platform": "WindowsServer2019", "tags": ("servers",), "exposure_level": "Medium"}, True),
+            ("laptop-07.contoso.local", {"os_platform": "Windows11", "health_status": "Inactive", "quarantine_outcome": "Pending"}, True),
+            ("desktop-legacy.contoso.local", {"os_platform": "Windows10", "version": "1607"}, False),
+            ("mac-01.contoso.local", {"os_platform": "macOS"}, False),
         )
         with self._lock:
-            machines = [self.add_machine(name, machine_id=hashlib.sha1(name.encode()).hexdigest(), **options) for name, options in demo_machines]
-            observed_on = [machine["id"] for machine in machines]
+            machines = [self.add_machine(name, **dict({"machine_id": hashlib.sha1(name.encode()).hexdigest()}, **options))
+                        for name, options, _observed in demo_machines]
+            observed_on = [machine["id"] for machine, (_name, _options, observed) in zip(machines, demo_machines) if observed]
             self.add_file(DEMO_MALICIOUS_SHA1, observed_on=observed_on)
             self.add_file(DEMO_SIGNED_SHA1, microsoft_signed=True, observed_on=observed_on[:2])
             return {"machines": machines, "malicious_sha1": DEMO_MALICIOUS_SHA1, "signed_sha1": DEMO_SIGNED_SHA1}
@@ -422,7 +428,7 @@ class DefenderService:
             now = self._clock.now()
             machines = [machine.entity for machine in self._machines.values() if self._retained(machine, now)]
         if not machines and self._config.machines_empty_404:
-            # §3: "If there are no recent machines, you see 404 Not Found"; an empty filter result stays 200.
+            # get-machines.md: "If there are no recent machines, you see 404 Not Found"; an empty filter result stays 200.
             return mde_error(404, "NotFound", "No recent machines were found")
         return self._listing(request, "Machines", machines, options, next_link_loops=self._config.machines_next_link_loops)
 
@@ -438,7 +444,7 @@ class DefenderService:
         return Response(200, {"@odata.context": _context(request, "Machines/$entity"), **machine.entity})
 
     def _find_machine(self, key, by_name=False):
-        """A retained machine by id, or (for GET by id or computer name, §3) by name: the most recently seen one."""
+        """A retained machine by id, or (for GET by id or computer name, get-machines.md) by name: the most recently seen one."""
         now = self._clock.now()
         machine = self._machines.get(key)
         if machine is None and by_name:
@@ -457,7 +463,7 @@ class DefenderService:
         if denied:
             return denied
         file_id = request.params["file_id"]
-        # §10: "Retrieves a File by identifier Sha1, or Sha256"; anything else is not a hash this API takes.
+        # get-file-information.md: "Retrieves a File by identifier Sha1, or Sha256"; anything else is not a hash this API takes.
         if not (SHA1.fullmatch(file_id) or SHA256.fullmatch(file_id)):
             return _invalid_hash(file_id)
         with self._lock:
@@ -472,7 +478,7 @@ class DefenderService:
         return Response(200, {"@odata.context": _context(request, "Files/$entity"), **known.entity})
 
     def _unknown_file(self, file_id):
-        # §10 documents the 404, not its body.
+        # get-file-information.md documents the 404, not its body.
         variant = _switch(self._config, "unknown_file_response", UNKNOWN_FILE_VARIANTS)
         if variant == "resource_not_found":
             return mde_error(404, "ResourceNotFound", "File %s was not found" % file_id)
@@ -486,7 +492,7 @@ class DefenderService:
             return denied
         file_id = request.params["file_id"]
         if not SHA1.fullmatch(file_id):
-            # §10: "Only SHA-1 Hash Function is supported (not MD5 or SHA-256)".
+            # get-file-information.md: "Only SHA-1 Hash Function is supported (not MD5 or SHA-256)".
             return _invalid_hash(file_id)
         try:
             options = odata.parse_query_options(request.query, request.raw_query, MACHINE_TYPE)
@@ -496,13 +502,13 @@ class DefenderService:
             now = self._clock.now()
             observers = [self._machines[machine_id] for machine_id in self._observers.get(file_id.lower(), ()) if machine_id in self._machines]
             machines = [machine.entity for machine in sorted(observers, key=lambda machine: machine.sequence) if self._retained(machine, now)]
-        # §10: an unknown file is "200 OK with an empty set".
+        # get-file-information.md: an unknown file is "200 OK with an empty set".
         return self._listing(request, "Machines", machines, options)
 
     # ------------------------------------------------------------------------------------- stop and quarantine
 
     def stop_and_quarantine_file(self, request):
-        # §0: the action permission is not enough, the app also needs a read permission (issue #6055).
+        # stop-and-quarantine-file.md: the action permission is not enough, the app also needs a read permission (issue #6055).
         denied = self._forbidden(request, READ_ROLES) or self._forbidden(request, QUARANTINE_ROLES)
         if denied:
             return denied
@@ -553,7 +559,7 @@ class DefenderService:
             return mde_error(400, "OsPlatformNotSupported", "OS Platform %s isn't supported for this action." % platform)
         known = self._files.get(sha1.lower())
         if known is not None and known.microsoft_signed:
-            # §8: "The file must not belong to trusted third-party publishers or be signed by Microsoft"; the code is unconfirmed.
+            # stop-and-quarantine-file.md: "The file must not belong to trusted third-party publishers or be signed by Microsoft"; the code is unconfirmed.
             message = "%s is not allowed for file %s: it is signed by Microsoft or by a trusted publisher." % (QUARANTINE, sha1)
             if _switch(self._config, "signed_file_response", ("disallowed_operation", "bad_request")) == "disallowed_operation":
                 return mde_error(403, "DisallowedOperation", message)
@@ -561,7 +567,7 @@ class DefenderService:
         return None
 
     def _file_not_observed(self, sha1, machine_id):
-        # §5: the message tells this apart from "Machine ... was not found"; the status is unconfirmed.
+        # common-errors.md: the message tells this apart from "Machine ... was not found"; the status is unconfirmed.
         return mde_error(self._config.file_not_found_status, "ResourceNotFound", _file_not_observed_message(sha1, machine_id))
 
     def _duplicate_variant(self, action_type):
@@ -570,7 +576,7 @@ class DefenderService:
         return _checked("duplicate_response", variant, DUPLICATE_VARIANTS)
 
     def _duplicate(self, request, variant, existing, now):
-        """The answer to a POST while an action for the same machine and file is in flight (§8, config comments)."""
+        """The answer to a POST while an action for the same machine and file is in flight (stop-and-quarantine-file.md, config comments)."""
         if variant == "mixed":
             self._duplicates_answered += 1
             variant = "active_request_exists" if self._duplicates_answered % 2 else "return_existing"
@@ -626,7 +632,7 @@ class DefenderService:
             now = self._clock.now()
             status = self._timeline(action, now)[0]
             if status in FINAL:
-                # §4: only a launched action not yet in a final state can be cancelled; the answer otherwise is unconfirmed.
+                # cancel-machine-action.md: only a launched action not yet in a final state can be cancelled; the answer otherwise is unconfirmed.
                 if _switch(self._config, "cancel_final_response", (400, 200)) == 400:
                     return mde_error(400, self._config.cancel_final_code,
                                      "Machine action %s can't be cancelled since it is in final state %s." % (action_id, status))
@@ -650,7 +656,7 @@ class DefenderService:
         return action.outcome, finished
 
     def _render_action(self, action, now):
-        """The MachineAction entity as the API shows it at ``now``, field order as in real responses (§1)."""
+        """The MachineAction entity as the API shows it at ``now``, field order as in real responses (machineaction.md)."""
         return self._shown_action_fields(self._action_entity(action, now))
 
     def _shown_action_fields(self, entity):
@@ -711,7 +717,7 @@ class DefenderService:
         return self._forbidden(request, required)
 
     def _forbidden(self, request, required):
-        """None when the token has one of the ``required`` roles, else the API's 403 in the configured wording (§0)."""
+        """None when the token has one of the ``required`` roles, else the API's 403 in the configured wording (stop-and-quarantine-file.md)."""
         roles = request.claims.get("roles") or ()
         if any(role in roles for role in required):
             return None
@@ -739,7 +745,7 @@ class DefenderService:
         if more and (variant == "always" or (variant == "server_paging" and cut_by_page_size)):
             next_skip = options.skip + len(page)
             if next_link_loops:
-                # Issue #8316 (§2): the link always says $skip=10000, so a client that follows it never gets further.
+                # Issue #8316 (get-machineactions-collection.md): the link always says $skip=10000, so a client that follows it never gets further.
                 next_skip = odata.MAX_PAGE_SIZE
             response.body["@odata.nextLink"] = _next_link(request, next_skip)
         return response
@@ -759,7 +765,7 @@ def _json_body(request):
 
 
 def _required_body_values(request, names):
-    """The values of required string parameters; body parameter names are case-sensitive (§5)."""
+    """The values of required string parameters; body parameter names are case-sensitive (common-errors.md)."""
     return _required_values(_json_body(request), names)
 
 
@@ -820,7 +826,7 @@ def _windows10_supported(version, build):
 
 
 def _requestor(request):
-    # An app's actions name the app (§1: the requestor of app actions is unconfirmed; the app id is the likely value).
+    # An app's actions name the app (machineaction.md: the requestor of app actions is unconfirmed; the app id is the likely value).
     return request.claims.get("appid") or request.claims.get("azp") or request.claims.get("oid")
 
 

@@ -1,7 +1,7 @@
 """The OData v4 query options of the simulated Defender API: $filter, $orderby, $top and $skip, parsed strictly.
 
 The real API is ASP.NET OData; its errors are 400 with an empty ``code``, a ``details`` array and a message that
-starts "The query specified in the URI is not valid." (reference notes §2, issue microsoft-365-docs#12682). The
+starts "The query specified in the URI is not valid." (get-machineactions-collection.md, issue microsoft-365-docs#12682). The
 messages below reuse the wording of the OData libraries where it is known, so a client that shows the API's
 message to the user shows something realistic.
 
@@ -9,7 +9,7 @@ Being stricter than the real service is the safe side for a test double: a clien
 documented queries. So string comparisons are case-sensitive (OData's rule; the real backend may be more
 lenient), operators are lower-case keywords, and a datetime with a time of day needs an offset. Property,
 function and option names are case-insensitive because the official samples use ``MachineId`` and ``machineId``
-interchangeably (§2), which only works with the OData case-insensitive resolver switched on.
+interchangeably (get-machineactions-collection.md), which only works with the OData case-insensitive resolver switched on.
 """
 
 import operator
@@ -21,7 +21,7 @@ from urllib.parse import unquote_plus
 from .http import Response
 
 INVALID_QUERY = "The query specified in the URI is not valid. "
-# "Maximum page size is 10,000" (§2, §3): both the $top limit and the page size when $top is absent.
+# "Maximum page size is 10,000" (get-machineactions-collection.md, get-machines.md): both the $top limit and the page size when $top is absent.
 MAX_PAGE_SIZE = 10_000
 
 STRING = "Edm.String"
@@ -33,10 +33,10 @@ DECIMAL = "Edm.Decimal"
 STRING_COLLECTION = "Collection(Edm.String)"
 NUMERIC = frozenset((INT32, INT64, DECIMAL))
 
-# $orderby is undocumented but sent in production by two clients (reference §12: Kibana, MDEAutomator).
+# $orderby is undocumented but sent in production by two clients (docs/api-fidelity.md: Kibana, MDEAutomator).
 SUPPORTED_OPTIONS = ("$filter", "$orderby", "$top", "$skip")
 # System query options OData knows but the Defender API does not document: ASP.NET refuses options that are not
-# enabled with this message, whereas an unknown "$..." name is a custom option (§2, the "$stop" typo).
+# enabled with this message, whereas an unknown "$..." name is a custom option (get-machineactions-collection.md, the "$stop" typo).
 NOT_ALLOWED_OPTIONS = {
     "$select": "Select", "$expand": "Expand", "$count": "Count", "$search": "Search",
     "$apply": "Apply", "$compute": "Compute", "$format": "Format", "$skiptoken": "SkipToken", "$deltatoken": "DeltaToken",
@@ -51,7 +51,7 @@ class ODataError(Exception):
         self.message = message
 
     def response(self):
-        # Issue #12682 shows this body verbatim: no "target", unlike the API's own errors (§5).
+        # Issue #12682 shows this body verbatim: no "target", unlike the API's own errors (common-errors.md).
         return Response(400, {"error": {"code": "", "message": INVALID_QUERY + self.message, "details": []}})
 
 
@@ -171,7 +171,7 @@ def _match_all(_entity):
     return True
 
 
-# A bare date is midnight UTC; the docs' own sample `lastSeen gt 2018-08-01Z` (§3) has a "Z" after the date.
+# A bare date is midnight UTC; the docs' own sample `lastSeen gt 2018-08-01Z` (get-machines.md) has a "Z" after the date.
 _DATE_ONLY = re.compile(r"(\d{4}-\d{2}-\d{2})Z?")
 
 

@@ -1,4 +1,4 @@
-"""Per-application API rate limits in simulated time, as documented for every MDE API (reference §6).
+"""Per-application API rate limits in simulated time, as documented for every MDE API (docs/api-fidelity.md, "Throttling").
 
 Each key has one sliding window per limit (a minute and an hour). A refused call does not consume quota: the real
 service keeps answering 429 while a client ignores Retry-After, but only accepted calls count against the limit.

@@ -39,7 +39,7 @@ from .tokens import (ClientCertificate, TokenError, TokenService, default_apps, 
                      process_rsa_key)
 
 LOOPBACK = "127.0.0.1"
-VERSIONED_API_PREFIX = "/api/v1.0/"          # the documented versioned base is the same API as /api/ (reference §6)
+VERSIONED_API_PREFIX = "/api/v1.0/"          # the documented versioned base is the same API as /api/ (docs/api-fidelity.md, "Throttling")
 UNMATCHED_ROUTE = "unknown"
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 SECRET_FIELDS = ("client_secret", "client_assertion")

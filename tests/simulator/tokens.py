@@ -2,7 +2,7 @@
 
 It issues real RS256 JWTs signed with a key of its own, so that the API side verifies them exactly as a
 resource server would (signature, audience, tenant, expiry in simulated time, revocation), and it answers errors
-in Entra's JSON shape with the AADSTS codes the collection has to turn into useful messages (reference §7).
+in Entra's JSON shape with the AADSTS codes the collection has to turn into useful messages (Entra's error-code reference).
 """
 
 import base64
@@ -25,7 +25,7 @@ from cryptography.x509.oid import NameOID
 from .config import CERT_CLIENT_ID, CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID, TENANT_ID, AppRegistration
 from .http import Response
 
-# The US Government clouds' API URLs double as token resources (reference §7, third-party, unconfirmed), so the
+# The US Government clouds' API URLs double as token resources (docs/api-fidelity.md, "API hosts": third-party, unconfirmed), so the
 # service accepts them on top of the configured audiences.
 GOV_AUDIENCES = (
     "https://api-gcc.securitycenter.microsoft.us",

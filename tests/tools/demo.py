@@ -2,8 +2,8 @@
 
 Starts the simulator with a few demo machines, quarantines a sample hash on them (by name and by ID) with the
 collection's playbook mde.response.quarantine, given the answers an AWX survey would give, prints what the play
-showed (its plan, the expected end, the progress lines and the table per machine) and the Markdown report the run wrote, runs the same
-playbook again to show that nothing changes, and stops the simulator.
+shows (its plan, the expected end, the progress lines and the table per machine) line by line as it shows it, then the
+Markdown report the run wrote, runs the same playbook again to show that nothing changes, and stops the simulator.
 """
 
 import glob
@@ -37,14 +37,22 @@ def seed(sim):
     return machines
 
 
-def shown_output(stdout):
-    """The parts of the play output that belong to SHOWN_TASKS, as ansible-playbook printed them."""
-    blocks = ["TASK [" + block for block in stdout.split("\nTASK [")[1:]]
-    return "\n".join(block.strip() for block in blocks if any(task in block.split("\n", 1)[0] for task in SHOWN_TASKS))
+def shown_lines(stream):
+    """The lines of the play output that belong to SHOWN_TASKS, yielded as ansible-playbook prints them (a blank line
+    before each task), so that the progress lines appear while the play waits, not after it."""
+    shown = False
+    for line in stream:
+        line = line.rstrip("\n")
+        if line.startswith(("TASK [", "PLAY RECAP", "PLAY [")):
+            shown = line.startswith("TASK [") and any(task in line for task in SHOWN_TASKS)
+            if shown:
+                yield ""
+        if shown and line.strip():
+            yield line
 
 
 def run_playbook(sim, machines, run):
-    """Run the playbook; return what the play showed and the Markdown report it wrote."""
+    """Run the playbook, printing what the play shows as it goes; return the Markdown report it wrote."""
     report_dir = os.path.join(OUTPUT, "run-%d" % run)
     shutil.rmtree(report_dir, ignore_errors=True)
     extra_vars = {
@@ -60,16 +68,25 @@ def run_playbook(sim, machines, run):
         "quarantine_file_progress_interval": PROGRESS_INTERVAL,
     }
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collection-tree"), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-               ANSIBLE_STDOUT_CALLBACK="default",
+               ANSIBLE_STDOUT_CALLBACK="default", PYTHONUNBUFFERED="1",
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false", XDG_CACHE_HOME=os.path.join(OUTPUT, "cache"))
     command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), PLAYBOOK, "-i", "localhost,", "-e", json.dumps(extra_vars)]
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        sys.stderr.write(completed.stdout + completed.stderr)
-        raise SystemExit("the demo playbook failed (exit %d)" % completed.returncode)
+    output = []
+
+    def recorded(stream):
+        for line in stream:
+            output.append(line)
+            yield line
+
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1) as play:
+        for line in shown_lines(recorded(play.stdout)):
+            print(line, flush=True)
+    if play.returncode != 0:
+        sys.stderr.write("".join(output))
+        raise SystemExit("the demo playbook failed (exit %d)" % play.returncode)
     [report] = glob.glob(os.path.join(report_dir, "quarantine-*.md"))
     with open(report, encoding="utf-8") as handle:
-        return shown_output(completed.stdout), handle.read()
+        return handle.read()
 
 
 def main():
@@ -77,15 +94,14 @@ def main():
     with Simulator(state_dir=os.path.join(OUTPUT, "simulator")) as sim:
         machines = seed(sim)
         sim.configure(latency_ms=LATENCY_MS)
-        print("Simulator running at %s with %d machines; sample SHA-1 %s\n" % (sim.base_url, len(machines), SAMPLE_SHA1))
+        print("Simulator running at %s with %d machines; sample SHA-1 %s\n" % (sim.base_url, len(machines), SAMPLE_SHA1), flush=True)
         for run, title in ((1, "First run: quarantine"), (2, "Second run: the same playbook again")):
-            shown, report = run_playbook(sim, machines, run)
+            print("=== %s" % title, flush=True)
+            report = run_playbook(sim, machines, run)
             writes = sim.counters.get("machines.StopAndQuarantineFile", 0)
-            print("=== %s\n" % title)
-            print(shown + "\n")
-            print(report)
-            print("StopAndQuarantineFile calls received by the simulator so far: %d\n" % writes)
-    print("Simulator stopped. Reports are in %s" % os.path.relpath(OUTPUT, REPO))
+            print("\n" + report)
+            print("StopAndQuarantineFile calls received by the simulator so far: %d\n" % writes, flush=True)
+    print("Simulator stopped. Reports are in %s" % os.path.relpath(OUTPUT, REPO), flush=True)
 
 
 if __name__ == "__main__":

@@ -145,7 +145,7 @@ def test_files_get_needs_file_read(service, machine):
 
 
 def test_quarantine_needs_the_action_role_and_a_read_role(service, machine):
-    # Issue #6055 (§0): the permission table reads "one of", but both are needed.
+    # Issue #6055 (stop-and-quarantine-file.md): the permission table reads "one of", but both are needed.
     assert error_of(quarantine(service, machine["id"], roles=("Machine.StopAndQuarantine",)), 403) == ("Forbidden", READ_FORBIDDEN)
     assert error_of(quarantine(service, machine["id"], roles=("Machine.Read.All",)), 403) == ("Forbidden", QUARANTINE_FORBIDDEN)
     assert quarantine(service, machine["id"], roles=("Machine.ReadWrite.All", "Machine.StopAndQuarantine")).status == 201
@@ -753,8 +753,15 @@ def test_seed_demo(service, clock):
     demo = service.seed_demo()
     assert (demo["malicious_sha1"], demo["signed_sha1"]) == (DEMO_MALICIOUS_SHA1, DEMO_SIGNED_SHA1)
     by_name = {machine["computerDnsName"].split(".")[0]: machine["id"] for machine in demo["machines"]}
-    assert quarantine(service, by_name["desktop-01"], sha1=DEMO_MALICIOUS_SHA1).status == 201
-    assert error_of(quarantine(service, by_name["desktop-01"], sha1=DEMO_SIGNED_SHA1), 403)[0] == "DisallowedOperation"
+    assert quarantine(service, by_name["ws-0042"], sha1=DEMO_MALICIOUS_SHA1).status == 201
+    assert error_of(quarantine(service, by_name["ws-0042"], sha1=DEMO_SIGNED_SHA1), 403)[0] == "DisallowedOperation"
+    # The documented examples name these: the hash, the finance workstations, a machine by its device ID.
+    assert DEMO_MALICIOUS_SHA1 == "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
+    assert by_name["ws-0099"] == "4f9c2d6e8a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d"
+    finance = values(call(service, "GET", "/api/machines", query={"$filter": "machineTags/any(tag: tag eq 'finance')"}))
+    assert sorted(machine["computerDnsName"] for machine in finance) == ["ws-0042.contoso.local", "ws-0043.contoso.local"]
+    observers = values(call(service, "GET", "/api/files/%s/machines" % DEMO_MALICIOUS_SHA1))
+    assert "mac-01.contoso.local" not in {machine["computerDnsName"] for machine in observers} and len(observers) == 6
     assert error_of(quarantine(service, by_name["mac-01"], sha1=DEMO_MALICIOUS_SHA1), 400)[0] == "OsPlatformNotSupported"
     assert error_of(quarantine(service, by_name["desktop-legacy"], sha1=DEMO_MALICIOUS_SHA1), 400)[0] == "ClientVersionNotSupported"
     offline = quarantine(service, by_name["laptop-07"], sha1=DEMO_MALICIOUS_SHA1).body["id"]

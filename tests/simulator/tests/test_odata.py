@@ -60,7 +60,7 @@ def test_comparisons(expression, expected):
     ("seen gt 2024-06-15T12:30:00.1234567Z", ["gamma's"]),
     ("seen lt 2024-01-01T02:00:00+02:00", []),
     ("seen le 2024-01-01T02:00:00+02:00", ["alpha"]),
-    ("seen gt 2024-06-01Z", ["beta", "gamma's"]),           # the docs' own date-only form (§3)
+    ("seen gt 2024-06-01Z", ["beta", "gamma's"]),           # the docs' own date-only form (get-machines.md)
     ("seen lt 2024-06-01", ["alpha"]),
     ("seen ge 2024-06-15T12:30Z", ["beta", "gamma's"]),
 ])

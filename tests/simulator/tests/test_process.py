@@ -68,7 +68,7 @@ def test_the_process_serves_msal_and_the_api_and_stops_on_sigterm(simulator_proc
         machines = session.get(connection["api_url"] + "/api/machines",
                                headers={"Authorization": "Bearer " + result["access_token"]})
     assert machines.status_code == 200
-    assert "desktop-01.contoso.local" in {machine["computerDnsName"] for machine in machines.json()["value"]}
+    assert "ws-0042.contoso.local" in {machine["computerDnsName"] for machine in machines.json()["value"]}
 
     with requests.Session() as admin:
         admin.trust_env = False

@@ -55,6 +55,7 @@ def test_whole_seconds_refuse_units():
 
 @pytest.mark.parametrize("value, message", [
     ("a" * 64, "sha1 must be the SHA-1 of a file: that is a SHA-256"),
+    ("a" * 64, "To block the file by its SHA-256, use mde.response.file_indicator or mde.response.file_indicators"),
     ("b" * 32, "sha1 must be the SHA-1 of a file: that is a MD5"),
     ("g" * 40, "sha1 must be the SHA-1 of a file (40 hex characters), got 'ggg"),
     (None, "sha1 is required"),

@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The extra variables of the playbooks mde.response.quarantine and mde.response.contain, checked before their roles run.
+
+A mistake there used to reach the role's argument spec, whose failure names the role's variable (not the ``-e`` one
+the user typed) and prints the whole spec. Here each mistake is one line that names the ``-e`` variable, and the
+message ends with a command that works when pasted into a shell.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from ansible_collections.mde.response.plugins.module_utils import validation
+from ansible_collections.mde.response.plugins.module_utils.errors import InputError
+
+# One vocabulary for both playbooks: present acts, absent and cancelled both undo (each playbook's own word first).
+STATES = {
+    "quarantine": {"present": "present", "cancelled": "cancelled", "absent": "cancelled"},
+    "contain": {"present": "present", "absent": "absent", "cancelled": "absent"},
+}
+UNDO = {
+    "quarantine": "cancel the quarantines still in flight",
+    "contain": "remove the indicators and cancel the quarantines still in flight",
+}
+# A run that works as printed: the shell's single quotes keep the argument whole, Ansible's double quotes the value.
+EXAMPLE_RUNS = {
+    "quarantine": "ansible-playbook mde.response.quarantine -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
+                  "-e 'comment=\"INC-4711: ransomware dropper\"' -e machine_names=ws-0042.contoso.local",
+    "contain": "ansible-playbook mde.response.contain -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
+               "-e 'comment=\"INC-4711: ransomware dropper\"'",
+}
+FLAGS = {
+    "quarantine": ("observed", "wait", "allow_partial", "fail_when_queued"),
+    "contain": ("wait", "allow_partial"),
+}
+# What ansible.builtin.bool makes true or false; anything else it would quietly turn into false.
+_FLAG_WORDS = frozenset(("true", "false", "yes", "no", "on", "off", "1", "0", "y", "n", "t", "f"))
+# A survey text area or a command line separates several files by commas, spaces or line breaks.
+_SEPARATORS = re.compile(r"[\s,]+")
+
+
+def _empty(value: Any) -> bool:
+    """A variable not given, or a survey field left empty."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _sha1_errors(value: Any) -> list[str]:
+    if _empty(value):
+        return ["-e sha1 is missing: give the SHA-1 of the file (40 hexadecimal characters), or several separated by commas."]
+    items = value if isinstance(value, (list, tuple)) else _SEPARATORS.split(str(value).strip())
+    errors = []
+    for item in items:
+        try:
+            validation.sha1(item, "-e sha1")
+        except InputError as error:
+            errors.append("%s." % error)
+    return errors
+
+
+def _state_errors(value: Any, playbook: str) -> list[str]:
+    if _empty(value) or value in STATES[playbook]:
+        return []
+    return ["-e state=%s is not a state: use -e state=present (the default) to act, or -e state=absent (or cancelled, "
+            "the same) to %s." % (value, UNDO[playbook])]
+
+
+def _flag_errors(variables: Mapping[str, Any], playbook: str) -> list[str]:
+    return ["-e %s=%s is neither true nor false: use -e %s=true or -e %s=false." % (name, variables[name], name, name)
+            for name in FLAGS[playbook]
+            if not _empty(variables.get(name)) and not isinstance(variables[name], bool)
+            and str(variables[name]).strip().lower() not in _FLAG_WORDS]
+
+
+def _timeout_errors(value: Any) -> list[str]:
+    if _empty(value) or isinstance(value, int) or str(value).strip().isdigit():
+        return []
+    return ["-e wait_timeout=%s is not a number of seconds: use for example -e wait_timeout=900." % value]
+
+
+def check(variables: Mapping[str, Any], playbook: str) -> dict[str, Any]:
+    """``errors``, one line per mistake in the extra variables (and a command that works, when there is one), and
+    ``state``, the state the role gets for the ``-e state`` given (``present`` when it is not given)."""
+    if playbook not in STATES:
+        raise ValueError("playbook must be one of %s, got %r" % (", ".join(sorted(STATES)), playbook))
+    errors = _sha1_errors(variables.get("sha1"))
+    if _empty(variables.get("comment")):
+        errors.append("-e comment is missing: give the incident number or the reason, stored with every action.")
+    errors += _state_errors(variables.get("state"), playbook)
+    errors += _flag_errors(variables, playbook)
+    errors += _timeout_errors(variables.get("wait_timeout"))
+    if errors:
+        errors.append("For example: %s" % EXAMPLE_RUNS[playbook])
+    state = variables.get("state")
+    return {"errors": errors, "state": "present" if _empty(state) else STATES[playbook].get(state, state)}
