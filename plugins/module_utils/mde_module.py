@@ -15,14 +15,14 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.mde.response.plugins.module_utils.clock import clock_from_environment
-from ansible_collections.mde.response.plugins.module_utils.connection_options import OPTIONS_BY_NAME, generate_argspec
+from ansible_collections.mde.response.plugins.module_utils._client.clock import clock_from_environment
+from ansible_collections.mde.response.plugins.module_utils._client.connection_options import OPTIONS_BY_NAME, generate_argspec
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError, MdeError, TransportError, permission_hint
-from ansible_collections.mde.response.plugins.module_utils.proxies import ENVIRONMENT_PROXY_VARIABLES, proxy_secrets
-from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils import auth, pacing, transport
-from ansible_collections.mde.response.plugins.module_utils.token_cache import prepare_cache_folder
-from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._client.proxies import ENVIRONMENT_PROXY_VARIABLES, proxy_secrets
+from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
+from ansible_collections.mde.response.plugins.module_utils._client import auth, pacing, transport
+from ansible_collections.mde.response.plugins.module_utils._client.token_cache import prepare_cache_folder
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
 
 CONNECTION_ARGUMENT_SPEC = generate_argspec(env_fallback)
 

@@ -191,8 +191,8 @@ error:
       sample: Ti.ReadWrite
 """
 
-from ansible_collections.mde.response.plugins.module_utils.indicator_sync import requests_from_list, sync_file_indicators
-from ansible_collections.mde.response.plugins.module_utils.indicators import INDICATOR_ARGUMENT_SPEC
+from ansible_collections.mde.response.plugins.module_utils._indicators.sync import requests_from_list, sync_file_indicators
+from ansible_collections.mde.response.plugins.module_utils._indicators.indicators import INDICATOR_ARGUMENT_SPEC
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
 
 

@@ -324,9 +324,9 @@ error:
 """
 
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
-from ansible_collections.mde.response.plugins.module_utils.quarantine_engine import StopAndQuarantineEngine
-from ansible_collections.mde.response.plugins.module_utils.quarantine_request import QuarantineRequest
-from ansible_collections.mde.response.plugins.module_utils.run_progress import RunProgress
+from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
+from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
+from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import RunProgress
 
 
 def main():

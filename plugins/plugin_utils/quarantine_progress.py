@@ -11,7 +11,7 @@ import posixpath
 from collections.abc import Mapping
 from datetime import datetime
 
-from ansible_collections.mde.response.plugins.module_utils.run_progress import (
+from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import (
     DONE,
     PLANNING,
     TIME_FORMAT,

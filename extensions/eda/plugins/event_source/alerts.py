@@ -118,12 +118,12 @@ def _importable_collection():
 _importable_collection()
 
 # pylint: disable=wrong-import-position
-from ansible_collections.mde.response.plugins.module_utils import auth, transport  # noqa: E402
-from ansible_collections.mde.response.plugins.module_utils.alert_feed import (  # noqa: E402
+from ansible_collections.mde.response.plugins.module_utils._client import auth, transport  # noqa: E402
+from ansible_collections.mde.response.plugins.module_utils._alerts.feed import (  # noqa: E402
     PATH, ROUTE, AlertPoll, FeedOptions, FeedState, alert_event, backoff, connection_values)
-from ansible_collections.mde.response.plugins.module_utils.clock import clock_from_environment  # noqa: E402
+from ansible_collections.mde.response.plugins.module_utils._client.clock import clock_from_environment  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError, MdeError  # noqa: E402
-from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings  # noqa: E402
+from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings  # noqa: E402
 
 LOGGER = logging.getLogger("mde.response.alerts")
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils.alert_feed import (
+from ansible_collections.mde.response.plugins.module_utils._alerts.feed import (
     MAX_BACKOFF, AlertPoll, FeedOptions, FeedState, alert_event, backoff, connection_values, default_state_file)
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
-from ansible_collections.mde.response.plugins.module_utils.indicator_sync import requests_from_list, sync_file_indicators
+from ansible_collections.mde.response.plugins.module_utils._indicators.sync import requests_from_list, sync_file_indicators
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.simulated_indicators import (
     NOW,
     OTHER_SHA1,

@@ -11,8 +11,8 @@ from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
-from ansible_collections.mde.response.plugins.module_utils.connection_options import CONNECTION_OPTIONS
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._client.connection_options import CONNECTION_OPTIONS
 from ansible_collections.mde.response.plugins.module_utils.errors import (
     AmbiguousWriteError, ApiError, AuthenticationError, InputError)
 from ansible_collections.mde.response.plugins.module_utils.mde_module import CONNECTION_ARGUMENT_SPEC, DefenderModule

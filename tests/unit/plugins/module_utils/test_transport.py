@@ -20,8 +20,8 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import ProtocolError
 
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, TransportError
-from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils.transport import (
+from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
+from ansible_collections.mde.response.plugins.module_utils._client.transport import (
     HttpTransport, RateLimiter, build_session, retry_after_seconds)
 
 API = "https://api.test"

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from datetime import timedelta
 
-from ansible_collections.mde.response.plugins.module_utils.entities import parse_timestamp
+from ansible_collections.mde.response.plugins.module_utils._model.entities import parse_timestamp
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 
 MAX_TEXT_LENGTH = 255

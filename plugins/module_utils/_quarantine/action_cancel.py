@@ -9,8 +9,8 @@ counts as cancelled.
 
 from __future__ import annotations
 
-from ansible_collections.mde.response.plugins.module_utils.action_results import Outcome, error_dict, error_entry
-from ansible_collections.mde.response.plugins.module_utils.entities import (
+from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import Outcome, error_dict, error_entry
+from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     CANCELLED_STATUS,
     SUCCEEDED,
     action_status,
@@ -19,7 +19,7 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
     is_in_flight,
 )
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError
-from ansible_collections.mde.response.plugins.module_utils.write_barrier import WriteBarrier, WritesStopped
+from ansible_collections.mde.response.plugins.module_utils._quarantine.write_barrier import WriteBarrier, WritesStopped
 
 # How a quarantined file comes back (respond-file-alerts.md documents the full MpCmdRun.exe command).
 RESTORE_HINT = "MpCmdRun.exe -Restore"

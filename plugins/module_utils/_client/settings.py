@@ -10,11 +10,11 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from ansible_collections.mde.response.plugins.module_utils.connection_options import CONNECTION_OPTIONS, OPTIONS_BY_NAME
+from ansible_collections.mde.response.plugins.module_utils._client.connection_options import CONNECTION_OPTIONS, OPTIONS_BY_NAME
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
-from ansible_collections.mde.response.plugins.module_utils.proxies import (
+from ansible_collections.mde.response.plugins.module_utils._client.proxies import (
     no_proxy_from_environment, proxy_from_environment, proxy_url)
-from ansible_collections.mde.response.plugins.module_utils.trust import environment_bundles
+from ansible_collections.mde.response.plugins.module_utils._client.trust import environment_bundles
 
 
 @dataclass(frozen=True)

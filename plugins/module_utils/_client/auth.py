@@ -15,9 +15,9 @@ import time
 import traceback
 
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError
-from ansible_collections.mde.response.plugins.module_utils.token_cache import PersistentTokenCache, prepare_cache_folder
-from ansible_collections.mde.response.plugins.module_utils.clock import SystemClock
-from ansible_collections.mde.response.plugins.module_utils.transport import (
+from ansible_collections.mde.response.plugins.module_utils._client.token_cache import PersistentTokenCache, prepare_cache_folder
+from ansible_collections.mde.response.plugins.module_utils._client.clock import SystemClock
+from ansible_collections.mde.response.plugins.module_utils._client.transport import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_WAIT,
     MAX_THROTTLED_ATTEMPTS,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
-from ansible_collections.mde.response.plugins.module_utils.indicators import (
+from ansible_collections.mde.response.plugins.module_utils._indicators.indicators import (
     APPLICATION,
     HASH_TYPES,
     INDICATOR_ARGUMENT_SPEC,

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.mde.response.plugins.module_utils.action_results import MachineResult, Outcome, error_entry
-from ansible_collections.mde.response.plugins.module_utils.entities import EPOCH, group_by, id_key, is_onboarded, last_seen
-from ansible_collections.mde.response.plugins.module_utils.odata import list_where_any, name_spellings
+from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import MachineResult, Outcome, error_entry
+from ansible_collections.mde.response.plugins.module_utils._model.entities import EPOCH, group_by, id_key, is_onboarded, last_seen
+from ansible_collections.mde.response.plugins.module_utils._model.odata import list_where_any, name_spellings
 
 
 def resolve_targets(client, request, warnings):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.mde.response.plugins.module_utils.entities import (
+from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     ACTION_STATUSES,
     ACTION_TYPES,
     HEALTH_STATUSES,
@@ -27,7 +27,7 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
     unique_by_id,
 )
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError
-from ansible_collections.mde.response.plugins.module_utils.odata import (
+from ansible_collections.mde.response.plugins.module_utils._model.odata import (
     all_of,
     any_of,
     equals,
@@ -35,7 +35,7 @@ from ansible_collections.mde.response.plugins.module_utils.odata import (
     name_spellings,
     odata_datetime,
 )
-from ansible_collections.mde.response.plugins.module_utils.validation import (
+from ansible_collections.mde.response.plugins.module_utils._model.validation import (
     choice,
     each,
     given,

@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ansible_collections.mde.response.plugins.module_utils.entities import action_status, entity_id
+from ansible_collections.mde.response.plugins.module_utils._model.entities import action_status, entity_id
 
 
 class Outcome:

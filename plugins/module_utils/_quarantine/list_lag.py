@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import threading
 
-from ansible_collections.mde.response.plugins.module_utils.entities import id_key
-from ansible_collections.mde.response.plugins.module_utils.odata import BATCH_SIZE, any_of
+from ansible_collections.mde.response.plugins.module_utils._model.entities import id_key
+from ansible_collections.mde.response.plugins.module_utils._model.odata import BATCH_SIZE, any_of
 
 # The grace when the run has nothing to learn from, and never less.
 DEFAULT_GRACE = 120.0

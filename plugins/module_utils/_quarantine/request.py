@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ansible_collections.mde.response.plugins.module_utils import validation
+from ansible_collections.mde.response.plugins.module_utils._model import validation
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 
 

@@ -17,10 +17,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from ansible_collections.mde.response.plugins.module_utils.entities import parse_timestamp
+from ansible_collections.mde.response.plugins.module_utils._model.entities import parse_timestamp
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError
-from ansible_collections.mde.response.plugins.module_utils.odata import equals, odata_datetime, or_chain
-from ansible_collections.mde.response.plugins.module_utils.validation import DURATION_FORMS, choice, control_character, parse_duration, text
+from ansible_collections.mde.response.plugins.module_utils._model.odata import equals, odata_datetime, or_chain
+from ansible_collections.mde.response.plugins.module_utils._model.validation import DURATION_FORMS, choice, control_character, parse_duration, text
 
 # Indicator types by the length of the hash: the API takes these three for files.
 HASH_TYPES = {40: "FileSha1", 64: "FileSha256", 32: "FileMd5"}

@@ -13,7 +13,7 @@ import os
 import threading
 from collections import defaultdict, deque
 
-from ansible_collections.mde.response.plugins.module_utils.clock import SystemClock
+from ansible_collections.mde.response.plugins.module_utils._client.clock import SystemClock
 
 # The API's documented limits, per application and API.
 PER_MINUTE = 100

@@ -8,7 +8,7 @@ The API cannot filter on the file hash, so actions are listed by type, status an
 
 from __future__ import annotations
 
-from ansible_collections.mde.response.plugins.module_utils.entities import (
+from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     IN_FLIGHT_STATUSES,
     STOP_AND_QUARANTINE,
     SUCCEEDED,
@@ -20,7 +20,7 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
     newest_first,
     same_id,
 )
-from ansible_collections.mde.response.plugins.module_utils.odata import all_of, any_of, equals, odata_datetime, or_chain
+from ansible_collections.mde.response.plugins.module_utils._model.odata import all_of, any_of, equals, odata_datetime, or_chain
 
 # Up to this many machines, the existing-action read also filters on machineId to keep its pages small.
 MACHINE_FILTER_LIMIT = 20

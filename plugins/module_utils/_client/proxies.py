@@ -9,7 +9,7 @@ import ipaddress
 import re
 from urllib.parse import unquote, urlsplit
 
-from ansible_collections.mde.response.plugins.module_utils.connection_options import OPTIONS_BY_NAME
+from ansible_collections.mde.response.plugins.module_utils._client.connection_options import OPTIONS_BY_NAME
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 
 # Where a proxy URL comes from, in the order it is looked for: the option (then its own variables), then these.

@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 
-from ansible_collections.mde.response.plugins.module_utils.private_files import replace_json
+from ansible_collections.mde.response.plugins.module_utils._client.private_files import replace_json
 
 try:
     import requests

@@ -37,8 +37,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from ansible_collections.mde.response.plugins.module_utils.action_cancel import ActionCanceller
-from ansible_collections.mde.response.plugins.module_utils.action_results import (
+from ansible_collections.mde.response.plugins.module_utils._quarantine.action_cancel import ActionCanceller
+from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import (
     EngineResult,
     Outcome,
     Warnings,
@@ -46,8 +46,8 @@ from ansible_collections.mde.response.plugins.module_utils.action_results import
     error_entry,
     unknown_file_warning,
 )
-from ansible_collections.mde.response.plugins.module_utils.action_wait import wait_until_final
-from ansible_collections.mde.response.plugins.module_utils.entities import (
+from ansible_collections.mde.response.plugins.module_utils._quarantine.action_wait import wait_until_final
+from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     action_created,
     action_status,
     entity_id,
@@ -58,13 +58,13 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
     says_file_not_on_machine,
 )
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError, permission_hint
-from ansible_collections.mde.response.plugins.module_utils.existing_actions import ExistingActionIndex, machine_quarantines
-from ansible_collections.mde.response.plugins.module_utils.list_lag import ListLag
-from ansible_collections.mde.response.plugins.module_utils.machine_targets import resolve_targets
-from ansible_collections.mde.response.plugins.module_utils.queries import find_file
-from ansible_collections.mde.response.plugins.module_utils.quarantine_request import State
-from ansible_collections.mde.response.plugins.module_utils.run_progress import RunProgress
-from ansible_collections.mde.response.plugins.module_utils.write_barrier import WriteBarrier, WritesStopped
+from ansible_collections.mde.response.plugins.module_utils._quarantine.existing_actions import ExistingActionIndex, machine_quarantines
+from ansible_collections.mde.response.plugins.module_utils._quarantine.list_lag import ListLag
+from ansible_collections.mde.response.plugins.module_utils._quarantine.machine_targets import resolve_targets
+from ansible_collections.mde.response.plugins.module_utils._info.queries import find_file
+from ansible_collections.mde.response.plugins.module_utils._quarantine.request import State
+from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import RunProgress
+from ansible_collections.mde.response.plugins.module_utils._quarantine.write_barrier import WriteBarrier, WritesStopped
 
 DEFAULT_MAX_WORKERS = 8
 # A lost write can take a while to appear in the action list (how long is undocumented), and re-posting too soon

@@ -26,12 +26,12 @@ import os
 import re
 from datetime import timedelta
 
-from ansible_collections.mde.response.plugins.module_utils.connection_options import CONNECTION_OPTIONS
-from ansible_collections.mde.response.plugins.module_utils.entities import parse_timestamp
+from ansible_collections.mde.response.plugins.module_utils._client.connection_options import CONNECTION_OPTIONS
+from ansible_collections.mde.response.plugins.module_utils._model.entities import parse_timestamp
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
-from ansible_collections.mde.response.plugins.module_utils.odata import all_of, any_of, odata_datetime
-from ansible_collections.mde.response.plugins.module_utils.private_files import replace_json
-from ansible_collections.mde.response.plugins.module_utils.validation import moment
+from ansible_collections.mde.response.plugins.module_utils._model.odata import all_of, any_of, odata_datetime
+from ansible_collections.mde.response.plugins.module_utils._client.private_files import replace_json
+from ansible_collections.mde.response.plugins.module_utils._model.validation import moment
 
 ROUTE = "alerts.list"
 PATH = "/api/alerts"

@@ -26,9 +26,9 @@ import threading
 import time
 from datetime import timedelta
 
-from ansible_collections.mde.response.plugins.module_utils.entities import action_status
-from ansible_collections.mde.response.plugins.module_utils.pacing import minutes_to_write
-from ansible_collections.mde.response.plugins.module_utils.private_files import replace_json
+from ansible_collections.mde.response.plugins.module_utils._model.entities import action_status
+from ansible_collections.mde.response.plugins.module_utils._client.pacing import minutes_to_write
+from ansible_collections.mde.response.plugins.module_utils._client.private_files import replace_json
 
 # Real seconds between two writes of the file while machines settle; a follower reads it every few seconds.
 WRITE_INTERVAL = 2.0

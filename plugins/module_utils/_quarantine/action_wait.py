@@ -9,8 +9,8 @@ keeps it and runs it when the machine connects again. The machines are read once
 
 from __future__ import annotations
 
-from ansible_collections.mde.response.plugins.module_utils.action_results import Outcome, error_entry
-from ansible_collections.mde.response.plugins.module_utils.entities import (
+from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import Outcome, error_entry
+from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     EPOCH,
     PENDING,
     STOP_AND_QUARANTINE,
@@ -26,7 +26,7 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
     value_of,
 )
 from ansible_collections.mde.response.plugins.module_utils.errors import MdeError
-from ansible_collections.mde.response.plugins.module_utils.odata import equals, list_where_any, odata_datetime
+from ansible_collections.mde.response.plugins.module_utils._model.odata import equals, list_where_any, odata_datetime
 
 POLL_FIRST_INTERVAL = 10.0
 POLL_MAX_INTERVAL = 30.0

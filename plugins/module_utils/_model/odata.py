@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from ansible_collections.mde.response.plugins.module_utils.entities import unique_by_id
+from ansible_collections.mde.response.plugins.module_utils._model.entities import unique_by_id
 
 # Values per filtered call: twenty quoted ids keep the URL well under the 2,048 characters proxies accept.
 BATCH_SIZE = 20

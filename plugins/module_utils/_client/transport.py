@@ -17,12 +17,12 @@ import traceback
 from collections import Counter
 from datetime import timezone
 
-from ansible_collections.mde.response.plugins.module_utils.clock import SystemClock
+from ansible_collections.mde.response.plugins.module_utils._client.clock import SystemClock
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, TransportError
-from ansible_collections.mde.response.plugins.module_utils.pacing import RateLimiter
-from ansible_collections.mde.response.plugins.module_utils.proxies import proxies_for
-from ansible_collections.mde.response.plugins.module_utils.trust import machine_trust_adapter
-from ansible_collections.mde.response.plugins.module_utils.token_claims import token_roles
+from ansible_collections.mde.response.plugins.module_utils._client.pacing import RateLimiter
+from ansible_collections.mde.response.plugins.module_utils._client.proxies import proxies_for
+from ansible_collections.mde.response.plugins.module_utils._client.trust import machine_trust_adapter
+from ansible_collections.mde.response.plugins.module_utils._client.token_claims import token_roles
 
 try:
     import requests
