@@ -45,9 +45,18 @@ class DefenderClient:
         path = "/api/files/%s/machines" % _segment(sha1)
         return self._transport.request("GET", path, route="files.machines", collection=True)["value"]
 
-    def get_file(self, file_hash):
-        """The File entity of a SHA-1 or SHA-256 (needs File.Read.All); 404 when Defender has no record of it."""
-        return self._transport.request("GET", "/api/files/%s" % _segment(file_hash), route="files.get")
+    def find_file(self, file_hash):
+        """The File entity of a SHA-1 or SHA-256 (needs File.Read.All), or None when Defender has no record of it.
+
+        Only the API's own 404 means "no record" (its body is undocumented, so any code or none); every other failure,
+        including a 403 without File.Read.All, raises, because it says nothing about the file.
+        """
+        try:
+            return self._transport.request("GET", "/api/files/%s" % _segment(file_hash), route="files.get")
+        except ApiError as error:
+            if error.http_status == 404:
+                return None
+            raise
 
     def list_machine_actions(self, odata_filter=None, page_size=MAX_PAGE_SIZE):
         """All machine actions matching ``odata_filter`` (every page)."""

@@ -26,7 +26,7 @@ from ansible_collections.mde.response.plugins.module_utils._model.entities impor
     same_id,
     unique_by_id,
 )
-from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError
+from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 from ansible_collections.mde.response.plugins.module_utils._model.odata import (
     all_of,
     any_of,
@@ -148,24 +148,6 @@ def _machines_where(client, field_name, values, odata_filter, literals=None):
         return []
     by_value = group_by(list_where_any(client.list_machines, field_name, literals or values, odata_filter), field_name)
     return [machine for value in values for machine in by_value.pop(value.lower(), [])]
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Files
-
-
-def find_file(client, file_hash):
-    """The File entity Defender has for a SHA-1 or SHA-256, or None when it has no record of the file.
-
-    Only the API's own 404 means "no record" (its body is undocumented, so any code or none); every other failure,
-    including a 403 without File.Read.All, raises, because it says nothing about the file.
-    """
-    try:
-        return client.get_file(file_hash)
-    except ApiError as error:
-        if error.http_status == 404:
-            return None
-        raise
 
 
 # ---------------------------------------------------------------------------------------------------------------

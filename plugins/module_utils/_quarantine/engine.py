@@ -61,7 +61,6 @@ from ansible_collections.mde.response.plugins.module_utils.errors import Ambiguo
 from ansible_collections.mde.response.plugins.module_utils._quarantine.existing_actions import ExistingActionIndex, machine_quarantines
 from ansible_collections.mde.response.plugins.module_utils._quarantine.list_lag import ListLag
 from ansible_collections.mde.response.plugins.module_utils._quarantine.machine_targets import resolve_targets
-from ansible_collections.mde.response.plugins.module_utils._info.queries import find_file
 from ansible_collections.mde.response.plugins.module_utils._quarantine.request import State
 from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import RunProgress
 from ansible_collections.mde.response.plugins.module_utils._quarantine.write_barrier import WriteBarrier, WritesStopped
@@ -128,7 +127,7 @@ class StopAndQuarantineEngine:
         if request.state != State.PRESENT or not (check_mode or any(result.outcome == Outcome.NOT_PRESENT for result in results)):
             return None
         try:
-            known = find_file(self._client, request.sha1) is not None
+            known = self._client.find_file(request.sha1) is not None
         except MdeError:
             # Without File.Read.All (or on any other failure) only this check is lost, never the run.
             return None
