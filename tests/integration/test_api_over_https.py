@@ -15,7 +15,9 @@ from ansible_collections.mde.response.plugins.module_utils._quarantine.engine im
 from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
 from ansible_collections.mde.response.plugins.module_utils._client.auth import build_token_provider
 from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils._client.transport import HttpTransport, SystemClock, build_session
+from ansible_collections.mde.response.plugins.module_utils._client.clock import SystemClock
+from ansible_collections.mde.response.plugins.module_utils._client.session import build_session
+from ansible_collections.mde.response.plugins.module_utils._client.transport import HttpTransport
 from tests.simulator import Simulator
 
 SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"

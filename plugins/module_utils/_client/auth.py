@@ -17,14 +17,8 @@ import traceback
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError
 from ansible_collections.mde.response.plugins.module_utils._client.token_cache import PersistentTokenCache, prepare_cache_folder
 from ansible_collections.mde.response.plugins.module_utils._client.clock import SystemClock
-from ansible_collections.mde.response.plugins.module_utils._client.transport import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_MAX_WAIT,
-    MAX_THROTTLED_ATTEMPTS,
-    build_session,
-    describe_connection_error,
-    throttle_wait,
-)
+from ansible_collections.mde.response.plugins.module_utils._client.retry import RetryBudget
+from ansible_collections.mde.response.plugins.module_utils._client.session import build_session, describe_connection_error
 
 try:
     import msal
@@ -187,19 +181,14 @@ class _MsalTokenProvider(abc.ABC):
 
     def _call_service_waiting_out_throttles(self):
         """msal's result; a throttled or briefly unavailable service (429, 5xx) is asked again after its Retry-After
-        (or backoff), within the wait budget of an API call."""
-        waited, throttled = 0.0, 0
+        (or backoff), under the retry policy of an API call (retry.py)."""
+        budget = RetryBudget(self._clock)
         while True:
+            budget.start()
             result = self._call_service()
             refusal = None if "access_token" in result else self._forget_throttle()
-            if refusal is None:
+            if refusal is None or not budget.wait(*budget.after_not_taken(refusal.headers.get("retry-after"))):
                 return result
-            throttled += 1
-            delay, told_when = throttle_wait(refusal.headers.get("retry-after"), self._clock.now(), throttled)
-            if waited + delay > DEFAULT_MAX_WAIT or throttled >= (MAX_THROTTLED_ATTEMPTS if told_when else DEFAULT_MAX_RETRIES + 1):
-                return result
-            self._clock.sleep(delay)
-            waited += delay
 
     def _forget_throttle(self):
         """The throttling answer msal keeps in its HTTP cache (and would replay instead of asking), taken out of it;

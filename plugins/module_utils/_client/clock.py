@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import time
 from datetime import datetime, timezone
+from typing import Mapping, Protocol
 
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 
@@ -16,29 +17,39 @@ from ansible_collections.mde.response.plugins.module_utils.errors import InputEr
 TIME_SCALE_VARIABLE = "MDE_TIME_SCALE"
 
 
+class Clock(Protocol):
+    """What waits and timestamps go through: SystemClock, or a test's fake time."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+    def now(self) -> datetime: ...
+
+
 class SystemClock:
     """Real time, or `scale` times faster than real time (for tests against the simulator's fast clock)."""
 
-    def __init__(self, scale=1):
+    def __init__(self, scale: float = 1) -> None:
         self.scale = float(scale)
         if self.scale <= 0:
             raise ValueError("the clock's scale must be a positive number")
         self._real_start = time.monotonic()
         self._wall_start = time.time()
 
-    def monotonic(self):
+    def monotonic(self) -> float:
         return time.monotonic() * self.scale
 
-    def sleep(self, seconds):
+    def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds / self.scale)
 
-    def now(self):
+    def now(self) -> datetime:
         elapsed = (time.monotonic() - self._real_start) * self.scale
         return datetime.fromtimestamp(self._wall_start + elapsed, timezone.utc)
 
 
-def clock_from_environment(environ):
+def clock_from_environment(environ: Mapping[str, str]) -> tuple[SystemClock, str | None]:
     """The modules' clock and a warning (or None): real time unless the testing hook MDE_TIME_SCALE is set.
 
     Raises InputError for a value that is not a positive number, before any request.
@@ -49,7 +60,7 @@ def clock_from_environment(environ):
     try:
         scale = float(value)
     except ValueError:
-        scale = 0
+        scale = 0.0
     if not (scale > 0 and math.isfinite(scale)):
         raise InputError("%s must be a positive number, not '%s'; it is a testing hook: unset it for real runs"
                          % (TIME_SCALE_VARIABLE, value))

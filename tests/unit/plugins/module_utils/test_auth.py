@@ -23,7 +23,8 @@ from ansible_collections.mde.response.plugins.module_utils._client.auth import (
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError
 from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
 from ansible_collections.mde.response.plugins.module_utils._client.token_cache import PersistentTokenCache, StoredResponse, prepare_cache_folder
-from ansible_collections.mde.response.plugins.module_utils._client.transport import HttpTransport, RateLimiter, build_session
+from ansible_collections.mde.response.plugins.module_utils._client.session import build_session
+from ansible_collections.mde.response.plugins.module_utils._client.transport import HttpTransport, RateLimiter
 from tests.simulator import Simulator
 
 COLLECTION_TREE = os.path.join(os.path.dirname(os.path.abspath(__file__)), *[os.pardir] * 4, ".collection-tree")
@@ -352,7 +353,7 @@ import hashlib, json, os, sys, time
 sys.path.insert(0, os.environ["COLLECTION_TREE"])
 from ansible_collections.mde.response.plugins.module_utils._client.auth import build_token_provider
 from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils._client.transport import build_session
+from ansible_collections.mde.response.plugins.module_utils._client.session import build_session
 start_line = os.environ.get("START_LINE")
 if start_line:
     open(os.path.join(start_line, "ready-%d" % os.getpid()), "w").close()
