@@ -20,9 +20,8 @@ from ansible_collections.mde.response.plugins.module_utils._client.connection_op
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError, MdeError, TransportError, permission_hint
 from ansible_collections.mde.response.plugins.module_utils._client.proxies import ENVIRONMENT_PROXY_VARIABLES, proxy_secrets
 from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils._client import auth, pacing, transport
-from ansible_collections.mde.response.plugins.module_utils._client.token_cache import prepare_cache_folder
 from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._client.factory import PacingListener, build_client, missing_libraries
 
 CONNECTION_ARGUMENT_SPEC = generate_argspec(env_fallback)
 
@@ -35,10 +34,8 @@ class DefenderModule(AnsibleModule):
         spec = dict(CONNECTION_ARGUMENT_SPEC)
         spec.update(argument_spec)
         super().__init__(argument_spec=spec, **kwargs)
-        if transport.REQUESTS_IMPORT_ERROR:
-            self.fail_json(msg=missing_required_lib("requests"), exception=transport.REQUESTS_IMPORT_ERROR)
-        if auth.MSAL_IMPORT_ERROR:
-            self.fail_json(msg=missing_required_lib("msal"), exception=auth.MSAL_IMPORT_ERROR)
+        for library, error in missing_libraries():
+            self.fail_json(msg=missing_required_lib(library), exception=error)
         with self.failing_on_errors():
             self.clock, warning = clock_from_environment(os.environ)
         if warning:
@@ -51,18 +48,15 @@ class DefenderModule(AnsibleModule):
         variables = OPTIONS_BY_NAME["proxy_url"].env + ENVIRONMENT_PROXY_VARIABLES
         self.no_log_values.update(proxy_secrets(self.params.get("proxy_url"), *(os.environ.get(name) for name in variables)))
 
-    def defender_client(self, pacing_listener=None):
+    def defender_client(self, pacing_listener: PacingListener | None = None) -> DefenderClient:
         """The API client for the connection options; raises InputError for bad ones, before any request.
 
         ``pacing_listener(seconds, window_seconds, limit)`` is told of every wait for one of the API's limits."""
         settings = ConnectionSettings.from_options({name: self.params.get(name) for name in CONNECTION_ARGUMENT_SPEC})
-        session = transport.build_session(settings)
-        pacer = pacing.RateLimiter(clock=self.clock, shared_path=pacing.shared_pacing_path(settings, prepare_cache_folder(settings)),
-                                   listener=pacing_listener)
-        token_provider = auth.build_token_provider(settings, session, self.clock)
+        client = build_client(settings, self.clock, pacing_listener)
         for warning in settings.warnings:
             self.warn(warning)
-        return DefenderClient(transport.HttpTransport(settings, token_provider, session, clock=self.clock, pacer=pacer))
+        return client
 
     @contextlib.contextmanager
     def failing_on_errors(self):

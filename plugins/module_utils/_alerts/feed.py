@@ -33,8 +33,6 @@ from ansible_collections.mde.response.plugins.module_utils._model.odata import a
 from ansible_collections.mde.response.plugins.module_utils._client.private_files import replace_json
 from ansible_collections.mde.response.plugins.module_utils._model.validation import moment
 
-ROUTE = "alerts.list"
-PATH = "/api/alerts"
 SEVERITIES = ("UnSpecified", "Informational", "Low", "Medium", "High")
 STATUSES = ("Unknown", "New", "InProgress", "Resolved")
 MAX_PAGE_SIZE = 10000

@@ -17,6 +17,8 @@ NEXT_LINK = "@odata.nextLink"
 # consistent in a fixed order. Oldest first, actions created while the pages are read come after them instead
 # of shifting every page. $orderby is undocumented but sent in production by other clients.
 ACTIONS_PAGING_ORDER = "creationDateTimeUtc asc"
+ALERTS_PATH = "/api/alerts"
+ALERTS_ROUTE = "alerts.list"
 
 
 def _segment(value):
@@ -89,6 +91,10 @@ class DefenderClient:
             body={"Comment": comment},
             route="machineactions.cancel",
         )
+
+    def alerts_page(self, params):
+        """One page of GET /api/alerts for ``params`` ($filter, $orderby, $top, $skip): the event source pages itself."""
+        return self._transport.request("GET", ALERTS_PATH, params=params, route=ALERTS_ROUTE, collection=True)
 
     def list_indicators(self, odata_filter=None, page_size=MAX_PAGE_SIZE):
         """All active indicators matching ``odata_filter`` (every page)."""

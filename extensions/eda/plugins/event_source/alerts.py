@@ -118,10 +118,11 @@ def _importable_collection():
 _importable_collection()
 
 # pylint: disable=wrong-import-position
-from ansible_collections.mde.response.plugins.module_utils._client import auth, transport  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils._alerts.feed import (  # noqa: E402
-    PATH, ROUTE, AlertPoll, FeedOptions, FeedState, alert_event, backoff, connection_values)
+    AlertPoll, FeedOptions, FeedState, alert_event, backoff, connection_values)
+from ansible_collections.mde.response.plugins.module_utils._client.api import ALERTS_PATH  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils._client.clock import clock_from_environment  # noqa: E402
+from ansible_collections.mde.response.plugins.module_utils._client.factory import build_client, missing_libraries  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError, MdeError  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings  # noqa: E402
 
@@ -133,25 +134,24 @@ async def main(queue, args):
     connection = connection_values(args, os.environ)
     options = FeedOptions(args, connection, datetime.now(timezone.utc))
     settings = ConnectionSettings.from_options(connection)
-    if transport.REQUESTS_IMPORT_ERROR or auth.MSAL_IMPORT_ERROR:
+    if missing_libraries():
         raise InputError("mde.response.alerts needs the Python libraries requests and msal; install them into the "
                          "Python that runs ansible-rulebook: python3 -m pip install 'requests>=2.28.0' 'msal>=1.35.0'")
-    for warning in settings.warnings:
-        LOGGER.warning(warning)
     clock, clock_warning = clock_from_environment(os.environ)
     if clock_warning:
         LOGGER.warning(clock_warning)
-    session = transport.build_session(settings)
-    api = transport.HttpTransport(settings, auth.build_token_provider(settings, session), session, clock=clock)
+    client = build_client(settings, clock)
+    for warning in settings.warnings:
+        LOGGER.warning(warning)
     state = FeedState.load(options.state_file, options.start, options.overlap)
     if state.warning:
         LOGGER.warning(state.warning)
-    LOGGER.info("polling %s%s every %gs from %s; state in %s", settings.api_url, PATH, options.interval,
+    LOGGER.info("polling %s%s every %gs from %s; state in %s", settings.api_url, ALERTS_PATH, options.interval,
                 state.lower_bound().isoformat(), options.state_file)
     failures = 0
     while True:
         try:
-            sent = await _poll(queue, api, options, state)
+            sent = await _poll(queue, client, options, state)
         except MdeError as error:
             failures += 1
             delay = backoff(failures, options.interval)
@@ -171,12 +171,11 @@ async def main(queue, args):
         await asyncio.sleep(delay)
 
 
-async def _poll(queue, api, options, state):
+async def _poll(queue, client, options, state):
     poll = AlertPoll(options, state)
     sent = 0
     while not poll.done:
-        answer = await _in_daemon_thread(functools.partial(api.request, "GET", PATH, params=poll.params(), route=ROUTE,
-                                                           collection=True))
+        answer = await _in_daemon_thread(functools.partial(client.alerts_page, poll.params()))
         fresh = poll.take(answer["value"])
         for reason in poll.skipped:
             LOGGER.warning("left out %s", reason)
