@@ -81,6 +81,12 @@ class PersistentTokenCache:
         replace_json(self.path, state)
 
 
+# What the user can change about an unusable cache folder: its location comes from XDG_CACHE_HOME (else HOME).
+UNUSABLE_FOLDER_ADVICE = ("set XDG_CACHE_HOME to a folder of your own that can be written (the cache goes in its "
+                          "mde.response folder), or set token_cache: false (MDE_TOKEN_CACHE=false) to run without the cache "
+                          "and without this warning")
+
+
 def prepare_cache_folder(settings):
     """Make the token cache folder private and usable; when it cannot be, turn the cache off with a warning.
 
@@ -93,10 +99,8 @@ def prepare_cache_folder(settings):
     if problem is None:
         return settings.token_cache_dir
     settings.token_cache = False
-    settings.warnings.append(
-        "the token cache folder '%s' %s, so this run goes on without the token cache (a token request per module run, "
-        "pacing per process); set token_cache_dir to a private folder that can be written, or token_cache: false "
-        "to silence this" % (settings.token_cache_dir, problem))
+    settings.warnings.append("the token cache folder '%s' %s, so this run goes on without the token cache (a token "
+                             "request per module run, pacing per process); %s" % (settings.token_cache_dir, problem, UNUSABLE_FOLDER_ADVICE))
     return None
 
 
