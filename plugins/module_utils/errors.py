@@ -90,7 +90,7 @@ class ApiError(MdeError):
         self.missing_permission = required[0] if required else None
         self.alternative_permissions = required[1:]
         # What to do about it, appended to str(): the transport's where it knows more than the answer says.
-        self.hint = hint or (permission_hint(self.missing_permission, self.alternative_permissions) if required else None)
+        self.hint = hint or (permission_hint(required[0], required[1:]) if required else None)
 
     def __str__(self) -> str:
         call = " ".join(part for part in (self.method, self.route) if part)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any, Iterable, NoReturn
+from typing import Any, Iterable
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
@@ -68,7 +68,7 @@ class DefenderModule(AnsibleModule):
         except MdeError as error:
             self.fail_json(msg=str(error))
 
-    def finish(self, output: dict[str, Any], warnings: Iterable[str] = (), failure: str | None = None) -> NoReturn:
+    def finish(self, output: dict[str, Any], warnings: Iterable[str] = (), failure: str | None = None) -> None:
         """exit_json with ``output`` after passing on ``warnings``, or fail_json with ``failure`` and the same output."""
         for warning in warnings:
             self.warn(warning)

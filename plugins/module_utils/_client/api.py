@@ -6,6 +6,7 @@
 Every method returns the API's JSON entities unchanged; deciding what they mean is the engine's job.
 """
 
+from typing import Any
 from urllib.parse import quote
 
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
@@ -118,7 +119,7 @@ class DefenderClient:
         # it, and the next $skip goes on from what arrived. An empty page always ends, so a looping link cannot.
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError("page_size must be between 1 and %d" % MAX_PAGE_SIZE)
-        entities = []
+        entities: list[dict[str, Any]] = []
         while True:
             params = {"$top": page_size, "$skip": len(entities)}
             if odata_filter:

@@ -13,6 +13,7 @@ import re
 import threading
 import time
 import traceback
+from typing import Any
 
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError
 from ansible_collections.mde.response.plugins.module_utils._client.token_cache import PersistentTokenCache, prepare_cache_folder
@@ -26,14 +27,14 @@ try:
     from cryptography.hazmat.primitives import hashes, serialization
 except ImportError:
     msal = None
-    MSAL_IMPORT_ERROR = traceback.format_exc()
+    MSAL_IMPORT_ERROR: str | None = traceback.format_exc()
 else:
     MSAL_IMPORT_ERROR = None
 
 try:
     import requests
 except ImportError:
-    requests = None
+    requests = None  # type: ignore[assignment]  # session.py reports it
 
 # msal itself treats a token that expires within five minutes as expired; refreshing at the same point keeps the
 # in-process copy and msal's cache in agreement.
@@ -142,7 +143,7 @@ class _MsalTokenProvider(abc.ABC):
         self._secrets = [value for value in secrets if value]
         self._token_cache = msal.SerializableTokenCache()
         self._http_cache = {}
-        self._client = None
+        self._client: Any = None
         self._token = None
         self._refresh_at = 0.0
         self._lock = threading.Lock()

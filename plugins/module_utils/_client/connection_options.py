@@ -13,6 +13,7 @@ together with the role's pass-through list in roles/quarantine_file/tasks/main.y
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 
 @dataclass(frozen=True)
@@ -21,12 +22,12 @@ class ConnectionOption:
     type: str
     # One sentence; the role's argument spec shows it as it is, the doc fragment as its first line.
     description: str
-    default: object = None
-    choices: tuple = ()
+    default: Any = None
+    choices: tuple[str, ...] = ()
     # Ansible falls back to the first of these that is set, in this order.
-    env: tuple = ()
+    env: tuple[str, ...] = ()
     no_log: bool = False
-    aliases: tuple = ()
+    aliases: tuple[str, ...] = ()
 
 
 CONNECTION_OPTIONS = (
@@ -78,7 +79,7 @@ CONNECTION_OPTIONS = (
 OPTIONS_BY_NAME = {option.name: option for option in CONNECTION_OPTIONS}
 
 
-def generate_argspec(env_fallback):
+def generate_argspec(env_fallback: Callable[..., Any]) -> dict[str, dict[str, Any]]:
     """The AnsibleModule argument spec of the connection options.
 
     `env_fallback` is ansible.module_utils.basic.env_fallback, passed in so that this file imports nothing from
@@ -86,7 +87,7 @@ def generate_argspec(env_fallback):
     """
     spec = {}
     for option in CONNECTION_OPTIONS:
-        entry = {"type": option.type}
+        entry: dict[str, Any] = {"type": option.type}
         if option.default is not None:
             entry["default"] = option.default
         if option.choices:

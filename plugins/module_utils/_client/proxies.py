@@ -50,7 +50,7 @@ def no_proxy_from_environment(environ):
 
 def proxy_secrets(*urls):
     """The passwords in these proxy URLs, as written and decoded, for Ansible to mask wherever they would appear."""
-    found = set()
+    found: set[str] = set()
     for url in urls:
         try:
             password = urlsplit(url).password if isinstance(url, str) else None

@@ -15,15 +15,14 @@ from ansible_collections.mde.response.plugins.module_utils._client.proxies impor
 from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
 from ansible_collections.mde.response.plugins.module_utils._client.trust import machine_trust_adapter
 
+REQUESTS_IMPORT_ERROR: str | None = None
 try:
     import requests
     import urllib3
     from urllib3.exceptions import ConnectTimeoutError, InsecureRequestWarning, NewConnectionError
 except ImportError:
-    requests = None
+    requests = None  # type: ignore[assignment]
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
-else:
-    REQUESTS_IMPORT_ERROR = None
 
 
 def user_agent() -> str:
@@ -52,7 +51,7 @@ def build_session(settings: ConnectionSettings, use_proxy: bool = True) -> reque
         kwargs.setdefault("proxies", proxies_for(url, proxy, settings.no_proxy))
         return send(method, url, **kwargs)
 
-    session.request = request  # type: ignore[method-assign]
+    session.request = request  # type: ignore[assignment]
     if settings.verify is False:
         # The user has been warned once through Ansible; urllib3 would repeat it on every request.
         urllib3.disable_warnings(InsecureRequestWarning)

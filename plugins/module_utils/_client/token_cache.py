@@ -17,8 +17,8 @@ from ansible_collections.mde.response.plugins.module_utils._client.private_files
 try:
     import requests
 except ImportError:
-    # transport.py reports the missing library; nothing here runs without it.
-    requests = None
+    # session.py reports the missing library; nothing here runs without it.
+    requests = None  # type: ignore[assignment]
 
 CACHE_FORMAT = 1
 

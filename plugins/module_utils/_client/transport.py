@@ -37,7 +37,7 @@ from ansible_collections.mde.response.plugins.module_utils._client.token_claims 
 try:
     import requests
 except ImportError:
-    requests = None
+    requests = None  # type: ignore[assignment]  # session.py reports it
 
 # Methods that change nothing on the server, so that an answer lost on the way back can simply be asked again.
 RESENDABLE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
@@ -149,11 +149,11 @@ class HttpTransport:
                                     _error_from_response(method, route, response))
                 continue
             if status >= 500:
-                error = _error_from_response(method, route, response)
+                failure = _error_from_response(method, route, response)
                 if method not in RESENDABLE_METHODS:
                     raise AmbiguousWriteError(
-                        "%s; the write may or may not have taken effect" % error, http_status=status)
-                self._wait_or_raise(budget, budget.after_failure(), error)
+                        "%s; the write may or may not have taken effect" % failure, http_status=status)
+                self._wait_or_raise(budget, budget.after_failure(), failure)
                 continue
             return _result(method, route, response, collection)
 

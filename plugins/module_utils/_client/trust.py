@@ -19,7 +19,7 @@ from ansible_collections.mde.response.plugins.module_utils.errors import InputEr
 try:
     import requests
 except ImportError:
-    requests = None  # transport.py reports it
+    requests = None  # type: ignore[assignment]  # session.py reports it
 
 BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
@@ -64,7 +64,8 @@ def _machine_trust(bundles, shipped_bundle, _cert_file, _cert_dir):
 
 def machine_trust_adapter(bundles):
     """A requests adapter that verifies with machine_trust(), directly and through a proxy alike."""
-    return _TrustingAdapter(machine_trust(bundles, requests.certs.where()))
+    # requests.certs is certifi through requests, which its type stubs do not declare.
+    return _TrustingAdapter(machine_trust(bundles, requests.certs.where()))  # type: ignore[attr-defined]
 
 
 if requests is not None:

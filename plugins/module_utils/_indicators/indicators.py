@@ -15,7 +15,8 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Optional
 
 from ansible_collections.mde.response.plugins.module_utils._model.entities import parse_timestamp
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError
@@ -110,8 +111,8 @@ class FileIndicatorRequest:
     indicator_type: str
     state: str
     wanted: dict                     # API field -> value, only for the options the user set (and action)
-    expires_within: timedelta = None  # set when the expiration was a duration: any expiry up to then is in line
-    now: object = None
+    expires_within: Optional[timedelta] = None  # set when the expiration was a duration: any expiry up to then is in line
+    now: Optional[datetime] = None
 
     @classmethod
     def from_options(cls, options, now):
@@ -166,7 +167,7 @@ class FileIndicatorRequest:
             current_moment = parse_timestamp(current) if current else None
             if current_moment is None:
                 return False
-            if self.expires_within is not None:
+            if self.expires_within is not None and self.now is not None:
                 # A duration is in line with any expiry still ahead and no later than the duration from now, so a
                 # rerun does not move the expiry each time.
                 return self.now < current_moment <= self.now + self.expires_within
@@ -189,7 +190,7 @@ class FileIndicatorRequest:
 class IndicatorResult:
     outcome: str                     # created | updated | unchanged | deleted | absent
     changed: bool = False
-    indicator: dict = None
+    indicator: Optional[dict] = None
     diff: dict = field(default_factory=lambda: {"before": {}, "after": {}})
     warnings: list = field(default_factory=list)
 

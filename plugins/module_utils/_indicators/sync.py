@@ -13,6 +13,7 @@ Indicators made by people or other tools are never deleted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 from ansible_collections.mde.response.plugins.module_utils._indicators.indicators import (
@@ -34,7 +35,8 @@ def requests_from_list(entries, now):
     """A FileIndicatorRequest per entry (dicts with the options of the file_indicator module); InputError names the entry."""
     if not isinstance(entries, (list, tuple)):
         raise InputError("indicators must be a list of indicators, got %r" % (entries,))
-    requests, seen = [], {}
+    requests: list[Any] = []
+    seen: dict[str, Any] = {}
     for position, entry in enumerate(entries):
         where = "indicators[%d]" % position
         if not isinstance(entry, dict):
@@ -82,7 +84,7 @@ def sync_file_indicators(client, requests, exclusive=False, check_mode=False):
     """Converge the tenant's file indicators to ``requests``; returns a SyncResult."""
     result = SyncResult()
     with permission_hint():
-        existing = {}
+        existing: dict[str, Any] = {}
         for indicator in client.list_indicators():
             if indicator.get("indicatorType") in HASH_TYPES.values():
                 existing.setdefault(str(indicator.get("indicatorValue") or "").lower(), []).append(indicator)

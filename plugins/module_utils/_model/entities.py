@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 # The documented values of the Machine and MachineAction enumerations (API reference: machine.md, machineaction.md).
 HEALTH_STATUSES = ("Active", "Inactive", "ImpairedCommunication", "NoSensorData", "NoSensorDataImpairedCommunication", "Unknown")
@@ -183,7 +184,7 @@ def is_offline(machine):
 
 def group_by(entities, field_name):
     """The entities by their lower-cased text value of ``field_name`` (entities without one are left out)."""
-    groups = {}
+    groups: dict[Any, list[Any]] = {}
     for entity in entities:
         key = lower_field(entity, field_name)
         if key is not None:

@@ -43,7 +43,7 @@ class ListLag:
     def observe(self, client):
         """Look for the longest-unseen acknowledged actions with one list call; those found give a lag."""
         with self._lock:
-            oldest = sorted(self._unseen, key=self._unseen.get)[:BATCH_SIZE]
+            oldest = sorted(self._unseen, key=self._unseen.__getitem__)[:BATCH_SIZE]
         if not oldest:
             return
         listed = {id_key(action) for action in client.list_machine_actions(any_of("id", oldest))}

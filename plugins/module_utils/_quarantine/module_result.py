@@ -53,7 +53,7 @@ def _failure_message(failed: list[dict[str, Any]], total: int) -> str:
     named = _named(failed, lambda entry: (entry.get("error") or {}).get("code") or "queued")
     permissions = [(entry.get("error") or {}).get("missing_permission") for entry in failed]
     hints = "".join("; the application lacks the permission %s: %s" % (permission, permission_hint(permission))
-                    for permission in sorted(set(permissions) - {None}))
+                    for permission in sorted({permission for permission in permissions if permission}))
     if any(entry["outcome"] == Outcome.QUEUED for entry in failed):
         hints += "; the queued ones wait for offline machines (actions[].queued), which fail_when_queued=false accepts"
     # Accepting a partial result does not help machines refused for a missing permission: granting it does.

@@ -98,7 +98,7 @@ class RunProgress:
         """What the file holds, as of now."""
         with self._lock:
             now = self._clock.now()
-            outcomes = {}
+            outcomes: dict[str, int] = {}
             for result in self._results:
                 if result.outcome is not None:
                     outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
@@ -109,7 +109,7 @@ class RunProgress:
                 # The machines not settled yet are the writes still to make; a wait for a limit comes first.
                 start = waiting["until"] if waiting else now
                 expected_end = start + timedelta(minutes=minutes_to_write(len(self._results) - done))
-            statuses = {}
+            statuses: dict[str, int] = {}
             if self._phase == WAITING_FOR_ACTIONS:
                 for status in (action_status(result.action) or "unknown" for result in self._results if getattr(result, "action", None)):
                     statuses[status] = statuses.get(status, 0) + 1
