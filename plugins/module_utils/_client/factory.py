@@ -9,19 +9,15 @@ application, so that what one of them is told about the API holds for the other.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Optional
 
 from ansible_collections.mde.response.plugins.module_utils._client import auth, session
 from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
 from ansible_collections.mde.response.plugins.module_utils._client.clock import Clock
-from ansible_collections.mde.response.plugins.module_utils._client.pacing import RateLimiter, shared_pacing_path
+from ansible_collections.mde.response.plugins.module_utils._client.pacing import PacingListener, RateLimiter, shared_pacing_path
 from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
 from ansible_collections.mde.response.plugins.module_utils._client.token_cache import prepare_cache_folder
 from ansible_collections.mde.response.plugins.module_utils._client.transport import HttpTransport
-
-# Told of every wait for one of the API's limits: (seconds, window_seconds, limit).
-PacingListener = Callable[[float, float, int], None]
-
 
 def missing_libraries() -> list[tuple[str, str]]:
     """(library, the traceback of its failed import) for each library the client needs that is not installed."""

@@ -12,8 +12,15 @@ import json
 import os
 import threading
 from collections import defaultdict, deque
+from typing import IO, TYPE_CHECKING, Callable, Iterator, Optional
 
-from ansible_collections.mde.response.plugins.module_utils._client.clock import SystemClock
+from ansible_collections.mde.response.plugins.module_utils._client.clock import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
+
+# Told of every wait for one of the API's limits: (seconds, window_seconds, limit).
+PacingListener = Callable[[float, float, int], None]
 
 # The API's documented limits, per application and API.
 PER_MINUTE = 100
@@ -37,24 +44,25 @@ class RateLimiter:
     Thread-safe: the engine writes from a thread pool, and every thread must see the same windows.
     """
 
-    def __init__(self, per_minute=PER_MINUTE, per_hour=PER_HOUR, clock=None, shared_path=None, listener=None):
+    def __init__(self, per_minute: int = PER_MINUTE, per_hour: int = PER_HOUR, clock: Optional[Clock] = None,
+                 shared_path: Optional[str] = None, listener: Optional[PacingListener] = None) -> None:
         self._windows = tuple((length, limit) for length, limit in ((60.0, per_minute), (3600.0, per_hour)) if limit)
         self._longest = max((length for length, _limit in self._windows), default=0.0)
         self._clock = clock or SystemClock()
-        self._sent = defaultdict(deque)
+        self._sent: defaultdict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
         self.shared_path = shared_path
         # Told of each wait, as listener(seconds, window_seconds, limit), so that a long run can say why it is quiet.
         self._listener = listener
 
-    def acquire(self, route):
+    def acquire(self, route: str) -> tuple[float, float]:
         """Wait until a call on `route` fits in every window and take a place; returns (seconds waited, place)."""
         waited = 0.0
         while True:
             with self._windows_of(route) as sent:
                 now = self._clock.monotonic()
                 delay, window = self._delay(sent, now)
-                if delay <= 0:
+                if delay <= 0 or window is None:
                     sent.append(now)
                     return waited, now
             if self._listener is not None:
@@ -63,7 +71,7 @@ class RateLimiter:
             self._clock.sleep(delay)
             waited += delay
 
-    def settle(self, route, place, counted):
+    def settle(self, route: str, place: float, counted: bool) -> None:
         """After the answer to the call that took `place`: count it from now, or give the place back."""
         with self._windows_of(route) as sent:
             try:
@@ -75,7 +83,7 @@ class RateLimiter:
                 sent.append(self._clock.monotonic())
 
     @contextlib.contextmanager
-    def _windows_of(self, route):
+    def _windows_of(self, route: str) -> Iterator[deque[float]]:
         with self._lock:
             if self.shared_path is None:
                 yield self._sent[route]
@@ -95,10 +103,10 @@ class RateLimiter:
                 shared.truncate()
                 json.dump({name: list(times) for name, times in windows.items() if times}, shared)
 
-    def _delay(self, sent, now):
+    def _delay(self, sent: deque[float], now: float) -> tuple[float, Optional[tuple[float, int]]]:
         while sent and sent[0] <= now - self._longest:
             sent.popleft()
-        delay, window = 0.0, None
+        delay, window = 0.0, None  # type: tuple[float, Optional[tuple[float, int]]]
         for length, limit in self._windows:
             # The call `limit` places back must leave the window before one more fits in it.
             if len(sent) >= limit and sent[-limit] + length - now > delay:
@@ -106,7 +114,7 @@ class RateLimiter:
         return delay, window
 
 
-def minutes_to_write(count, per_minute=PER_MINUTE, per_hour=PER_HOUR):
+def minutes_to_write(count: int, per_minute: int = PER_MINUTE, per_hour: int = PER_HOUR) -> int:
     """Minutes from the first write to the end of the last one, for ``count`` writes paced at both limits.
 
     Each minute takes ``per_minute`` writes until ``per_hour`` have been sent, then the next ones wait for the hour to
@@ -119,14 +127,14 @@ def minutes_to_write(count, per_minute=PER_MINUTE, per_hour=PER_HOUR):
     return hours * 60 + within_hour // per_minute + 1
 
 
-def _read_windows(shared, now, longest):
+def _read_windows(shared: IO[str], now: float, longest: float) -> dict[str, deque[float]]:
     """The windows in the shared file; a damaged file, or times from before the host restarted, count as none."""
     shared.seek(0)
     try:
         state = json.loads(shared.read() or "{}")
     except ValueError:
         state = {}
-    windows = {}
+    windows: dict[str, deque[float]] = {}
     for route, times in (state.items() if isinstance(state, dict) else ()):
         if isinstance(times, list):
             windows[route] = deque(sorted(value for value in times
@@ -134,7 +142,7 @@ def _read_windows(shared, now, longest):
     return windows
 
 
-def shared_pacing_path(settings, directory):
+def shared_pacing_path(settings: ConnectionSettings, directory: Optional[str]) -> Optional[str]:
     """The pacing file, in `directory`, that every process calling the API as the same application shares (the API
     counts calls per application); None without a folder or when the file cannot be made."""
     if directory is None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from typing import Any
 
 
-def replace_json(path, payload):
+def replace_json(path: str, payload: Any) -> None:
     """Write ``payload`` as JSON to ``path`` (mode 0600) through a temporary file in the same folder, so that a
     process killed halfway leaves the old file, never half of a new one."""
     descriptor, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-", suffix=".json")

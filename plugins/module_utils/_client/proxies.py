@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Mapping, Optional
 from urllib.parse import unquote, urlsplit
 
 from ansible_collections.mde.response.plugins.module_utils._client.connection_options import OPTIONS_BY_NAME
@@ -19,7 +20,7 @@ SUPPORTED_SCHEMES = ("http", "https")
 PROXY_SOURCES = "proxy_url (or %s)" % ", ".join(OPTIONS_BY_NAME["proxy_url"].env + ENVIRONMENT_PROXY_VARIABLES)
 
 
-def proxy_url(value):
+def proxy_url(value: Optional[str]) -> Optional[str]:
     """The proxy URL to use, or None; InputError names the proxy's host and port but never its credentials."""
     if value is None:
         return None
@@ -39,16 +40,16 @@ def proxy_url(value):
     return value
 
 
-def proxy_from_environment(option_value, environ):
+def proxy_from_environment(option_value: Optional[str], environ: Mapping[str, str]) -> Optional[str]:
     """The proxy URL from the option, else from HTTPS_PROXY or https_proxy; None when there is none."""
     return option_value or next((environ[name] for name in ENVIRONMENT_PROXY_VARIABLES if environ.get(name)), None)
 
 
-def no_proxy_from_environment(environ):
+def no_proxy_from_environment(environ: Mapping[str, str]) -> str:
     return next((environ[name] for name in NO_PROXY_VARIABLES if environ.get(name)), "")
 
 
-def proxy_secrets(*urls):
+def proxy_secrets(*urls: object) -> set[str]:
     """The passwords in these proxy URLs, as written and decoded, for Ansible to mask wherever they would appear."""
     found: set[str] = set()
     for url in urls:
@@ -61,7 +62,7 @@ def proxy_secrets(*urls):
     return found
 
 
-def proxies_for(url, proxy, no_proxy):
+def proxies_for(url: str, proxy: Optional[str], no_proxy: str) -> dict[str, str]:
     """requests' `proxies` for a call to `url`: none when there is no proxy or NO_PROXY names the host."""
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
@@ -70,7 +71,7 @@ def proxies_for(url, proxy, no_proxy):
     return {"http": proxy, "https": proxy}
 
 
-def bypasses_proxy(no_proxy, host, port):
+def bypasses_proxy(no_proxy: str, host: Optional[str], port: int) -> bool:
     """Whether NO_PROXY sends `host` directly, as curl and requests read it.
 
     Entries are separated by commas or spaces: `*` (every host), a domain with or without a leading dot or `*.`
@@ -82,22 +83,22 @@ def bypasses_proxy(no_proxy, host, port):
             continue
         if entry == "*":
             return True
-        entry, entry_port = _split_port(entry)
+        name, entry_port = _split_port(entry)
         if entry_port is not None and entry_port != port:
             continue
-        if _address_matches(entry, host) or _domain_matches(entry, host):
+        if _address_matches(name, host) or _domain_matches(name, host):
             return True
     return False
 
 
-def _split_port(entry):
+def _split_port(entry: str) -> tuple[str, Optional[int]]:
     match = re.match(r"^(\[[^\]]+\]|[^:]+):(\d+)$", entry)
     if match:
         return match.group(1).strip("[]"), int(match.group(2))
     return entry.strip("[]"), None
 
 
-def _address_matches(entry, host):
+def _address_matches(entry: str, host: str) -> bool:
     try:
         network = ipaddress.ip_network(entry, strict=False)
         address = ipaddress.ip_address(host)
@@ -106,6 +107,6 @@ def _address_matches(entry, host):
     return address in network
 
 
-def _domain_matches(entry, host):
+def _domain_matches(entry: str, host: str) -> bool:
     domain = entry[2:] if entry.startswith("*.") else entry.lstrip(".")
     return bool(domain) and (host == domain or host.endswith("." + domain))

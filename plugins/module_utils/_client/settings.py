@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
 from ansible_collections.mde.response.plugins.module_utils._client.connection_options import CONNECTION_OPTIONS, OPTIONS_BY_NAME
@@ -99,7 +100,7 @@ class ConnectionSettings:
     # A CA bundle path (ca_path), or whether to verify against what the machine trusts, as requests' `verify`.
     verify: bool | str = True
     # With verify True: the bundles REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE add to the machine's store.
-    ca_bundles: tuple = ()
+    ca_bundles: tuple[str, ...] = ()
     # May carry proxy credentials, hence not in repr() and never in a message.
     proxy_url: str | None = field(default=None, repr=False)
     # NO_PROXY as the environment has it: the hosts reached without the proxy.
@@ -107,25 +108,25 @@ class ConnectionSettings:
     timeout: float = DEFAULT_TIMEOUT
     token_cache: bool = True
     token_cache_dir: str | None = None
-    warnings: list = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
-    def authority(self):
+    def authority(self) -> str:
         return "%s/%s" % (self.authority_host, self.tenant_id)
 
     @property
-    def resource(self):
+    def resource(self) -> str:
         """The scope as a v1 resource, which managed identity endpoints take."""
         return self.scope[:-len(DEFAULT_SCOPE_SUFFIX)] if self.scope.endswith(DEFAULT_SCOPE_SUFFIX) else self.scope
 
-    def audience_hint(self):
+    def audience_hint(self) -> str:
         """What to try when the token's audience may be why it is refused."""
         others = [scope for scope in (CLOUDS[self.cloud].scope,) + CLOUDS[self.cloud].other_scopes if scope != self.scope]
         return ("if the token's audience is the reason (it was requested for %s), set the scope option to another one the "
                 "API may accept: %s" % (self.scope, " or ".join(others)))
 
     @classmethod
-    def from_options(cls, options, environ=None):
+    def from_options(cls, options: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None) -> ConnectionSettings:
         """Resolve the module's connection option values (None when unset) into settings, or raise InputError."""
         environ = os.environ if environ is None else environ
         values = {name: _text(value) for name, value in options.items()}
@@ -171,12 +172,12 @@ class ConnectionSettings:
         return settings
 
 
-def default_token_cache_dir(environ):
+def default_token_cache_dir(environ: Mapping[str, str]) -> str:
     base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "mde.response")
 
 
-def _cloud_of_environment(name):
+def _cloud_of_environment(name: Optional[str]) -> Optional[str]:
     """Our cloud for an Azure cloud name; InputError saying why and what to set when it cannot be told."""
     if not name:
         return None
@@ -189,14 +190,14 @@ def _cloud_of_environment(name):
                      "which takes precedence" % (name, reason, ", ".join(CLOUDS)))
 
 
-def _text(value):
+def _text(value: Any) -> Any:
     """Option values as stripped strings; blank counts as unset, as it does for Ansible's env fallbacks."""
     if isinstance(value, str):
         return value.strip() or None
     return value
 
 
-def _choose_auth_method(values):
+def _choose_auth_method(values: Mapping[str, Any]) -> str:
     method = values.get("auth_method") or DEFAULT_AUTH_METHOD
     if method not in AUTH_METHODS:
         raise InputError("auth_method must be one of %s, not '%s'" % (", ".join(AUTH_METHODS), method))
@@ -211,7 +212,7 @@ def _choose_auth_method(values):
     return "managed_identity"
 
 
-def _require(auth_method, values, chosen_automatically):
+def _require(auth_method: str, values: Mapping[str, Any], chosen_automatically: bool) -> None:
     missing = [name for name in REQUIRED_OPTIONS[auth_method] if not values.get(name)]
     if not missing:
         return
@@ -220,7 +221,7 @@ def _require(auth_method, values, chosen_automatically):
     raise InputError("%s needs %s" % (how, ", ".join(described)))
 
 
-def _regional_api_url(region, cloud_name, values):
+def _regional_api_url(region: Optional[str], cloud_name: str, values: Mapping[str, Any]) -> Optional[str]:
     """The regional host's URL, or None without a region."""
     if not region:
         return None
@@ -234,7 +235,7 @@ def _regional_api_url(region, cloud_name, values):
     return REGIONAL_API_URL % region
 
 
-def _scope(value):
+def _scope(value: Optional[str]) -> Optional[str]:
     """The scope option as msal takes it (ending with /.default), or None when unset."""
     if not value:
         return None
@@ -244,14 +245,14 @@ def _scope(value):
     return value if value.endswith(DEFAULT_SCOPE_SUFFIX) else value.rstrip("/") + DEFAULT_SCOPE_SUFFIX
 
 
-def _https_url(option, value):
+def _https_url(option: str, value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme.lower() != "https" or not parts.hostname:
         raise InputError("%s must be an https URL such as https://host.example, not '%s'" % (option, value))
     return value.rstrip("/")
 
 
-def _verify(ca_path, validate_certs):
+def _verify(ca_path: Optional[str], validate_certs: Any) -> bool | str:
     if ca_path:
         if not os.path.exists(ca_path):
             raise InputError("ca_path '%s' does not exist" % ca_path)
@@ -259,13 +260,13 @@ def _verify(ca_path, validate_certs):
     return validate_certs is not False
 
 
-def _timeout(value):
+def _timeout(value: Any) -> float:
     if value is None:
         return DEFAULT_TIMEOUT
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        seconds = 0
+        seconds = 0.0
     if seconds <= 0:
         raise InputError("timeout must be a positive number of seconds, not '%s'" % value)
     return seconds

@@ -11,8 +11,12 @@ import hashlib
 import json
 import os
 import tempfile
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from ansible_collections.mde.response.plugins.module_utils._client.private_files import replace_json
+
+if TYPE_CHECKING:
+    from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
 
 try:
     import requests
@@ -33,14 +37,14 @@ class PersistentTokenCache:
     and replaced. The folder is 0700 and the files 0600: they hold bearer tokens.
     """
 
-    def __init__(self, directory, identity):
+    def __init__(self, directory: str, identity: str) -> None:
         self.directory = directory
         name = hashlib.sha256(identity.encode("utf-8")).hexdigest()
         self.path = os.path.join(directory, name + ".json")
         self.lock_path = os.path.join(directory, name + ".lock")
 
     @contextlib.contextmanager
-    def session(self, token_cache, http_cache):
+    def session(self, token_cache: Any, http_cache: dict[Any, Any]) -> Iterator[None]:
         """Lock, load into the caches, let the caller use them, save what changed, unlock."""
         lock = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -51,7 +55,7 @@ class PersistentTokenCache:
         finally:
             os.close(lock)
 
-    def _load(self, token_cache, http_cache):
+    def _load(self, token_cache: Any, http_cache: dict[Any, Any]) -> dict[str, Any]:
         """Fill the caches from the file; returns the HTTP cache as stored, to tell later whether it changed."""
         state = self._read()
         token_cache.deserialize(json.dumps(state["token_cache"]) if state else None)
@@ -60,7 +64,7 @@ class PersistentTokenCache:
             http_cache.update(state["responses"])
         return state["http_cache"] if state else {}
 
-    def _read(self):
+    def _read(self) -> Optional[dict[str, Any]]:
         try:
             if os.stat(self.path).st_mode & 0o077:
                 os.chmod(self.path, 0o600)
@@ -73,7 +77,7 @@ class PersistentTokenCache:
             return None
         return state
 
-    def _save(self, token_cache, http_cache, loaded_http_cache):
+    def _save(self, token_cache: Any, http_cache: dict[Any, Any], loaded_http_cache: dict[str, Any]) -> None:
         http_state = _responses_to_json(http_cache)
         if not token_cache.has_state_changed and http_state == loaded_http_cache:
             return
@@ -87,13 +91,13 @@ UNUSABLE_FOLDER_ADVICE = ("set XDG_CACHE_HOME to a folder of your own that can b
                           "and without this warning")
 
 
-def prepare_cache_folder(settings):
+def prepare_cache_folder(settings: ConnectionSettings) -> Optional[str]:
     """Make the token cache folder private and usable; when it cannot be, turn the cache off with a warning.
 
     The cache only saves token requests, so a read-only or missing HOME (some CI runners and containers) must not
     stop an incident run. Returns the folder, or None when there is no cache.
     """
-    if not settings.token_cache:
+    if not (settings.token_cache and settings.token_cache_dir):
         return None
     problem = _private_folder(settings.token_cache_dir)
     if problem is None:
@@ -104,7 +108,7 @@ def prepare_cache_folder(settings):
     return None
 
 
-def _private_folder(directory):
+def _private_folder(directory: str) -> Optional[str]:
     """None when `directory` is a private folder this process can write in (created 0700 if need be), else why not."""
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
@@ -125,7 +129,7 @@ def _private_folder(directory):
     return None
 
 
-def _valid_state(state):
+def _valid_state(state: Any) -> bool:
     """True for a cache file this version wrote; anything else is ignored (and replaced on the next save)."""
     if not (isinstance(state, dict) and state.get("format") == CACHE_FORMAT):
         return False
@@ -134,7 +138,7 @@ def _valid_state(state):
             and isinstance(responses, dict))
 
 
-def _stored_response(fields):
+def _stored_response(fields: Any) -> StoredResponse:
     if not (isinstance(fields, dict) and isinstance(fields.get("status_code"), int)
             and isinstance(fields.get("text"), str) and isinstance(fields.get("headers"), dict)):
         raise ValueError("not a stored response")
@@ -144,17 +148,17 @@ def _stored_response(fields):
 class StoredResponse:
     """An HTTP answer from msal's HTTP cache, in the shape msal reads back (status_code, text, headers)."""
 
-    def __init__(self, status_code, text, headers):
+    def __init__(self, status_code: int, text: str, headers: dict[str, str]) -> None:
         self.status_code = status_code
         self.text = text
         self.headers = headers
 
-    def raise_for_status(self):
+    def raise_for_status(self) -> None:
         if self.status_code >= 400:
             raise requests.HTTPError("HTTP Error: %d" % self.status_code)
 
 
-def _responses_to_json(http_cache):
+def _responses_to_json(http_cache: dict[Any, Any]) -> dict[str, Any]:
     """msal's HTTP cache holds responses (and its own bookkeeping in plain lists and dicts); JSON, not pickle,
     so that reading a cache file can never run code."""
     encoded = {}
@@ -174,7 +178,7 @@ def _responses_to_json(http_cache):
         return {}
 
 
-def _responses_from_json(encoded):
+def _responses_from_json(encoded: dict[str, Any]) -> dict[str, Any]:
     decoded = {}
     for key, value in encoded.items():
         if isinstance(value, dict) and "response" in value:

@@ -12,15 +12,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from typing import Optional
 
 
-def token_roles(token):
+def token_roles(token: object) -> Optional[frozenset[str]]:
     """The application permissions in the JWT access token's ``roles`` claim, as a frozenset; None when unknown.
 
     Unknown is a token that is not a readable JWT (an opaque token), or one without a ``roles`` list (a delegated
     token carries ``scp`` instead): nothing can be predicted from it.
     """
-    parts = token.split(".") if isinstance(token, str) else ()
+    parts: list[str] = token.split(".") if isinstance(token, str) else []
     if len(parts) != 3:
         return None
     payload = parts[1]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import ssl
+from typing import Any, Iterable, Mapping, Optional
 
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 
@@ -24,9 +25,9 @@ except ImportError:
 BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
-def environment_bundles(environ):
+def environment_bundles(environ: Mapping[str, str]) -> tuple[str, ...]:
     """The CA bundles (files or OpenSSL hash folders) the variables name; InputError for one that is not there."""
-    bundles = []
+    bundles: list[str] = []
     for name in BUNDLE_VARIABLES:
         path = (environ.get(name) or "").strip()
         if not path or path in bundles:
@@ -37,14 +38,15 @@ def environment_bundles(environ):
     return tuple(bundles)
 
 
-def machine_trust(bundles, shipped_bundle=None):
+def machine_trust(bundles: Iterable[str], shipped_bundle: Optional[str] = None) -> ssl.SSLContext:
     """An SSL context that verifies against the machine's store and `bundles` (else `shipped_bundle`)."""
     # Loading a store takes a noticeable fraction of a second, and a module builds more than one session.
     return _machine_trust(tuple(bundles), shipped_bundle, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
 
 @functools.lru_cache(maxsize=8)
-def _machine_trust(bundles, shipped_bundle, _cert_file, _cert_dir):
+def _machine_trust(bundles: tuple[str, ...], shipped_bundle: Optional[str], _cert_file: Optional[str],
+                   _cert_dir: Optional[str]) -> ssl.SSLContext:
     # create_default_context loads OpenSSL's default locations, which SSL_CERT_FILE and SSL_CERT_DIR override (they
     # are part of the cache key for that reason). A hashed folder is read lazily and so not counted here.
     context = ssl.create_default_context()
@@ -62,7 +64,7 @@ def _machine_trust(bundles, shipped_bundle, _cert_file, _cert_dir):
     return context
 
 
-def machine_trust_adapter(bundles):
+def machine_trust_adapter(bundles: Iterable[str]) -> requests.adapters.HTTPAdapter:
     """A requests adapter that verifies with machine_trust(), directly and through a proxy alike."""
     # requests.certs is certifi through requests, which its type stubs do not declare.
     return _TrustingAdapter(machine_trust(bundles, requests.certs.where()))  # type: ignore[attr-defined]
@@ -72,14 +74,14 @@ if requests is not None:
     class _TrustingAdapter(requests.adapters.HTTPAdapter):
         # requests hands the pool manager's SSL context to direct connections only; proxied ones need it too.
 
-        def __init__(self, context):
+        def __init__(self, context: ssl.SSLContext) -> None:
             self._context = context
             super().__init__()
 
-        def init_poolmanager(self, *args, **kwargs):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
             kwargs["ssl_context"] = self._context
             super().init_poolmanager(*args, **kwargs)
 
-        def proxy_manager_for(self, proxy, **proxy_kwargs):
+        def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
             proxy_kwargs["ssl_context"] = self._context
             return super().proxy_manager_for(proxy, **proxy_kwargs)

@@ -22,7 +22,8 @@ from ansible_collections.mde.response.plugins.module_utils._client.auth import (
     ClientCredentialTokenProvider, ManagedIdentityTokenProvider, StaticTokenProvider, build_token_provider, readable_description)
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError
 from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils._client.token_cache import PersistentTokenCache, StoredResponse, prepare_cache_folder
+from ansible_collections.mde.response.plugins.module_utils._client.token_cache import (
+    UNUSABLE_FOLDER_ADVICE, PersistentTokenCache, StoredResponse, prepare_cache_folder)
 from ansible_collections.mde.response.plugins.module_utils._client.session import build_session
 from ansible_collections.mde.response.plugins.module_utils._client.transport import HttpTransport, RateLimiter
 from tests.simulator import Simulator
@@ -407,7 +408,7 @@ def test_an_unusable_cache_folder_turns_the_cache_off_with_one_warning(sim, tmp_
     assert prepare_cache_folder(settings) is None
     assert prepare_cache_folder(settings) is None
     assert settings.token_cache is False
-    assert len(settings.warnings) == 1 and "token_cache_dir" in settings.warnings[0]
+    assert len(settings.warnings) == 1 and settings.warnings[0].endswith(UNUSABLE_FOLDER_ADVICE)
     assert str(blocker / "cache") in settings.warnings[0]
 
 
