@@ -35,11 +35,15 @@ How each machine's outcome is decided (``error`` is set exactly when the outcome
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, Callable, Optional, Sequence, cast
 
 from ansible_collections.mde.response.plugins.module_utils._quarantine.action_cancel import ActionCanceller
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient, Entity
+from ansible_collections.mde.response.plugins.module_utils._client.clock import Clock
 from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import (
     EngineResult,
+    MachineResult,
     Outcome,
     Warnings,
     error_dict,
@@ -61,7 +65,7 @@ from ansible_collections.mde.response.plugins.module_utils.errors import Ambiguo
 from ansible_collections.mde.response.plugins.module_utils._quarantine.existing_actions import ExistingActionIndex, machine_quarantines
 from ansible_collections.mde.response.plugins.module_utils._quarantine.list_lag import ListLag
 from ansible_collections.mde.response.plugins.module_utils._quarantine.machine_targets import resolve_targets
-from ansible_collections.mde.response.plugins.module_utils._quarantine.request import State
+from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest, State
 from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import RunProgress
 from ansible_collections.mde.response.plugins.module_utils._quarantine.write_barrier import WriteBarrier, WritesStopped
 
@@ -89,7 +93,8 @@ class StopAndQuarantineEngine:
     One engine can carry out several requests; everything one request's workers share is passed to them.
     """
 
-    def __init__(self, client, clock, max_workers=DEFAULT_MAX_WORKERS, progress=None):
+    def __init__(self, client: DefenderClient, clock: Clock, max_workers: int = DEFAULT_MAX_WORKERS,
+                 progress: Optional[RunProgress] = None) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self._client = client
@@ -98,7 +103,7 @@ class StopAndQuarantineEngine:
         # Without a file to keep it in, the progress is counted and kept nowhere.
         self._progress = progress or RunProgress(None, clock)
 
-    def run(self, request, check_mode=False):
+    def run(self, request: QuarantineRequest, check_mode: bool = False) -> EngineResult:
         """Carry out a QuarantineRequest (in check mode: read only and predict); returns an EngineResult."""
         warnings = Warnings()
         index = ExistingActionIndex(request.sha1, self._succeeded_since(request))
@@ -121,7 +126,8 @@ class StopAndQuarantineEngine:
         self._progress.finish()
         return EngineResult.from_machine_results(results, warnings, file_known)
 
-    def _file_known(self, request, results, check_mode, warnings):
+    def _file_known(self, request: QuarantineRequest, results: Sequence[MachineResult], check_mode: bool,
+                    warnings: Warnings) -> Optional[bool]:
         """Whether Defender has a record of the file, asked once when it matters: a run that found the file absent
         somewhere, where a mistyped hash looks the same, and check mode, which cannot see absence. None otherwise."""
         if request.state != State.PRESENT or not (check_mode or any(result.outcome == Outcome.NOT_PRESENT for result in results)):
@@ -135,13 +141,13 @@ class StopAndQuarantineEngine:
             warnings.add(unknown_file_warning(request.sha1, check_mode))
         return known
 
-    def _succeeded_since(self, request):
+    def _succeeded_since(self, request: QuarantineRequest) -> Optional[datetime]:
         """Since when a Succeeded action makes a new one unnecessary, or None when none does."""
         if request.state == State.PRESENT and not request.force and request.succeeded_within:
             return self._clock.now() - timedelta(seconds=request.succeeded_within)
         return None
 
-    def _predicted_refusal(self, request):
+    def _predicted_refusal(self, request: QuarantineRequest) -> Optional[dict[str, Any]]:
         """The error a real run's writes would get when the token's roles claim lacks their permission, else None
         (also when the token does not say what it grants)."""
         granted = self._client.granted_roles()
@@ -153,7 +159,7 @@ class StopAndQuarantineEngine:
             "would be refused (HTTP 403 Forbidden); %s" % (permission, permission_hint(permission)))}
 
     @staticmethod
-    def _predict_write(result, outcome, action, refusal):
+    def _predict_write(result: MachineResult, outcome: str, action: Optional[Entity], refusal: Optional[dict[str, Any]]) -> None:
         """Check mode, for a machine a real run would write to."""
         if refusal is None:
             result.settle(outcome, action, changed=True)
@@ -162,7 +168,8 @@ class StopAndQuarantineEngine:
 
     # -- present ----------------------------------------------------------------------------------------------------
 
-    def _plan_and_create(self, request, index, results, check_mode, warnings, barrier, refusal):
+    def _plan_and_create(self, request: QuarantineRequest, index: ExistingActionIndex, results: Sequence[MachineResult],
+                         check_mode: bool, warnings: Warnings, barrier: WriteBarrier, refusal: Optional[dict[str, Any]]) -> None:
         to_create = []
         for result in results:
             satisfying = None if request.force else index.satisfying(result.machine_id)
@@ -175,7 +182,8 @@ class StopAndQuarantineEngine:
         lag = ListLag(self._clock)
         self._in_parallel(lambda result: self._create(request, index, result, warnings, lag, barrier), to_create)
 
-    def _create(self, request, index, result, warnings, lag, barrier):
+    def _create(self, request: QuarantineRequest, index: ExistingActionIndex, result: MachineResult, warnings: Warnings,
+                lag: ListLag, barrier: WriteBarrier) -> None:
         """POST the action, at most twice: a second time only when the first answer was lost and the action
         did not turn up in the list within the grace the run's list lag calls for."""
         # Searched from a little before the write, to allow for the server's clock being behind ours.
@@ -185,7 +193,7 @@ class StopAndQuarantineEngine:
         while True:
             try:
                 action = barrier.send("machine %s" % result.machine_id, lambda: self._client.stop_and_quarantine_file(
-                    result.machine_id, request.sha1, request.comment))
+                    cast(str, result.machine_id), request.sha1, request.comment))
                 answered = self._client.answer_date()
                 if entity_id(action) is None:
                     # A success whose body is not a machine action: the write went through, but which action it
@@ -236,7 +244,7 @@ class StopAndQuarantineEngine:
                 warnings.add(self._written_twice(request.sha1, result.machine_id, written_since, action, lag))
             return
 
-    def _find_written_action(self, sha1, machine_id, written_since, lag):
+    def _find_written_action(self, sha1: str, machine_id: Optional[str], written_since: datetime, lag: ListLag) -> Optional[Entity]:
         """The action a lost write made, looked for as long as the list's lag calls for, or None."""
         started = self._clock.monotonic()
         delay = LOST_ANSWER_FIRST_DELAY
@@ -251,7 +259,8 @@ class StopAndQuarantineEngine:
             self._clock.sleep(min(delay, remaining))
             delay = min(delay * 2, LOST_ANSWER_MAX_DELAY)
 
-    def _written_twice(self, sha1, machine_id, written_since, second, lag):
+    def _written_twice(self, sha1: str, machine_id: Optional[str], written_since: datetime, second: Optional[Entity],
+                       lag: ListLag) -> str:
         """The warning for a machine written a second time after a lost answer: whether the list shows both."""
         try:
             others = [entity_id(action) for action in machine_quarantines(self._client, machine_id, written_since)
@@ -269,7 +278,8 @@ class StopAndQuarantineEngine:
                 % (machine_id, lag.grace(), entity_id(second), machine_id))
 
     @staticmethod
-    def _accept(index, result, action, comment, written_since):
+    def _accept(index: ExistingActionIndex, result: MachineResult, action: Entity, comment: str,
+                written_since: Optional[datetime]) -> None:
         # A duplicate POST may answer 201 with the action that was already pending: one the pre-check saw, or one
         # the lagging list hid from it, which gives itself away by its creation time (before this write, by the
         # server's clock when the answer has a Date) or by a comment that is not this run's.
@@ -280,7 +290,7 @@ class StopAndQuarantineEngine:
         else:
             result.settle(Outcome.CREATED, action, changed=True)
 
-    def _interpret_refusal(self, request, result, refusal, warnings):
+    def _interpret_refusal(self, request: QuarantineRequest, result: MachineResult, refusal: ApiError, warnings: Warnings) -> None:
         if refusal.code == _DUPLICATE_CODE or _DUPLICATE_MESSAGE in refusal.message.lower():
             self._adopt_in_flight(request, result, refusal, warnings)
         elif refusal.http_status in (400, 404) and says_file_not_on_machine(refusal.message):
@@ -289,7 +299,7 @@ class StopAndQuarantineEngine:
         else:
             result.fail(error_dict(refusal))
 
-    def _adopt_in_flight(self, request, result, refusal, warnings):
+    def _adopt_in_flight(self, request: QuarantineRequest, result: MachineResult, refusal: ApiError, warnings: Warnings) -> None:
         """The API says an action is already in progress: report the one it means."""
         try:
             in_flight = [action for action in machine_quarantines(self._client, result.machine_id) if is_in_flight(action)]
@@ -314,7 +324,8 @@ class StopAndQuarantineEngine:
 
     # -- cancelled --------------------------------------------------------------------------------------------------
 
-    def _plan_and_cancel(self, request, index, results, check_mode, warnings, barrier, refusal):
+    def _plan_and_cancel(self, request: QuarantineRequest, index: ExistingActionIndex, results: Sequence[MachineResult],
+                         check_mode: bool, warnings: Warnings, barrier: WriteBarrier, refusal: Optional[dict[str, Any]]) -> None:
         to_cancel = []
         for result in results:
             in_flight = index.in_flight(result.machine_id)
@@ -327,12 +338,12 @@ class StopAndQuarantineEngine:
         canceller = ActionCanceller(self._client, self._clock, request.comment, warnings, barrier)
         self._in_parallel(lambda item: canceller.cancel_on_machine(*item), to_cancel)
 
-    def _in_parallel(self, work, items):
+    def _in_parallel(self, work: Callable[[Any], None], items: Sequence[Any]) -> None:
         self._progress.writing()
         if not items:
             return
 
-        def work_and_report(item):
+        def work_and_report(item: Any) -> None:
             work(item)
             self._progress.machine_done()
 
