@@ -22,8 +22,7 @@ from ansible_collections.mde.response.plugins.module_utils.errors import ApiErro
 from ansible_collections.mde.response.plugins.module_utils._client.proxies import ENVIRONMENT_PROXY_VARIABLES, proxy_secrets
 from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
 from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
-from ansible_collections.mde.response.plugins.module_utils._client.factory import build_client, missing_libraries
-from ansible_collections.mde.response.plugins.module_utils._client.pacing import PacingListener
+from ansible_collections.mde.response.plugins.module_utils._client.factory import PacingListener, build_client, missing_libraries
 
 CONNECTION_ARGUMENT_SPEC = generate_argspec(env_fallback)
 

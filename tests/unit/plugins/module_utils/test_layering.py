@@ -13,6 +13,8 @@ import ast
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[4]
 MODULE_UTILS = ROOT / "plugins" / "module_utils"
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
@@ -128,6 +130,15 @@ def test_the_edge_checker_sees_a_sideways_import(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text(f"from {PREFIX}._info.queries import find_file\nfrom {PREFIX} import errors\n", encoding="utf-8")
     assert imported_units(sample) == {"_info", "errors"}
+
+
+@pytest.mark.parametrize("path", ["plugins/module_utils/mde_module.py", "extensions/eda/plugins/event_source/alerts.py"])
+def test_modules_and_the_event_source_build_their_client_with_the_one_factory(path):
+    # Wiring a transport by hand is how the event source once went without the shared pacing and the run's clock.
+    imported = {node.module for node in ast.walk(ast.parse((ROOT / path).read_text(encoding="utf-8")))
+                if isinstance(node, ast.ImportFrom) and node.module}
+    assert PREFIX + "._client.factory" in imported
+    assert imported.isdisjoint({PREFIX + "._client." + name for name in ("transport", "auth", "session", "pacing")})
 
 
 def test_packages_have_empty_init_files():
