@@ -19,6 +19,7 @@ from ansible_collections.mde.response.plugins.module_utils._client.settings impo
 from ansible_collections.mde.response.plugins.module_utils._client.token_cache import prepare_cache_folder
 from ansible_collections.mde.response.plugins.module_utils._client.transport import HttpTransport
 
+
 def missing_libraries() -> list[tuple[str, str]]:
     """(library, the traceback of its failed import) for each library the client needs that is not installed."""
     return [(name, error) for name, error in (("requests", session.REQUESTS_IMPORT_ERROR), ("msal", auth.MSAL_IMPORT_ERROR))

@@ -47,7 +47,6 @@ RESENDABLE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 UNCOUNTED_REFUSALS = frozenset((401,))
 
 
-
 class TokenProvider(Protocol):
     """What the transport needs of a token provider (auth.py has them)."""
 
@@ -190,8 +189,6 @@ class HttpTransport:
         self.stats.add(retries=1, waited_seconds=delay)
 
 
-
-
 def _connection_error(method: str, route: str, exc: BaseException, timeout: float, api_url: str) -> TransportError:
     reason = describe_connection_error(exc, timeout)
     if method in RESENDABLE_METHODS or never_sent(exc):
@@ -199,8 +196,6 @@ def _connection_error(method: str, route: str, exc: BaseException, timeout: floa
         return TransportError("%s %s: no answer from the API at %s: %s" % (method, route, api_url, reason))
     return AmbiguousWriteError("%s %s: the answer was lost (%s); the write may or may not have taken effect"
                                % (method, route, reason))
-
-
 
 
 def _result(method: str, route: str, response: requests.Response, collection: bool = False) -> dict[str, Any] | None:
