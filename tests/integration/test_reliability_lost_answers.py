@@ -121,9 +121,9 @@ RETRY_AFTER = 3
     pytest.param(504, None, False, id="504-not-passed-on"),
     pytest.param(504, None, True, id="504-after-the-write"),
 ])
-def test_a_503_is_sent_again_after_its_retry_after_and_a_504_is_a_lost_answer(simulator, measured, status, retry_after,
-                                                                                processed):
-    """The second of three writes is answered 503 or 429 (the request was not taken), with or without
+def test_a_503_is_sent_again_after_its_retry_after_and_a_504_is_a_lost_answer(
+        simulator, measured, status, retry_after, processed):
+    """One of three writes is answered 503 or 429 (the request was not taken), with or without
     `Retry-After: 3`: it is sent again once the Retry-After has passed (at least a second without one), without
     reading the action list first. Answered 504 (a gateway timeout, which may have passed the write on), it is a lost
     answer: the action list is read before any re-post, and the write is sent again only when no action shows."""
