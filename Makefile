@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_NOCOLOR := 1
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help venv tree test sanity units integration lint docs-lint demo bench clean
+.PHONY: help venv tree test sanity units integration lint docs-lint typecheck demo bench clean
 .PHONY: docs docs-check changelog ecosystem venv-newest sanity-newest test-newest test-matrix test-eda ee
 
 help:
@@ -22,6 +22,7 @@ help:
 	@echo "make units        unit and simulator tests only"
 	@echo "make integration  integration tests (ansible-playbook against the simulator) only"
 	@echo "make lint         ansible-lint, production profile"
+	@echo "make typecheck    mypy on plugins/ (mypy.ini)"
 	@echo "make bench        fleet-scale benchmark against the simulator (minutes); rewrites docs/performance.md and .json"
 	@echo "make docs         render the plugin documentation into docs/plugins (commit the result)"
 	@echo "make changelog    fold changelogs/fragments into CHANGELOG.rst for the version in galaxy.yml"
@@ -51,6 +52,7 @@ test: venv tree
 		"pytest-units=$(BIN)/python -m pytest $(PYTEST_ARGS) tests/unit tests/simulator/tests --junitxml=build/junit/pytest-units.xml" \
 		"pytest-integration=$(BIN)/python -m pytest $(PYTEST_ARGS) tests/integration --junitxml=build/junit/pytest-integration.xml" \
 		"ansible-lint=$(MAKE) --no-print-directory lint" \
+		"typecheck=$(MAKE) --no-print-directory typecheck" \
 		"docs-lint=$(MAKE) --no-print-directory docs-lint" \
 		"docs-check=$(MAKE) --no-print-directory docs-check" \
 		"pytest-ecosystem=$(MAKE) --no-print-directory ecosystem" \
@@ -68,6 +70,9 @@ integration: venv tree
 
 lint: venv tree
 	$(BIN)/ansible-lint --offline
+
+typecheck: venv tree
+	$(BIN)/python -m mypy -p ansible_collections.mde.response.plugins
 
 docs-lint: venv tree
 	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs .

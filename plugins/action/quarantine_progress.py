@@ -58,7 +58,7 @@ class ActionModule(ActionBase):
             results = self._follow(jobs, args, task_vars)
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
-        warnings = []
+        warnings: list[str] = []
         for job_result in results:
             warnings.extend(warning for warning in job_result.get("warnings") or [] if warning not in warnings)
         result.update(results=results, changed=any(job_result.get("changed") for job_result in results))

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # The options every module of the collection shares. Each is defined in
-# plugins/module_utils/connection_options.py; tests/unit/plugins/module_utils/test_connection_options.py checks that
+# plugins/module_utils/_client/connection_options.py; tests/unit/plugins/module_utils/test_connection_options.py checks that
 # this text agrees with it (names, types, defaults, choices, environment variables, first description line).
 
 from __future__ import annotations

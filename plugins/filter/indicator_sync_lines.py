@@ -40,7 +40,7 @@ _value:
   elements: str
 """
 
-from ansible_collections.mde.response.plugins.module_utils.indicator_sync import summary_lines
+from ansible_collections.mde.response.plugins.module_utils._indicators.sync import summary_lines
 
 
 class FilterModule:

@@ -59,9 +59,9 @@ import yaml
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.mde.response.plugins.module_utils.clock import clock_from_environment
+from ansible_collections.mde.response.plugins.module_utils._client.clock import clock_from_environment
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
-from ansible_collections.mde.response.plugins.module_utils.indicator_sync import entries_from_file
+from ansible_collections.mde.response.plugins.module_utils._indicators.sync import entries_from_file
 
 
 class LookupModule(LookupBase):

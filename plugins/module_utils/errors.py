@@ -10,6 +10,7 @@ secret, a client assertion, a certificate password or a token.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # The two wordings of a 403 for a missing application permission, each listing the permissions any one of which
 # would do: "The application does not have any of the required application permissions (Machine.Read.All,
@@ -21,7 +22,7 @@ _REQUIRED_PERMISSIONS = (
 )
 
 
-def required_permissions(message):
+def required_permissions(message: str | None) -> tuple[str, ...]:
     """The permissions a 403 message asks for (any one of them is enough), in its order; () if it names none."""
     for pattern in _REQUIRED_PERMISSIONS:
         found = pattern.search(message or "")
@@ -35,7 +36,7 @@ NEW_TOKEN_AFTER_CONSENT = ("a token issued before the consent still lacks it and
                            "token_cache: false (MDE_TOKEN_CACHE=false) after the consent, or get a new access_token")
 
 
-def permission_hint(permission, alternatives=()):
+def permission_hint(permission: str, alternatives: tuple[str, ...] = ()) -> str:
     """What to do about a missing application permission."""
     others = " (or %s)" % ", ".join(alternatives) if alternatives else ""
     return ("grant the application permission %s%s to the app registration (API permissions > APIs my organization uses > "
@@ -45,12 +46,20 @@ def permission_hint(permission, alternatives=()):
 class MdeError(Exception):
     """Base class of every error the client code raises on purpose."""
 
-    def __init__(self, message):
+    # What results report; subclasses that know more set them (an empty code reads as the class's name).
+    code: str = ""
+    http_status: int | None = None
+
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``error`` of a result: its code, its message and the HTTP status of the answer, if any."""
+        return {"code": self.code or type(self).__name__, "message": self.message, "http_status": self.http_status}
 
 
 class InputError(MdeError):
@@ -68,7 +77,8 @@ class ApiError(MdeError):
     a module that fails on it.
     """
 
-    def __init__(self, message, code="", http_status=None, correlation_id=None, method=None, route=None):
+    def __init__(self, message: str, code: str = "", http_status: int | None = None, correlation_id: str | None = None,
+                 method: str | None = None, route: str | None = None, hint: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.http_status = http_status
@@ -79,10 +89,10 @@ class ApiError(MdeError):
         # The permission to grant, parsed from either 403 wording; None for any other error.
         self.missing_permission = required[0] if required else None
         self.alternative_permissions = required[1:]
-        # What to do about it, appended to str(); the transport adds one where it knows more than the answer says.
-        self.hint = permission_hint(self.missing_permission, self.alternative_permissions) if required else None
+        # What to do about it, appended to str(): the transport's where it knows more than the answer says.
+        self.hint = hint or (permission_hint(required[0], required[1:]) if required else None)
 
-    def __str__(self):
+    def __str__(self) -> str:
         call = " ".join(part for part in (self.method, self.route) if part)
         text = "HTTP %s %s: %s" % (self.http_status, self.code, self.message) if self.code else \
             "HTTP %s: %s" % (self.http_status, self.message)
@@ -94,8 +104,8 @@ class ApiError(MdeError):
             text += "; %s" % self.hint
         return text
 
-    def to_dict(self):
-        details = {"code": self.code, "message": self.message, "http_status": self.http_status}
+    def to_dict(self) -> dict[str, Any]:
+        details = super().to_dict()
         if self.missing_permission:
             details["missing_permission"] = self.missing_permission
         return details
@@ -107,12 +117,9 @@ class TransportError(MdeError):
     # The code in results lets playbooks tell a lost answer from an error the API gave.
     code = "TransportError"
 
-    def __init__(self, message, http_status=None):
+    def __init__(self, message: str, http_status: int | None = None) -> None:
         super().__init__(message)
         self.http_status = http_status
-
-    def to_dict(self):
-        return {"code": self.code, "message": self.message, "http_status": self.http_status}
 
 
 class AmbiguousWriteError(TransportError):

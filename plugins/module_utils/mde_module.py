@@ -12,22 +12,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import Any, Iterable
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.mde.response.plugins.module_utils.clock import clock_from_environment
-from ansible_collections.mde.response.plugins.module_utils.connection_options import OPTIONS_BY_NAME, generate_argspec
-from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError, MdeError, TransportError, permission_hint
-from ansible_collections.mde.response.plugins.module_utils.proxies import ENVIRONMENT_PROXY_VARIABLES, proxy_secrets
-from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils import auth, pacing, transport
-from ansible_collections.mde.response.plugins.module_utils.token_cache import prepare_cache_folder
-from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._client.clock import clock_from_environment
+from ansible_collections.mde.response.plugins.module_utils._client.connection_options import OPTIONS_BY_NAME, generate_argspec
+from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError, MdeError, TransportError
+from ansible_collections.mde.response.plugins.module_utils._client.proxies import ENVIRONMENT_PROXY_VARIABLES, proxy_secrets
+from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._client.factory import PacingListener, build_client, missing_libraries
 
 CONNECTION_ARGUMENT_SPEC = generate_argspec(env_fallback)
-
-# How many failed machines a failure message names before it says "and N more".
-FAILURES_NAMED = 5
 
 
 class DefenderModule(AnsibleModule):
@@ -35,10 +32,8 @@ class DefenderModule(AnsibleModule):
         spec = dict(CONNECTION_ARGUMENT_SPEC)
         spec.update(argument_spec)
         super().__init__(argument_spec=spec, **kwargs)
-        if transport.REQUESTS_IMPORT_ERROR:
-            self.fail_json(msg=missing_required_lib("requests"), exception=transport.REQUESTS_IMPORT_ERROR)
-        if auth.MSAL_IMPORT_ERROR:
-            self.fail_json(msg=missing_required_lib("msal"), exception=auth.MSAL_IMPORT_ERROR)
+        for library, error in missing_libraries():
+            self.fail_json(msg=missing_required_lib(library), exception=error)
         with self.failing_on_errors():
             self.clock, warning = clock_from_environment(os.environ)
         if warning:
@@ -51,18 +46,15 @@ class DefenderModule(AnsibleModule):
         variables = OPTIONS_BY_NAME["proxy_url"].env + ENVIRONMENT_PROXY_VARIABLES
         self.no_log_values.update(proxy_secrets(self.params.get("proxy_url"), *(os.environ.get(name) for name in variables)))
 
-    def defender_client(self, pacing_listener=None):
+    def defender_client(self, pacing_listener: PacingListener | None = None) -> DefenderClient:
         """The API client for the connection options; raises InputError for bad ones, before any request.
 
         ``pacing_listener(seconds, window_seconds, limit)`` is told of every wait for one of the API's limits."""
         settings = ConnectionSettings.from_options({name: self.params.get(name) for name in CONNECTION_ARGUMENT_SPEC})
-        session = transport.build_session(settings)
-        pacer = pacing.RateLimiter(clock=self.clock, shared_path=pacing.shared_pacing_path(settings, prepare_cache_folder(settings)),
-                                   listener=pacing_listener)
-        token_provider = auth.build_token_provider(settings, session, self.clock)
+        client = build_client(settings, self.clock, pacing_listener)
         for warning in settings.warnings:
             self.warn(warning)
-        return DefenderClient(transport.HttpTransport(settings, token_provider, session, clock=self.clock, pacer=pacer))
+        return client
 
     @contextlib.contextmanager
     def failing_on_errors(self):
@@ -76,50 +68,15 @@ class DefenderModule(AnsibleModule):
         except MdeError as error:
             self.fail_json(msg=str(error))
 
-    def exit_with_outcome(self, result) -> None:
-        """exit_json with ``result.as_dict()`` after its warnings, or fail_json with the same when
-        ``result.failure_message()`` says why (writes that stopped part way keep what they did in the result)."""
-        for warning in result.warnings:
+    def exit_with_outcome(self, result: Any) -> None:
+        """finish with ``result.as_dict()`` after its warnings, failing when ``result.failure_message()`` says why
+        (writes that stopped part way keep what they did in the result)."""
+        self.finish(result.as_dict(), result.warnings, result.failure_message())
+
+    def finish(self, output: dict[str, Any], warnings: Iterable[str] = (), failure: str | None = None) -> None:
+        """exit_json with ``output`` after passing on ``warnings``, or fail_json with ``failure`` and the same output."""
+        for warning in warnings:
             self.warn(warning)
-        failure = result.failure_message()
         if failure:
-            self.fail_json(msg=failure, **result.as_dict())
-        self.exit_json(**result.as_dict())
-
-    def exit_with_results(self, result, allow_partial, fail_when_queued=False):
-        """exit_json with every machine's result, or fail_json (with the same results) when machines failed (and, with
-        ``fail_when_queued``, when actions wait for offline machines)."""
-        for warning in result.warnings:
-            self.warn(warning)
-        queued = [entry for entry in result.actions if entry["outcome"] == "queued"]
-        if queued:
-            self.warn(_queued_message(queued))
-        output = dict(changed=result.changed, summary=result.summary, actions=result.actions, file_known=result.file_known)
-        failed = [entry for entry in result.actions if entry["outcome"] == "failed"] + (queued if fail_when_queued else [])
-        if failed and not allow_partial:
-            self.fail_json(msg=_failure_message(failed, len(result.actions)), **output)
+            self.fail_json(msg=failure, **output)
         self.exit_json(**output)
-
-
-def _named(entries, detail):
-    """The first machines of ``entries``, each with ``detail`` of it in brackets, and how many more there are."""
-    named = ["%s (%s)" % (entry.get("machine_name") or entry.get("machine_id"), detail(entry)) for entry in entries[:FAILURES_NAMED]]
-    return ", ".join(named) + (" and %d more" % (len(entries) - FAILURES_NAMED) if len(entries) > FAILURES_NAMED else "")
-
-
-def _queued_message(queued):
-    return ("%d action(s) still Pending at the end of the wait are queued for offline machines: %s; Defender runs them when"
-            " the machines next connect (see actions[].queued for each)" % (
-                len(queued), _named(queued, lambda entry: "last seen %s" % (entry.get("queued") or {}).get("last_seen"))))
-
-
-def _failure_message(failed, total):
-    named = _named(failed, lambda entry: (entry.get("error") or {}).get("code") or "queued")
-    permissions = [(entry.get("error") or {}).get("missing_permission") for entry in failed]
-    hints = "".join("; the application lacks the permission %s: %s" % (permission, permission_hint(permission))
-                    for permission in sorted(set(permissions) - {None}))
-    if any(entry["outcome"] == "queued" for entry in failed):
-        hints += "; the queued ones wait for offline machines (actions[].queued), which fail_when_queued=false accepts"
-    # Accepting a partial result does not help machines refused for a missing permission: granting it does.
-    partial = ", or set allow_partial=true to accept a partial result" if None in permissions else ""
-    return "%d of %d machines failed: %s%s; see actions[].error for each%s" % (len(failed), total, named, hints, partial)

@@ -226,7 +226,7 @@ error:
       sample: Ti.ReadWrite
 """
 
-from ansible_collections.mde.response.plugins.module_utils.indicators import INDICATOR_ARGUMENT_SPEC, FileIndicatorRequest, converge_file_indicator
+from ansible_collections.mde.response.plugins.module_utils._indicators.indicators import INDICATOR_ARGUMENT_SPEC, FileIndicatorRequest, converge_file_indicator
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
 
 

@@ -271,7 +271,7 @@ error:
       sample: Ti.ReadWrite
 """
 
-from ansible_collections.mde.response.plugins.module_utils.indicator_sync import (
+from ansible_collections.mde.response.plugins.module_utils._indicators.sync import (
     DEFAULT_MAX_DELETION_PERCENT,
     DEFAULT_MAX_DELETIONS,
     ListPolicy,

@@ -183,9 +183,9 @@ error:
       sample: Machine.Read.All
 """
 
-from ansible_collections.mde.response.plugins.module_utils.entities import ACTION_STATUSES, ACTION_TYPES
+from ansible_collections.mde.response.plugins.module_utils._model.entities import ACTION_STATUSES, ACTION_TYPES
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
-from ansible_collections.mde.response.plugins.module_utils.queries import MachineActionQuery, find_machine_actions
+from ansible_collections.mde.response.plugins.module_utils._info.queries import MachineActionQuery, find_machine_actions
 
 
 def main():

@@ -195,8 +195,8 @@ error:
 """
 
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
-from ansible_collections.mde.response.plugins.module_utils.entities import HEALTH_STATUSES, RISK_SCORES
-from ansible_collections.mde.response.plugins.module_utils.queries import MachineQuery, find_machines, unmatched_selections
+from ansible_collections.mde.response.plugins.module_utils._model.entities import HEALTH_STATUSES, RISK_SCORES
+from ansible_collections.mde.response.plugins.module_utils._info.queries import MachineQuery, find_machines, unmatched_selections
 
 
 def main():

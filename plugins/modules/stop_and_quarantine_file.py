@@ -324,9 +324,10 @@ error:
 """
 
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
-from ansible_collections.mde.response.plugins.module_utils.quarantine_engine import StopAndQuarantineEngine
-from ansible_collections.mde.response.plugins.module_utils.quarantine_request import QuarantineRequest
-from ansible_collections.mde.response.plugins.module_utils.run_progress import RunProgress
+from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
+from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
+from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import RunProgress
+from ansible_collections.mde.response.plugins.module_utils._quarantine.module_result import module_result
 
 
 def main():
@@ -353,7 +354,8 @@ def main():
         progress = RunProgress(module.params["progress_path"], module.clock)
         engine = StopAndQuarantineEngine(module.defender_client(progress.waiting_for_limit), module.clock, progress=progress)
         result = engine.run(request, check_mode=module.check_mode)
-    module.exit_with_results(result, allow_partial=request.allow_partial, fail_when_queued=request.fail_when_queued)
+    outcome = module_result(result, allow_partial=request.allow_partial, fail_when_queued=request.fail_when_queued)
+    module.finish(outcome.output, outcome.warnings, outcome.failure)
 
 
 if __name__ == "__main__":

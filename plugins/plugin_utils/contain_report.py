@@ -12,6 +12,7 @@ it (quarantine_report.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from ansible_collections.mde.response.plugins.plugin_utils.quarantine_report import NO_RESULT, failures, file_results, outcome_counts, outcome_totals
 
@@ -30,7 +31,9 @@ def _indicator(result):
 def contain_report(indicator_results, quarantine_results, comment, state, check_mode, generated):
     """The report: ``files`` (sha1, indicator, machines), ``summary`` (indicators, machines), ``failures`` and the run's facts."""
     machines = {file["sha1"]: file for file in file_results(quarantine_results)}
-    files, indicator_failures, indicator_totals = [], [], {}
+    files: list[Any] = []
+    indicator_failures: list[Any] = []
+    indicator_totals: dict[str, int] = {}
     for result in indicator_results:
         item = result.get("item")
         sha1 = item.get("item") if isinstance(item, Mapping) else item

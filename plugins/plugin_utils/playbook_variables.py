@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from ansible_collections.mde.response.plugins.module_utils import validation
+from ansible_collections.mde.response.plugins.module_utils._model import validation
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 
 # One vocabulary for both playbooks: present acts, absent and cancelled both undo (each playbook's own word first).
@@ -94,4 +94,4 @@ def check(variables: Mapping[str, Any], playbook: str) -> dict[str, Any]:
     if errors:
         errors.append("For example: %s" % EXAMPLE_RUNS[playbook])
     state = variables.get("state")
-    return {"errors": errors, "state": "present" if _empty(state) else STATES[playbook].get(state, state)}
+    return {"errors": errors, "state": "present" if _empty(state) else STATES[playbook].get(str(state), state)}

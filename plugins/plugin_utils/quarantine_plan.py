@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 # The arithmetic of Defender's limits lives with the pacing that keeps to them; the plan only tells it.
-from ansible_collections.mde.response.plugins.module_utils.pacing import PER_HOUR, PER_MINUTE, minutes_to_write
+from ansible_collections.mde.response.plugins.module_utils._client.pacing import PER_HOUR, PER_MINUTE, minutes_to_write
 
 # The outcomes of a check-mode run that mean a real run writes.
 WRITING_OUTCOMES = ("would_create", "would_cancel")

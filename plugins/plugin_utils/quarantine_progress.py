@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What mde.response.quarantine_progress prints and returns, in plain Python: the jobs it follows, one line per
-unfinished job from the progress file its module run keeps (plugins/module_utils/run_progress.py), and the results
+unfinished job from the progress file its module run keeps (plugins/module_utils/_quarantine/run_progress.py), and the results
 of jobs it stopped following."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import posixpath
 from collections.abc import Mapping
 from datetime import datetime
 
-from ansible_collections.mde.response.plugins.module_utils.run_progress import (
+from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import (
     DONE,
     PLANNING,
     TIME_FORMAT,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ansible_collections.mde.response.plugins.module_utils.action_results import unknown_file_warning
+from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import unknown_file_warning
 from ansible_collections.mde.response.plugins.module_utils.errors import permission_hint
 
 # When the module gave no message either (a job that died without a result).
@@ -46,7 +46,7 @@ def unknown_files(files):
 
 def outcome_totals(files):
     """The outcomes of every file added up, in the order they first appear."""
-    totals = {}
+    totals: dict[str, int] = {}
     for file in files:
         for outcome, count in file["summary"].items():
             totals[outcome] = totals.get(outcome, 0) + count
@@ -117,7 +117,7 @@ def summary_lines(report, shown, report_path=None):
 
 def missing_permissions(failures):
     """How many failed machines each missing application permission accounts for, in the order first met."""
-    counts = {}
+    counts: dict[str, int] = {}
     for failure in failures:
         permission = (failure["error"] or {}).get("missing_permission")
         if permission:
@@ -149,7 +149,7 @@ def machine_table(report, shown):
     widths = [max(len(text) for text in column) for column in zip(MACHINE_TABLE_COLUMNS, *cells)]
     lines = ["  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip() for line in [MACHINE_TABLE_COLUMNS] + cells]
     if len(rows) > shown:
-        left_out = {}
+        left_out: dict[str, int] = {}
         for row in rows[shown:]:
             left_out[row["outcome"]] = left_out.get(row["outcome"], 0) + 1
         lines.append("... %d more rows (%s): every row is in the statistic quarantine_file_results (the job's artifacts in AWX)"

@@ -16,7 +16,7 @@ NEVER_SHIPPED = [
     ".git/*", ".venv/*", ".venv-*/*", ".collection-tree/*", ".ansible/*", ".pytest_cache/*", ".ci/*", "build/*",
     "demo-output/*", "tests/output/*", "tests/integration/inventory", "changelogs/.plugin-cache.yaml",
     "*/__pycache__/*", "__pycache__/*", "*.pyc", "*.tar.gz",
-    "Makefile", "pytest.ini", "conftest.py", "requirements-dev.txt", ".ansible-lint", ".gitignore",
+    "Makefile", "pytest.ini", "mypy.ini", ".mypy_cache/*", "conftest.py", "requirements-dev.txt", ".ansible-lint", ".gitignore",
 ]
 MAX_SIZE = 2 * 1024 * 1024
 

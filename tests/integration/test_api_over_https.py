@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
-from ansible_collections.mde.response.plugins.module_utils.odata import odata_string
-from ansible_collections.mde.response.plugins.module_utils.quarantine_engine import StopAndQuarantineEngine
-from ansible_collections.mde.response.plugins.module_utils.quarantine_request import QuarantineRequest
-from ansible_collections.mde.response.plugins.module_utils.auth import build_token_provider
-from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils.transport import HttpTransport, SystemClock, build_session
+from ansible_collections.mde.response.plugins.module_utils._model.odata import odata_string
+from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
+from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
+from ansible_collections.mde.response.plugins.module_utils._client.auth import build_token_provider
+from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
+from ansible_collections.mde.response.plugins.module_utils._client.clock import SystemClock
+from ansible_collections.mde.response.plugins.module_utils._client.session import build_session
+from ansible_collections.mde.response.plugins.module_utils._client.transport import HttpTransport
 from tests.simulator import Simulator
 
 SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"

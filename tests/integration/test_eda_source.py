@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 import pytest
 import yaml
 
-from ansible_collections.mde.response.plugins.module_utils.alert_feed import CONNECTION_ENVIRONMENT, FEED_ENVIRONMENT
+from ansible_collections.mde.response.plugins.module_utils._alerts.feed import CONNECTION_ENVIRONMENT, FEED_ENVIRONMENT
 from tests.simulator.config import AppRegistration
 
 HERE = os.path.dirname(os.path.abspath(__file__))

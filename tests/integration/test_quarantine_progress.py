@@ -9,8 +9,8 @@ import subprocess
 import sys
 import time
 
-from ansible_collections.mde.response.plugins.module_utils.pacing import PER_HOUR, shared_pacing_path
-from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
+from ansible_collections.mde.response.plugins.module_utils._client.pacing import PER_HOUR, shared_pacing_path
+from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
 from tests.support.ansible_runner import PLAYBOOKS
 from tests.support.quarantine import SHA1, WRITE, ids, seed
 from tests.support.reports import written

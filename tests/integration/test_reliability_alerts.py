@@ -8,12 +8,12 @@ runs in `make test-eda`.
 import asyncio
 import logging
 
-from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
-from ansible_collections.mde.response.plugins.module_utils.auth import build_token_provider
-from ansible_collections.mde.response.plugins.module_utils.quarantine_engine import StopAndQuarantineEngine
-from ansible_collections.mde.response.plugins.module_utils.quarantine_request import QuarantineRequest
-from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils.transport import HttpTransport, SystemClock, build_session
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._client.auth import build_token_provider
+from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
+from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
+from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
+from ansible_collections.mde.response.plugins.module_utils._client.transport import HttpTransport, SystemClock, build_session
 from tests.integration.test_eda_source import (  # pylint: disable=unused-import  # token_cache_in_tmp is autouse
     GIVE_UP_SECONDS, RunningSource, listings, polls_seen, token_cache_in_tmp)
 

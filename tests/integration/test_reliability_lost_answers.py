@@ -2,8 +2,13 @@
 
 import pytest
 
-from tests.support.quarantine import LIST_ACTIONS, WRITE, ids, outcomes, quarantine, seed, writes
-from tests.support.reliability import describe_actions, one_action_each, outcome_counts
+from ansible_collections.mde.response.plugins.module_utils._client.clock import SystemClock
+from ansible_collections.mde.response.plugins.module_utils._client.factory import build_client
+from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
+from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
+from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
+from tests.support.quarantine import LIST_ACTIONS, SHA1, WRITE, ids, outcomes, quarantine, seed, writes
+from tests.support.reliability import arrival, describe_actions, one_action_each, outcome_counts
 
 MACHINES = 30
 SPEED = 10
@@ -13,11 +18,11 @@ TIMEOUT = 1
 
 def lose_every_third_write(simulator):
     """Of the first MACHINES calls of the write route, calls 3, 6, 9, ... create their action, then lose the answer:
-    503 by default, the connection dropped on calls 12, 21 and 30, a timeout on calls 15 and 24 (when several
+    504 (a gateway timeout) by default, the connection dropped on calls 12, 21 and 30, a timeout on calls 15 and 24 (when several
     faults are due the one added first fires; every fault counts every call)."""
     simulator.faults.add(WRITE, "drop_after", every=9, start=4, times=3)
     simulator.faults.add(WRITE, "timeout_after", every=9, start=7, times=2, delay=TIMEOUT + 1)
-    simulator.faults.add(WRITE, "status_after", every=3, times=5, status=503)
+    simulator.faults.add(WRITE, "status_after", every=3, times=5, status=504)
 
 
 @pytest.mark.parametrize("list_lag, duplicate_response, found_by_look_up", [
@@ -28,7 +33,7 @@ def lose_every_third_write(simulator):
 ])
 def test_every_third_answer_lost_one_action_per_machine(simulator, ansible, measured, list_lag, duplicate_response,
                                                         found_by_look_up):
-    """Every third write creates its action and then fails (503, dropped connection, timeout): at the end every
+    """Every third write creates its action and then fails (504, dropped connection, timeout): at the end every
     machine has exactly one action and is reported."""
     machines = seed(simulator, MACHINES)
     simulator.configure(list_lag_seconds=list_lag, duplicate_response=duplicate_response, clock_speed=SPEED)
@@ -64,7 +69,7 @@ def test_a_list_lag_longer_than_two_minutes_is_learnt_from_the_runs_own_writes(s
     show in the list (not a fixed 2 minutes), finds it, and sends no second write: one action per machine."""
     machines = seed(simulator, 10)
     simulator.configure(list_lag_seconds=LONG_LAG, duplicate_response="create_new", clock_speed=LAG_SPEED)
-    simulator.faults.add(WRITE, "status_after", start=5, times=1, status=503)
+    simulator.faults.add(WRITE, "status_after", start=5, times=1, status=504)
 
     run, result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_TIME_SCALE": LAG_SPEED})
 
@@ -84,7 +89,7 @@ def test_a_machine_written_twice_despite_the_grace_is_reported(simulator, ansibl
     naming the machine, that it may have been written twice."""
     machines = seed(simulator, 1)
     simulator.configure(list_lag_seconds=LONG_LAG, duplicate_response="create_new", clock_speed=LAG_SPEED)
-    simulator.faults.add(WRITE, "status_after", times=1, status=503)
+    simulator.faults.add(WRITE, "status_after", times=1, status=504)
 
     run, result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_TIME_SCALE": LAG_SPEED})
 
@@ -99,3 +104,65 @@ def test_a_machine_written_twice_despite_the_grace_is_reported(simulator, ansibl
 def written_twice(run):
     """The run's warnings that a machine was (or may have been) written twice."""
     return [line for line in run.output.splitlines() if line.startswith("[WARNING]") and "written twice" in line]
+
+
+# Simulated seconds per real second for the in-process cases below: the lost-answer grace (120 s) takes 1.2 s.
+NOT_TAKEN_SPEED = 100
+RETRY_AFTER = 3
+
+
+@pytest.mark.parametrize("status, retry_after, processed", [
+    pytest.param(503, RETRY_AFTER, False, id="503-retry-after-3"),
+    pytest.param(503, None, False, id="503-no-retry-after"),
+    pytest.param(429, RETRY_AFTER, False, id="429-retry-after-3"),
+    # A 503 sent after the service did take the write: the re-post meets the API's own duplicate check.
+    pytest.param(503, None, True, id="503-after-the-write"),
+    pytest.param(504, RETRY_AFTER, False, id="504-retry-after-3-not-passed-on"),
+    pytest.param(504, None, False, id="504-not-passed-on"),
+    pytest.param(504, None, True, id="504-after-the-write"),
+])
+def test_a_503_is_sent_again_after_its_retry_after_and_a_504_is_a_lost_answer(
+        simulator, measured, status, retry_after, processed):
+    """One of three writes is answered 503 or 429 (the request was not taken), with or without
+    `Retry-After: 3`: it is sent again once the Retry-After has passed (at least a second without one), without
+    reading the action list first. Answered 504 (a gateway timeout, which may have passed the write on), it is a lost
+    answer: the action list is read before any re-post, and the write is sent again only when no action shows."""
+    machines = seed(simulator, 3)
+    simulator.configure(clock_speed=NOT_TAKEN_SPEED)
+    simulator.faults.add(WRITE, "status_after" if processed else "status", start=2, times=1, status=status,
+                         retry_after=retry_after)
+
+    result = quarantine_in_process(simulator, ids(machines), NOT_TAKEN_SPEED)
+
+    # The writes go out in parallel: the machine is the one whose write met the fault.
+    [target] = [machine for machine in ids(machines) for entry in writes(simulator) if entry["fault"] and machine in entry["path"]]
+    log = [entry for entry in simulator.request_log if target in entry["path"] or entry["route"] == LIST_ACTIONS]
+    posts = [entry for entry in log if entry["route"] == WRITE]
+    gap = arrival(posts[1]) - arrival(posts[0]) if len(posts) > 1 else None
+    reads_between = [entry for entry in log if entry["route"] == LIST_ACTIONS
+                     and posts[0]["seq"] < entry["seq"] < (posts[1]["seq"] if len(posts) > 1 else float("inf"))]
+    measured("%s; %d POSTs to the machine (%s), %s apart; %d action-list reads after its first POST and before any second; %s" % (
+        outcome_counts({"summary": result.summary}), len(posts), ", ".join(str(entry["status"]) for entry in posts),
+        "%.1f simulated s" % gap if gap is not None else "-", len(reads_between),
+        describe_actions(simulator, ids(machines))))
+
+    assert one_action_each(simulator, ids(machines)), describe_actions(simulator, ids(machines))
+    assert {entry["machine_id"]: entry["outcome"] for entry in result.actions}[target] in {"created", "existing"}
+    assert posts[0]["status"] == status
+    if status in (429, 503):
+        assert len(posts) == 2 and posts[1]["status"] in (201, 400), posts
+        assert gap >= (retry_after or 1), "sent again %.2f simulated s after the %d" % (gap, status)
+        assert reads_between == [], "a %d was read as a lost answer" % status
+    elif processed:
+        assert len(posts) == 1, "the write was sent again although the action list showed it"
+    else:
+        assert len(posts) == 2 and reads_between, "a 504 was sent again without reading the action list first"
+
+
+def quarantine_in_process(simulator, machine_ids, speed):
+    """stop_and_quarantine_file's engine, in this process, with the client the modules build."""
+    clock = SystemClock(scale=speed)
+    settings = ConnectionSettings.from_options(dict(simulator.connection, token_cache=False), environ={})
+    client = build_client(settings, clock)
+    request = QuarantineRequest.from_options({"sha1": SHA1, "comment": "INC-4711", "machine_ids": machine_ids})
+    return StopAndQuarantineEngine(client, clock).run(request)

@@ -259,7 +259,7 @@ def test_cancel_that_the_api_ignores_is_not_reported_as_done(simulator, ansible)
 def test_lost_answers_never_duplicate(simulator, ansible, kind):
     # Every third write reaches the service and creates the action, then its answer is lost.
     machines = seed(simulator, 6)
-    simulator.faults.add(WRITE, kind, every=3, status=503, delay=3)
+    simulator.faults.add(WRITE, kind, every=3, status=504, delay=3)
 
     run, result = quarantine(ansible, machine_ids=ids(machines), request_timeout=2)
 

@@ -155,15 +155,15 @@ def _importable_collection():
 _importable_collection()
 
 # pylint: disable=wrong-import-position
-from ansible_collections.mde.response.plugins.module_utils import auth, transport  # noqa: E402
-from ansible_collections.mde.response.plugins.module_utils.alert_feed import (  # noqa: E402
-    PATH, RESOLVED, ROUTE, AlertPoll, FeedOptions, FeedState, alert_event, backoff, connection_values, describe_event,
+from ansible_collections.mde.response.plugins.module_utils._alerts.feed import (  # noqa: E402
+    RESOLVED, AlertPoll, FeedOptions, FeedState, alert_event, backoff, connection_values, describe_event,
     machine_actions_or_none, missing_actions, tracked_alerts)
-from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient  # noqa: E402
-from ansible_collections.mde.response.plugins.module_utils.clock import SystemClock, clock_from_environment  # noqa: E402
+from ansible_collections.mde.response.plugins.module_utils._client.api import ALERTS_PATH, DefenderClient  # noqa: E402
+from ansible_collections.mde.response.plugins.module_utils._client.clock import Clock, clock_from_environment  # noqa: E402
+from ansible_collections.mde.response.plugins.module_utils._client.factory import build_client, missing_libraries  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError, MdeError  # noqa: E402
-from ansible_collections.mde.response.plugins.module_utils.existing_actions import machine_quarantines  # noqa: E402
-from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings  # noqa: E402
+from ansible_collections.mde.response.plugins.module_utils._quarantine.existing_actions import machine_quarantines  # noqa: E402
+from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings  # noqa: E402
 
 LOGGER = logging.getLogger("mde.response.alerts")
 
@@ -173,23 +173,22 @@ async def main(queue, args):
     connection = connection_values(args, os.environ)
     options = FeedOptions(args, connection, datetime.now(timezone.utc))
     settings = ConnectionSettings.from_options(connection)
-    if transport.REQUESTS_IMPORT_ERROR or auth.MSAL_IMPORT_ERROR:
+    if missing_libraries():
         raise InputError("mde.response.alerts needs the Python libraries requests and msal; install them into the "
                          "Python that runs ansible-rulebook: python3 -m pip install 'requests>=2.28.0' 'msal>=1.35.0'")
-    for warning in settings.warnings:
-        LOGGER.warning(warning)
     clock, clock_warning = clock_from_environment(os.environ)
     if clock_warning:
         LOGGER.warning(clock_warning)
-    session = transport.build_session(settings)
-    api = transport.HttpTransport(settings, auth.build_token_provider(settings, session), session, clock=clock)
+    client = build_client(settings, clock)
+    for warning in settings.warnings:
+        LOGGER.warning(warning)
     state = FeedState.load(options.state_file, options.start, options.overlap)
     if state.warning:
         LOGGER.warning(state.warning)
     LOGGER.info("polling %s%s every %gs from %s; state in %s; alerts whose action does not exist yet are sent again "
-                "every %gs", settings.api_url, PATH, options.interval, state.lower_bound().isoformat(),
+                "every %gs", settings.api_url, ALERTS_PATH, options.interval, state.lower_bound().isoformat(),
                 options.state_file, options.resend_interval)
-    feed = _Feed(queue, api, options, state, clock)
+    feed = _Feed(queue, client, options, state, clock)
     replay = list(options.replay)
     failures = 0
     while True:
@@ -220,11 +219,10 @@ async def main(queue, args):
 class _Feed:
     """The source's polls: new and changed alerts, then the tracked alerts due to be sent again."""
 
-    def __init__(self, queue: asyncio.Queue, api: transport.HttpTransport, options: FeedOptions, state: FeedState,
-                 clock: SystemClock) -> None:
+    def __init__(self, queue: asyncio.Queue, client: DefenderClient, options: FeedOptions, state: FeedState,
+                 clock: Clock) -> None:
         self._queue = queue
-        self._api = api
-        self._client = DefenderClient(api)
+        self._client = client
         self._options = options
         self._state = state
         self._clock = clock
@@ -316,7 +314,7 @@ class _Feed:
         return await _in_daemon_thread(functools.partial(self._list_now, params))
 
     def _list_now(self, params: dict[str, str]) -> dict[str, Any]:
-        return self._api.request("GET", PATH, params=params, route=ROUTE, collection=True)
+        return self._client.alerts_page(params)
 
 
 async def _in_daemon_thread(function):

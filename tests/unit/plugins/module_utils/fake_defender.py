@@ -16,10 +16,10 @@ import re
 import threading
 from datetime import datetime, timedelta, timezone
 
-from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError
-from ansible_collections.mde.response.plugins.module_utils.quarantine_engine import StopAndQuarantineEngine
-from ansible_collections.mde.response.plugins.module_utils.quarantine_request import QuarantineRequest
+from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
+from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
 
 START = datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils.quarantine_engine import WRITE_PERMISSION
+from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import WRITE_PERMISSION
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defender import (
     api_error,
     fleet,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils.quarantine_request import QuarantineRequest
-from ansible_collections.mde.response.plugins.module_utils.validation import parse_duration
+from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
+from ansible_collections.mde.response.plugins.module_utils._model.validation import parse_duration
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defender import (
     SHA1,

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils.action_results import unknown_file_warning
-from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import unknown_file_warning
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, TransportError
-from ansible_collections.mde.response.plugins.module_utils.queries import find_file
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defender import (
     SHA1,
     api_error,
@@ -96,8 +95,8 @@ def test_find_file_reads_only_a_404_as_no_record(status, known):
     client = DefenderClient(api)
     if known is None:
         with pytest.raises(ApiError):
-            find_file(client, SHA1.upper())
+            client.find_file(SHA1.upper())
     else:
-        assert find_file(client, SHA1.upper()) is None
-    assert find_file(client, SHA1.upper()) == {"sha1": SHA1}
+        assert client.find_file(SHA1.upper()) is None
+    assert client.find_file(SHA1.upper()) == {"sha1": SHA1}
     assert [call["path"] for call in api.calls("files.get")] == ["/api/files/%s" % SHA1.upper()] * 2

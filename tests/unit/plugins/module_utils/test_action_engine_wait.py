@@ -160,7 +160,7 @@ def test_a_failed_read_of_the_machines_leaves_a_wait_timeout_that_says_so():
 
 
 def test_a_request_says_whether_queued_actions_fail_the_task():
-    from ansible_collections.mde.response.plugins.module_utils.quarantine_request import QuarantineRequest
+    from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
     options = dict(sha1="87662bc3d60e4200ceaf7aae249d1c343f4b83c9", comment="INC-1", observed=True)
     assert QuarantineRequest.from_options(options).fail_when_queued is False
     assert QuarantineRequest.from_options(dict(options, fail_when_queued=True)).fail_when_queued is True

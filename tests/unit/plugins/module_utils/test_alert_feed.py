@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils.alert_evidence import in_system_folder, select_evidence
-from ansible_collections.mde.response.plugins.module_utils.alert_feed import (
+from ansible_collections.mde.response.plugins.module_utils._alerts.evidence import in_system_folder, select_evidence
+from ansible_collections.mde.response.plugins.module_utils._alerts.feed import (
     MAX_BACKOFF, AlertPoll, FeedOptions, FeedState, alert_event, backoff, connection_values, default_state_file,
     describe_event, missing_actions)
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
-from ansible_collections.mde.response.plugins.module_utils.odata import odata_string
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._model.odata import odata_string
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defender import (
     SHA1,

@@ -18,12 +18,14 @@ import msal
 import pytest
 import requests
 
-from ansible_collections.mde.response.plugins.module_utils.auth import (
+from ansible_collections.mde.response.plugins.module_utils._client.auth import (
     ClientCredentialTokenProvider, ManagedIdentityTokenProvider, StaticTokenProvider, build_token_provider, readable_description)
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError
-from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils.token_cache import PersistentTokenCache, StoredResponse, prepare_cache_folder
-from ansible_collections.mde.response.plugins.module_utils.transport import HttpTransport, RateLimiter, build_session
+from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
+from ansible_collections.mde.response.plugins.module_utils._client.token_cache import (
+    UNUSABLE_FOLDER_ADVICE, PersistentTokenCache, StoredResponse, prepare_cache_folder)
+from ansible_collections.mde.response.plugins.module_utils._client.session import build_session
+from ansible_collections.mde.response.plugins.module_utils._client.transport import HttpTransport, RateLimiter
 from tests.simulator import Simulator
 
 COLLECTION_TREE = os.path.join(os.path.dirname(os.path.abspath(__file__)), *[os.pardir] * 4, ".collection-tree")
@@ -350,9 +352,9 @@ def test_cache_file_names_depend_on_authority_client_and_credential(tmp_path):
 CHILD = """
 import hashlib, json, os, sys, time
 sys.path.insert(0, os.environ["COLLECTION_TREE"])
-from ansible_collections.mde.response.plugins.module_utils.auth import build_token_provider
-from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils.transport import build_session
+from ansible_collections.mde.response.plugins.module_utils._client.auth import build_token_provider
+from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
+from ansible_collections.mde.response.plugins.module_utils._client.session import build_session
 start_line = os.environ.get("START_LINE")
 if start_line:
     open(os.path.join(start_line, "ready-%d" % os.getpid()), "w").close()
@@ -406,7 +408,7 @@ def test_an_unusable_cache_folder_turns_the_cache_off_with_one_warning(sim, tmp_
     assert prepare_cache_folder(settings) is None
     assert prepare_cache_folder(settings) is None
     assert settings.token_cache is False
-    assert len(settings.warnings) == 1 and "token_cache_dir" in settings.warnings[0]
+    assert len(settings.warnings) == 1 and settings.warnings[0].endswith(UNUSABLE_FOLDER_ADVICE)
     assert str(blocker / "cache") in settings.warnings[0]
 
 

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from ansible_collections.mde.response.plugins.doc_fragments.connection import ModuleDocFragment
-from ansible_collections.mde.response.plugins.module_utils.connection_options import CONNECTION_OPTIONS
-from ansible_collections.mde.response.plugins.module_utils.settings import CLOUDS
+from ansible_collections.mde.response.plugins.module_utils._client.connection_options import CONNECTION_OPTIONS
+from ansible_collections.mde.response.plugins.module_utils._client.settings import CLOUDS
 from tests.simulator.server import CONNECTION_ENVIRONMENT
 
 ROLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), *[os.pardir] * 4, "roles")

@@ -32,6 +32,13 @@ def test_transport_errors_report_a_code_of_their_own():
     assert TransportError("GET machines.get: no answer").to_dict() == {
         "code": "TransportError", "message": "GET machines.get: no answer", "http_status": None}
     assert AmbiguousWriteError("lost", http_status=503).to_dict()["code"] == "AmbiguousWrite"
+
+
+def test_every_error_has_the_result_shape():
+    # error_dict (a machine's result) takes any MdeError, an authentication failure mid-run included.
+    assert AuthenticationError("refused").to_dict() == {"code": "AuthenticationError", "message": "refused", "http_status": None}
+    assert InputError("bad").to_dict()["code"] == "InputError"
+    assert MdeError("plain").to_dict() == {"code": "MdeError", "message": "plain", "http_status": None}
     assert str(InputError("bad sha1")) == "bad sha1"
 
 

@@ -10,9 +10,9 @@ from datetime import timedelta
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, AuthenticationError, AmbiguousWriteError, InputError
-from ansible_collections.mde.response.plugins.module_utils.indicator_sync import ListPolicy, requests_from_list, summary_lines, sync_file_indicators
+from ansible_collections.mde.response.plugins.module_utils._indicators.sync import ListPolicy, requests_from_list, summary_lines, sync_file_indicators
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.simulated_indicators import (
     APP_ID,
     NOW,

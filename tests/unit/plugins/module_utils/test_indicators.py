@@ -9,9 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, AuthenticationError, InputError
-from ansible_collections.mde.response.plugins.module_utils.indicators import (
+from ansible_collections.mde.response.plugins.module_utils._indicators.indicators import (
     APPLICATION,
     FileIndicatorRequest,
     converge_file_indicator,

@@ -11,11 +11,12 @@ from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
-from ansible_collections.mde.response.plugins.module_utils.connection_options import CONNECTION_OPTIONS
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._client.connection_options import CONNECTION_OPTIONS
 from ansible_collections.mde.response.plugins.module_utils.errors import (
     AmbiguousWriteError, ApiError, AuthenticationError, InputError)
 from ansible_collections.mde.response.plugins.module_utils.mde_module import CONNECTION_ARGUMENT_SPEC, DefenderModule
+from ansible_collections.mde.response.plugins.module_utils._quarantine.module_result import module_result
 
 SECRET = "s3cr3t-never-shown"
 TOKEN = "eyJ0eXAi.token-never-shown"
@@ -183,6 +184,12 @@ def test_client_errors_become_a_task_failure_with_a_message(error, expected):
     assert failure_of(raise_error) == expected
 
 
+def exit_with_results(result, allow_partial, fail_when_queued=False):
+    """What stop_and_quarantine_file does with a run's result."""
+    outcome = module_result(result, allow_partial, fail_when_queued)
+    defender_module().finish(outcome.output, outcome.warnings, outcome.failure)
+
+
 def engine_result(outcomes):
     actions = [{"machine_id": "m%d" % number, "machine_name": "ws-%02d" % number, "outcome": outcome,
                 "error": {"code": "ActionFailed"} if outcome == "failed" else None}
@@ -194,13 +201,13 @@ def test_machines_refused_for_a_missing_permission_name_it_and_are_not_offered_p
     result = engine_result(["failed"] * 3)
     for entry in result.actions:
         entry["error"] = {"code": "Forbidden", "missing_permission": "Machine.StopAndQuarantine"}
-    message = failure_of(lambda: defender_module().exit_with_results(result, allow_partial=False))["msg"]
+    message = failure_of(lambda: exit_with_results(result, allow_partial=False))["msg"]
     assert message.startswith("3 of 3 machines failed: ws-01 (Forbidden), ws-02 (Forbidden), ws-03 (Forbidden); the application "
                               "lacks the permission Machine.StopAndQuarantine: grant the application permission Machine.StopAndQuarantine")
     assert "token_cache: false" in message and message.endswith("; see actions[].error for each")
     # One other failure brings the advice back: accepting a partial result helps with that one.
     result.actions.append({"machine_id": "m4", "machine_name": "ws-04", "outcome": "failed", "error": {"code": "ActionFailed"}})
-    assert failure_of(lambda: defender_module().exit_with_results(result, allow_partial=False))["msg"].endswith(
+    assert failure_of(lambda: exit_with_results(result, allow_partial=False))["msg"].endswith(
         "; see actions[].error for each, or set allow_partial=true to accept a partial result")
 
 
@@ -208,7 +215,7 @@ def test_results_are_returned_and_their_warnings_passed_on(warnings):
     result = engine_result(["created"])
     result.file_known = False
     with pytest.raises(Exited) as exited:
-        defender_module().exit_with_results(result, allow_partial=False)
+        exit_with_results(result, allow_partial=False)
     assert not isinstance(exited.value, Failed)
     assert exited.value.result == {"changed": True, "summary": {"created": 1}, "actions": result.actions, "file_known": False}
     assert warnings == ["name matched twice"]
@@ -216,14 +223,14 @@ def test_results_are_returned_and_their_warnings_passed_on(warnings):
 
 def test_failed_machines_fail_the_module_with_every_result_unless_partial_results_are_allowed():
     result = engine_result(["created"] + ["failed"] * 6)
-    failure = failure_of(lambda: defender_module().exit_with_results(result, allow_partial=False))
+    failure = failure_of(lambda: exit_with_results(result, allow_partial=False))
     assert failure["msg"] == (
         "6 of 7 machines failed: ws-02 (ActionFailed), ws-03 (ActionFailed), ws-04 (ActionFailed), ws-05 "
         "(ActionFailed), ws-06 (ActionFailed) and 1 more; see actions[].error for each, or set allow_partial=true to "
         "accept a partial result")
     assert failure["actions"] == result.actions
     with pytest.raises(Exited) as exited:
-        defender_module().exit_with_results(result, allow_partial=True)
+        exit_with_results(result, allow_partial=True)
     assert not isinstance(exited.value, Failed)
 
 
@@ -231,11 +238,11 @@ def test_queued_actions_are_a_warning_and_fail_the_module_only_when_asked(warnin
     result = engine_result(["created", "queued"])
     result.actions[1]["queued"] = {"health_status": "Inactive", "last_seen": "2026-11-20T08:00:00Z", "message": "offline"}
     with pytest.raises(Exited) as exited:
-        defender_module().exit_with_results(result, allow_partial=False)
+        exit_with_results(result, allow_partial=False)
     assert not isinstance(exited.value, Failed)
     assert warnings[-1] == ("1 action(s) still Pending at the end of the wait are queued for offline machines: ws-02 (last seen "
                             "2026-11-20T08:00:00Z); Defender runs them when the machines next connect (see actions[].queued for each)")
-    failure = failure_of(lambda: defender_module().exit_with_results(result, allow_partial=False, fail_when_queued=True))
+    failure = failure_of(lambda: exit_with_results(result, allow_partial=False, fail_when_queued=True))
     assert failure["msg"] == (
         "1 of 2 machines failed: ws-02 (queued); the queued ones wait for offline machines (actions[].queued), which "
         "fail_when_queued=false accepts; see actions[].error for each, or set allow_partial=true to accept a partial result")

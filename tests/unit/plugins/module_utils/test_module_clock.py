@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils.clock import SystemClock, clock_from_environment
+from ansible_collections.mde.response.plugins.module_utils._client.clock import SystemClock, clock_from_environment
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 
 

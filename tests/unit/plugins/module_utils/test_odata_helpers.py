@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils.odata import (
+from ansible_collections.mde.response.plugins.module_utils._model.odata import (
     BATCH_SIZE,
     LOOKUP_LIMIT,
     all_of,

@@ -6,7 +6,7 @@
 import pytest
 
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
-from ansible_collections.mde.response.plugins.module_utils.proxies import bypasses_proxy, proxy_secrets, proxy_url
+from ansible_collections.mde.response.plugins.module_utils._client.proxies import bypasses_proxy, proxy_secrets, proxy_url
 
 
 @pytest.mark.parametrize("no_proxy, host, port, bypassed", [

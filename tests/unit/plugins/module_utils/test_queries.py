@@ -13,17 +13,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils.entities import parse_timestamp
+from ansible_collections.mde.response.plugins.module_utils._model.entities import parse_timestamp
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
-from ansible_collections.mde.response.plugins.module_utils.odata import BATCH_SIZE, LOOKUP_LIMIT
-from ansible_collections.mde.response.plugins.module_utils.queries import (
+from ansible_collections.mde.response.plugins.module_utils._model.odata import BATCH_SIZE, LOOKUP_LIMIT
+from ansible_collections.mde.response.plugins.module_utils._info.queries import (
     MachineActionQuery,
     MachineQuery,
     find_machine_actions,
     find_machines,
     unmatched_selections,
 )
-from ansible_collections.mde.response.plugins.module_utils.validation import moment
+from ansible_collections.mde.response.plugins.module_utils._model.validation import moment
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defender import OTHER_SHA1, SHA1, START
 from tests.simulator.defender import MACHINE_ACTION_TYPE, MACHINE_TYPE
 from tests.simulator.odata import compile_filter

@@ -8,11 +8,11 @@ import stat
 from datetime import timedelta
 from types import SimpleNamespace
 
-from ansible_collections.mde.response.plugins.module_utils.pacing import RateLimiter
-from ansible_collections.mde.response.plugins.module_utils.quarantine_engine import StopAndQuarantineEngine
-from ansible_collections.mde.response.plugins.module_utils.quarantine_request import QuarantineRequest
-from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
-from ansible_collections.mde.response.plugins.module_utils.run_progress import RunProgress
+from ansible_collections.mde.response.plugins.module_utils._client.pacing import RateLimiter
+from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
+from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import RunProgress
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defender import SHA1, START, FakeClock, fleet, machine_ids
 
 

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
-from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
+from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
 
 TENANT = "8f0c4d5e-5a3b-4c1e-9d2f-0a1b2c3d4e5f"
 SECRET = "s3cr3t-value-never-shown"

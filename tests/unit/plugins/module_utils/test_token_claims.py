@@ -9,7 +9,7 @@ import json
 import jwt
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils.token_claims import token_roles
+from ansible_collections.mde.response.plugins.module_utils._client.token_claims import token_roles
 
 
 def unsigned(payload):

@@ -20,9 +20,10 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import ProtocolError
 
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, TransportError
-from ansible_collections.mde.response.plugins.module_utils.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils.transport import (
-    HttpTransport, RateLimiter, build_session, retry_after_seconds)
+from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
+from ansible_collections.mde.response.plugins.module_utils._client.retry import retry_after_seconds
+from ansible_collections.mde.response.plugins.module_utils._client.session import build_session
+from ansible_collections.mde.response.plugins.module_utils._client.transport import HttpTransport, RateLimiter
 
 API = "https://api.test"
 APP = {"tenant_id": "contoso.example", "client_id": "app-1", "client_secret": "s3cret"}
@@ -238,7 +239,7 @@ def test_a_retry_after_beyond_the_wait_budget_fails_at_once():
 
 
 def test_get_retries_server_errors_with_exponential_backoff():
-    harness = Harness([reply(503), mde_error(500, "InternalServerError", ""), reply(502), reply(200, {"ok": 1})])
+    harness = Harness([reply(504), mde_error(500, "InternalServerError", ""), reply(502), reply(200, {"ok": 1})])
     assert harness.request() == {"ok": 1}
     bounds = [(0.5, 1.0), (1.0, 2.0), (2.0, 4.0)]
     assert len(harness.clock.sleeps) == 3
@@ -262,7 +263,8 @@ def test_get_gives_up_with_a_transport_error_naming_the_call():
 
 
 @pytest.mark.parametrize("failure", [
-    reply(503, "<html>Service Unavailable</html>", {"Content-Type": "text/html"}),
+    # A gateway timeout may have passed the write on before it gave up: a lost answer, never sent again.
+    reply(504, "<html>Gateway Timeout</html>", {"Content-Type": "text/html"}),
     mde_error(500, "InternalServerError", "oops"),
     requests.ReadTimeout("read timed out"),
     requests.ConnectionError(ProtocolError("Connection aborted.", http.client.RemoteDisconnected("closed"))),
@@ -274,6 +276,28 @@ def test_a_post_whose_answer_is_lost_is_ambiguous_and_not_resent(failure):
     assert harness.attempts == 1
     assert "POST machines.StopAndQuarantineFile" in str(raised.value)
     assert "may or may not have taken effect" in str(raised.value)
+
+
+@pytest.mark.parametrize("status, retry_after, low, high", [
+    (503, "3", 3.0, 3.0),
+    (503, None, 1.5, 2.0),      # no Retry-After: jittered backoff of at least MIN_THROTTLE_WAIT
+    (429, "4", 4.0, 4.0),
+])
+def test_a_post_answered_not_taken_is_sent_again_after_the_retry_after(status, retry_after, low, high):
+    headers = {"Retry-After": retry_after} if retry_after else {}
+    harness = Harness([mde_error(status, "ServiceUnavailable", "busy", headers=headers), reply(201, {"id": "only"})])
+    assert harness.request("POST", "/api/machines/m1/StopAndQuarantineFile", body={},
+                           route="machines.StopAndQuarantineFile") == {"id": "only"}
+    assert harness.attempts == 2
+    assert len(harness.clock.sleeps) == 1 and low <= harness.clock.sleeps[0] <= high
+    assert harness.transport.stats.as_dict()["throttled"] == (1 if status == 429 else 0)
+
+
+def test_a_503_retry_after_beyond_the_wait_budget_is_the_503_refusal_not_a_lost_answer():
+    harness = Harness([mde_error(503, "ServiceUnavailable", "busy", headers={"Retry-After": "900"})])
+    with pytest.raises(ApiError) as raised:
+        harness.request("POST", "/api/machines/m1/StopAndQuarantineFile", body={}, route="machines.StopAndQuarantineFile")
+    assert (raised.value.http_status, harness.attempts, harness.clock.sleeps) == (503, 1, [])
 
 
 def test_a_post_that_never_reached_the_server_is_retried(refused):

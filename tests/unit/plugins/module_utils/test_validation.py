@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
-from ansible_collections.mde.response.plugins.module_utils.validation import (
+from ansible_collections.mde.response.plugins.module_utils._model.validation import (
     each,
     machine_action_id,
     moment,

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
-from ansible_collections.mde.response.plugins.module_utils.write_barrier import WriteBarrier, WritesStopped
+from ansible_collections.mde.response.plugins.module_utils._client.write_barrier import WriteBarrier, WritesStopped
 
 MISSING = "The application does not have any of the required application permissions (Machine.StopAndQuarantine) to access the resource."
 

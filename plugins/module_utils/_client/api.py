@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""DefenderClient: one method per Microsoft Defender for Endpoint API call the collection makes.
+
+Every method returns the API's JSON entities unchanged; deciding what they mean is the engine's job.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, cast
+from urllib.parse import quote
+
+from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from ansible_collections.mde.response.plugins.module_utils._client.transport import HttpTransport
+
+# An entity as the API returns it (a Machine, a MachineAction, an Indicator ...).
+Entity = Dict[str, Any]
+
+# The documented maximum of $top for /api/machines and /api/machineactions.
+MAX_PAGE_SIZE = 10000
+NEXT_LINK = "@odata.nextLink"
+# The default order of /api/machineactions is undocumented (docs/api-fidelity.md), and $skip pages are only
+# consistent in a fixed order. Oldest first, actions created while the pages are read come after them instead
+# of shifting every page. $orderby is undocumented but sent in production by other clients.
+ACTIONS_PAGING_ORDER = "creationDateTimeUtc asc"
+ALERTS_PATH = "/api/alerts"
+ALERTS_ROUTE = "alerts.list"
+
+
+def _segment(value: object) -> str:
+    # Ids come from users and from API answers; quoting keeps any odd character inside its path segment.
+    return quote(str(value), safe="")
+
+
+class DefenderClient:
+    """The Defender for Endpoint API calls, over a transport that handles tokens, retries and pacing."""
+
+    def __init__(self, transport: HttpTransport) -> None:
+        self._transport = transport
+
+    def list_machines(self, odata_filter: Optional[str] = None, page_size: int = MAX_PAGE_SIZE) -> list[Entity]:
+        """All machines matching ``odata_filter`` (every page)."""
+        try:
+            return self._list_all("/api/machines", "machines.list", odata_filter, page_size)
+        except ApiError as error:
+            # The API answers 404 instead of an empty list when no machine was seen recently.
+            if error.http_status == 404:
+                return []
+            raise
+
+    def list_file_machines(self, sha1: str) -> list[Entity]:
+        """The machines Defender relates to the file (paging of this call is undocumented: one request)."""
+        path = "/api/files/%s/machines" % _segment(sha1)
+        return self._collection("GET", path, route="files.machines")
+
+    def find_file(self, file_hash: str) -> Optional[Entity]:
+        """The File entity of a SHA-1 or SHA-256 (needs File.Read.All), or None when Defender has no record of it.
+
+        Only the API's own 404 means "no record" (its body is undocumented, so any code or none); every other failure,
+        including a 403 without File.Read.All, raises, because it says nothing about the file.
+        """
+        try:
+            return self._transport.request("GET", "/api/files/%s" % _segment(file_hash), route="files.get")
+        except ApiError as error:
+            if error.http_status == 404:
+                return None
+            raise
+
+    def list_machine_actions(self, odata_filter: Optional[str] = None, page_size: int = MAX_PAGE_SIZE) -> list[Entity]:
+        """All machine actions matching ``odata_filter`` (every page)."""
+        return self._list_all("/api/machineactions", "machineactions.list", odata_filter, page_size, order_by=ACTIONS_PAGING_ORDER)
+
+    def get_machine_action(self, action_id: str) -> Optional[Entity]:
+        return self._transport.request("GET", "/api/machineactions/%s" % _segment(action_id), route="machineactions.get")
+
+    def stop_and_quarantine_file(self, machine_id: str, sha1: str, comment: str) -> Optional[Entity]:
+        # Body keys are case-sensitive: "comment"/"sha1" are refused by the API.
+        return self._transport.request(
+            "POST",
+            "/api/machines/%s/StopAndQuarantineFile" % _segment(machine_id),
+            body={"Comment": comment, "Sha1": sha1},
+            route="machines.StopAndQuarantineFile",
+        )
+
+    def granted_roles(self) -> Optional[frozenset[str]]:
+        """The application permissions the token grants, as its roles claim says (a frozenset), or None when unknown."""
+        return self._transport.granted_roles()
+
+    def answer_date(self) -> Optional[datetime]:
+        """The API's clock when it answered this thread's last call (its Date header), or None."""
+        return self._transport.answer_date()
+
+    def cancel_machine_action(self, action_id: str, comment: str) -> Optional[Entity]:
+        return self._transport.request(
+            "POST",
+            "/api/machineactions/%s/cancel" % _segment(action_id),
+            body={"Comment": comment},
+            route="machineactions.cancel",
+        )
+
+    def alerts_page(self, params: dict[str, Any]) -> Entity:
+        """One page of GET /api/alerts for ``params`` ($filter, $orderby, $top, $skip): the event source pages itself."""
+        return self._page("GET", ALERTS_PATH, params=params, route=ALERTS_ROUTE)
+
+    def list_indicators(self, odata_filter: Optional[str] = None, page_size: int = MAX_PAGE_SIZE) -> list[Entity]:
+        """All active indicators matching ``odata_filter`` (every page)."""
+        return self._list_all("/api/indicators", "indicators.list", odata_filter, page_size)
+
+    def submit_indicator(self, indicator: Entity) -> Optional[Entity]:
+        """Create the indicator, or update the one with the same value; returns it."""
+        return self._transport.request("POST", "/api/indicators", body=indicator, route="indicators.submit")
+
+    def import_indicators(self, indicators: Iterable[Entity]) -> list[Entity]:
+        """Submit or update up to 500 indicators; returns the per-indicator results (id, indicator, isFailed, failureReason)."""
+        return self._collection("POST", "/api/indicators/import", body={"Indicators": list(indicators)}, route="indicators.import")
+
+    def delete_indicator(self, indicator_id: str) -> None:
+        self._transport.request("DELETE", "/api/indicators/%s" % _segment(indicator_id), route="indicators.delete")
+
+    def _page(self, method: str, path: str, route: str, params: Optional[dict[str, Any]] = None, body: Any = None) -> Entity:
+        """A collection's answer: the transport has checked that it is an object holding a "value" list."""
+        return cast(Entity, self._transport.request(method, path, params=params, body=body, route=route, collection=True))
+
+    def _collection(self, method: str, path: str, route: str, body: Any = None) -> list[Entity]:
+        return self._page(method, path, route, body=body)["value"]
+
+    def _list_all(self, path: str, route: str, odata_filter: Optional[str], page_size: int,
+                  order_by: Optional[str] = None) -> list[Entity]:
+        # Paged by hand: @odata.nextLink is undocumented here and known to loop forever on /api/machines, so it is
+        # never followed. A short page marks the end, unless it carries a link: then the server's own page size cut
+        # it, and the next $skip goes on from what arrived. An empty page always ends, so a looping link cannot.
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError("page_size must be between 1 and %d" % MAX_PAGE_SIZE)
+        entities: list[dict[str, Any]] = []
+        while True:
+            params: dict[str, Any] = {"$top": page_size, "$skip": len(entities)}
+            if odata_filter:
+                params["$filter"] = odata_filter
+            if order_by:
+                params["$orderby"] = order_by
+            answer = self._page("GET", path, route, params=params)
+            page = answer["value"]
+            entities.extend(page)
+            if not page or (len(page) < page_size and NEXT_LINK not in answer):
+                return entities

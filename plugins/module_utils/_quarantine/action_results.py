@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What a run reports: the outcome of each target machine, the run's warnings, and the result as a whole."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ansible_collections.mde.response.plugins.module_utils._model.entities import action_status, entity_id
+
+
+class Outcome:
+    """What happened on one machine (``actions[].outcome``); the module's RETURN documents each."""
+
+    CREATED = "created"
+    EXISTING = "existing"
+    WOULD_CREATE = "would_create"
+    CANCELLED = "cancelled"
+    WOULD_CANCEL = "would_cancel"
+    NOT_PRESENT = "not_present"
+    QUEUED = "queued"
+    FAILED = "failed"
+    ALL = (CREATED, EXISTING, WOULD_CREATE, CANCELLED, WOULD_CANCEL, NOT_PRESENT, QUEUED, FAILED)
+
+
+OUTCOMES = Outcome.ALL
+
+
+def error_entry(code, message, http_status=None):
+    """A result's ``error``: the shape of ``ApiError.to_dict()``."""
+    return {"code": code, "message": message, "http_status": http_status}
+
+
+def error_dict(error):
+    """The result's ``error`` for an MdeError, with the API's correlation id in the message when there is one."""
+    details = error.to_dict()
+    correlation_id = getattr(error, "correlation_id", None)
+    if correlation_id and correlation_id not in details["message"]:
+        details["message"] = "%s (correlation id %s)" % (details["message"], correlation_id)
+    return details
+
+
+@dataclass
+class MachineResult:
+    """One target machine's result; each is touched by one worker thread only."""
+
+    machine_id: Optional[str]
+    machine_name: Optional[str] = None
+    outcome: Optional[str] = None
+    action: Optional[dict] = None
+    error: Optional[dict] = None
+    # True once this run created or cancelled an action (or would, in check mode), even if it later failed.
+    changed: bool = False
+    # For a queued action: the machine's health status and last seen time, and what happens next.
+    queued: Optional[dict] = None
+
+    def settle(self, outcome, action=None, error=None, changed=False):
+        self.outcome = outcome
+        self.error = error
+        self.changed = self.changed or changed
+        if action is not None:
+            self.set_action(action)
+
+    def set_action(self, action):
+        self.action = action
+        if self.machine_name is None and isinstance(action, dict):
+            self.machine_name = action.get("computerDnsName")
+
+    def fail(self, error, action=None):
+        self.settle(Outcome.FAILED, action, error)
+
+    def queue(self, health_status, last_seen, message):
+        """The action is still Pending at the end of the wait because the machine is offline: Defender keeps it."""
+        self.settle(Outcome.QUEUED, self.action)
+        self.queued = {"health_status": health_status, "last_seen": last_seen, "message": message}
+
+    def as_dict(self):
+        entry = {
+            "machine_id": self.machine_id,
+            "machine_name": self.machine_name,
+            "outcome": self.outcome,
+            "action_id": entity_id(self.action),
+            "status": action_status(self.action),
+            "error": self.error,
+            "action": self.action,
+        }
+        if self.queued is not None:
+            entry["queued"] = self.queued
+        return entry
+
+
+class Warnings:
+    """The run's warnings, added to from any worker thread."""
+
+    def __init__(self):
+        self.messages = []
+        self._lock = threading.Lock()
+
+    def add(self, message):
+        with self._lock:
+            self.messages.append(message)
+
+
+@dataclass
+class EngineResult:
+    """What a run did: ``changed``, ``summary`` (machines per outcome), ``actions`` (one dict per machine), ``warnings``."""
+
+    changed: bool
+    summary: dict
+    actions: list
+    warnings: list = field(default_factory=list)
+    # Whether Defender has a record of the file: None when it was not asked or could not answer.
+    file_known: Optional[bool] = None
+
+    @classmethod
+    def from_machine_results(cls, results, warnings, file_known=None):
+        return cls(
+            changed=any(result.changed for result in results),
+            summary={outcome: sum(result.outcome == outcome for result in results) for outcome in Outcome.ALL},
+            actions=[result.as_dict() for result in results],
+            warnings=warnings.messages,
+            file_known=file_known,
+        )
+
+
+def unknown_file_warning(sha1, check_mode=False):
+    """What a run says when Defender has no record of the file, in words kept apart from a machine's not_present."""
+    return ("Defender has no record of file %s in this tenant, so nothing %s be quarantined: check the hash (a mistyped "
+            "one gives this) and where it came from. This is not the same as a machine's not_present, which says only "
+            "that the file is not on that machine." % (sha1, "would" if check_mode else "could"))

@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""QuarantineRequest: what stop_and_quarantine_file was asked to do, validated before any request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ansible_collections.mde.response.plugins.module_utils._model import validation
+from ansible_collections.mde.response.plugins.module_utils.errors import InputError
+
+
+class State:
+    """The values of the ``state`` option: what the file's action should be on each machine."""
+
+    PRESENT = "present"
+    CANCELLED = "cancelled"
+    ALL = (PRESENT, CANCELLED)
+
+
+MAX_COMMENT_LENGTH = 1000
+MAX_MACHINE_NAMES = 10000
+DEFAULT_SUCCEEDED_WITHIN = "24h"
+DEFAULT_WAIT_TIMEOUT = 900
+# Tabs and line breaks are kept so that multi-line YAML comments work; other control characters are refused.
+_COMMENT_WHITESPACE = frozenset("\t\n\r")
+
+
+def _comment(value):
+    if not isinstance(value, str) or not value.strip():
+        raise InputError("comment is required and must not be empty")
+    text = value.strip()
+    if len(text) > MAX_COMMENT_LENGTH:
+        raise InputError("comment is %d characters long; at most %d are allowed" % (len(text), MAX_COMMENT_LENGTH))
+    bad = validation.control_character(text, _COMMENT_WHITESPACE)
+    if bad is not None:
+        raise InputError("comment contains the control character U+%04X" % ord(bad))
+    return text
+
+
+def _machine_names(options):
+    # Device names are DNS names, which ignore case: repeats are dropped ignoring case.
+    names = validation.each(options, "machine_names", validation.text)
+    if len(names) > MAX_MACHINE_NAMES:
+        raise InputError("machine_names has %d names; at most %d are allowed in one task" % (len(names), MAX_MACHINE_NAMES))
+    return names
+
+
+@dataclass(frozen=True)
+class QuarantineRequest:
+    """What the user asked for, validated: build it with ``from_options``."""
+
+    sha1: str
+    comment: str
+    machine_ids: tuple = ()
+    machine_names: tuple = ()
+    observed: bool = False
+    state: str = State.PRESENT
+    force: bool = False
+    succeeded_within: int = 86400
+    wait: bool = False
+    wait_timeout: int = DEFAULT_WAIT_TIMEOUT
+    # Whether failed machines fail the task (False) or only show in the results (True).
+    allow_partial: bool = False
+    # Whether an action queued for an offline machine at the end of the wait counts as a failed machine.
+    fail_when_queued: bool = False
+
+    @classmethod
+    def from_options(cls, options):
+        """Validate the module's option values; raises InputError before anything is sent.
+
+        Options this class does not know (the connection options) are ignored.
+        """
+        state = options.get("state") or State.PRESENT
+        if state not in State.ALL:
+            raise InputError("state must be %s or %s, got %r" % (State.PRESENT, State.CANCELLED, state))
+        succeeded_within = options.get("succeeded_within")
+        request = cls(
+            sha1=validation.sha1(options.get("sha1")),
+            comment=_comment(options.get("comment")),
+            machine_ids=validation.each(options, "machine_ids", validation.machine_id),
+            machine_names=_machine_names(options),
+            observed=validation.flag(options, "observed", False),
+            state=state,
+            force=validation.flag(options, "force", False),
+            succeeded_within=validation.parse_duration(
+                DEFAULT_SUCCEEDED_WITHIN if succeeded_within is None else succeeded_within, "succeeded_within"),
+            wait=validation.flag(options, "wait", False),
+            wait_timeout=validation.whole_seconds(options.get("wait_timeout"), "wait_timeout", DEFAULT_WAIT_TIMEOUT),
+            allow_partial=validation.flag(options, "allow_partial", False),
+            fail_when_queued=validation.flag(options, "fail_when_queued", False),
+        )
+        if not (request.machine_ids or request.machine_names or request.observed):
+            raise InputError("no target: give machine_ids, machine_names, or observed: true")
+        return request
