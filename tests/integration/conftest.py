@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.support.ansible_runner import AnsibleRunner
+from tests.support.in_process import ModuleRunner
 from tests.support.reliability import Refusals, WireTap, run_refusals
 
 
@@ -15,6 +16,12 @@ def ansible(simulator, tmp_path):
     workdir = tmp_path / "ansible"
     workdir.mkdir()
     return AnsibleRunner(simulator, str(workdir))
+
+
+@pytest.fixture
+def modules(simulator, tmp_path):
+    """A ModuleRunner: the collection's modules run in this process against the test's simulator (for variants)."""
+    return ModuleRunner(simulator, str(tmp_path / "module-cache"))
 
 
 @pytest.fixture
