@@ -7,3 +7,9 @@ of this file, and no test that checks something else breaks on it.
 # Warnings of state=cancelled (plugins/module_utils/action_cancel.py).
 ALREADY_SUCCEEDED = "had already succeeded before it could be cancelled: the file is quarantined there"
 COMPLETED_BEFORE_CANCEL = "is cancelled, but its command had already completed on the machine"
+
+# The warning of a run whose token cache folder cannot be used (plugins/module_utils/token_cache.py).
+TOKEN_CACHE_FOLDER = "token cache folder"
+
+# The warning that a machine may have been written twice after a lost answer (plugins/module_utils/quarantine_engine.py).
+WRITTEN_TWICE = "written twice"
