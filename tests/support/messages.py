@@ -13,3 +13,8 @@ TOKEN_CACHE_FOLDER = "token cache folder"
 
 # The warning that a machine may have been written twice after a lost answer (plugins/module_utils/quarantine_engine.py).
 WRITTEN_TWICE = "written twice"
+
+# The warning of a run on a file Defender has no record of (plugins/module_utils/action_results.py); %s is the SHA-1.
+NO_RECORD = "Defender has no record of file %s in this tenant"
+NOTHING_QUARANTINED = NO_RECORD + ", so nothing could be quarantined"
+NOTHING_WOULD_BE_QUARANTINED = NO_RECORD + ", so nothing would be quarantined"
