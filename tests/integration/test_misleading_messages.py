@@ -1,5 +1,7 @@
-"""Messages that name the right thing, run through ansible-playbook against the simulator: the playbook's own variables,
-an action queued for an offline machine, a machine name that matches nothing, a login to the wrong tenant."""
+"""Messages that name the right thing, against the simulator: the playbook's own variables, an action queued for an
+offline machine, a machine name that matches nothing, a login to the wrong tenant. The role, the playbook and
+machine_info's warning run through ansible-playbook; the module's queued actions in this process
+(tests/support/in_process.py)."""
 
 import re
 from datetime import timedelta
@@ -7,7 +9,7 @@ from urllib.parse import parse_qs
 
 from tests.integration.test_quarantine_playbook import run_collection_playbook, survey_answers
 from tests.integration.test_role_quarantine_file import role
-from tests.support.quarantine import FAST, SHA1, quarantine, seed
+from tests.support.quarantine import FAST, SHA1, quarantine_in_process, seed
 
 WRONG_TENANT = "11111111-2222-3333-4444-555555555555"
 
@@ -20,10 +22,6 @@ def offline_machine(simulator, name="laptop-07.contoso.local"):
 
 def machine_filters(simulator):
     return [parse_qs(entry["query"]).get("$filter", [None])[0] for entry in simulator.log_for(route="machines.list")]
-
-
-def warnings_of(run):
-    return [line for line in run.output.splitlines() if line.startswith("[WARNING]")]
 
 
 # -- the playbook's variables, not the role's ----------------------------------------------------------------------
@@ -83,46 +81,46 @@ def test_a_caller_can_name_the_role_variables_its_own_way(simulator, ansible):
 # -- an action queued for an offline machine -----------------------------------------------------------------------
 
 
-def test_the_module_reports_an_action_pending_on_an_offline_machine_as_queued_with_its_last_seen(simulator, ansible):
+def test_the_module_reports_an_action_pending_on_an_offline_machine_as_queued_with_its_last_seen(simulator, modules):
     online = seed(simulator, 1)[0]
     offline = offline_machine(simulator)
     simulator.configure(clock_speed=FAST)
 
-    run, result = quarantine(ansible, machine_ids=[online["id"], offline["id"]], wait=True, wait_timeout=120, env={"MDE_TIME_SCALE": FAST})
+    run, result = quarantine_in_process(modules, machine_ids=[online["id"], offline["id"]], wait=True, wait_timeout=120, env={"MDE_TIME_SCALE": FAST})
 
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     by_id = {entry["machine_id"]: entry for entry in result["actions"]}
     assert (by_id[online["id"]]["outcome"], by_id[online["id"]]["status"]) == ("created", "Succeeded")
     queued = by_id[offline["id"]]
     assert (queued["outcome"], queued["status"], queued["error"]) == ("queued", "Pending", None)
     assert (queued["queued"]["health_status"], queued["queued"]["last_seen"]) == ("Inactive", offline["lastSeen"])
     assert (result["summary"]["queued"], result["summary"]["failed"]) == (1, 0)
-    assert any("queued for offline machines: laptop-07.contoso.local (last seen %s)" % offline["lastSeen"] in line
-               for line in warnings_of(run)), run.output
+    assert any("queued for offline machines: laptop-07.contoso.local (last seen %s)" % offline["lastSeen"] in warning
+               for warning in run.warnings), run.warnings
     # The machines are read once, at the end of the wait, for the action still Pending only.
     assert machine_filters(simulator) == ["id eq '%s'" % offline["id"]]
 
 
-def test_the_module_fails_on_a_queued_action_only_with_fail_when_queued(simulator, ansible):
+def test_the_module_fails_on_a_queued_action_only_with_fail_when_queued(simulator, modules):
     offline = offline_machine(simulator)
     simulator.configure(clock_speed=FAST)
 
-    run, result = quarantine(ansible, machine_ids=[offline["id"]], wait=True, wait_timeout=120, fail_when_queued=True,
+    run, result = quarantine_in_process(modules, machine_ids=[offline["id"]], wait=True, wait_timeout=120, fail_when_queued=True,
                              env={"MDE_TIME_SCALE": FAST})
 
-    assert run.rc != 0
+    assert run.failed
     assert result["msg"].startswith("1 of 1 machines failed: laptop-07.contoso.local (queued); the queued ones wait for offline machines")
     assert result["actions"][0]["outcome"] == "queued"
     assert len(simulator.log_for(route="machines.StopAndQuarantineFile")) == 1
 
 
-def test_pending_on_an_online_machine_stays_a_wait_timeout(simulator, ansible):
+def test_pending_on_an_online_machine_stays_a_wait_timeout(simulator, modules):
     machine = seed(simulator, 1, quarantine_outcome="Pending")[0]
     simulator.configure(clock_speed=FAST)
 
-    run, result = quarantine(ansible, machine_ids=[machine["id"]], wait=True, wait_timeout=120, env={"MDE_TIME_SCALE": FAST})
+    run, result = quarantine_in_process(modules, machine_ids=[machine["id"]], wait=True, wait_timeout=120, env={"MDE_TIME_SCALE": FAST})
 
-    assert run.rc != 0
+    assert run.failed
     assert (result["actions"][0]["outcome"], result["actions"][0]["error"]["code"]) == ("failed", "WaitTimeout")
     assert machine_filters(simulator) == ["id eq '%s'" % machine["id"]]
 
