@@ -5,6 +5,7 @@ from datetime import datetime
 
 import pytest
 
+from tests.support.in_process import role_argument_errors
 from tests.support.quarantine import FAST, OTHER_SHA1, SHA1, ids, seed
 from tests.support.reports import report_files, report_rows, written
 
@@ -101,6 +102,20 @@ def test_a_file_that_cannot_be_handled_fails_the_role_even_with_partial_allowed(
     assert written(simulator) == []
 
 
+def test_the_argument_spec_refuses_bad_input_before_any_request(simulator, ansible):
+    # Through ansible-playbook once: the check runs before the role's first task. Every refusal of the spec is
+    # below, in this process.
+    seed(simulator, 1)
+
+    run = ansible.playbook(PLAYBOOK, extra_vars={"quarantine_file_sha1s": [SHA1], "quarantine_file_observed": True})
+
+    assert run.rc != 0
+    [validation] = [entry for entry in run.results if entry["task"].startswith("Validating arguments against arg spec 'main'")]
+    assert validation["status"] == "failed" and "missing required arguments: quarantine_file_comment" in validation["result"]["msg"]
+    assert [entry["task"] for entry in run.results] == [validation["task"]]
+    assert simulator.request_log == []
+
+
 @pytest.mark.parametrize("variables, message", [
     ({"quarantine_file_comment": None}, "missing required arguments: quarantine_file_comment"),
     ({"quarantine_file_wait_timeout": "soon"}, "quarantine_file_wait_timeout"),
@@ -108,18 +123,18 @@ def test_a_file_that_cannot_be_handled_fails_the_role_even_with_partial_allowed(
     ({"quarantine_file_connection": {"tenant": "x"}}, "quarantine_file_connection.tenant. Supported parameters include"),
     ({"quarantine_file_connection": {"cloud": "azure"}}, "value of cloud must be one of: commercial, gcc, gcc_high, dod"),
 ])
-def test_the_argument_spec_refuses_bad_input_before_any_request(simulator, ansible, variables, message):
-    seed(simulator, 1)
+def test_each_refusal_of_the_argument_spec(variables, message):
     arguments = {"quarantine_file_sha1s": [SHA1], "quarantine_file_comment": "INC-7", "quarantine_file_observed": True}
     arguments.update(variables)
 
-    run = ansible.playbook(PLAYBOOK, extra_vars={name: value for name, value in arguments.items() if value is not None})
+    errors = role_argument_errors("quarantine_file", {name: value for name, value in arguments.items() if value is not None})
 
-    assert run.rc != 0
-    [validation] = [entry for entry in run.results if entry["task"].startswith("Validating arguments against arg spec 'main'")]
-    assert validation["status"] == "failed" and message in validation["result"]["msg"]
-    assert [entry["task"] for entry in run.results] == [validation["task"]]
-    assert simulator.request_log == []
+    assert any(message in error for error in errors), errors
+
+
+def test_the_argument_spec_accepts_what_the_refusals_start_from():
+    assert role_argument_errors("quarantine_file", {"quarantine_file_sha1s": [SHA1], "quarantine_file_comment": "INC-7",
+                                                    "quarantine_file_observed": True}) == []
 
 
 @pytest.mark.parametrize("variables, messages", [

@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Optional
 from unittest import mock
 
+import yaml
 from ansible.module_utils import _internal as module_internal
 from ansible.module_utils import basic
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.testing import patch_module_args
 
 MODULES = "ansible_collections.mde.response.plugins.modules."
+ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
 
 
 @dataclass
@@ -90,3 +93,12 @@ def _fresh_module_state() -> Iterator[None]:
             mock.patch.dict(module_warnings._global_warnings, clear=True), \
             mock.patch.dict(module_warnings._global_deprecations, clear=True):
         yield
+
+
+def role_argument_errors(role: str, variables: Mapping[str, Any], entry_point: str = "main") -> list:
+    """The messages with which a role's argument spec refuses ``variables``, as the check ansible-playbook runs before
+    the role's first task makes them (ansible.builtin.validate_argument_spec); empty when it accepts them."""
+    with open(os.path.join(ROLES, role, "meta", "argument_specs.yml"), encoding="utf-8") as handle:
+        options = yaml.safe_load(handle)["argument_specs"][entry_point]["options"]
+    provided = {name: value for name, value in variables.items() if name in options}
+    return list(ArgumentSpecValidator(options).validate(provided, validate_role_argument_spec=True).error_messages)
