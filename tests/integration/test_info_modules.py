@@ -48,7 +48,7 @@ def test_typed_filters_are_sent_as_one_quoted_filter(simulator, ansible):
                           last_seen=datetime.now(timezone.utc) - timedelta(days=30))
 
     run = ansible.playbook("machine_info.yml", extra_vars=dict(tag="finance", risk_score="High", health_status="Active", os_platform="Windows11",
-                                                             rbac_group_id=7, last_seen_after="7d"))
+                                                               rbac_group_id=7, last_seen_after="7d"))
 
     assert run.rc == 0, run.output
     names = machine_names(run.result("Find machines"))
@@ -118,7 +118,7 @@ def test_actions_by_machine_status_and_file(simulator, ansible):
     simulator.add_machine_action(machines[1]["id"], SHA1, status="Pending")
 
     run = ansible.playbook("machine_action_info.yml", extra_vars=dict(machine_ids=[machines[0]["id"]], status=["Pending", "InProgress"],
-                                                                    type="StopAndQuarantineFile", sha1=SHA1.upper()))
+                                                                      type="StopAndQuarantineFile", sha1=SHA1.upper()))
 
     assert run.rc == 0, run.output
     result = run.result("Find machine actions")

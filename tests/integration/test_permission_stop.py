@@ -7,6 +7,7 @@ import pytest
 from tests.integration.test_quarantine_playbook import run_collection_playbook, survey_answers
 from tests.simulator.config import AppRegistration
 from tests.support.quarantine import SHA1, WRITE, ids, quarantine_in_process, seed, writes
+from tests.support.role_tasks import FACT_TASK, FINAL_TASK, PLAN_TASK, SUMMARY_TASK
 
 # An app granted what the collection reads, but not the permission that writes.
 LIMITED_APP_ID = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"
@@ -104,15 +105,15 @@ def test_the_playbook_names_the_permission_and_how_to_grant_it(simulator, ansibl
     assert run.rc != 0
     route = WRITE if state == "present" else CANCEL
     assert [entry["status"] for entry in simulator.log_for(route=route, method="POST")] == [403]
-    report = run.result("Put the results together")["ansible_facts"]["quarantine_file_report"]
+    report = run.result(FACT_TASK)["ansible_facts"]["quarantine_file_report"]
     assert_refused_or_not_sent(report["machines"], 403)
-    plan = run.result("Show how many machines need an action and the expected end")["msg"]
+    plan = run.result(PLAN_TASK)["msg"]
     assert "%d machine result(s) would be refused: the access token lacks the application permission Machine.StopAndQuarantine" % FLEET in " ".join(plan)
-    summary = run.result("Show the summary")["msg"]
+    summary = run.result(SUMMARY_TASK)["msg"]
     [permission_line] = [line for line in summary if line.startswith("The application lacks the permission")]
     assert "(%d machine(s) refused or not sent)" % FLEET in permission_line
     assert_says_what_to_grant(permission_line)
-    failure = run.result("Fail when a file could not be handled or a machine failed")["msg"]
+    failure = run.result(FINAL_TASK)["msg"]
     assert ("%d machine(s) failed because the application lacks the permission Machine.StopAndQuarantine: grant it with admin "
             "consent as the summary above says, then run again with a new token." % FLEET) in failure
     assert "allow_partial" not in failure
@@ -127,6 +128,6 @@ def test_role_check_mode_reports_the_predicted_refusal(simulator, ansible, limit
 
     assert run.rc != 0
     assert simulator.log_for(route=WRITE) == []
-    summary = run.result("Show the summary")["msg"]
+    summary = run.result(SUMMARY_TASK)["msg"]
     assert summary[0] == "CHECK MODE, nothing was changed. 1 file(s): failed %d" % FLEET
     assert_says_what_to_grant(" ".join(summary))

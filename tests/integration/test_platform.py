@@ -41,7 +41,7 @@ def test_ca_path_wins_over_the_machines_trust(simulator, modules, tmp_path):
     os_style_bundle(other)
 
     run, result = quarantine_in_process(modules, machine_ids=ids(machines),
-                             env={"MDE_CA_PATH": str(other), "REQUESTS_CA_BUNDLE": simulator.ca_path})
+                                        env={"MDE_CA_PATH": str(other), "REQUESTS_CA_BUNDLE": simulator.ca_path})
 
     assert run.failed
     assert "certificate could not be verified" in result["msg"], result["msg"]
@@ -55,11 +55,11 @@ def test_no_proxy_sends_the_hosts_it_names_around_the_proxy(simulator, modules):
     port = simulator.base_url.rsplit(":", 1)[1]
     with ConnectProxy() as proxy:
         run, result = quarantine_in_process(modules, machine_ids=ids(machines),
-                                 env={"HTTPS_PROXY": proxy.url(), "NO_PROXY": "example.invalid, localhost",
-                                      "MDE_API_URL": "https://localhost:%s" % port})
+                                            env={"HTTPS_PROXY": proxy.url(), "NO_PROXY": "example.invalid, localhost",
+                                                 "MDE_API_URL": "https://localhost:%s" % port})
         bypassed = proxy.targets()
         run_all, _result = quarantine_in_process(modules, machine_ids=ids(machines), token_cache=False,
-                                      env={"HTTPS_PROXY": proxy.url(), "MDE_API_URL": "https://localhost:%s" % port})
+                                                 env={"HTTPS_PROXY": proxy.url(), "MDE_API_URL": "https://localhost:%s" % port})
         everything = proxy.targets()[len(bypassed):]
 
     assert not run.failed, run.result
@@ -74,7 +74,7 @@ def test_a_socks_proxy_is_refused_before_any_request(simulator, modules, variabl
     machines = seed(simulator, 1)
 
     run, result = quarantine_in_process(modules, machine_ids=ids(machines),
-                             env={variable: "socks5h://soc:never-shown@127.0.0.1:1080"})
+                                        env={variable: "socks5h://soc:never-shown@127.0.0.1:1080"})
 
     assert run.failed
     assert "is a SOCKS proxy (socks5h://127.0.0.1:1080), which the collection does not support" in result["msg"]

@@ -76,10 +76,10 @@ def test_garbage_dates_in_every_answer_never_give_a_traceback(simulator, modules
     simulator.faults.add("*", "garbage_dates")
     names = [machine["computerDnsName"] for machine in machines]
 
-    run, result = quarantine_in_process(modules, machine_names=names, env={"MDE_TIME_SCALE": FAST})
+    result = quarantine_in_process(modules, machine_names=names, env={"MDE_TIME_SCALE": FAST})[1]
     # Waiting reads every action's dates while it polls; the seeded action never moves on, so it is left out.
-    waited, waited_result = quarantine_in_process(modules, machine_ids=[machines[0]["id"], machines[2]["id"]], wait=True,
-                                       wait_timeout=600, env={"MDE_TIME_SCALE": FAST})
+    waited_result = quarantine_in_process(modules, machine_ids=[machines[0]["id"], machines[2]["id"]], wait=True,
+                                          wait_timeout=600, env={"MDE_TIME_SCALE": FAST})[1]
     found = modules.run("machine_info", machine_names=names).result
     listed = modules.run("machine_action_info", sha1=SHA1).result
 

@@ -210,7 +210,7 @@ def test_wait_follows_the_lifecycle_to_success_or_timeout(simulator, modules):
     simulator.configure(clock_speed=FAST)
 
     run, result = quarantine_in_process(modules, machine_ids=ids(online) + [offline["id"]], wait=True, wait_timeout=600, allow_partial=True,
-                             env={"MDE_TIME_SCALE": FAST})
+                                        env={"MDE_TIME_SCALE": FAST})
 
     assert not run.failed, run.result
     by_id = {entry["machine_id"]: entry for entry in result["actions"]}

@@ -11,10 +11,9 @@ from tests.simulator.config import AppRegistration
 from tests.support.messages import NO_RECORD, NOTHING_QUARANTINED, NOTHING_WOULD_BE_QUARANTINED
 from tests.support.quarantine import OTHER_SHA1, TYPO_SHA1 as TYPO, ids, outcomes, seed, writes
 from tests.support.reports import report_files
+from tests.support.role_tasks import STATS_TASK, SUMMARY_TASK
 
 NO_FILE_READ_APP = {"AZURE_CLIENT_ID": "11111111-2222-4333-8444-555555555555", "AZURE_CLIENT_SECRET": "no-file-read-secret"}
-SUMMARY_TASK = "Show the summary"
-STATS_TASK = "Publish the summary, the failures and the result per machine as statistics (job artifacts in AWX)"
 
 
 def quarantine(modules, sha1, check=False, env=None, **options):
