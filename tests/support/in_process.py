@@ -88,7 +88,10 @@ class ModuleRunner:
 @contextlib.contextmanager
 def _fresh_module_state() -> Iterator[None]:
     """A module process starts with no warnings and deprecations, and on the managed side of Ansible (where a warning
-    is returned with the result rather than displayed): importing controller code in the same process flips that."""
+    is returned with the result rather than displayed): importing controller code in the same process flips that.
+
+    These are private names of ansible-core's module side (2.19, the line every test runs on; the smoke tests of the
+    other lines use no in-process run)."""
     with mock.patch.object(module_internal, "is_controller", False), \
             mock.patch.dict(module_warnings._global_warnings, clear=True), \
             mock.patch.dict(module_warnings._global_deprecations, clear=True):
