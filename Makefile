@@ -45,12 +45,15 @@ tree:
 	@mkdir -p $(TREE)/ansible_collections/mde
 	@ln -sfn $(CURDIR) $(TREE)/ansible_collections/mde/response
 
+# Two lanes side by side (tests/tools/run_all.py): the integration tests, which mostly wait for ansible-playbook
+# processes and simulated time, and every other stage in turn (the newest core's stages after the one that builds
+# its virtualenv).
 test: venv tree
 	@mkdir -p build/junit
 	$(BIN)/python tests/tools/run_all.py \
-		"sanity=$(MAKE) --no-print-directory sanity" \
+		--lane "pytest-integration=$(BIN)/python -m pytest $(PYTEST_ARGS) tests/integration --junitxml=build/junit/pytest-integration.xml" \
+		--lane "sanity=$(MAKE) --no-print-directory sanity" \
 		"pytest-units=$(BIN)/python -m pytest $(PYTEST_ARGS) tests/unit tests/simulator/tests --junitxml=build/junit/pytest-units.xml" \
-		"pytest-integration=$(BIN)/python -m pytest $(PYTEST_ARGS) tests/integration --junitxml=build/junit/pytest-integration.xml" \
 		"ansible-lint=$(MAKE) --no-print-directory lint" \
 		"typecheck=$(MAKE) --no-print-directory typecheck" \
 		"docs-lint=$(MAKE) --no-print-directory docs-lint" \

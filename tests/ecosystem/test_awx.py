@@ -25,6 +25,7 @@ from tests.ecosystem.tools import REPO, environment, tool
 from tests.support.connect_proxy import ConnectProxy
 from tests.simulator.config import CERT_CLIENT_ID, CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID
 from tests.support.quarantine import FAST, SHA1, ids, seed, writes
+from tests.support.role_tasks import TABLE_TASK
 
 # Every environment variable a module reads a connection option from, and the option's argument spec.
 OPTION_OF_VARIABLE = {name: spec for spec in CONNECTION_ARGUMENT_SPEC.values() for name in spec.get("fallback", (None, ()))[1]}
@@ -266,7 +267,7 @@ def test_the_job_output_and_its_artifacts_hold_the_result_per_machine(simulator,
     assert [(row["machine_id"], row["outcome"]) for row in results] == [(mac["id"], "failed")] + [(machine["id"], "created") for machine in machines]
     assert results[0]["error"]["code"]
     table = next(event["event_data"]["res"]["msg"] for event in events
-                 if event["event"] == "runner_on_ok" and event["event_data"]["task"] == "Show the result per machine")
+                 if event["event"] == "runner_on_ok" and event["event_data"]["task"] == TABLE_TASK)
     assert table[1].split()[:2] == ["failed", mac["id"]]
 
 

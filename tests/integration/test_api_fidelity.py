@@ -1,7 +1,8 @@
 """The module under every variant of what real clients of the Defender API have seen (docs/api-fidelity.md).
 
 Each test is parametrized over the simulator switch that reproduces the uncertain behaviour, and checks both the
-module's outcome and what went over the wire.
+module's outcome and what went over the wire. The module runs in this process (tests/support/in_process.py): the
+variants are about the module, and its ansible-playbook path is tested once, in test_stop_and_quarantine_file.py.
 """
 
 import select
@@ -13,18 +14,14 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support.quarantine import FAST, LIST_ACTIONS, OTHER_SHA1, SHA1, ids, outcomes, quarantine, seed, writes
+from tests.support.quarantine import FAST, LIST_ACTIONS, OTHER_SHA1, SHA1, ids, outcomes, quarantine_in_process as quarantine, seed, writes
 from tests.simulator.config import AppRegistration
+from tests.support.messages import ALREADY_SUCCEEDED, COMPLETED_BEFORE_CANCEL
 
 LIST_MACHINES = "machines.list"
 CANCEL = "machineactions.cancel"
 APP_ID_URI = "https://securitycenter.onmicrosoft.com/windowsatpservice"
 LEGACY_AUDIENCE = "https://api.securitycenter.microsoft.com"
-
-
-def flowing(output):
-    """Ansible's output with its line wrapping undone, to look for a warning's words."""
-    return " ".join(output.split())
 
 
 def list_queries(simulator, route=LIST_ACTIONS):
@@ -36,7 +33,7 @@ def list_queries(simulator, route=LIST_ACTIONS):
 @pytest.mark.parametrize("variant, status", [
     ("active_request_exists", 201), ("already_in_progress", 201), ("return_existing", 201), ("return_existing", 200), ("mixed", 200),
 ])
-def test_duplicate_answers_by_type_and_status(simulator, ansible, variant, status):
+def test_duplicate_answers_by_type_and_status(simulator, modules, variant, status):
     # The per-type switch decides, the global one says something else; the list lags an hour behind, so only
     # the POST's answer can tell the module that an action is pending already.
     machines = seed(simulator, 2)
@@ -45,9 +42,9 @@ def test_duplicate_answers_by_type_and_status(simulator, ansible, variant, statu
     for machine in machines:
         simulator.add_machine_action(machine["id"], SHA1, status="Pending", created=simulator.clock.now() - timedelta(minutes=10))
 
-    run, result = quarantine(ansible, machine_ids=ids(machines))
+    run, result = quarantine(modules, machine_ids=ids(machines))
 
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     assert (result["changed"], set(outcomes(result).values())) == (False, {"existing"})
     assert len(simulator.actions()) == 2, "no new action may be created"
     assert [entry["status"] for entry in writes(simulator)] in ([400, 400], [status, status], [400, status], [status, 400])
@@ -62,7 +59,7 @@ NEXT_LINK_VARIANTS = [("server_paging", 2), ("always", 2), ("never", 10_000)]
 
 @pytest.mark.parametrize("list_order", ["newest_first", "oldest_first", "unordered"])
 @pytest.mark.parametrize("next_link, page_size", NEXT_LINK_VARIANTS)
-def test_pre_check_is_right_in_every_default_order(simulator, ansible, list_order, next_link, page_size):
+def test_pre_check_is_right_in_every_default_order(simulator, modules, list_order, next_link, page_size):
     # Pages of two: the pending action for the file hides among other files' actions, on whichever page the
     # server's order puts it.
     machines = seed(simulator, 2)
@@ -71,9 +68,9 @@ def test_pre_check_is_right_in_every_default_order(simulator, ansible, list_orde
     for minutes in range(1, 6):
         simulator.add_machine_action(machines[0]["id"], OTHER_SHA1, status="Pending", created=simulator.clock.now() - timedelta(minutes=minutes))
 
-    run, result = quarantine(ansible, machine_ids=ids(machines))
+    run, result = quarantine(modules, machine_ids=ids(machines))
 
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     assert outcomes(result) == {machines[0]["id"]: "existing", machines[1]["id"]: "created"}
     assert result["actions"][0]["action_id"] == pending["id"]
     # Found by the pre-check, not by a duplicate answer: only the other machine got a POST.
@@ -86,15 +83,15 @@ def test_pre_check_is_right_in_every_default_order(simulator, ansible, list_orde
 
 @pytest.mark.parametrize("next_link, page_size", NEXT_LINK_VARIANTS)
 @pytest.mark.parametrize("loops", [True, False])
-def test_paging_never_follows_next_links(simulator, ansible, next_link, page_size, loops):
+def test_paging_never_follows_next_links(simulator, modules, next_link, page_size, loops):
     # Three machines found by name through one filtered listing, answered two per page where the server pages;
     # the last page has no link.
     machines = seed(simulator, 3)
     simulator.configure(next_link=next_link, machines_next_link_loops=loops, max_page_size=page_size)
 
-    run, result = quarantine(ansible, machine_names=[machine["computerDnsName"] for machine in machines])
+    run, result = quarantine(modules, machine_names=[machine["computerDnsName"] for machine in machines])
 
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     assert set(outcomes(result).values()) == {"created"} and sorted(outcomes(result)) == sorted(ids(machines))
     queries = list_queries(simulator, LIST_MACHINES)
     assert not any("$skip=10000" in query for query in queries), queries
@@ -102,27 +99,27 @@ def test_paging_never_follows_next_links(simulator, ansible, next_link, page_siz
 
 
 @pytest.mark.parametrize("field", ["lastUpdateDateTimeUtc", "lastUpdateTimeUtc", "both"])
-def test_last_update_is_read_under_either_name(simulator, ansible, field):
+def test_last_update_is_read_under_either_name(simulator, modules, field):
     machine = seed(simulator, 1, quarantine_outcome="Failed")[0]
     simulator.configure(last_update_field=field, clock_speed=FAST)
 
-    run, result = quarantine(ansible, machine_ids=[machine["id"]], wait=True, env={"MDE_TIME_SCALE": FAST})
+    run, result = quarantine(modules, machine_ids=[machine["id"]], wait=True, env={"MDE_TIME_SCALE": FAST})
 
-    assert run.rc != 0
+    assert run.failed
     entry = result["actions"][0]
     assert entry["error"]["code"] == "ActionFailed"
     assert "(last update 20" in entry["error"]["message"], entry["error"]["message"]
 
 
 @pytest.mark.parametrize("case", ["lower", "upper", "as_sent"])
-def test_file_identifier_in_any_case_is_the_same_file(simulator, ansible, case):
+def test_file_identifier_in_any_case_is_the_same_file(simulator, modules, case):
     machines = seed(simulator, 2)
     simulator.configure(file_identifier_case=case)
     simulator.add_machine_action(machines[0]["id"], SHA1.upper(), status="Pending")
 
-    run, result = quarantine(ansible, machine_ids=ids(machines))
+    run, result = quarantine(modules, machine_ids=ids(machines))
 
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     assert outcomes(result) == {machines[0]["id"]: "existing", machines[1]["id"]: "created"}
     assert len(writes(simulator)) == 1
 
@@ -132,15 +129,15 @@ def test_file_identifier_in_any_case_is_the_same_file(simulator, ansible, case):
 @pytest.mark.parametrize("forbidden_format", ["legacy", "roles"])
 @pytest.mark.parametrize("roles, missing", [(("Machine.Read.All",), "Machine.StopAndQuarantine"),
                                             (("Machine.StopAndQuarantine",), "Machine.Read.All")])
-def test_missing_permission_is_named_in_either_format(simulator, ansible, forbidden_format, roles, missing):
+def test_missing_permission_is_named_in_either_format(simulator, modules, forbidden_format, roles, missing):
     machines = seed(simulator, 1)
     simulator.configure(forbidden_format=forbidden_format)
     simulator.register_app(AppRegistration(client_id="11111111-2222-4333-8444-555555555555", secret="limited-app-secret", roles=roles))
 
-    run, result = quarantine(ansible, machine_ids=ids(machines),
+    run, result = quarantine(modules, machine_ids=ids(machines),
                              env={"AZURE_CLIENT_ID": "11111111-2222-4333-8444-555555555555", "AZURE_CLIENT_SECRET": "limited-app-secret"})
 
-    assert run.rc != 0
+    assert run.failed
     # Without Machine.StopAndQuarantine the POST is refused per machine; without a read role, the pre-check is.
     error = result["actions"][0]["error"] if result.get("actions") else result["error"]
     assert error["code"] == "Forbidden" and error["missing_permission"] == missing
@@ -163,7 +160,7 @@ def _finish_actions_once_listed(simulator, seconds):
 
 
 @pytest.mark.parametrize("response, code", [(400, "BadRequest"), (400, "InvalidRequest"), (200, "BadRequest")])
-def test_cancel_of_a_final_action_stays_truthful(simulator, ansible, response, code):
+def test_cancel_of_a_final_action_stays_truthful(simulator, modules, response, code):
     # The action is in flight when the module reads it and final by the time its cancel arrives: the cancel is
     # held back (a latency fault) while the clock jumps past the action's end.
     machine = seed(simulator, 1)[0]
@@ -172,29 +169,29 @@ def test_cancel_of_a_final_action_stays_truthful(simulator, ansible, response, c
     simulator.faults.add(CANCEL, "latency", delay=0.03)
     jumper = _finish_actions_once_listed(simulator, 600)
 
-    run, result = quarantine(ansible, machine_ids=[machine["id"]], state="cancelled")
+    run, result = quarantine(modules, machine_ids=[machine["id"]], state="cancelled")
     jumper.join()
 
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     entry = result["actions"][0]
     assert (entry["outcome"], entry["status"], result["changed"]) == ("not_present", "Succeeded", False)
-    assert "had already succeeded before it could be cancelled: the file is quarantined there" in flowing(run.output), run.output
+    assert any(ALREADY_SUCCEEDED in warning for warning in run.warnings), run.warnings
     assert [entry["status"] for entry in simulator.log_for(route=CANCEL)] == [response]
 
 
 @pytest.mark.parametrize("after_completion", [False, True])
-def test_cancel_after_completion_is_not_a_clean_cancel(simulator, ansible, after_completion):
+def test_cancel_after_completion_is_not_a_clean_cancel(simulator, modules, after_completion):
     machine = seed(simulator, 1)[0]
     simulator.configure(cancel_after_completion=after_completion)
     in_progress = simulator.add_machine_action(machine["id"], SHA1, status="InProgress")
 
-    run, result = quarantine(ansible, machine_ids=[machine["id"]], state="cancelled")
+    run, result = quarantine(modules, machine_ids=[machine["id"]], state="cancelled")
 
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     entry = result["actions"][0]
     assert (entry["outcome"], entry["action_id"], entry["status"]) == ("cancelled", in_progress["id"], "Cancelled")
-    warned = "is cancelled, but its command had already completed on the machine" in flowing(run.output)
-    assert warned is after_completion, run.output
+    warned = any(COMPLETED_BEFORE_CANCEL in warning for warning in run.warnings)
+    assert warned is after_completion, run.warnings
     assert len(simulator.log_for(route=CANCEL)) == 1
 
 
@@ -207,13 +204,13 @@ def test_cancel_after_completion_is_not_a_clean_cancel(simulator, ansible, after
     ("fail_later", True, "not_present", None),
     ("fail_later_unexplained", True, "failed", "ActionFailed"),
 ])
-def test_absent_file_is_not_present_with_wait(simulator, ansible, variant, wait, outcome, error_code):
+def test_absent_file_is_not_present_with_wait(simulator, modules, variant, wait, outcome, error_code):
     machine = simulator.add_machine(name="ws-clean.contoso.local")
     simulator.configure(file_absent_response=variant, clock_speed=FAST)
 
-    run, result = quarantine(ansible, machine_ids=[machine["id"]], wait=wait, allow_partial=True, env={"MDE_TIME_SCALE": FAST})
+    run, result = quarantine(modules, machine_ids=[machine["id"]], wait=wait, allow_partial=True, env={"MDE_TIME_SCALE": FAST})
 
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     entry = result["actions"][0]
     assert (entry["outcome"], (entry["error"] or {}).get("code")) == (outcome, error_code)
     assert [entry["status"] for entry in writes(simulator)] == [404 if variant == "refuse" else 201]
@@ -283,12 +280,12 @@ def token_scopes(simulator):
 
 
 @pytest.mark.parametrize("region", ["us", "eu", "uk", "au", "swa", "ina"])
-def test_region_picks_the_documented_regional_host(simulator, ansible, proxy, region):
+def test_region_picks_the_documented_regional_host(simulator, modules, proxy, region):
     machines = seed(simulator, 1)
 
-    run, result = quarantine(ansible, machine_ids=ids(machines), region=region, proxy_url=proxy.url, env={"MDE_API_URL": None})
+    run, result = quarantine(modules, machine_ids=ids(machines), region=region, proxy_url=proxy.url, env={"MDE_API_URL": None})
 
-    assert run.rc != 0
+    assert run.failed
     # The token came from the simulator through the proxy; the API call went to the regional host, whose name the
     # simulator's certificate does not carry.
     assert proxy.targets[-1] == "%s.api.security.microsoft.com:443" % region
@@ -303,18 +300,18 @@ def test_region_picks_the_documented_regional_host(simulator, ansible, proxy, re
     ([APP_ID_URI], None, False),                          # a tenant where the default audience fails ...
     ([APP_ID_URI], APP_ID_URI + "/.default", True),       # ... is served by the other one through `scope`
 ])
-def test_scope_chooses_the_token_audience(simulator, ansible, api_audiences, scope, reaches_api):
+def test_scope_chooses_the_token_audience(simulator, modules, api_audiences, scope, reaches_api):
     machines = seed(simulator, 1)
     simulator.configure(api_audiences=api_audiences)
 
-    run, result = quarantine(ansible, machine_ids=ids(machines), **({"scope": scope} if scope else {}))
+    run, result = quarantine(modules, machine_ids=ids(machines), **({"scope": scope} if scope else {}))
 
     # A refused token is replaced once (it might have been revoked), for the same audience.
     assert set(token_scopes(simulator)) == {scope or LEGACY_AUDIENCE + "/.default"}
     if reaches_api:
-        assert run.rc == 0, run.output
+        assert not run.failed, run.result
         assert outcomes(result) == {machines[0]["id"]: "created"}
     else:
-        assert run.rc != 0
+        assert run.failed
         assert "scope" in result["msg"] and APP_ID_URI in result["msg"], result["msg"]
         assert {entry["status"] for entry in simulator.request_log if entry["path"].startswith("/api/")} == {401}

@@ -1,5 +1,9 @@
-"""ansible-doc renders the info modules and the role, and the role's spec, defaults, tasks and README agree."""
+"""ansible-doc renders the info modules and the role, and the role's spec, defaults, tasks and README agree.
 
+ansible-doc renders every plugin of a type in one run (each costs a second or two to start), for this file and
+test_docs_indicators.py alike."""
+
+import functools
 import json
 import os
 import re
@@ -26,6 +30,32 @@ def ansible_doc(*arguments):
     return completed.stdout
 
 
+# Where each type's plugins are; the roles are folders, the others Python files.
+PLUGIN_FOLDERS = {"module": ("plugins", "modules"), "filter": ("plugins", "filter"), "role": ("roles",)}
+# ansible-doc's header of each plugin's text: "> MODULE mde.response.x (path)", "> ROLE: *mde.response.x* (path)".
+HEADER = re.compile(r"^> [A-Z]+:? \*?(mde\.response\.\w+)\*? \(", re.MULTILINE)
+
+
+def plugin_names(plugin_type):
+    folder = os.path.join(REPO, *PLUGIN_FOLDERS[plugin_type])
+    return sorted("mde.response." + (name if plugin_type == "role" else name[:-3]) for name in os.listdir(folder)
+                  if plugin_type == "role" or (name.endswith(".py") and name != "__init__.py"))
+
+
+@functools.lru_cache(maxsize=None)
+def rendered(plugin_type):
+    """ansible-doc's text of every plugin of the type, {name: text}: one ansible-doc run for all of them."""
+    text = ansible_doc("-t", plugin_type, *plugin_names(plugin_type))
+    starts = [(match.start(), match.group(1)) for match in HEADER.finditer(text)] + [(len(text), None)]
+    return {name: text[start:end] for (start, name), (end, _next) in zip(starts, starts[1:])}
+
+
+@functools.lru_cache(maxsize=None)
+def documented(plugin_type):
+    """ansible-doc's JSON of every plugin of the type, {name: documentation}, from one ansible-doc run."""
+    return json.loads(ansible_doc("-t", plugin_type, "--json", *plugin_names(plugin_type)))
+
+
 def read(*path):
     with open(os.path.join(*path), encoding="utf-8") as handle:
         return handle.read()
@@ -40,7 +70,7 @@ def read(*path):
      ["quarantine_file_sha1s", "quarantine_file_target_play_hosts", "quarantine_file_connection", "Machine.StopAndQuarantine"]),
 ])
 def test_ansible_doc_renders(plugin_type, name, expected):
-    text = ansible_doc("-t", plugin_type, name)
+    text = rendered(plugin_type)[name]
     for word in expected:
         assert word in text, "%s is not in the documentation of %s" % (word, name)
 
@@ -55,7 +85,7 @@ def test_every_module_documents_what_it_returns_on_failure_and_the_azure_names(m
     """The top-level `error` of a failure (DefenderModule.failing_on_errors) is in RETURN, and the connection
     options' azure.azcollection aliases and cloud_environment are documented, as ansible-doc shows them."""
     name = "mde.response." + module
-    doc = json.loads(ansible_doc("-t", "module", "--json", name))[name]
+    doc = documented("module")[name]
     error = doc["return"]["error"]
     assert set(error["contains"]) == {"code", "message", "http_status", "missing_permission"}
     assert error["returned"].startswith("on failure")
@@ -65,8 +95,7 @@ def test_every_module_documents_what_it_returns_on_failure_and_the_azure_names(m
 
 
 def test_the_role_spec_defaults_tasks_and_readme_agree():
-    options = json.loads(ansible_doc("-t", "role", "--json", "mde.response.quarantine_file"))[
-        "mde.response.quarantine_file"]["entry_points"]["main"]["options"]
+    options = documented("role")["mde.response.quarantine_file"]["entry_points"]["main"]["options"]
     defaults = yaml.safe_load(read(ROLE, "defaults", "main.yml"))
     readme = read(ROLE, "README.md")
     used = set(re.findall(r"(?<![\w])quarantine_file_\w+", read(ROLE, "tasks", "main.yml"))) - ROLE_OUTPUTS

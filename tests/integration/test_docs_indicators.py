@@ -1,13 +1,12 @@
 """ansible-doc renders the indicator modules, the contain and file_indicators roles and the report filters; role specs and defaults agree."""
 
-import json
 import re
 
 import pytest
 import yaml
 
 from tests.support.ansible_runner import REPO
-from tests.integration.test_docs import ansible_doc, read
+from tests.integration.test_docs import documented, read, rendered
 
 
 @pytest.mark.parametrize("plugin_type, name, expected", [
@@ -20,7 +19,7 @@ from tests.integration.test_docs import ansible_doc, read
     ("filter", "mde.response.contain_summary", ["lines"]),
 ])
 def test_ansible_doc_renders(plugin_type, name, expected):
-    text = ansible_doc("-t", plugin_type, name)
+    text = rendered(plugin_type)[name]
     for word in expected:
         assert word in text, "%s is not in the documentation of %s" % (word, name)
 
@@ -30,7 +29,7 @@ def test_ansible_doc_renders(plugin_type, name, expected):
     ("file_indicators", {"file_indicators_result", "file_indicators_summary"}),
 ])
 def test_the_role_spec_defaults_and_tasks_agree(role, outputs):
-    options = json.loads(ansible_doc("-t", "role", "--json", "mde.response." + role))["mde.response." + role]["entry_points"]["main"]["options"]
+    options = documented("role")["mde.response." + role]["entry_points"]["main"]["options"]
     defaults = yaml.safe_load(read(REPO, "roles", role, "defaults", "main.yml"))
     used = set(re.findall(r"(?<![\w])%s_\w+" % role, read(REPO, "roles", role, "tasks", "main.yml"))) - outputs
 

@@ -6,6 +6,7 @@ import os
 from tests.support.ansible_runner import REPO
 from tests.support.quarantine import FAST, SHA1, ids, seed
 from tests.support.reports import report_files, written
+from tests.support.role_tasks import MODULE_TASK
 
 EXAMPLES = os.path.join(REPO, "docs", "examples")
 CREDENTIAL_VARIABLES = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
@@ -38,7 +39,7 @@ def test_quarantine_on_the_machines_of_an_inventory_group_with_one_call(simulato
     run = ansible.playbook(example("quarantine_inventory_group.yml"), extra_vars={"sha1": SHA1}, inventory=str(inventory))
 
     assert run.rc == 0, run.output
-    [call] = run.results_of("Stop and quarantine each file on all its targets")
+    [call] = run.results_of(MODULE_TASK)
     assert len(call["results"]) == 1
     assert written(simulator) == sorted((machine["id"], SHA1) for machine in machines[:3])
     # The group's names are resolved together, not one look-up per host: once by the plan, once by the run.

@@ -1,5 +1,7 @@
-"""file_indicator (and file_indicators' input checks) through ansible-playbook against the simulator: outcomes, and what
-went over the wire."""
+"""file_indicator (and file_indicators' input checks) against the simulator: outcomes, and what went over the wire.
+
+Creating, updating with --diff, check mode, an in-line expiry and bad list entries run through ansible-playbook; the
+other states, refusals and API variants run the module in this process (tests/support/in_process.py)."""
 
 from datetime import timedelta
 
@@ -16,6 +18,13 @@ def indicator_task(ansible, check=False, env=None, **options):
     options.setdefault("file_hash", SHA1)
     run = ansible.playbook("file_indicator.yml", extra_vars=options, check=check, env=env)
     return run, run.result(TASK)
+
+
+def indicator_in_process(modules, env=None, **options):
+    """indicator_task's module run, in this process: (run, result)."""
+    options.setdefault("file_hash", SHA1)
+    run = modules.run("file_indicator", env=env, **options)
+    return run, run.result
 
 
 def api_calls(simulator):
@@ -70,7 +79,7 @@ def test_an_update_names_the_differing_fields_in_the_diff(simulator, ansible):
         ("BlockAndRemediate", "High", "analyst's title")]
 
 
-def test_check_mode_predicts_without_writing(simulator, ansible):
+def test_check_mode_predicts_without_writing(simulator, ansible, modules):
     run, predicted = indicator_task(ansible, check=True, title="t", show_diff=True)
 
     assert run.rc == 0, run.output
@@ -78,39 +87,39 @@ def test_check_mode_predicts_without_writing(simulator, ansible):
     assert '+    "title": "t"' in run.stdout
     assert writes(simulator) == [] and simulator.indicators.indicators() == []
 
-    actual_run, actual = indicator_task(ansible, title="t")
-    assert actual_run.rc == 0 and actual["changed"] is True
+    actual_run, actual = indicator_in_process(modules, title="t")
+    assert not actual_run.failed and actual["changed"] is True
     simulator.reset()
-    check_run, unchanged = indicator_task(ansible, check=True, title="t")
-    assert check_run.rc == 0 and unchanged["changed"] is False and writes(simulator) == []
+    check_run = modules.run("file_indicator", check=True, file_hash=SHA1, title="t")
+    assert not check_run.failed and check_run.result["changed"] is False and writes(simulator) == []
 
 
-def test_absent_deletes_every_indicator_for_the_hash_and_nothing_else(simulator, ansible):
+def test_absent_deletes_every_indicator_for_the_hash_and_nothing_else(simulator, modules):
     simulator.configure(indicator_match_case="sensitive")
     by_analyst = simulator.indicators.add_indicator(SHA256.upper(), indicator_type="FileSha256")
     by_tool = simulator.indicators.add_indicator(SHA256, indicator_type="FileSha256", created_by="another tool", source_type="AadApp")
     other = simulator.indicators.add_indicator(SHA1)
     simulator.reset()
 
-    run, result = indicator_task(ansible, file_hash=SHA256, state="absent")
+    run, result = indicator_in_process(modules, file_hash=SHA256, state="absent")
 
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     assert (result["changed"], result["indicator"]) == (True, None)
     assert sorted(entry["params"]["indicator_id"] for entry in writes(simulator)) == sorted([by_analyst["id"], by_tool["id"]])
     assert all(entry["method"] == "DELETE" and entry["status"] == 204 for entry in writes(simulator))
     assert [found["id"] for found in simulator.indicators.indicators()] == [other["id"]]
-    rerun = indicator_task(ansible, file_hash=SHA256, state="absent")[1]
+    rerun = indicator_in_process(modules, file_hash=SHA256, state="absent")[1]
     assert rerun["changed"] is False and len(writes(simulator)) == 2
 
 
-def test_a_403_names_the_permission_and_how_to_grant_it(simulator, ansible):
+def test_a_403_names_the_permission_and_how_to_grant_it(simulator, modules):
     simulator.register_app(AppRegistration(client_id="11111111-2222-4333-8444-555555555555", secret="machine-only-app-secret",
                                            roles=("Machine.Read.All", "Machine.StopAndQuarantine")))
     machine_only = {"AZURE_CLIENT_ID": "11111111-2222-4333-8444-555555555555", "AZURE_CLIENT_SECRET": "machine-only-app-secret"}
 
-    run, result = indicator_task(ansible, env=machine_only)
+    run, result = indicator_in_process(modules, env=machine_only)
 
-    assert run.rc != 0
+    assert run.failed
     assert result["error"] == {"code": "Forbidden", "http_status": 403, "message": result["error"]["message"],
                                "missing_permission": "Ti.ReadWrite"}
     assert "Ti.ReadWrite.All" in result["msg"] and "Grant admin consent" in result["msg"] and "WindowsDefenderATP" in result["msg"]
@@ -118,18 +127,18 @@ def test_a_403_names_the_permission_and_how_to_grant_it(simulator, ansible):
 
 
 @pytest.mark.parametrize("file_hash", [SHA1[:-1], "g" * 40, SHA1 + "00", "87662bc3-d60e-4200-ceaf-7aae249d1c34", ""])
-def test_bad_hashes_are_refused_before_any_request(simulator, ansible, file_hash):
-    run, result = indicator_task(ansible, file_hash=file_hash)
+def test_bad_hashes_are_refused_before_any_request(simulator, modules, file_hash):
+    run, result = indicator_in_process(modules, file_hash=file_hash)
 
-    assert run.rc != 0
+    assert run.failed
     assert result["msg"].startswith("file_hash must be the SHA-1 (40 hex characters), SHA-256 (64) or MD5 (32) of a file")
     assert simulator.request_log == []
 
 
-def test_the_indicator_contains_the_file_on_machines_that_meet_it_later(simulator, ansible):
+def test_the_indicator_contains_the_file_on_machines_that_meet_it_later(simulator, modules):
     holder = simulator.add_machine("holder.contoso.local", observed_files=[SHA1])
-    run, _result = indicator_task(ansible)
-    assert run.rc == 0, run.output
+    run, _result = indicator_in_process(modules)
+    assert not run.failed, run.result
 
     newcomer = simulator.add_machine("newcomer.contoso.local")
     simulator.observe_file(SHA1, newcomer["id"])
@@ -143,29 +152,29 @@ def test_the_indicator_contains_the_file_on_machines_that_meet_it_later(simulato
     ("indicator_match_case", "insensitive"), ("indicator_match_case", "sensitive"),
     ("indicator_update_omitted", "reset"), ("indicator_update_omitted", "keep"),
 ])
-def test_an_upper_case_hash_converges_under_every_unconfirmed_case_and_update_rule(simulator, ansible, switch, value):
+def test_an_upper_case_hash_converges_under_every_unconfirmed_case_and_update_rule(simulator, modules, switch, value):
     """Whatever the API does with a hash's case and with fields an update leaves out, a second run sends nothing
     and the tenant holds one indicator for the file, with what the task asked for."""
     simulator.configure(**{switch: value})
     options = {"file_hash": SHA1.upper(), "title": "INC-4711: dropper", "severity": "High"}
 
-    run, result = indicator_task(ansible, **options)
+    run, result = indicator_in_process(modules, **options)
     simulator.reset()
-    rerun, again = indicator_task(ansible, **options)
+    rerun, again = indicator_in_process(modules, **options)
 
-    assert (run.rc, rerun.rc) == (0, 0), run.output + rerun.output
+    assert (run.failed, rerun.failed) == (False, False), (run.result, rerun.result)
     assert (result["changed"], again["changed"]) == (True, False)
     assert writes(simulator) == []
     [stored] = simulator.indicators.indicators()
     assert (stored["indicatorValue"].lower(), stored["title"], stored["severity"]) == (SHA1, "INC-4711: dropper", "High")
 
 
-def test_the_tenant_limit_refusal_reaches_the_user_with_the_apis_reason(simulator, ansible):
+def test_the_tenant_limit_refusal_reaches_the_user_with_the_apis_reason(simulator, modules):
     simulator.configure(indicator_limit=0)
 
-    run, result = indicator_task(ansible)
+    run, result = indicator_in_process(modules)
 
-    assert run.rc != 0, run.output
+    assert run.failed, run.result
     assert simulator.indicators.indicators() == []
     assert [entry["route"] for entry in writes(simulator)] == ["indicators.submit"]
     assert result["error"]["http_status"] == 400

@@ -1,5 +1,7 @@
-"""Messages that name the right thing, run through ansible-playbook against the simulator: the playbook's own variables,
-an action queued for an offline machine, a machine name that matches nothing, a login to the wrong tenant."""
+"""Messages that name the right thing, against the simulator: the playbook's own variables, an action queued for an
+offline machine, a machine name that matches nothing, a login to the wrong tenant. The role, the playbook and
+machine_info's warning run through ansible-playbook; the module's queued actions in this process
+(tests/support/in_process.py)."""
 
 import re
 from datetime import timedelta
@@ -7,7 +9,8 @@ from urllib.parse import parse_qs
 
 from tests.integration.test_quarantine_playbook import run_collection_playbook, survey_answers
 from tests.integration.test_role_quarantine_file import role
-from tests.support.quarantine import FAST, SHA1, quarantine, seed
+from tests.support.quarantine import FAST, SHA1, quarantine_in_process, seed
+from tests.support.role_tasks import FACT_TASK, FINAL_TASK, REFUSE_TASK, REPORT_PATHS_TASK, SUMMARY_TASK
 
 WRONG_TENANT = "11111111-2222-3333-4444-555555555555"
 
@@ -22,10 +25,6 @@ def machine_filters(simulator):
     return [parse_qs(entry["query"]).get("$filter", [None])[0] for entry in simulator.log_for(route="machines.list")]
 
 
-def warnings_of(run):
-    return [line for line in run.output.splitlines() if line.startswith("[WARNING]")]
-
-
 # -- the playbook's variables, not the role's ----------------------------------------------------------------------
 
 
@@ -36,7 +35,7 @@ def test_run_from_the_playbook_a_failed_machine_names_the_playbooks_allow_partia
     run = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-1", observed="yes"))
 
     assert run.rc != 0
-    message = run.result("Fail when a file could not be handled or a machine failed")["msg"]
+    message = run.result(FINAL_TASK)["msg"]
     assert "1 machine(s) failed: set allow_partial to true to accept failed machines." in message
     assert "quarantine_file_" not in message
     assert len(simulator.log_for(route="machines.StopAndQuarantineFile")) == 2
@@ -48,7 +47,7 @@ def test_run_from_the_playbook_a_missing_target_names_the_playbooks_variables_be
     run = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-1"))
 
     assert run.rc != 0
-    message = run.result("Refuse what the argument spec cannot check")["msg"]
+    message = run.result(REFUSE_TASK)["msg"]
     assert message == "No target machine: give machine_ids or machine_names, or set observed to true."
     assert "quarantine_file_" not in message
     assert simulator.request_log == []
@@ -61,10 +60,10 @@ def test_called_as_a_role_the_messages_keep_naming_the_role_variables(simulator,
     no_target = role(ansible, quarantine_file_sha1s=SHA1)
     failed = role(ansible, quarantine_file_sha1s=SHA1, quarantine_file_observed=True)
 
-    assert no_target.result("Refuse what the argument spec cannot check")["msg"] == (
+    assert no_target.result(REFUSE_TASK)["msg"] == (
         "No target machine: give quarantine_file_machine_ids or quarantine_file_machine_names, or set quarantine_file_observed"
         " or quarantine_file_target_play_hosts (with hosts in the play) to true.")
-    assert "set quarantine_file_allow_partial to true" in failed.result("Fail when a file could not be handled or a machine failed")["msg"]
+    assert "set quarantine_file_allow_partial to true" in failed.result(FINAL_TASK)["msg"]
     assert no_target.rc != 0 and failed.rc != 0
     assert len(simulator.log_for(route="machines.StopAndQuarantineFile")) == 2
 
@@ -75,7 +74,7 @@ def test_a_caller_can_name_the_role_variables_its_own_way(simulator, ansible):
     run = role(ansible, quarantine_file_sha1s=" ", quarantine_file_variable_names={
         "quarantine_file_sha1s": "hashes", "quarantine_file_machine_ids": None, "quarantine_file_target_play_hosts": None})
 
-    assert run.result("Refuse what the argument spec cannot check")["msg"] == (
+    assert run.result(REFUSE_TASK)["msg"] == (
         "hashes lists no file. No target machine: give quarantine_file_machine_names, or set quarantine_file_observed to true.")
     assert simulator.request_log == []
 
@@ -83,46 +82,46 @@ def test_a_caller_can_name_the_role_variables_its_own_way(simulator, ansible):
 # -- an action queued for an offline machine -----------------------------------------------------------------------
 
 
-def test_the_module_reports_an_action_pending_on_an_offline_machine_as_queued_with_its_last_seen(simulator, ansible):
+def test_the_module_reports_an_action_pending_on_an_offline_machine_as_queued_with_its_last_seen(simulator, modules):
     online = seed(simulator, 1)[0]
     offline = offline_machine(simulator)
     simulator.configure(clock_speed=FAST)
 
-    run, result = quarantine(ansible, machine_ids=[online["id"], offline["id"]], wait=True, wait_timeout=120, env={"MDE_TIME_SCALE": FAST})
+    run, result = quarantine_in_process(modules, machine_ids=[online["id"], offline["id"]], wait=True, wait_timeout=120, env={"MDE_TIME_SCALE": FAST})
 
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     by_id = {entry["machine_id"]: entry for entry in result["actions"]}
     assert (by_id[online["id"]]["outcome"], by_id[online["id"]]["status"]) == ("created", "Succeeded")
     queued = by_id[offline["id"]]
     assert (queued["outcome"], queued["status"], queued["error"]) == ("queued", "Pending", None)
     assert (queued["queued"]["health_status"], queued["queued"]["last_seen"]) == ("Inactive", offline["lastSeen"])
     assert (result["summary"]["queued"], result["summary"]["failed"]) == (1, 0)
-    assert any("queued for offline machines: laptop-07.contoso.local (last seen %s)" % offline["lastSeen"] in line
-               for line in warnings_of(run)), run.output
+    assert any("queued for offline machines: laptop-07.contoso.local (last seen %s)" % offline["lastSeen"] in warning
+               for warning in run.warnings), run.warnings
     # The machines are read once, at the end of the wait, for the action still Pending only.
     assert machine_filters(simulator) == ["id eq '%s'" % offline["id"]]
 
 
-def test_the_module_fails_on_a_queued_action_only_with_fail_when_queued(simulator, ansible):
+def test_the_module_fails_on_a_queued_action_only_with_fail_when_queued(simulator, modules):
     offline = offline_machine(simulator)
     simulator.configure(clock_speed=FAST)
 
-    run, result = quarantine(ansible, machine_ids=[offline["id"]], wait=True, wait_timeout=120, fail_when_queued=True,
-                             env={"MDE_TIME_SCALE": FAST})
+    run, result = quarantine_in_process(modules, machine_ids=[offline["id"]], wait=True, wait_timeout=120, fail_when_queued=True,
+                                        env={"MDE_TIME_SCALE": FAST})
 
-    assert run.rc != 0
+    assert run.failed
     assert result["msg"].startswith("1 of 1 machines failed: laptop-07.contoso.local (queued); the queued ones wait for offline machines")
     assert result["actions"][0]["outcome"] == "queued"
     assert len(simulator.log_for(route="machines.StopAndQuarantineFile")) == 1
 
 
-def test_pending_on_an_online_machine_stays_a_wait_timeout(simulator, ansible):
+def test_pending_on_an_online_machine_stays_a_wait_timeout(simulator, modules):
     machine = seed(simulator, 1, quarantine_outcome="Pending")[0]
     simulator.configure(clock_speed=FAST)
 
-    run, result = quarantine(ansible, machine_ids=[machine["id"]], wait=True, wait_timeout=120, env={"MDE_TIME_SCALE": FAST})
+    run, result = quarantine_in_process(modules, machine_ids=[machine["id"]], wait=True, wait_timeout=120, env={"MDE_TIME_SCALE": FAST})
 
-    assert run.rc != 0
+    assert run.failed
     assert (result["actions"][0]["outcome"], result["actions"][0]["error"]["code"]) == ("failed", "WaitTimeout")
     assert machine_filters(simulator) == ["id eq '%s'" % machine["id"]]
 
@@ -138,16 +137,16 @@ def test_the_playbook_shows_a_queued_machine_apart_and_fails_on_it_only_when_ask
     refused = run_collection_playbook(ansible, dict(answers, fail_when_queued="yes", report_dir=""), env={"MDE_TIME_SCALE": FAST})
 
     assert accepted.rc == 0, accepted.output
-    report = accepted.result("Put the results together")["ansible_facts"]["quarantine_file_report"]
+    report = accepted.result(FACT_TASK)["ansible_facts"]["quarantine_file_report"]
     assert (report["summary"]["queued"], report["failures"]) == (1, [])
-    summary = accepted.result("Show the summary")["msg"]
+    summary = accepted.result(SUMMARY_TASK)["msg"]
     assert summary[0] == "1 file(s): created 1, queued 1"
     assert summary[-2].startswith("queued: %s on laptop-07.contoso.local: action " % SHA1)
     assert "machine laptop-07.contoso.local is offline (health status Inactive, last seen %s)" % offline["lastSeen"] in summary[-2]
-    markdown = open(accepted.result("Name the report files")["ansible_facts"]["quarantine_file_report_paths"]["markdown"], encoding="utf-8").read()
+    markdown = open(accepted.result(REPORT_PATHS_TASK)["ansible_facts"]["quarantine_file_report_paths"]["markdown"], encoding="utf-8").read()
     assert "| laptop-07.contoso.local | queued | Pending |" in markdown and "last seen %s" % offline["lastSeen"] in markdown
     assert refused.rc != 0
-    message = refused.result("Fail when a file could not be handled or a machine failed")["msg"]
+    message = refused.result(FINAL_TASK)["msg"]
     assert message.startswith("0 failure(s) and 1 action(s) queued for offline machines: see the summary above.")
     assert "they fail the run because fail_when_queued is true: set it to false to accept them." in message
     assert "quarantine_file_" not in message
@@ -162,7 +161,7 @@ def test_a_wrong_tenant_is_named_on_one_readable_line_with_its_aadsts_code_and_t
                                   env={"AZURE_TENANT_ID": WRONG_TENANT})
 
     assert run.rc != 0
-    file = run.result("Put the results together")["ansible_facts"]["quarantine_file_report"]["files"][0]
+    file = run.result(FACT_TASK)["ansible_facts"]["quarantine_file_report"]["files"][0]
     for text in (file["error"], run.output):
         assert "\\r\\n" not in text and "\\\\r\\\\n" not in text
     assert "AADSTS90002: Tenant '%s' not found." % WRONG_TENANT in file["error"]

@@ -1,11 +1,13 @@
-"""An app without Machine.StopAndQuarantine, through ansible-playbook against the simulator: one refused write stops
-the run, check mode predicts the refusal from the token's roles claim, and the output says what to grant."""
+"""An app without Machine.StopAndQuarantine, against the simulator: one refused write stops the run, check mode
+predicts the refusal from the token's roles claim, and the output says what to grant. The module runs in this
+process (tests/support/in_process.py); the role and the playbook through ansible-playbook."""
 
 import pytest
 
 from tests.integration.test_quarantine_playbook import run_collection_playbook, survey_answers
 from tests.simulator.config import AppRegistration
-from tests.support.quarantine import SHA1, WRITE, ids, quarantine, seed, writes
+from tests.support.quarantine import SHA1, WRITE, ids, quarantine_in_process, seed, writes
+from tests.support.role_tasks import FACT_TASK, FINAL_TASK, PLAN_TASK, SUMMARY_TASK
 
 # An app granted what the collection reads, but not the permission that writes.
 LIMITED_APP_ID = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"
@@ -36,12 +38,12 @@ def assert_says_what_to_grant(text):
     assert "token_cache: false (MDE_TOKEN_CACHE=false)" in text
 
 
-def test_the_first_refused_write_stops_every_other_write(simulator, ansible, limited_app):
+def test_the_first_refused_write_stops_every_other_write(simulator, modules, limited_app):
     machines = seed(simulator, FLEET)
 
-    run, result = quarantine(ansible, machine_ids=ids(machines), env=limited_app)
+    run, result = quarantine_in_process(modules, machine_ids=ids(machines), env=limited_app)
 
-    assert run.rc != 0
+    assert run.failed
     sent = writes(simulator)
     assert [entry["status"] for entry in sent] == [403]
     assert_refused_or_not_sent(result["actions"], 403)
@@ -53,12 +55,12 @@ def test_the_first_refused_write_stops_every_other_write(simulator, ansible, lim
     assert "allow_partial" not in result["msg"]
 
 
-def test_check_mode_predicts_the_refusal_from_the_tokens_roles(simulator, ansible, limited_app):
+def test_check_mode_predicts_the_refusal_from_the_tokens_roles(simulator, modules, limited_app):
     machines = seed(simulator, FLEET)
 
-    run, result = quarantine(ansible, check=True, machine_ids=ids(machines), env=limited_app)
+    run, result = quarantine_in_process(modules, check=True, machine_ids=ids(machines), env=limited_app)
 
-    assert run.rc != 0
+    assert run.failed
     assert {entry["method"] for entry in simulator.request_log if entry["route"] != "token"} == {"GET"}
     assert result["summary"]["would_create"] == 0 and result["changed"] is False
     assert_refused_or_not_sent(result["actions"], None)
@@ -67,22 +69,22 @@ def test_check_mode_predicts_the_refusal_from_the_tokens_roles(simulator, ansibl
     assert_says_what_to_grant(result["msg"])
 
 
-def test_cancels_stop_at_the_first_refusal_and_check_mode_predicts_it(simulator, ansible, limited_app):
+def test_cancels_stop_at_the_first_refusal_and_check_mode_predicts_it(simulator, modules, limited_app):
     machines = seed(simulator, FLEET)
     for machine in machines:
         simulator.add_machine_action(machine["id"], SHA1, status="Pending")
 
-    checked, predicted = quarantine(ansible, check=True, machine_ids=ids(machines), state="cancelled", env=limited_app)
+    checked, predicted = quarantine_in_process(modules, check=True, machine_ids=ids(machines), state="cancelled", env=limited_app)
 
-    assert checked.rc != 0
+    assert checked.failed
     assert simulator.log_for(method="POST") == [] or {entry["route"] for entry in simulator.log_for(method="POST")} == {"token"}
     assert predicted["summary"]["would_cancel"] == 0
     assert_refused_or_not_sent(predicted["actions"], None)
     simulator.reset()
 
-    run, result = quarantine(ansible, machine_ids=ids(machines), state="cancelled", env=limited_app)
+    run, result = quarantine_in_process(modules, machine_ids=ids(machines), state="cancelled", env=limited_app)
 
-    assert run.rc != 0
+    assert run.failed
     assert [entry["status"] for entry in simulator.log_for(route=CANCEL)] == [403]
     assert writes(simulator) == []
     assert_refused_or_not_sent(result["actions"], 403)
@@ -103,15 +105,15 @@ def test_the_playbook_names_the_permission_and_how_to_grant_it(simulator, ansibl
     assert run.rc != 0
     route = WRITE if state == "present" else CANCEL
     assert [entry["status"] for entry in simulator.log_for(route=route, method="POST")] == [403]
-    report = run.result("Put the results together")["ansible_facts"]["quarantine_file_report"]
+    report = run.result(FACT_TASK)["ansible_facts"]["quarantine_file_report"]
     assert_refused_or_not_sent(report["machines"], 403)
-    plan = run.result("Show how many machines need an action and the expected end")["msg"]
+    plan = run.result(PLAN_TASK)["msg"]
     assert "%d machine result(s) would be refused: the access token lacks the application permission Machine.StopAndQuarantine" % FLEET in " ".join(plan)
-    summary = run.result("Show the summary")["msg"]
+    summary = run.result(SUMMARY_TASK)["msg"]
     [permission_line] = [line for line in summary if line.startswith("The application lacks the permission")]
     assert "(%d machine(s) refused or not sent)" % FLEET in permission_line
     assert_says_what_to_grant(permission_line)
-    failure = run.result("Fail when a file could not be handled or a machine failed")["msg"]
+    failure = run.result(FINAL_TASK)["msg"]
     assert ("%d machine(s) failed because the application lacks the permission Machine.StopAndQuarantine: grant it with admin "
             "consent as the summary above says, then run again with a new token." % FLEET) in failure
     assert "allow_partial" not in failure
@@ -126,6 +128,6 @@ def test_role_check_mode_reports_the_predicted_refusal(simulator, ansible, limit
 
     assert run.rc != 0
     assert simulator.log_for(route=WRITE) == []
-    summary = run.result("Show the summary")["msg"]
+    summary = run.result(SUMMARY_TASK)["msg"]
     assert summary[0] == "CHECK MODE, nothing was changed. 1 file(s): failed %d" % FLEET
     assert_says_what_to_grant(" ".join(summary))

@@ -7,6 +7,7 @@ import subprocess
 from tests.support.ansible_runner import PlaybookRun, REPO
 from tests.support.quarantine import OTHER_SHA1, SHA1, ids, seed
 from tests.support.reports import report_files, written
+from tests.support.role_tasks import FACT_TASK, MODULE_TASK, PREVIEW_TASK
 
 from ansible_collections.mde.response.plugins.plugin_utils.playbook_variables import EXAMPLE_RUNS
 
@@ -89,7 +90,7 @@ def test_survey_answers_with_observed_and_a_partial_result(simulator, ansible):
 
     assert strict.rc != 0 and "1 failure(s)" in strict.output
     assert partial.rc == 0, partial.output
-    summary = partial.result("Put the results together")["ansible_facts"]["quarantine_file_report"]["summary"]
+    summary = partial.result(FACT_TASK)["ansible_facts"]["quarantine_file_report"]["summary"]
     assert (summary["existing"], summary["failed"]) == (2, 1)
     assert len(written(simulator)) == 3 + 1
 
@@ -151,7 +152,7 @@ def test_the_plan_names_every_value_before_the_first_request(simulator, ansible)
                                                           machine_names=machines[0]["computerDnsName"], machine_ids=machines[1]["id"],
                                                           wait="yes", wait_timeout=120))
 
-    plan = run.result("Show what the run is about to do")["msg"]
+    plan = run.result(PREVIEW_TASK)["msg"]
     assert plan == [
         "Cancel the quarantines still in flight of 1 file(s): %s" % SHA1,
         "state: cancelled",
@@ -162,7 +163,7 @@ def test_the_plan_names_every_value_before_the_first_request(simulator, ansible)
         "wait: yes, up to 120 s per file",
     ]
     tasks = [entry["task"] for entry in run.results]
-    assert tasks.index("Show what the run is about to do") < tasks.index("Stop and quarantine each file on all its targets")
+    assert tasks.index(PREVIEW_TASK) < tasks.index(MODULE_TASK)
 
 
 def test_a_misspelled_variable_is_named_before_anything_is_sent(simulator, ansible):
@@ -173,9 +174,9 @@ def test_a_misspelled_variable_is_named_before_anything_is_sent(simulator, ansib
 
     warning = run.result("Warn about variables the playbook does not know")["msg"]
     assert warning.startswith("WARNING: the playbook ignores machine_name, stat:") and "machine_names" in warning
-    assert run.result("Show what the run is about to do")["msg"][3] == "machine names (0): none"
+    assert run.result(PREVIEW_TASK)["msg"][3] == "machine names (0): none"
     tasks = [entry["task"] for entry in run.results]
-    assert tasks.index("Warn about variables the playbook does not know") < tasks.index("Stop and quarantine each file on all its targets")
+    assert tasks.index("Warn about variables the playbook does not know") < tasks.index(MODULE_TASK)
 
 
 def test_known_variables_raise_no_warning(simulator, ansible):

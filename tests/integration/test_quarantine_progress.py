@@ -14,10 +14,9 @@ from ansible_collections.mde.response.plugins.module_utils._client.settings impo
 from tests.support.ansible_runner import PLAYBOOKS
 from tests.support.quarantine import SHA1, WRITE, ids, seed
 from tests.support.reports import written
+from tests.support.role_tasks import FACT_TASK, FOLLOW_TASK, TABLE_TASK
 
 PLAYBOOK = "role_quarantine_file.yml"
-FOLLOW_TASK = "Print the progress of the runs until every file is done"
-TABLE_TASK = "Show the result per machine"
 # 250 machines take three of Defender's minutes at 100 writes a minute; at 10 simulated seconds per real second
 # each minute's wait for the limit is six real seconds, and a line comes every second or two.
 MACHINES = 250
@@ -58,7 +57,7 @@ def test_a_long_run_prints_progress_lines_with_growing_counts_before_the_table(s
     assert all(re.fullmatch(r"created \d+", outcomes) for _done, _total, outcomes in lines), lines
     # The lines come while the role follows its runs, before the table of its results.
     assert run.stdout.index(lines[0][0] + "/%d machines done" % MACHINES) < run.stdout.index("TASK [mde.response.quarantine_file : %s]" % TABLE_TASK)
-    assert run.result("Put the results together")["ansible_facts"]["quarantine_file_report"]["summary"]["created"] == MACHINES
+    assert run.result(FACT_TASK)["ansible_facts"]["quarantine_file_report"]["summary"]["created"] == MACHINES
     assert_one_write_each(simulator, machines)
 
 

@@ -2,9 +2,9 @@
 
 from tests.support.quarantine import FAST, SHA1, seed
 from tests.support.reports import written
+from tests.support.role_tasks import FACT_TASK
 
 PLAYBOOK = "role_quarantine_file.yml"
-FACT_TASK = "Put the results together"
 
 
 def test_waiting_works_when_home_is_not_the_accounts_home(simulator, ansible, tmp_path, measured):

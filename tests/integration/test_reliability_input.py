@@ -1,11 +1,13 @@
-"""Hostile input: OData injection, malformed ids and hashes, odd comments, control characters, 10,000 names."""
+"""Hostile input: OData injection, malformed ids and hashes, odd comments, control characters, 10,000 names.
+
+The module runs in this process (tests/support/in_process.py), which checks its options as a task does."""
 
 import re
 
 import pytest
 
-from tests.support.quarantine import SHA1, WRITE, outcomes, quarantine, seed, writes
-from tests.support.reliability import INPUT_REFUSALS, refused_cleanly
+from tests.support.quarantine import SHA1, WRITE, outcomes, quarantine_in_process, seed, writes
+from tests.support.reliability import INPUT_REFUSALS, case_options, refused_cleanly
 
 INJECTIONS = ["x' or machineId ne 'y", "ws-02.contoso.local' or '1' eq '1", "a&$top=1#"]
 # One name term of an OData $filter: the property, then a string literal in which a quote is written twice.
@@ -32,13 +34,13 @@ def name_literals(odata_filter):
     return [term.group(1).replace("''", "'") for term in terms]
 
 
-def test_odata_injection_in_names_matches_nothing(simulator, ansible, wire, measured):
+def test_odata_injection_in_names_matches_nothing(simulator, modules, wire, measured):
     """Names that try to widen the $filter (quotes, `or`, `&$top=`) are sent as escaped string literals, match no
     machine and are reported as not found; only the machine named correctly gets an action."""
     machines = seed(simulator, 3)
     names = INJECTIONS + [machines[0]["computerDnsName"]]
 
-    run, result = quarantine(ansible, machine_names=names, allow_partial=True)
+    run, result = quarantine_in_process(modules, machine_names=names, allow_partial=True)
 
     lookups = [answer for answer in wire.answers if answer.route == "machines.list"]
     sent = [name_literals(answer.parameters.get("$filter", "")) for answer in lookups]
@@ -46,7 +48,7 @@ def test_odata_injection_in_names_matches_nothing(simulator, ansible, wire, meas
     by_name = {entry["machine_name"]: entry for entry in result["actions"]}
     measured("filter sent: %s; outcomes: %s" % (
         lookups[0].parameters.get("$filter") if lookups else None, {name: entry["outcome"] for name, entry in by_name.items()}))
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     assert len(lookups) == 1 and sent[0] is not None, "the filter is not a plain list of name comparisons: %s" % logged
     # Every name, as given and lower-cased, is one literal; nothing else.
     assert sorted(set(sent[0])) == sorted({spelling for name in names for spelling in (name, name.lower())})
@@ -56,14 +58,12 @@ def test_odata_injection_in_names_matches_nothing(simulator, ansible, wire, meas
     assert [entry["path"].split("/")[3] for entry in writes(simulator)] == [machines[0]["id"]]
 
 
-def test_ten_thousand_names_are_handled(simulator, ansible, measured):
+def test_ten_thousand_names_are_handled(simulator, modules, measured):
     """10,000 names (the most one task takes) are looked up with one listing of the fleet, not one call per name,
     and each gets its own result: created for the 30 that exist, MachineNotFound for the others."""
     simulator.seed_fleet(30, observed_sha1=SHA1)
 
-    run = ansible.playbook("reliability_cases.yml",
-                           extra_vars={"cases": [{"case": "10,000 names", "name_count": 10000}], "sha1": SHA1})
-    result = run.result("Case")["results"][0]
+    result = modules.run("stop_and_quarantine_file", **case_options({"name_count": 10000})).result
 
     summary = result.get("summary", {})
     measured("%d results (created %d, failed %d); %d machine listings, %d writes" % (

@@ -1,13 +1,11 @@
-"""Lost answers: writes that reach the service and create their action, and whose answer never comes back."""
+"""Lost answers: writes that reach the service and create their action, and whose answer never comes back.
+
+The module runs in this process (tests/support/in_process.py): what is tested is its engine's look-ups."""
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils._client.clock import SystemClock
-from ansible_collections.mde.response.plugins.module_utils._client.factory import build_client
-from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
-from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
-from tests.support.quarantine import LIST_ACTIONS, SHA1, WRITE, ids, outcomes, quarantine, seed, writes
+from tests.support.quarantine import LIST_ACTIONS, WRITE, ids, outcomes, quarantine_in_process, seed, writes
+from tests.support.messages import WRITTEN_TWICE
 from tests.support.reliability import arrival, describe_actions, one_action_each, outcome_counts
 
 MACHINES = 30
@@ -31,7 +29,7 @@ def lose_every_third_write(simulator):
     # Longer than the action takes to succeed (15 s), so only the look-up (up to 120 s) can stop a second write.
     pytest.param(60, "active_request_exists", False, id="list-lag-60s"),
 ])
-def test_every_third_answer_lost_one_action_per_machine(simulator, ansible, measured, list_lag, duplicate_response,
+def test_every_third_answer_lost_one_action_per_machine(simulator, modules, measured, list_lag, duplicate_response,
                                                         found_by_look_up):
     """Every third write creates its action and then fails (504, dropped connection, timeout): at the end every
     machine has exactly one action and is reported."""
@@ -39,7 +37,7 @@ def test_every_third_answer_lost_one_action_per_machine(simulator, ansible, meas
     simulator.configure(list_lag_seconds=list_lag, duplicate_response=duplicate_response, clock_speed=SPEED)
     lose_every_third_write(simulator)
 
-    run, result = quarantine(ansible, machine_ids=ids(machines), request_timeout=TIMEOUT, env={"MDE_TIME_SCALE": SPEED})
+    run, result = quarantine_in_process(modules, machine_ids=ids(machines), timeout=TIMEOUT, env={"MDE_TIME_SCALE": SPEED})
 
     lost = {fault["kind"]: fault["fired"] for fault in simulator.faults.faults()}
     reported = {entry["machine_id"]: entry["outcome"] for entry in result["actions"]}
@@ -52,7 +50,7 @@ def test_every_third_answer_lost_one_action_per_machine(simulator, ansible, meas
     assert sum(lost.values()) == MACHINES // 3
     assert sorted(reported) == sorted(ids(machines))
     assert one_action_each(simulator, ids(machines)), describe_actions(simulator, ids(machines))
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     assert set(reported.values()) <= {"created", "existing"}
     if found_by_look_up:
         assert len(writes(simulator)) == MACHINES, "a write was sent twice"
@@ -63,7 +61,7 @@ LONG_LAG = 300
 LAG_SPEED = 30
 
 
-def test_a_list_lag_longer_than_two_minutes_is_learnt_from_the_runs_own_writes(simulator, ansible, measured):
+def test_a_list_lag_longer_than_two_minutes_is_learnt_from_the_runs_own_writes(simulator, modules, measured):
     """The list shows new actions only after 5 minutes and the API accepts duplicates; the 5th of 10 writes
     creates its action and loses its answer. The module looks for it as long as its own answered writes take to
     show in the list (not a fixed 2 minutes), finds it, and sends no second write: one action per machine."""
@@ -71,19 +69,19 @@ def test_a_list_lag_longer_than_two_minutes_is_learnt_from_the_runs_own_writes(s
     simulator.configure(list_lag_seconds=LONG_LAG, duplicate_response="create_new", clock_speed=LAG_SPEED)
     simulator.faults.add(WRITE, "status_after", start=5, times=1, status=504)
 
-    run, result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_TIME_SCALE": LAG_SPEED})
+    run, result = quarantine_in_process(modules, machine_ids=ids(machines), env={"MDE_TIME_SCALE": LAG_SPEED})
 
     measured("%s; %d writes, %d list calls; %s; warnings: %s" % (
         outcome_counts(result), len(writes(simulator)), simulator.counters.get(LIST_ACTIONS, 0),
         describe_actions(simulator, ids(machines)), written_twice(run) or "none"))
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     assert len(writes(simulator)) == 10, "the lost write was sent again"
     assert one_action_each(simulator, ids(machines)), describe_actions(simulator, ids(machines))
     assert set(outcomes(result).values()) == {"created"}
     assert not written_twice(run)
 
 
-def test_a_machine_written_twice_despite_the_grace_is_reported(simulator, ansible, measured):
+def test_a_machine_written_twice_despite_the_grace_is_reported(simulator, modules, measured):
     """With nothing to learn the lag from (one machine, its only write's answer lost) and a list 5 minutes behind,
     the module re-posts after the 2-minute grace and the API accepts the duplicate: the run says, in a warning
     naming the machine, that it may have been written twice."""
@@ -91,19 +89,19 @@ def test_a_machine_written_twice_despite_the_grace_is_reported(simulator, ansibl
     simulator.configure(list_lag_seconds=LONG_LAG, duplicate_response="create_new", clock_speed=LAG_SPEED)
     simulator.faults.add(WRITE, "status_after", times=1, status=504)
 
-    run, result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_TIME_SCALE": LAG_SPEED})
+    run, result = quarantine_in_process(modules, machine_ids=ids(machines), env={"MDE_TIME_SCALE": LAG_SPEED})
 
     warnings = written_twice(run)
     measured("%s; %d writes; %s; warnings: %s" % (
         outcome_counts(result), len(writes(simulator)), describe_actions(simulator, ids(machines)), warnings or "none"))
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     assert len(writes(simulator)) == 2
-    assert len(warnings) == 1 and machines[0]["id"] in warnings[0], run.output
+    assert len(warnings) == 1 and machines[0]["id"] in warnings[0], run.warnings
 
 
 def written_twice(run):
     """The run's warnings that a machine was (or may have been) written twice."""
-    return [line for line in run.output.splitlines() if line.startswith("[WARNING]") and "written twice" in line]
+    return [warning for warning in run.warnings if WRITTEN_TWICE in warning]
 
 
 # Simulated seconds per real second for the in-process cases below: the lost-answer grace (120 s) takes 1.2 s.
@@ -122,7 +120,7 @@ RETRY_AFTER = 3
     pytest.param(504, None, True, id="504-after-the-write"),
 ])
 def test_a_503_is_sent_again_after_its_retry_after_and_a_504_is_a_lost_answer(
-        simulator, measured, status, retry_after, processed):
+        simulator, modules, measured, status, retry_after, processed):
     """One of three writes is answered 503 or 429 (the request was not taken), with or without
     `Retry-After: 3`: it is sent again once the Retry-After has passed (at least a second without one), without
     reading the action list first. Answered 504 (a gateway timeout, which may have passed the write on), it is a lost
@@ -132,7 +130,7 @@ def test_a_503_is_sent_again_after_its_retry_after_and_a_504_is_a_lost_answer(
     simulator.faults.add(WRITE, "status_after" if processed else "status", start=2, times=1, status=status,
                          retry_after=retry_after)
 
-    result = quarantine_in_process(simulator, ids(machines), NOT_TAKEN_SPEED)
+    run, result = quarantine_in_process(modules, machine_ids=ids(machines), env={"MDE_TIME_SCALE": NOT_TAKEN_SPEED})
 
     # The writes go out in parallel: the machine is the one whose write met the fault.
     [target] = [machine for machine in ids(machines) for entry in writes(simulator) if entry["fault"] and machine in entry["path"]]
@@ -142,12 +140,12 @@ def test_a_503_is_sent_again_after_its_retry_after_and_a_504_is_a_lost_answer(
     reads_between = [entry for entry in log if entry["route"] == LIST_ACTIONS
                      and posts[0]["seq"] < entry["seq"] < (posts[1]["seq"] if len(posts) > 1 else float("inf"))]
     measured("%s; %d POSTs to the machine (%s), %s apart; %d action-list reads after its first POST and before any second; %s" % (
-        outcome_counts({"summary": result.summary}), len(posts), ", ".join(str(entry["status"]) for entry in posts),
+        outcome_counts(result), len(posts), ", ".join(str(entry["status"]) for entry in posts),
         "%.1f simulated s" % gap if gap is not None else "-", len(reads_between),
         describe_actions(simulator, ids(machines))))
 
     assert one_action_each(simulator, ids(machines)), describe_actions(simulator, ids(machines))
-    assert {entry["machine_id"]: entry["outcome"] for entry in result.actions}[target] in {"created", "existing"}
+    assert {entry["machine_id"]: entry["outcome"] for entry in result["actions"]}[target] in {"created", "existing"}
     assert posts[0]["status"] == status
     if status in (429, 503):
         assert len(posts) == 2 and posts[1]["status"] in (201, 400), posts
@@ -158,11 +156,3 @@ def test_a_503_is_sent_again_after_its_retry_after_and_a_504_is_a_lost_answer(
     else:
         assert len(posts) == 2 and reads_between, "a 504 was sent again without reading the action list first"
 
-
-def quarantine_in_process(simulator, machine_ids, speed):
-    """stop_and_quarantine_file's engine, in this process, with the client the modules build."""
-    clock = SystemClock(scale=speed)
-    settings = ConnectionSettings.from_options(dict(simulator.connection, token_cache=False), environ={})
-    client = build_client(settings, clock)
-    request = QuarantineRequest.from_options({"sha1": SHA1, "comment": "INC-4711", "machine_ids": machine_ids})
-    return StopAndQuarantineEngine(client, clock).run(request)

@@ -1,11 +1,14 @@
-"""Rate-limit storms: the API's limits cut to a tenth, many machines, every Retry-After honoured."""
+"""Rate-limit storms: the API's limits cut to a tenth, many machines, every Retry-After honoured.
+
+One module run's pacing is tested in this process (tests/support/in_process.py); the limits shared by the module
+processes of one play, through ansible-playbook."""
 
 import json
 import time
 
 import pytest
 
-from tests.support.quarantine import LIST_ACTIONS, SHA1, WRITE, ids, outcomes, quarantine, seed, writes
+from tests.support.quarantine import LIST_ACTIONS, SHA1, WRITE, ids, outcomes, quarantine_in_process, seed, writes
 from tests.support.reliability import arrival, describe_actions, one_action_each, outcome_counts, retry_margins
 
 # Simulated seconds per real second, for the simulator and (MDE_TIME_SCALE) the module alike: five simulated
@@ -18,14 +21,14 @@ MACHINES_PER_HOST = 12
 SHARED_SPEED = 5
 
 
-def test_storm_of_429s_completes_with_one_action_per_machine(simulator, ansible, wire, measured):
+def test_storm_of_429s_completes_with_one_action_per_machine(simulator, modules, wire, measured):
     """With 10 calls a minute allowed per API, a run on 50 machines completes: every machine gets exactly one
     action, and every retry arrives after the Retry-After of the 429 it follows (checked in simulated time)."""
     machines = seed(simulator, 50)
     simulator.configure(rate_limit_per_minute=10, clock_speed=SPEED)
 
     started = time.monotonic()
-    run, result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_TIME_SCALE": SPEED})
+    run, result = quarantine_in_process(modules, machine_ids=ids(machines), env={"MDE_TIME_SCALE": SPEED})
     elapsed = time.monotonic() - started
 
     log = simulator.request_log
@@ -44,13 +47,13 @@ def test_storm_of_429s_completes_with_one_action_per_machine(simulator, ansible,
     assert throttled > 0, "the storm did not happen: nothing was throttled"
     assert min(margins, default=0) >= 0, "a retry arrived %.2f simulated seconds before its Retry-After had passed" % -min(margins)
     assert not gave_up, "machines given up after that many 429s, while the API only asked to wait: %s" % gave_up
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     assert outcomes(result) == {machine: "created" for machine in ids(machines)}
     assert one_action_each(simulator, ids(machines)), describe_actions(simulator, ids(machines))
 
 
 @pytest.mark.parametrize("retry_after", ["0", "past"], ids=["retry-after-0", "retry-after-past-date"])
-def test_retry_after_that_says_now_never_makes_a_hot_loop(simulator, ansible, measured, retry_after):
+def test_retry_after_that_says_now_never_makes_a_hot_loop(simulator, modules, measured, retry_after):
     """Every read of existing actions is answered 429 with `Retry-After: 0` (or an HTTP date an hour past): the
     module waits at least a second with jittered backoff between attempts, gives up after a bounded number of
     them with the API's TooManyRequests, writes nothing and never sends more than 100 calls in a minute."""
@@ -59,7 +62,7 @@ def test_retry_after_that_says_now_never_makes_a_hot_loop(simulator, ansible, me
     # Bounded, so that a module that hammers the API still ends: after 200 refusals the reads go through.
     simulator.faults.add(LIST_ACTIONS, "throttle", retry_after=retry_after, times=200)
 
-    run, result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_TIME_SCALE": SPEED})
+    run, result = quarantine_in_process(modules, machine_ids=ids(machines), env={"MDE_TIME_SCALE": SPEED})
 
     reads = [arrival(entry) for entry in simulator.log_for(route=LIST_ACTIONS)]
     gaps = [later - earlier for earlier, later in zip(reads, reads[1:])]
@@ -71,7 +74,7 @@ def test_retry_after_that_says_now_never_makes_a_hot_loop(simulator, ansible, me
     assert len(reads) <= 8, "the throttled read was sent %d times" % len(reads)
     assert min(gaps) >= 1.0, "a retry came %.2f simulated s after the 429 that said 'now'" % min(gaps)
     assert busiest_minute <= 100
-    assert run.rc != 0 and "TooManyRequests" in result["msg"] and LIST_ACTIONS in result["msg"], result.get("msg")
+    assert run.failed and "TooManyRequests" in result["msg"] and LIST_ACTIONS in result["msg"], result.get("msg")
     assert not writes(simulator)
 
 

@@ -1,4 +1,7 @@
-"""Token trouble: a token revoked mid-run, the token service unreachable, a wrong client secret."""
+"""Token trouble: a token revoked mid-run, the token service unreachable, a wrong client secret.
+
+The wrong secret runs through ansible-playbook at -vvvv, whose output must not show it; the other cases are about
+the module's logins and run it in this process (tests/support/in_process.py)."""
 
 import secrets
 import socket
@@ -6,7 +9,8 @@ import socket
 import pytest
 
 from ansible_collections.mde.response.plugins.module_utils._client.token_cache import UNUSABLE_FOLDER_ADVICE
-from tests.support.quarantine import SHA1, WRITE, ids, outcomes, quarantine, seed, writes
+from tests.support.quarantine import SHA1, WRITE, ids, outcomes, quarantine, quarantine_in_process, seed, writes
+from tests.support.messages import TOKEN_CACHE_FOLDER
 from tests.support.reliability import CANARY_PREFIX, arrival, describe_actions, has_traceback, leaks, one_action_each, outcome_counts
 
 
@@ -21,13 +25,13 @@ def closed_port():
         return probe.getsockname()[1]
 
 
-def test_token_revoked_mid_run_is_replaced_once(simulator, ansible, wire, measured):
+def test_token_revoked_mid_run_is_replaced_once(simulator, modules, wire, measured):
     """The tenant revokes every token at the 8th of 20 writes: the writes refused with 401 (the parallel ones
     too) are sent again with one new token, and every machine gets exactly one action."""
     machines = seed(simulator, 20)
     simulator.faults.add(WRITE, "revoke_token", start=8, times=1)
 
-    run, result = quarantine(ansible, machine_ids=ids(machines))
+    run, result = quarantine_in_process(modules, machine_ids=ids(machines))
 
     refused = [entry for entry in writes(simulator) if entry["status"] == 401]
     measured("%d writes refused with 401, %d tokens issued in all; %s; %d writes in all; %s" % (
@@ -36,25 +40,25 @@ def test_token_revoked_mid_run_is_replaced_once(simulator, ansible, wire, measur
     assert refused, "the revocation did not hit the run"
     assert simulator.counters.get("token") == 2, "expected the first token and exactly one replacement"
     assert len(set(wire.issued_tokens())) == 2
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     assert outcomes(result) == {machine: "created" for machine in ids(machines)}
     assert one_action_each(simulator, ids(machines)), describe_actions(simulator, ids(machines))
     # Every refused write was sent once more, and that one was accepted.
     assert len(writes(simulator)) == len(machines) + len(refused)
 
 
-def test_token_service_down_names_the_login_host(simulator, ansible, measured):
+def test_token_service_down_names_the_login_host(simulator, modules, measured):
     """The login service does not answer (nothing listens on its port): the task fails at once with a message
     naming the login host, without a traceback, and no API call is made."""
     machines = seed(simulator, 2)
     login_host = "https://127.0.0.1:%d" % closed_port()
 
-    run, result = quarantine(ansible, machine_ids=ids(machines), env={"AZURE_AUTHORITY_HOST": login_host})
+    run, result = quarantine_in_process(modules, machine_ids=ids(machines), env={"AZURE_AUTHORITY_HOST": login_host})
 
     measured(result.get("msg"))
-    assert run.rc != 0
+    assert run.failed
     assert login_host in result["msg"] and "refused" in result["msg"], result["msg"]
-    assert not has_traceback(result, run.output), run.output
+    assert not has_traceback(result), result
     assert simulator.request_log == []
 
 
@@ -79,14 +83,14 @@ def test_wrong_secret_shows_the_aadsts_code_and_never_the_secret(simulator, ansi
     pytest.param("throttle", 429, "30", id="429-retry-after-30"),
     pytest.param("status", 503, "20", id="503-retry-after-20"),
 ])
-def test_throttled_login_is_waited_out(simulator, ansible, wire, measured, kind, status, retry_after):
+def test_throttled_login_is_waited_out(simulator, modules, wire, measured, kind, status, retry_after):
     """The token service answers the first two token requests with 429 (or 503) and a Retry-After: the module
     waits each one out within the same budget as API calls, asks again after it and completes the run."""
     machines = seed(simulator, 1)
     simulator.configure(clock_speed=SPEED)
     simulator.faults.add("token", kind, status=status, retry_after=retry_after, times=2)
 
-    run, result = quarantine(ansible, machine_ids=ids(machines), env={"MDE_TIME_SCALE": SPEED})
+    run, result = quarantine_in_process(modules, machine_ids=ids(machines), env={"MDE_TIME_SCALE": SPEED})
 
     asked = [arrival(entry) for entry in simulator.log_for(route="token")]
     gaps = [later - earlier for earlier, later in zip(asked, asked[1:])]
@@ -94,35 +98,35 @@ def test_throttled_login_is_waited_out(simulator, ansible, wire, measured, kind,
         len(asked), ", ".join(str(entry["status"]) for entry in simulator.log_for(route="token")),
         " and ".join("%.0f" % gap for gap in gaps), result.get("msg") or outcome_counts(result)))
 
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     assert [entry["status"] for entry in simulator.log_for(route="token")] == [status, status, 200]
     assert min(gaps) >= float(retry_after), "the login was asked again before its Retry-After"
     assert outcomes(result) == {machines[0]["id"]: "created"}
 
 
-def test_a_throttled_login_is_never_replayed_to_the_next_run(simulator, ansible, measured):
+def test_a_throttled_login_is_never_replayed_to_the_next_run(simulator, modules, measured):
     """Run 1's login is refused with 429 and a Retry-After of an hour (beyond the wait budget): it fails at once
     with the login service's answer. Run 2, with the same token cache, asks the token service again (msal's
     persisted HTTP cache kept no refusal) and completes."""
     machines = seed(simulator, 1)
     simulator.faults.add("token", "throttle", retry_after="3600", times=1)
 
-    first, first_result = quarantine(ansible, machine_ids=ids(machines))
+    first, first_result = quarantine_in_process(modules, machine_ids=ids(machines))
     asked_first = simulator.counters.get("token", 0)
-    second, second_result = quarantine(ansible, machine_ids=ids(machines))
+    second, second_result = quarantine_in_process(modules, machine_ids=ids(machines))
     measured("run 1: %s; run 2: %s, %d token request(s)" % (
         first_result.get("msg"), second_result.get("msg") or outcome_counts(second_result),
         simulator.counters.get("token", 0) - asked_first))
 
-    assert first.rc != 0 and "login service" in first_result["msg"], first.output
+    assert first.failed and "login service" in first_result["msg"], first.result
     assert asked_first == 1, "the hour-long Retry-After was not taken as a refusal"
     assert simulator.counters.get("token", 0) == 2, "run 2 did not ask the token service"
-    assert second.rc == 0, second.output
+    assert not second.failed, second.result
     assert outcomes(second_result) == {machines[0]["id"]: "created"}
 
 
 @pytest.mark.parametrize("unusable", ["xdg-cache-home-under-a-file", "xdg-cache-home-read-only", "home-is-a-file"])
-def test_an_unusable_token_cache_folder_is_a_warning(simulator, ansible, tmp_path, measured, unusable):
+def test_an_unusable_token_cache_folder_is_a_warning(simulator, modules, tmp_path, measured, unusable):
     """The token cache folder cannot be created or written (XDG_CACHE_HOME under a file or on a read-only file
     system, HOME a file and no XDG_CACHE_HOME): the run warns once, naming the folder and what to set, and
     completes without the cache."""
@@ -134,17 +138,32 @@ def test_an_unusable_token_cache_folder_is_a_warning(simulator, ansible, tmp_pat
         # /proc refuses new folders even to root, as a read-only mount would.
         "xdg-cache-home-read-only": {"XDG_CACHE_HOME": "/proc/mde-response-cache"},
         # Ansible keeps its own temporary files under HOME unless told otherwise.
-        "home-is-a-file": {"XDG_CACHE_HOME": None, "HOME": str(blocker), "ANSIBLE_LOCAL_TEMP": str(tmp_path / "local"),
-                           "ANSIBLE_REMOTE_TMP": str(tmp_path / "remote")},
+        "home-is-a-file": {"XDG_CACHE_HOME": None, "HOME": str(blocker)},
     }[unusable]
 
-    run, result = quarantine(ansible, machine_ids=ids(machines), env=env)
+    run, result = quarantine_in_process(modules, machine_ids=ids(machines), env=env)
 
-    # ansible-core shows warnings in its output rather than in the results its callbacks get.
-    warnings = [line for line in run.output.splitlines() if line.startswith("[WARNING]") and "token cache folder" in line]
+    warnings = [warning for warning in run.warnings if TOKEN_CACHE_FOLDER in warning]
     measured("%s; %s" % (result.get("msg") or outcome_counts(result), "; ".join(warnings) or "no warning"))
-    assert run.rc == 0, run.output
+    assert not run.failed, run.result
     assert outcomes(result) == {machines[0]["id"]: "created"}
-    assert len(warnings) == 1 and warnings[0].endswith(UNUSABLE_FOLDER_ADVICE), run.output
+    assert len(warnings) == 1 and warnings[0].endswith(UNUSABLE_FOLDER_ADVICE), run.warnings
     # Only what a user can set is named: there is no token_cache_dir option.
     assert "token_cache_dir" not in warnings[0]
+
+
+def test_the_token_cache_folder_warning_reaches_the_play_output(simulator, ansible, tmp_path):
+    """Through ansible-playbook, the one warning about an unusable token cache folder is in the play's output and
+    names only what a user can set."""
+    machines = seed(simulator, 1)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+
+    run, result = quarantine(ansible, machine_ids=ids(machines), env={"XDG_CACHE_HOME": str(blocker / "cache")})
+
+    # ansible-core shows warnings in its output rather than in the results its callbacks get.
+    warnings = [line for line in run.output.splitlines() if line.startswith("[WARNING]") and TOKEN_CACHE_FOLDER in line]
+    assert run.rc == 0, run.output
+    assert outcomes(result) == {machines[0]["id"]: "created"}
+    assert len(warnings) == 1 and "XDG_CACHE_HOME" in warnings[0] and "token_cache: false" in warnings[0], run.output
+    assert "token_cache_dir" not in run.output

@@ -5,13 +5,13 @@ from datetime import datetime
 
 import pytest
 
+from tests.support.in_process import role_argument_errors
 from tests.support.quarantine import FAST, OTHER_SHA1, SHA1, ids, seed
 from tests.support.reports import report_files, report_rows, written
+from tests.support.role_tasks import (
+    FACT_TASK, FINAL_TASK, MODULE_TASK, PLAN_READ_TASK, PLAN_TASK, REFUSE_TASK, REPORT_PATHS_TASK, STATS_TASK, SUMMARY_TASK, TABLE_TASK)
 
 PLAYBOOK = "role_quarantine_file.yml"
-MODULE_TASK = "Stop and quarantine each file on all its targets"
-FACT_TASK = "Put the results together"
-STATS_TASK = "Publish the summary, the failures and the result per machine as statistics (job artifacts in AWX)"
 
 
 def role(ansible, check=False, env=None, **variables):
@@ -48,7 +48,7 @@ def test_one_call_per_file_then_a_rerun_changes_nothing(simulator, ansible, tmp_
         action = actions[row["action id"]]
         assert (row["file"], row["machine"], row["outcome"], row["status"], row["error"]) == (
             action["relatedFileInfo"]["fileIdentifier"], action["computerDnsName"], "created", "Pending", "-")
-    assert run.result("Show the summary")["msg"][0] == "2 file(s): created 6"
+    assert run.result(SUMMARY_TASK)["msg"][0] == "2 file(s): created 6"
     assert run.result(STATS_TASK)["ansible_stats"]["data"] == {
         "quarantine_file_summary": report["summary"], "quarantine_file_failures": [], "quarantine_file_results": report["machines"],
         "quarantine_file_unknown_files": []}
@@ -71,7 +71,7 @@ def test_failed_machines_are_reported_then_fail_the_play_unless_partial_is_allow
     run = role(ansible, quarantine_file_sha1s=[SHA1], quarantine_file_observed=True, quarantine_file_report_dir=str(tmp_path / "strict"))
 
     assert run.rc != 0
-    final = run.result("Fail when a file could not be handled or a machine failed")
+    final = run.result(FINAL_TASK)
     assert "1 failure(s)" in final["msg"] and "quarantine_file_allow_partial" in final["msg"]
     report, table = report_files(tmp_path / "strict")
     assert report_rows(report) == sorted([(SHA1, machine["id"], "created") for machine in machines] + [(SHA1, mac["id"], "failed")])
@@ -79,7 +79,7 @@ def test_failed_machines_are_reported_then_fail_the_play_unless_partial_is_allow
     assert (failure["machine_name"], failure["error"]["code"]) == ("mac-01.contoso.local", "OsPlatformNotSupported")
     [failed_row] = [row for row in table if row["outcome"] == "failed"]
     assert failed_row["machine"] == "mac-01.contoso.local" and failed_row["error"].startswith("OsPlatformNotSupported: ")
-    assert "failed: %s on mac-01.contoso.local: OsPlatformNotSupported: " % SHA1 in "\n".join(run.result("Show the summary")["msg"])
+    assert "failed: %s on mac-01.contoso.local: OsPlatformNotSupported: " % SHA1 in "\n".join(run.result(SUMMARY_TASK)["msg"])
 
     allowed = role(ansible, quarantine_file_sha1s=[SHA1], quarantine_file_observed=True, quarantine_file_allow_partial=True)
 
@@ -101,6 +101,20 @@ def test_a_file_that_cannot_be_handled_fails_the_role_even_with_partial_allowed(
     assert written(simulator) == []
 
 
+def test_the_argument_spec_refuses_bad_input_before_any_request(simulator, ansible):
+    # Through ansible-playbook once: the check runs before the role's first task. Every refusal of the spec is
+    # below, in this process.
+    seed(simulator, 1)
+
+    run = ansible.playbook(PLAYBOOK, extra_vars={"quarantine_file_sha1s": [SHA1], "quarantine_file_observed": True})
+
+    assert run.rc != 0
+    [validation] = [entry for entry in run.results if entry["task"].startswith("Validating arguments against arg spec 'main'")]
+    assert validation["status"] == "failed" and "missing required arguments: quarantine_file_comment" in validation["result"]["msg"]
+    assert [entry["task"] for entry in run.results] == [validation["task"]]
+    assert simulator.request_log == []
+
+
 @pytest.mark.parametrize("variables, message", [
     ({"quarantine_file_comment": None}, "missing required arguments: quarantine_file_comment"),
     ({"quarantine_file_wait_timeout": "soon"}, "quarantine_file_wait_timeout"),
@@ -108,18 +122,18 @@ def test_a_file_that_cannot_be_handled_fails_the_role_even_with_partial_allowed(
     ({"quarantine_file_connection": {"tenant": "x"}}, "quarantine_file_connection.tenant. Supported parameters include"),
     ({"quarantine_file_connection": {"cloud": "azure"}}, "value of cloud must be one of: commercial, gcc, gcc_high, dod"),
 ])
-def test_the_argument_spec_refuses_bad_input_before_any_request(simulator, ansible, variables, message):
-    seed(simulator, 1)
+def test_each_refusal_of_the_argument_spec(variables, message):
     arguments = {"quarantine_file_sha1s": [SHA1], "quarantine_file_comment": "INC-7", "quarantine_file_observed": True}
     arguments.update(variables)
 
-    run = ansible.playbook(PLAYBOOK, extra_vars={name: value for name, value in arguments.items() if value is not None})
+    errors = role_argument_errors("quarantine_file", {name: value for name, value in arguments.items() if value is not None})
 
-    assert run.rc != 0
-    [validation] = [entry for entry in run.results if entry["task"].startswith("Validating arguments against arg spec 'main'")]
-    assert validation["status"] == "failed" and message in validation["result"]["msg"]
-    assert [entry["task"] for entry in run.results] == [validation["task"]]
-    assert simulator.request_log == []
+    assert any(message in error for error in errors), errors
+
+
+def test_the_argument_spec_accepts_what_the_refusals_start_from():
+    assert role_argument_errors("quarantine_file", {"quarantine_file_sha1s": [SHA1], "quarantine_file_comment": "INC-7",
+                                                    "quarantine_file_observed": True}) == []
 
 
 @pytest.mark.parametrize("variables, messages", [
@@ -139,7 +153,7 @@ def test_what_the_argument_spec_cannot_express_is_refused_by_the_first_task(simu
     run = role(ansible, **arguments)
 
     assert run.rc != 0
-    refusal = run.result("Refuse what the argument spec cannot check")
+    refusal = run.result(REFUSE_TASK)
     assert all(message in refusal["msg"] for message in messages), refusal["msg"]
     assert MODULE_TASK not in {entry["task"] for entry in run.results}
     assert simulator.request_log == []
@@ -159,8 +173,8 @@ def test_check_mode_writes_nothing_to_defender_and_a_check_report_locally(simula
     assert fact(run)["files"][0]["summary"]["would_create"] == 1
     # A machine given by id has no name in its result until it has an action.
     assert [(row["machine"], row["outcome"]) for row in table] == [("ws-01.contoso.local", "existing"), (machines[1]["id"], "would_create")]
-    assert run.result("Name the report files")["ansible_facts"]["quarantine_file_report_paths"]["markdown"].endswith("-check.md")
-    assert run.result("Show the summary")["msg"][0].startswith("CHECK MODE, nothing was changed. ")
+    assert run.result(REPORT_PATHS_TASK)["ansible_facts"]["quarantine_file_report_paths"]["markdown"].endswith("-check.md")
+    assert run.result(SUMMARY_TASK)["msg"][0].startswith("CHECK MODE, nothing was changed. ")
 
 
 def test_waiting_submits_every_file_before_waiting_and_reports_final_statuses(simulator, ansible, tmp_path):
@@ -216,7 +230,7 @@ def test_the_play_output_shows_a_row_per_machine_failures_first_and_publishes_ev
                quarantine_file_allow_partial=True)
 
     assert run.rc == 0, run.output
-    table = run.result("Show the result per machine")["msg"]
+    table = run.result(TABLE_TASK)["msg"]
     assert table[0].split() == ["outcome", "machine", "file", "status", "action", "id", "error"]
     assert [line.split()[:3] for line in table[1:]] == [["failed", "mac-01.contoso.local", SHA1]] + [
         ["created", machine["computerDnsName"], SHA1] for machine in machines]
@@ -234,10 +248,10 @@ def test_the_role_plans_with_reads_only_and_prints_the_writes_needed_and_the_exp
     run = role(ansible, quarantine_file_sha1s=SHA1, quarantine_file_observed=True)
 
     assert run.rc == 0, run.output
-    plan = run.result("Show how many machines need an action and the expected end")["msg"]
+    plan = run.result(PLAN_TASK)["msg"]
     assert plan[0] == "Plan: 2 of 3 machine result(s) of 1 file(s) need a quarantine; the others are already done or have nothing to do."
     assert plan[1].startswith("At Defender's limits (100 actions a minute, 1,500 an hour) the writes take about 1 minute(s): expected end ")
-    [planned] = run.results_of("Read what a real run would do, before anything is written")
+    [planned] = run.results_of(PLAN_READ_TASK)
     assert sorted(entry["outcome"] for entry in planned["results"][0]["actions"]) == ["existing", "would_create", "would_create"]
     # The plan reads before the first write, and the run writes exactly what the plan counted.
     first_write = min(entry["seq"] for entry in simulator.log_for(route="machines.StopAndQuarantineFile"))
@@ -251,7 +265,7 @@ def test_a_failed_login_is_not_answered_with_allow_partial(simulator, ansible):
     run = role(ansible, quarantine_file_sha1s=SHA1, quarantine_file_machine_ids=ids(machines), env={"AZURE_CLIENT_SECRET": "wrong secret"})
 
     assert run.rc != 0
-    message = run.result("Fail when a file could not be handled or a machine failed")["msg"]
+    message = run.result(FINAL_TASK)["msg"]
     assert "1 file(s) could not be handled at all: fix the cause the summary names" in message
     assert "allow_partial" not in message
     assert written(simulator) == []

@@ -27,6 +27,13 @@ def quarantine(ansible, check=False, env=None, **options):
     return run, run.result("Quarantine")
 
 
+def quarantine_in_process(modules, check=False, env=None, **options):
+    """The module's run as quarantine() makes it, in this process (tests/support/in_process.py): (run, result)."""
+    options.setdefault("comment", "integration test")
+    run = modules.run("stop_and_quarantine_file", check=check, env=env, sha1=SHA1, **options)
+    return run, run.result
+
+
 def outcomes(result):
     return {entry["machine_id"]: entry["outcome"] for entry in result["actions"]}
 

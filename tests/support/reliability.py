@@ -18,7 +18,8 @@ from datetime import datetime
 from urllib.parse import unquote_plus
 
 from tests.simulator import Simulator
-from tests.support.ansible_runner import PLAYBOOKS, AnsibleRunner
+from tests.support.ansible_runner import PLAYBOOKS
+from tests.support.in_process import ModuleRunner
 from tests.support.quarantine import SHA1
 
 # Entra-like shape, so that a leak would look like a real one; the random tail makes it unique to one test.
@@ -173,16 +174,29 @@ class Refusals:
     request_log: list              # everything the simulator saw during all of them
 
 
+def case_options(case, machine_id=SOME_MACHINE_ID):
+    """The module's options for a case (INPUT_REFUSALS' options): what it sets, valid values for the rest.
+
+    ``name_count`` stands for that many device names, ws-00001.contoso.local and on."""
+    options = dict(case)
+    count = options.pop("name_count", None)
+    if count is not None:
+        options["machine_names"] = ["ws-%05d.contoso.local" % number for number in range(1, count + 1)]
+    options.setdefault("sha1", SHA1)
+    options.setdefault("comment", "reliability case")
+    if "machine_names" not in options:
+        options.setdefault("machine_ids", [machine_id])
+    return options
+
+
 def run_refusals(base):
-    """Every refusal case, run as one looped task (a module run each) against a simulator of its own: one playbook
-    instead of one per case."""
-    cases = [dict(options, case=case) for case, (options, _fragment) in {**INPUT_REFUSALS, **URL_REFUSALS}.items()]
+    """Every refusal case, each a run of the module in this process, against a simulator of its own."""
     with Simulator(state_dir=str(base / "simulator")) as simulator:
-        (base / "ansible").mkdir()
-        run = AnsibleRunner(simulator, str(base / "ansible")).playbook(
-            "reliability_cases.yml", extra_vars={"cases": cases, "sha1": SHA1, "machine_id": SOME_MACHINE_ID})
+        modules = ModuleRunner(simulator, str(base / "cache"))
+        results = {case: modules.run("stop_and_quarantine_file", **case_options(options)).result
+                   for case, (options, _fragment) in {**INPUT_REFUSALS, **URL_REFUSALS}.items()}
         log = simulator.request_log
-    return {"results": {entry["item"]["case"]: entry for entry in run.result("Case")["results"]}, "request_log": log}
+    return {"results": results, "request_log": log}
 
 
 def refused_cleanly(result, fragment):
