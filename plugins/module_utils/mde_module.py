@@ -51,10 +51,11 @@ class DefenderModule(AnsibleModule):
         variables = OPTIONS_BY_NAME["proxy_url"].env + ENVIRONMENT_PROXY_VARIABLES
         self.no_log_values.update(proxy_secrets(self.params.get("proxy_url"), *(os.environ.get(name) for name in variables)))
 
-    def defender_client(self, pacing_listener=None):
+    def defender_client(self, pacing_listener=None, write_gate=None):
         """The API client for the connection options; raises InputError for bad ones, before any request.
 
-        ``pacing_listener(seconds, window_seconds, limit)`` is told of every wait for one of the API's limits."""
+        ``pacing_listener(seconds, window_seconds, limit)`` is told of every wait for one of the API's limits;
+        ``write_gate()`` is called before each write is sent and raises to keep it unsent (run_lease.py)."""
         settings = ConnectionSettings.from_options({name: self.params.get(name) for name in CONNECTION_ARGUMENT_SPEC})
         session = transport.build_session(settings)
         pacer = pacing.RateLimiter(clock=self.clock, shared_path=pacing.shared_pacing_path(settings, prepare_cache_folder(settings)),
@@ -62,7 +63,8 @@ class DefenderModule(AnsibleModule):
         token_provider = auth.build_token_provider(settings, session, self.clock)
         for warning in settings.warnings:
             self.warn(warning)
-        return DefenderClient(transport.HttpTransport(settings, token_provider, session, clock=self.clock, pacer=pacer))
+        return DefenderClient(transport.HttpTransport(settings, token_provider, session, clock=self.clock, pacer=pacer,
+                                                        write_gate=write_gate))
 
     @contextlib.contextmanager
     def failing_on_errors(self):

@@ -18,7 +18,7 @@ from collections import Counter
 from datetime import timezone
 
 from ansible_collections.mde.response.plugins.module_utils.clock import SystemClock
-from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, TransportError
+from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError
 from ansible_collections.mde.response.plugins.module_utils.pacing import RateLimiter
 from ansible_collections.mde.response.plugins.module_utils.proxies import proxies_for
 from ansible_collections.mde.response.plugins.module_utils.trust import machine_trust_adapter
@@ -122,7 +122,7 @@ class HttpTransport:
     """Sends API calls with a bearer token; retries what is safe to retry and raises the collection's errors."""
 
     def __init__(self, settings, token_provider, session, clock=None, pacer=None,
-                 max_retries=DEFAULT_MAX_RETRIES, max_wait=DEFAULT_MAX_WAIT):
+                 max_retries=DEFAULT_MAX_RETRIES, max_wait=DEFAULT_MAX_WAIT, write_gate=None):
         self._settings = settings
         self._token_provider = token_provider
         self._session = session
@@ -133,6 +133,8 @@ class HttpTransport:
         self.stats = TransportStats()
         # The Date of the answer each thread received last: the engine's threads each read their own write's.
         self._last_answer = threading.local()
+        # Called before each write is sent, after any wait for the limits (which can be long); raises to keep it unsent.
+        self._write_gate = write_gate
 
     def request(self, method, path, params=None, body=None, route=None, collection=False):
         """Send one API call and return its JSON object, or None when the answer has no body."""
@@ -142,7 +144,13 @@ class HttpTransport:
         token_refreshed = False
         while True:
             attempt.start()
+            self._pass_write_gate(method)
             waited, place = self._pacer.acquire(route)
+            try:
+                self._pass_write_gate(method)
+            except MdeError:
+                self._pacer.settle(route, place, counted=False)
+                raise
             self.stats.add(paced_seconds=waited)
             self.stats.count_call(route)
             token = self._token_provider.get_token()
@@ -187,6 +195,10 @@ class HttpTransport:
                 self._retry_after_wait(attempt, _backoff(attempt.number), error)
                 continue
             return _result(method, route, response, collection)
+
+    def _pass_write_gate(self, method: str) -> None:
+        if self._write_gate is not None and method not in RESENDABLE_METHODS:
+            self._write_gate()
 
     def granted_roles(self):
         """The application permissions the access token's roles claim grants (a frozenset), or None when unknown."""
