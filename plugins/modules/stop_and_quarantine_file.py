@@ -128,7 +128,7 @@ options:
     type: path
   lease_path:
     description:
-      - For a run started with C(async) and C(poll=0) and followed by M(mde.response.quarantine_progress): a file
+      - For a run started with C(async) and C(poll=0) and followed by M(mde.response.quarantine_progress), a file
         the follower touches every 2 seconds and removes when the play is interrupted (Ctrl-C), its AWX job
         cancelled or its controller process gone. Before each write the run looks at it; once it is missing or
         has not been touched for 10 seconds, the run sends no further write. The machines it had not written
