@@ -118,7 +118,7 @@ class ActionModule(ActionBase):
                 for number in statuses:
                     display.display(progress_line(jobs[number]["label"], self._progress(jobs[number]["progress_path"], task_vars)))
             leases.sleep(max(0.0, min(delay, args["poll_interval"], last_report + args["report_interval"] - now,
-                                            started + args["timeout"] - now)))
+                                      started + args["timeout"] - now)))
             delay *= 2
         return [finished[number] for number in range(len(jobs))]
 

@@ -64,7 +64,7 @@ class DefenderModule(AnsibleModule):
         for warning in settings.warnings:
             self.warn(warning)
         return DefenderClient(transport.HttpTransport(settings, token_provider, session, clock=self.clock, pacer=pacer,
-                                                        write_gate=write_gate))
+                                                      write_gate=write_gate))
 
     @contextlib.contextmanager
     def failing_on_errors(self):
