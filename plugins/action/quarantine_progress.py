@@ -87,6 +87,8 @@ class ActionModule(ActionBase):
     def _follow(self, jobs, args, task_vars, leases):
         """Poll every job until all have finished or the timeout has passed; print a line per running job in between."""
         async_dir = self._remote_expand_user(self.get_shell_option("async_dir", default="~/.ansible_async"))
+        # Ansible's async wrapper writes each job's result readable by all (umask 022): the folder keeps them private.
+        self._low_level_execute_command("chmod 0700 -- %s 2>/dev/null || true" % shlex.quote(async_dir))
         # A run that was not started in the background has its result already.
         finished = {number: job["item"] for number, job in enumerate(jobs) if job["jid"] is None}
         display.display(stop_notice(len(jobs) - len(finished)))

@@ -31,8 +31,8 @@ description:
     when it does not kill its container) or ansible-playbook's process is gone, it removes the leases at once,
     prints for each run the machines done so far and the command that finishes the rest (and the one that undoes
     it), and fails; each run then sends no further write. A command line that holds a secret is not printed.
-  - Once a job has finished and its result is read, its status file (under the async folder), its progress file
-    and its lease are removed.
+  - Makes the async folder private (mode 0700), since Ansible writes each job's result there readable by all. Once a
+    job has finished and its result is read, its status file, its progress file and its lease are removed.
   - This is an action plugin that runs on the controller and uses the connection to read each job's status.
 author:
   - mde.response maintainers (@mde-response)
