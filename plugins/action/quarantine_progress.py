@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+from typing import Callable, Optional
 
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
@@ -64,13 +65,12 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=" ".join(problems))
             return result
         leases = _Leases(self._low_level_execute_command, [job["lease_path"] for job in jobs if job["jid"] is not None])
-        signals = _StopSignals()
         try:
-            with signals, _ControllerOutput() as controller_output:
+            with _StopSignals() as signals, _ControllerOutput() as controller_output:
                 try:
                     results = self._follow(jobs, args, task_vars, leases)
                 except PlayStopped as stop:
-                    self._stop_runs(jobs, leases, stop, task_vars, controller_output)
+                    self._stop_runs(jobs, leases, stop, controller_output)
                     signals.redeliver(stop.signum)
                     result.update(failed=True, msg=stop.why)
                     return result
@@ -124,7 +124,7 @@ class ActionModule(ActionBase):
             delay *= 2
         return [finished[number] for number in range(len(jobs))]
 
-    def _stop_runs(self, jobs, leases, stop, task_vars, controller_output):
+    def _stop_runs(self, jobs: list, leases: _Leases, stop: PlayStopped, controller_output: _ControllerOutput) -> None:
         """The play is going: revoke the leases of the runs still going, so that they stop writing, then say what they
         had sent and what to run next."""
         unfinished = leases.unfinished()
@@ -134,7 +134,7 @@ class ActionModule(ActionBase):
         if running:
             controller_output.write("\n".join(stopped_lines(stop.why, running, sys.argv)))
 
-    def _progress_now(self, path):
+    def _progress_now(self, path: Optional[str]) -> Optional[dict]:
         """A job's progress file, read with one shell command: the play is going, there is no time to run a module."""
         if not path:
             return None
@@ -144,7 +144,7 @@ class ActionModule(ActionBase):
         except ValueError:
             return None
 
-    def _remove_files(self, *paths):
+    def _remove_files(self, *paths: Optional[str]) -> None:
         paths = [path for path in paths if path]
         if paths:
             self._low_level_execute_command("rm -f -- %s" % " ".join(shlex.quote(path) for path in paths))
@@ -186,7 +186,7 @@ def _interval_problems(args):
 class PlayStopped(Exception):
     """The play that runs this task is going: interrupted, its job cancelled, or its controller process gone."""
 
-    def __init__(self, why, signum=None):
+    def __init__(self, why: str, signum: Optional[int] = None) -> None:
         super().__init__(why)
         self.why = why
         self.signum = signum
@@ -198,17 +198,17 @@ class _Leases:
     Also watches the controller process: ansible-runner cancels a job by killing ansible-playbook's process group,
     which this worker (in a session of its own) is not part of; it then has another parent."""
 
-    def __init__(self, execute, paths):
+    def __init__(self, execute: Callable[[str], dict], paths: list) -> None:
         self._execute = execute
         self._paths = [path for path in paths if path]
         self._parent = os.getppid()
         self._renewed = time.monotonic()
 
-    def forget(self, path):
+    def forget(self, path: Optional[str]) -> None:
         if path in self._paths:
             self._paths.remove(path)
 
-    def renew_if_due(self):
+    def renew_if_due(self) -> None:
         if os.getppid() != self._parent:
             raise PlayStopped("the controller process of this play is gone (its job was cancelled, or it was killed)")
         if self._paths and time.monotonic() - self._renewed >= RENEW_SECONDS:
@@ -216,7 +216,7 @@ class _Leases:
             self._execute("touch -c -- %s" % " ".join(shlex.quote(path) for path in self._paths))
             self._renewed = time.monotonic()
 
-    def sleep(self, seconds):
+    def sleep(self, seconds: float) -> None:
         """Sleep, renewing the leases when due."""
         end = time.monotonic() + seconds
         while True:
@@ -226,11 +226,11 @@ class _Leases:
                 return
             time.sleep(min(left, RENEW_SECONDS / 2))
 
-    def unfinished(self):
+    def unfinished(self) -> list:
         """The lease paths of the runs not finished yet (whether they were started with a lease or not)."""
         return list(self._paths)
 
-    def revoke(self):
+    def revoke(self) -> list:
         """Remove the leases; returns the paths of those that existed: runs started without one go on."""
         paths, self._paths = self._paths, []
         if not paths:
@@ -247,22 +247,22 @@ class _ControllerOutput:
     ansible-runner), so the worker writes to that output itself (Linux: /proc/<parent>/fd/1, appended to). Without
     it, the lines go through Display, which may or may not reach the output in time."""
 
-    def __init__(self):
-        self._descriptor = None
+    def __init__(self) -> None:
+        self._descriptor: Optional[int] = None
 
-    def __enter__(self):
+    def __enter__(self) -> _ControllerOutput:
         try:
             self._descriptor = os.open("/proc/%d/fd/1" % os.getppid(), os.O_WRONLY | os.O_APPEND | os.O_NOCTTY)
         except OSError:
             self._descriptor = None
         return self
 
-    def __exit__(self, *_exception):
+    def __exit__(self, *_exception: object) -> None:
         if self._descriptor is not None:
             os.close(self._descriptor)
             self._descriptor = None
 
-    def write(self, text):
+    def write(self, text: str) -> None:
         if self._descriptor is None:
             display.display(text)
             return
@@ -274,35 +274,35 @@ class _ControllerOutput:
 
 class _StopSignals:
     """While following: SIGINT and SIGTERM (Ctrl-C, a cancelled job) raise PlayStopped, so that the runs are told to
-    stop before the worker ends; from then on both are ignored until redeliver(), so that the telling is not cut short
-    by the controller's next signal. Signals can only be handled in the main thread: elsewhere nothing changes."""
+    stop before the worker ends; from then on both are ignored until redeliver() or the end of the block, so that the
+    telling is not cut short by the controller's next signal. Signals can only be handled in the main thread:
+    elsewhere nothing changes."""
 
-    def __init__(self):
-        self._previous = {}
+    def __init__(self) -> None:
+        self._previous: dict = {}
 
-    def __enter__(self):
+    def __enter__(self) -> _StopSignals:
         if threading.current_thread() is threading.main_thread():
             for number in STOP_SIGNALS:
                 self._previous[number] = signal.signal(number, self._stop)
         return self
 
-    def __exit__(self, kind, _error, _traceback):
-        if kind is not PlayStopped:
-            self._restore()
+    def __exit__(self, *_exception: object) -> None:
+        self._restore()
 
-    def redeliver(self, signum):
+    def redeliver(self, signum: Optional[int]) -> None:
         """Give the signal that stopped the follow to the handler it replaced (Ansible's ends the worker)."""
         self._restore()
         if signum is not None:
             os.kill(os.getpid(), signum)
 
-    def _restore(self):
+    def _restore(self) -> None:
         for number, handler in self._previous.items():
             signal.signal(number, handler)
         self._previous = {}
 
     @staticmethod
-    def _stop(signum, _frame):
+    def _stop(signum: int, _frame: object) -> None:
         for number in STOP_SIGNALS:
             signal.signal(number, signal.SIG_IGN)
         raise PlayStopped("the play was interrupted (%s)" % signal.Signals(signum).name, signum)

@@ -19,10 +19,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 from ansible_collections.mde.response.plugins.module_utils.write_barrier import NotSent
+
+if TYPE_CHECKING:  # run_progress.py reads this file's STOPPED_CODE
+    from ansible_collections.mde.response.plugins.module_utils.run_progress import RunProgress
 
 # A follower renews the lease every RENEW_SECONDS; one that has not done so for LEASE_SECONDS is gone.
 LEASE_SECONDS = 10.0
@@ -106,7 +109,7 @@ class RunLease:
         return None
 
 
-def finish_leased_run(lease: RunLease, progress) -> None:
+def finish_leased_run(lease: RunLease, progress: RunProgress) -> None:
     """At the end of a run: the lease goes, and so does a stopped run's progress file, which nobody follows any more."""
     if lease.stopped:
         progress.discard()
