@@ -113,7 +113,10 @@ class ActionModule(ActionBase):
             if not statuses:
                 break
             if now - started >= args["timeout"]:
-                finished.update((number, unfinished_result(status, args["timeout"])) for number, status in statuses.items())
+                # Nobody follows them any more: a run with a lease is told to stop rather than left to lapse unseen.
+                revoked = leases.revoke()
+                finished.update((number, unfinished_result(status, args["timeout"], jobs[number]["lease_path"] in revoked))
+                                for number, status in statuses.items())
                 break
             if now - last_report >= args["report_interval"]:
                 last_report = now

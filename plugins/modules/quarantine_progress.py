@@ -67,8 +67,9 @@ options:
     default: 5
   timeout:
     description:
-      - Seconds after which the runs still going are returned as failed (each goes on in the background). Submitting
-        to thousands of machines at the API's limits takes hours.
+      - Seconds after which the runs still going are returned as failed. A run with a lease is then told to stop (its
+        lease is removed, so it sends no further write); one without goes on in the background. Submitting to
+        thousands of machines at the API's limits takes hours.
     type: int
     default: 18000
 attributes:

@@ -81,13 +81,18 @@ def progress_line(label, progress):
     return line
 
 
-def unfinished_result(status, timeout):
-    """The result of a job still running when the action stopped following it."""
+def unfinished_result(status, timeout, stopped=False):
+    """The result of a job still running when the action stopped following it; ``stopped`` when its lease was
+    removed then, so that it sends no further write."""
     result = dict(status)
-    result.update(failed=True, msg=(
-        "job %s was still running after %d s, when mde.response.quarantine_progress stopped following it; it goes on in "
-        "the background: raise timeout, or run the same task again later (it is idempotent: machines already done "
-        "show as existing)" % (status.get("ansible_job_id"), timeout)))
+    if stopped:
+        what = ("its lease was removed, so it sends no further write: the machines done so far stay done, and running "
+                "the same task again (with a higher timeout) finishes the rest, showing them as existing")
+    else:
+        what = ("it goes on in the background: raise timeout, or run the same task again later (it is idempotent: "
+                "machines already done show as existing)")
+    result.update(failed=True, msg="job %s was still running after %d s, when mde.response.quarantine_progress stopped "
+                                   "following it; %s" % (status.get("ansible_job_id"), timeout, what))
     return result
 
 

@@ -70,6 +70,9 @@ def test_a_job_still_running_at_the_timeout_fails_and_says_it_goes_on():
     result = unfinished_result({"ansible_job_id": "j1.42", "finished": False, "item": {"item": SHA1}}, 600)
     assert result["failed"] is True and result["finished"] is False and result["item"] == {"item": SHA1}
     assert result["msg"].startswith("job j1.42 was still running after 600 s") and "run the same task again" in result["msg"]
+    assert "goes on in the background" in result["msg"]
+    stopped = unfinished_result({"ansible_job_id": "j1.42", "finished": False}, 600, stopped=True)
+    assert "its lease was removed, so it sends no further write" in stopped["msg"] and "finishes the rest" in stopped["msg"]
 
 
 def test_the_lines_when_the_play_stops_say_what_was_sent_and_the_command_that_finishes():
