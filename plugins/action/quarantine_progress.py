@@ -205,7 +205,8 @@ class _Leases:
         self._execute = execute
         self._paths = [path for path in paths if path]
         self._parent = os.getppid()
-        self._renewed = time.monotonic()
+        # The first renewal comes at once: it ends the grace the runs were started with.
+        self._renewed = float("-inf")
 
     def forget(self, path: Optional[str]) -> None:
         if path in self._paths:

@@ -30,6 +30,9 @@ if TYPE_CHECKING:  # run_progress.py reads this file's STOPPED_CODE
 # A follower renews the lease every RENEW_SECONDS; one that has not done so for LEASE_SECONDS is gone.
 LEASE_SECONDS = 10.0
 RENEW_SECONDS = 2.0
+# A run's follower starts after every run of the loop that starts them (one per file) has started: the first lease
+# holds this much longer, so that the follower can take over.
+START_GRACE_SECONDS = 120.0
 STOPPED_CODE = "RunStopped"
 
 
@@ -62,12 +65,14 @@ class RunLease:
         return self._reason is not None
 
     def grant(self) -> None:
-        """Start the lease (owner-only file, touched now), so that the run may write until the follower takes over."""
+        """Start the lease (an owner-only file), holding START_GRACE_SECONDS longer than a renewal, so that the run may
+        write until its follower takes over."""
         if self._path is None:
             return
         try:
             os.close(os.open(self._path, os.O_WRONLY | os.O_CREAT, 0o600))
-            os.utime(self._path)
+            until = self._timer() + START_GRACE_SECONDS
+            os.utime(self._path, (until, until))
         except OSError as error:
             raise InputError("lease_path %s cannot be written (%s): give a file in a folder this account can write, "
                              "the one of progress_path for example" % (self._path, error.strerror)) from None

@@ -134,7 +134,8 @@ options:
         has not been touched for 10 seconds, the run sends no further write. The machines it had not written
         by then fail with RV(actions[].error.code=RunStopped), unsent; running the same task again finishes them
         (the machines already written show as V(existing)), O(state=cancelled) undoes what was sent.
-      - The run creates the file (owner-only) when it starts; its folder must exist.
+      - The run creates the file (owner-only) when it starts, valid for 2 minutes, so that the follower can start
+        after the loop that starts the runs; its folder must exist.
         M(mde.response.quarantine_progress) renews the file named like the job's progress file with the extension
         C(.lease) (C(<folder>/<label>.lease) next to C(<folder>/<label>.json)), or the job's own C(lease_path).
       - Without it (a run followed with C(ansible.builtin.async_status), or not in the background), nothing stops

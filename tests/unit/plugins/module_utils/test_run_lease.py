@@ -11,7 +11,7 @@ import pytest
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 from ansible_collections.mde.response.plugins.module_utils.pacing import RateLimiter
 from ansible_collections.mde.response.plugins.module_utils.transport import HttpTransport
-from ansible_collections.mde.response.plugins.module_utils.run_lease import LEASE_SECONDS, RunLease, RunStopped
+from ansible_collections.mde.response.plugins.module_utils.run_lease import LEASE_SECONDS, START_GRACE_SECONDS, RunLease, RunStopped
 from ansible_collections.mde.response.plugins.module_utils.write_barrier import NotSent
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.test_transport import Harness, reply
 
@@ -48,10 +48,24 @@ def test_a_lease_not_renewed_for_its_seconds_has_lapsed(tmp_path):
     now = [time.time()]
     lease = RunLease(path, timer=lambda: now[0])
     lease.grant()
+    os.utime(path, (now[0], now[0]))  # the follower's renewal
     now[0] += LEASE_SECONDS - 1
     lease.check()
     now[0] += 2
     with pytest.raises(RunStopped, match=r"last renewed \d+ s ago, more than 10 s: the controller is gone"):
+        lease.check()
+
+
+def test_the_first_lease_waits_for_the_follower_to_start(tmp_path):
+    """The runs of a loop over files all start before their follower: the granted lease holds a grace period."""
+    path = str(tmp_path / "run.lease")
+    now = [time.time()]
+    lease = RunLease(path, timer=lambda: now[0])
+    lease.grant()
+    now[0] += START_GRACE_SECONDS + LEASE_SECONDS - 1
+    lease.check()
+    now[0] += 2
+    with pytest.raises(RunStopped):
         lease.check()
 
 
