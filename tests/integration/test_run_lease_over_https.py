@@ -94,3 +94,22 @@ def test_a_removed_lease_leaves_the_rest_unsent_and_a_run_again_finishes_it(simu
     rerun = run(simulator, again, RunProgress(None, SystemClock()), machine_ids=ids(machines))
     assert rerun.summary["existing"] == sent and rerun.summary["created"] == MACHINES - sent
     assert len(writes(simulator)) == MACHINES
+
+
+def test_what_a_stopped_run_sent_is_undone_with_state_cancelled(simulator, tmp_path):
+    machines = seed(simulator, MACHINES)
+    simulator.faults.add(WRITE, "latency", delay=HELD_WRITE)
+    lease_path = str(tmp_path / "run.lease")
+    lease = RunLease(lease_path)
+    lease.grant()
+    remove_after_writes(simulator, lease_path, STOP_AFTER_WRITES)
+    stopped = run(simulator, lease, RunProgress(None, SystemClock()), machine_ids=ids(machines))
+
+    undo = run(simulator, RunLease(None), RunProgress(None, SystemClock()), machine_ids=ids(machines), state="cancelled")
+
+    created = {entry["machine_id"] for entry in stopped.actions if entry["outcome"] == "created"}
+    assert created and len(created) < MACHINES
+    assert {entry["machine_id"] for entry in undo.actions if entry["outcome"] == "cancelled"} == created
+    assert {entry["outcome"] for entry in undo.actions if entry["machine_id"] not in created} == {"not_present"}
+    assert len(simulator.log_for(route="machineactions.cancel")) == len(created)
+    assert len(writes(simulator)) == len(created)
