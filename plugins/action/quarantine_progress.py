@@ -71,7 +71,9 @@ class ActionModule(ActionBase):
                     results = self._follow(jobs, args, task_vars, leases)
                 except PlayStopped as stop:
                     self._stop_runs(jobs, leases, stop, controller_output)
-                    signals.redeliver(stop.signum)
+                    self._remove_tmp_path(self._connection._shell.tmpdir)
+                    # The worker ends as Ansible ends it on a signal; with the controller gone, nobody would read a result.
+                    signals.redeliver(stop.signum or signal.SIGTERM)
                     result.update(failed=True, msg=stop.why)
                     return result
         finally:
@@ -294,11 +296,10 @@ class _StopSignals:
     def __exit__(self, *_exception: object) -> None:
         self._restore()
 
-    def redeliver(self, signum: Optional[int]) -> None:
+    def redeliver(self, signum: int) -> None:
         """Give the signal that stopped the follow to the handler it replaced (Ansible's ends the worker)."""
         self._restore()
-        if signum is not None:
-            os.kill(os.getpid(), signum)
+        os.kill(os.getpid(), signum)
 
     def _restore(self) -> None:
         for number, handler in self._previous.items():
