@@ -93,7 +93,8 @@ class ActionModule(ActionBase):
         self._low_level_execute_command("chmod 0700 -- %s 2>/dev/null || true" % shlex.quote(async_dir))
         # A run that was not started in the background has its result already.
         finished = {number: job["item"] for number, job in enumerate(jobs) if job["jid"] is None}
-        display.display(stop_notice(len(jobs) - len(finished)))
+        if len(finished) < len(jobs):
+            display.display(stop_notice(len(jobs) - len(finished)))
         started = last_report = time.monotonic()
         delay = FIRST_POLL_DELAY
         while True:
