@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
@@ -46,12 +46,14 @@ class DefenderModule(AnsibleModule):
         variables = OPTIONS_BY_NAME["proxy_url"].env + ENVIRONMENT_PROXY_VARIABLES
         self.no_log_values.update(proxy_secrets(self.params.get("proxy_url"), *(os.environ.get(name) for name in variables)))
 
-    def defender_client(self, pacing_listener: PacingListener | None = None) -> DefenderClient:
+    def defender_client(self, pacing_listener: PacingListener | None = None,
+                        write_gate: Callable[[], None] | None = None) -> DefenderClient:
         """The API client for the connection options; raises InputError for bad ones, before any request.
 
-        ``pacing_listener(seconds, window_seconds, limit)`` is told of every wait for one of the API's limits."""
+        ``pacing_listener(seconds, window_seconds, limit)`` is told of every wait for one of the API's limits;
+        ``write_gate()`` is called before each write is sent and raises to keep it unsent (run_lease.py)."""
         settings = ConnectionSettings.from_options({name: self.params.get(name) for name in CONNECTION_ARGUMENT_SPEC})
-        client = build_client(settings, self.clock, pacing_listener)
+        client = build_client(settings, self.clock, pacing_listener, write_gate)
         for warning in settings.warnings:
             self.warn(warning)
         return client

@@ -25,6 +25,14 @@ description:
   - Returns RV(results) in the shape an C(ansible.builtin.async_status) loop over the jobs registers, so that the
     P(mde.response.quarantine_results#filter) filter reads them; the warnings of the runs are passed on.
   - A run that was not started in the background (no job ID) is returned as it was given.
+  - Renews every 2 seconds the lease of each run still going (its
+    O(mde.response.stop_and_quarantine_file#module:lease_path)), so that the run writes only while the play follows
+    it. When the play is interrupted (Ctrl-C, SIGINT or SIGTERM, which is also how AWX cancels a job in ansible-runner
+    when it does not kill its container) or ansible-playbook's process is gone, it removes the leases at once,
+    prints for each run the machines done so far and the command that finishes the rest (and the one that undoes
+    it), and fails; each run then sends no further write. A command line that holds a secret is not printed.
+  - Makes the async folder private (mode 0700), since Ansible writes each job's result there readable by all. Once a
+    job has finished and its result is read, its status file, its progress file and its lease are removed.
   - This is an action plugin that runs on the controller and uses the connection to read each job's status.
 author:
   - mde.response maintainers (@mde-response)
@@ -34,7 +42,9 @@ options:
       - The runs to follow. Each is either the registered result of a task started with C(async) and C(poll=0)
         (for a loop, its C(results); the loop item is the label), or a dict with C(jid) (the job ID,
         C(ansible_job_id) of that result), C(label) (how the lines name the run; default the job ID) and
-        C(progress_path) (the file given to the run's O(mde.response.stop_and_quarantine_file#module:progress_path)).
+        C(progress_path) (the file given to the run's O(mde.response.stop_and_quarantine_file#module:progress_path))
+        and C(lease_path) (the run's O(mde.response.stop_and_quarantine_file#module:lease_path); default the progress
+        file's name with the extension C(.lease)).
     type: list
     elements: raw
     required: true
@@ -57,8 +67,9 @@ options:
     default: 5
   timeout:
     description:
-      - Seconds after which the runs still going are returned as failed (each goes on in the background). Submitting
-        to thousands of machines at the API's limits takes hours.
+      - Seconds after which the runs still going are returned as failed. A run with a lease is then told to stop (its
+        lease is removed, so it sends no further write); one without goes on in the background. Submitting to
+        thousands of machines at the API's limits takes hours.
     type: int
     default: 18000
 attributes:
@@ -92,6 +103,7 @@ EXAMPLES = r"""
     observed: true
     allow_partial: true
     progress_path: "{{ progress_folder.path }}/{{ item }}.json"
+    lease_path: "{{ progress_folder.path }}/{{ item }}.lease"
   loop:
     - 87662bc3d60e4200ceaf7aae249d1c343f4b83c9
     - a0c659857ccbe457fdaf5fe21d54efdcbf6f6508
@@ -119,8 +131,8 @@ RETURN = r"""
 results:
   description:
     - One entry per job, in the order of O(jobs), as C(ansible.builtin.async_status) returns it once the job has
-      finished (C(ansible_job_id), C(finished), C(started), C(results_file) and the module's own return values such
-      as C(summary), C(actions), C(failed), C(msg)), with C(item) set to the job as given.
+      finished (C(ansible_job_id), C(finished), C(started), C(results_file), removed once read, and the module's own
+      return values such as C(summary), C(actions), C(failed), C(msg)), with C(item) set to the job as given.
     - A job still running at O(timeout) has C(finished=false), C(failed=true) and a C(msg) saying so.
   returned: always
   type: list

@@ -121,9 +121,25 @@ options:
       - A file in which the module keeps its progress while it runs (machines done and total, outcomes so far, the
         expected end at Defender's limits, a wait for a limit, with O(wait) the actions' statuses at each read), for
         a task started with C(async) and C(poll=0) that
-        M(mde.response.quarantine_progress) follows. Its folder must exist; the file is replaced in one step,
-        readable by its owner only, and left in place when the run ends.
+        M(mde.response.quarantine_progress) follows. Its folder must exist; the file is replaced in one step and
+        readable by its owner only. M(mde.response.quarantine_progress) removes it once it has read the run's
+        result; a run stopped by its O(lease_path) removes it itself.
       - Without it, nothing is written.
+    type: path
+  lease_path:
+    description:
+      - For a run started with C(async) and C(poll=0) and followed by M(mde.response.quarantine_progress), a file
+        the follower touches every 2 seconds and removes when the play is interrupted (Ctrl-C), its AWX job
+        cancelled or its controller process gone. Before each write the run looks at it; once it is missing or
+        has not been touched for 10 seconds, the run sends no further write. The machines it had not written
+        by then fail with RV(actions[].error.code=RunStopped), unsent; running the same task again finishes them
+        (the machines already written show as V(existing)), O(state=cancelled) undoes what was sent.
+      - The run creates the file (owner-only) when it starts, valid for 2 minutes, so that the follower can start
+        after the loop that starts the runs; its folder must exist.
+        M(mde.response.quarantine_progress) renews the file named like the job's progress file with the extension
+        C(.lease) (C(<folder>/<label>.lease) next to C(<folder>/<label>.json)), or the job's own C(lease_path).
+      - Without it (a run followed with C(ansible.builtin.async_status), or not in the background), nothing stops
+        the run but its end.
     type: path
 extends_documentation_fragment:
   - mde.response.connection
@@ -179,6 +195,8 @@ EXAMPLES = r"""
     comment: "INC-4711: ransomware dropper"
     observed: true
     progress_path: /tmp/quarantine-87662bc3.json
+    # Followed by mde.response.quarantine_progress: Ctrl-C on the play stops the run's writes too.
+    lease_path: /tmp/quarantine-87662bc3.lease
   async: 14400
   poll: 0
   register: quarantine_job
@@ -248,7 +266,8 @@ actions:
         code:
           description: The API's error code (for example C(Forbidden), C(OsPlatformNotSupported)), or one of the
             module's own (C(MachineNotFound), C(AmbiguousMachineName), C(WaitTimeout), C(ActionFailed),
-            C(ActionTimeOut), C(ActionCancelled), C(CancelNotConfirmed)).
+            C(ActionTimeOut), C(ActionCancelled), C(CancelNotConfirmed), C(RunStopped) for a machine left unsent
+            because the run's O(lease_path) lapsed).
           type: str
         message:
           description: What went wrong, with the API's correlation ID when it gave one.
@@ -326,6 +345,7 @@ error:
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
 from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
 from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
+from ansible_collections.mde.response.plugins.module_utils._quarantine.run_lease import RunLease, finish_leased_run
 from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import RunProgress
 from ansible_collections.mde.response.plugins.module_utils._quarantine.module_result import module_result
 
@@ -346,14 +366,18 @@ def main():
             allow_partial=dict(type="bool", default=False),
             fail_when_queued=dict(type="bool", default=False),
             progress_path=dict(type="path"),
+            lease_path=dict(type="path"),
         ),
         supports_check_mode=True,
     )
     with module.failing_on_errors():
         request = QuarantineRequest.from_options(module.params)
         progress = RunProgress(module.params["progress_path"], module.clock)
-        engine = StopAndQuarantineEngine(module.defender_client(progress.waiting_for_limit), module.clock, progress=progress)
-        result = engine.run(request, check_mode=module.check_mode)
+        lease = RunLease(module.params["lease_path"], on_stop=progress.stopped)
+        lease.grant()
+        client = module.defender_client(progress.waiting_for_limit, write_gate=lease.check)
+        result = StopAndQuarantineEngine(client, module.clock, progress=progress, lease=lease).run(request, check_mode=module.check_mode)
+        finish_leased_run(lease, progress)
     outcome = module_result(result, allow_partial=request.allow_partial, fail_when_queued=request.fail_when_queued)
     module.finish(outcome.output, outcome.warnings, outcome.failure)
 

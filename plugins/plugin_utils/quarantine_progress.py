@@ -7,7 +7,10 @@ of jobs it stopped following."""
 
 from __future__ import annotations
 
+import os
 import posixpath
+import shlex
+import shutil
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -19,6 +22,9 @@ from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progr
     WRITING,
 )
 
+LEASE_SUFFIX = ".lease"
+# Connection options whose values are secrets, and the words of other secrets: a command line naming one is not printed.
+SECRET_WORDS = ("secret", "password", "token", "proxy_url", "mde_connection", "credential")
 WINDOW_WORDS = {"minute": "per-minute limit (%s calls a minute)", "hour": "hourly limit (%s calls an hour)"}
 
 
@@ -28,11 +34,13 @@ class JobError(ValueError):
 
 def jobs_to_follow(jobs, progress_dir=None):
     """The jobs as dicts with ``jid`` (None for a run that was not started in the background), ``label``,
-    ``progress_path`` (or None) and ``item`` (the job as given).
+    ``progress_path`` (or None), ``lease_path`` (the run's lease, run_lease.py, or None) and ``item`` (the job as
+    given).
 
     Each job is a dict with ``jid`` and optional ``label`` and ``progress_path``, or the registered result of a task
     started with ``async`` and ``poll: 0`` (``ansible_job_id``; its loop ``item`` is the label). A job without
-    ``progress_path`` has ``<progress_dir>/<label>.json`` when ``progress_dir`` is given.
+    ``progress_path`` has ``<progress_dir>/<label>.json`` when ``progress_dir`` is given; one without ``lease_path``
+    has the progress file's name with the extension ``.lease``.
     """
     followed = []
     for number, job in enumerate(jobs, start=1):
@@ -44,7 +52,9 @@ def jobs_to_follow(jobs, progress_dir=None):
             raise JobError("jobs[%d] has an empty jid: give the ansible_job_id of the task started with async and poll: 0" % number)
         label = str(job.get("label", job.get("item", jid)))
         progress_path = job.get("progress_path") or (posixpath.join(progress_dir, label + ".json") if progress_dir else None)
-        followed.append({"jid": None if jid is None else str(jid), "label": label, "progress_path": progress_path, "item": dict(job)})
+        lease_path = job.get("lease_path") or (posixpath.splitext(progress_path)[0] + LEASE_SUFFIX if progress_path else None)
+        followed.append({"jid": None if jid is None else str(jid), "label": label, "progress_path": progress_path,
+                         "lease_path": lease_path, "item": dict(job)})
     return followed
 
 
@@ -71,13 +81,18 @@ def progress_line(label, progress):
     return line
 
 
-def unfinished_result(status, timeout):
-    """The result of a job still running when the action stopped following it."""
+def unfinished_result(status, timeout, stopped=False):
+    """The result of a job still running when the action stopped following it; ``stopped`` when its lease was
+    removed then, so that it sends no further write."""
     result = dict(status)
-    result.update(failed=True, msg=(
-        "job %s was still running after %d s, when mde.response.quarantine_progress stopped following it; it goes on in "
-        "the background: raise timeout, or run the same task again later (it is idempotent: machines already done "
-        "show as existing)" % (status.get("ansible_job_id"), timeout)))
+    if stopped:
+        what = ("its lease was removed, so it sends no further write: the machines done so far stay done, and running "
+                "the same task again (with a higher timeout) finishes the rest, showing them as existing")
+    else:
+        what = ("it goes on in the background: raise timeout, or run the same task again later (it is idempotent: "
+                "machines already done show as existing)")
+    result.update(failed=True, msg="job %s was still running after %d s, when mde.response.quarantine_progress stopped "
+                                   "following it; %s" % (status.get("ansible_job_id"), timeout, what))
     return result
 
 
@@ -92,3 +107,45 @@ def _clock_time(moment):
         return datetime.strptime(moment, TIME_FORMAT).strftime("%H:%M")
     except (TypeError, ValueError):
         return "an unknown time"
+
+
+def stop_notice(count: int) -> str:
+    """The line printed when the follow begins: how to stop, before anyone needs to."""
+    return ("following %d background run(s): Ctrl-C (or cancelling the AWX job) stops their writes within a few seconds; "
+            "the same command again then finishes them" % count)
+
+
+def stopped_lines(why: str, running: list, argv: list) -> list:
+    """What the play prints when it stops following runs that are still going: for each, what it had sent, then
+    what to run next. ``running`` holds (label, progress file content or None, whether its lease was revoked);
+    ``argv`` is ansible-playbook's."""
+    lines = ["%s: %d run(s) had not finished. A run with a lease (lease_path) sends no further write within a few "
+             "seconds (writes already on their way still land) and leaves its other machines unsent:" % (why, len(running))]
+    for label, progress, stopped in running:
+        if progress and progress.get("phase") != "planning":
+            done = "%d/%d machines done when the play stopped%s" % (
+                progress.get("done", 0), progress.get("total", 0), _outcomes(progress.get("outcomes")))
+        else:
+            done = "no machine written yet"
+        lines.append("%s: %s; %s" % (label, done, "stopped, the others unsent" if stopped else
+                                     "started without lease_path, it goes on in the background"))
+    finish, undo = rerun_commands(argv)
+    lines.append("To finish (machines already done show as existing, none is written twice), run the same command again: %s"
+                 % (finish or "the same ansible-playbook command (not printed: it holds a secret)"))
+    lines.append("To undo what was sent instead: %s" % (
+        undo or "run the play again with state cancelled (the module's state: cancelled)"))
+    lines.append("In AWX: relaunch the job, or launch it with state cancelled.")
+    return lines
+
+
+def rerun_commands(argv: list) -> tuple:
+    """(the command line that ran the play, the one that cancels what it sent) to print, each None when unknown:
+    a command line with a secret in it is never printed, and only the collection's quarantine playbook is known to
+    take ``-e state=cancelled``."""
+    if not argv or any(word in argument.lower() for argument in argv for word in SECRET_WORDS):
+        return None, None
+    program = os.path.basename(argv[0])
+    words = [program if shutil.which(program) == argv[0] else argv[0]] + list(argv[1:])
+    finish = shlex.join(words)
+    undo = shlex.join(words + ["-e", "state=cancelled"]) if "mde.response.quarantine" in argv else None
+    return finish, undo

@@ -126,8 +126,9 @@ def test_awx_shows_the_progress_lines_as_events_before_the_table(simulator, ansi
 
 
 def test_a_playbook_of_its_own_follows_a_background_run_and_shows_its_warnings(simulator, ansible):
-    """The module with async, poll: 0 and a progress_path, followed by mde.response.quarantine_progress as the role
-    README shows: progress lines with the run's label, the module's result in `results`, its warnings in the play."""
+    """The module with async, poll: 0, a progress_path and a lease_path, followed by mde.response.quarantine_progress
+    as the role README shows: progress lines with the run's label, the module's result in `results`, its warnings in
+    the play, and the job's files removed once read."""
     machines = seed(simulator, MACHINES)
     simulator.configure(clock_speed=SPEED)
 
@@ -139,4 +140,7 @@ def test_a_playbook_of_its_own_follows_a_background_run_and_shows_its_warnings(s
     assert result["finished"] is True and result["summary"]["created"] == MACHINES
     # Only the background run warns of the testing hook: the warning came through the action.
     assert "MDE_TIME_SCALE=%d is set" % SPEED in run.output
+    # Read, so removed: the progress file, the lease and the job's status file.
+    assert run.result("List what the follow left in the folder")["files"] == []
+    assert not os.path.exists(result["results_file"])
     assert_one_write_each(simulator, machines)

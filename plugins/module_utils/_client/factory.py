@@ -9,7 +9,7 @@ application, so that what one of them is told about the API holds for the other.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 from ansible_collections.mde.response.plugins.module_utils._client import auth, session
 from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
@@ -26,8 +26,11 @@ def missing_libraries() -> list[tuple[str, str]]:
             if error]
 
 
-def build_client(settings: ConnectionSettings, clock: Clock, pacing_listener: Optional[PacingListener] = None) -> DefenderClient:
+def build_client(settings: ConnectionSettings, clock: Clock, pacing_listener: Optional[PacingListener] = None,
+                 write_gate: Optional[Callable[[], None]] = None) -> DefenderClient:
     """The API client for the settings; raises InputError for an unusable credential, before any request.
+
+    ``write_gate()`` is called before each write is sent and raises to keep it unsent.
 
     A token cache folder that cannot be used adds its warning to ``settings.warnings``: callers show them after this.
     """
@@ -35,4 +38,5 @@ def build_client(settings: ConnectionSettings, clock: Clock, pacing_listener: Op
     pacer = RateLimiter(clock=clock, shared_path=shared_pacing_path(settings, prepare_cache_folder(settings)),
                         listener=pacing_listener)
     token_provider = auth.build_token_provider(settings, http_session, clock)
-    return DefenderClient(HttpTransport(settings, token_provider, http_session, clock=clock, pacer=pacer))
+    return DefenderClient(HttpTransport(settings, token_provider, http_session, clock=clock, pacer=pacer,
+                                        write_gate=write_gate))

@@ -15,7 +15,7 @@ import json
 import threading
 from collections import Counter
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from ansible_collections.mde.response.plugins.module_utils._client.clock import Clock, SystemClock
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError
@@ -93,7 +93,8 @@ class HttpTransport:
 
     def __init__(self, settings: ConnectionSettings, token_provider: TokenProvider, session: requests.Session,
                  clock: Clock | None = None, pacer: RateLimiter | None = None,
-                 max_retries: int = DEFAULT_MAX_RETRIES, max_wait: float = DEFAULT_MAX_WAIT) -> None:
+                 max_retries: int = DEFAULT_MAX_RETRIES, max_wait: float = DEFAULT_MAX_WAIT,
+                 write_gate: Callable[[], None] | None = None) -> None:
         self._settings = settings
         self._token_provider = token_provider
         self._session = session
@@ -104,6 +105,8 @@ class HttpTransport:
         self.stats = TransportStats()
         # The Date of the answer each thread received last: the engine's threads each read their own write's.
         self._last_answer = threading.local()
+        # Called before each write is sent, after any wait for the limits (which can be long); raises to keep it unsent.
+        self._write_gate = write_gate
 
     def request(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None,
                 route: str | None = None, collection: bool = False) -> dict[str, Any] | None:
@@ -114,7 +117,13 @@ class HttpTransport:
         token_refreshed = False
         while True:
             budget.start()
+            self._pass_write_gate(method)
             waited, place = self._pacer.acquire(route)
+            try:
+                self._pass_write_gate(method)
+            except MdeError:
+                self._pacer.settle(route, place, counted=False)
+                raise
             self.stats.add(paced_seconds=waited)
             self.stats.count_call(route)
             token = self._token_provider.get_token()
@@ -155,6 +164,10 @@ class HttpTransport:
                 self._wait_or_raise(budget, budget.after_failure(), failure)
                 continue
             return _result(method, route, response, collection)
+
+    def _pass_write_gate(self, method: str) -> None:
+        if self._write_gate is not None and method not in RESENDABLE_METHODS:
+            self._write_gate()
 
     def granted_roles(self) -> frozenset[str] | None:
         """The application permissions the access token's roles claim grants (a frozenset), or None when unknown."""

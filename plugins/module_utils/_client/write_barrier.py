@@ -19,7 +19,11 @@ from ansible_collections.mde.response.plugins.module_utils.errors import ApiErro
 Answer = TypeVar("Answer")
 
 
-class WritesStopped(MdeError):
+class NotSent(MdeError):
+    """A write the run did not send because it had stopped writing; the machine's result says why."""
+
+
+class WritesStopped(NotSent):
     """A write that was not sent, because an earlier write of the run was refused for a missing permission."""
 
     def __init__(self, refusal: ApiError, refused_target: Any) -> None:

@@ -19,7 +19,7 @@ from ansible_collections.mde.response.plugins.module_utils._model.entities impor
     is_in_flight,
 )
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError
-from ansible_collections.mde.response.plugins.module_utils._client.write_barrier import WriteBarrier, WritesStopped
+from ansible_collections.mde.response.plugins.module_utils._client.write_barrier import NotSent, WriteBarrier
 
 # How a quarantined file comes back (respond-file-alerts.md documents the full MpCmdRun.exe command).
 RESTORE_HINT = "MpCmdRun.exe -Restore"
@@ -56,7 +56,7 @@ class ActionCanceller:
             pass
         except ApiError as error:
             return self._after_refusal(action, error)
-        except (TransportError, WritesStopped) as error:
+        except (TransportError, NotSent) as error:
             return Outcome.FAILED, action, error_dict(error)
         return self._confirm(action)
 

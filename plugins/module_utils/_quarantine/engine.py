@@ -29,7 +29,8 @@ How each machine's outcome is decided (``error`` is set exactly when the outcome
   action that ended Failed/TimeOut/Cancelled (ActionFailed, ActionTimeOut, ActionCancelled) or is still in flight
   at ``wait_timeout`` on a machine that is not offline (WaitTimeout). After a write refused for a missing
   permission no further write is sent: the machines not yet written fail with the refusal's code, unsent
-  (write_barrier.py). ``changed`` still counts an action this run created that later failed.
+  (write_barrier.py); after the run's lease lapsed (run_lease.py) none either: those machines fail as RunStopped,
+  unsent. ``changed`` still counts an action this run created that later failed.
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ from ansible_collections.mde.response.plugins.module_utils._quarantine.existing_
 from ansible_collections.mde.response.plugins.module_utils._quarantine.list_lag import ListLag
 from ansible_collections.mde.response.plugins.module_utils._quarantine.machine_targets import resolve_targets
 from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest, State
+from ansible_collections.mde.response.plugins.module_utils._quarantine.run_lease import RunLease
 from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import RunProgress
-from ansible_collections.mde.response.plugins.module_utils._client.write_barrier import WriteBarrier, WritesStopped
+from ansible_collections.mde.response.plugins.module_utils._client.write_barrier import NotSent, WriteBarrier
 
 DEFAULT_MAX_WORKERS = 8
 # A lost write can take a while to appear in the action list (how long is undocumented), and re-posting too soon
@@ -94,7 +96,7 @@ class StopAndQuarantineEngine:
     """
 
     def __init__(self, client: DefenderClient, clock: Clock, max_workers: int = DEFAULT_MAX_WORKERS,
-                 progress: Optional[RunProgress] = None) -> None:
+                 progress: Optional[RunProgress] = None, lease: Optional[RunLease] = None) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self._client = client
@@ -102,6 +104,8 @@ class StopAndQuarantineEngine:
         self._max_workers = max_workers
         # Without a file to keep it in, the progress is counted and kept nowhere.
         self._progress = progress or RunProgress(None, clock)
+        # A run whose lease lapsed sends no write (the client's write gate refuses them) and waits for nothing.
+        self._lease = lease or RunLease(None)
 
     def run(self, request: QuarantineRequest, check_mode: bool = False) -> EngineResult:
         """Carry out a QuarantineRequest (in check mode: read only and predict); returns an EngineResult."""
@@ -119,7 +123,7 @@ class StopAndQuarantineEngine:
             self._plan_and_cancel(request, index, reachable, check_mode, warnings, barrier, refusal)
         else:
             self._plan_and_create(request, index, reachable, check_mode, warnings, barrier, refusal)
-            if request.wait and not check_mode:
+            if request.wait and not check_mode and not self._lease.stopped:
                 self._progress.waiting_for_actions(request.wait_timeout)
                 wait_until_final(self._client, self._clock, reachable, request.wait_timeout, on_read=self._progress.actions_read)
         file_known = self._file_known(request, results, check_mode, warnings)
@@ -229,7 +233,7 @@ class StopAndQuarantineEngine:
             except ApiError as refusal:
                 self._interpret_refusal(request, result, refusal, warnings)
                 return
-            except (TransportError, WritesStopped) as error:
+            except (TransportError, NotSent) as error:
                 result.fail(error_dict(error))
                 return
             created = action_created(action)

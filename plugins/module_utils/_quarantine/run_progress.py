@@ -17,11 +17,16 @@ The file (owner-only, replaced in one step) holds:
 - ``limit_wait``: ``{"window": "minute" | "hour", "limit": calls, "until": time}`` while the run waits for a limit;
 - ``actions_deadline``: while waiting for the actions, when the wait gives up at the latest;
 - ``action_statuses``: while waiting for the actions, status -> count of the machines' actions as last read;
+- ``stopped``: why the run stopped writing (its lease lapsed: run_lease.py), or None;
+- ``unsent``: the machines left unsent because it stopped;
 - ``updated``: when the file was written.
+
+A run that stopped writing removes the file at its end: the follower that would read it is gone.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import timedelta
@@ -29,6 +34,7 @@ from datetime import timedelta
 from ansible_collections.mde.response.plugins.module_utils._model.entities import action_status
 from ansible_collections.mde.response.plugins.module_utils._client.pacing import minutes_to_write
 from ansible_collections.mde.response.plugins.module_utils._client.private_files import replace_json
+from ansible_collections.mde.response.plugins.module_utils._quarantine.run_lease import STOPPED_CODE
 
 # Real seconds between two writes of the file while machines settle; a follower reads it every few seconds.
 WRITE_INTERVAL = 2.0
@@ -57,6 +63,7 @@ class RunProgress:
         self._results = []
         self._limit_wait = None
         self._actions_deadline = None
+        self._stopped = None
         self._written_at = None
         self._save(force=True)
 
@@ -94,14 +101,31 @@ class RunProgress:
     def finish(self):
         self._change_phase(DONE)
 
+    def stopped(self, reason: str) -> None:
+        """The run sends no further write (its lease lapsed), which a follower still reading should see at once."""
+        with self._lock:
+            self._stopped = reason
+        self._save(force=True)
+
+    def discard(self) -> None:
+        """Remove the file: nobody follows the run any more."""
+        path, self._path = self._path, None
+        if path is not None:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
     def snapshot(self):
         """What the file holds, as of now."""
         with self._lock:
             now = self._clock.now()
             outcomes: dict[str, int] = {}
+            unsent = 0
             for result in self._results:
                 if result.outcome is not None:
                     outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+                unsent += (getattr(result, "error", None) or {}).get("code") == STOPPED_CODE
             done = sum(outcomes.values())
             waiting = self._limit_wait if self._limit_wait is not None and self._limit_wait["until"] > now else None
             expected_end = None
@@ -122,6 +146,8 @@ class RunProgress:
                 "limit_wait": dict(waiting, until=_format(waiting["until"])) if waiting else None,
                 "actions_deadline": _format(self._actions_deadline) if self._phase == WAITING_FOR_ACTIONS else None,
                 "action_statuses": statuses or None,
+                "stopped": self._stopped,
+                "unsent": unsent,
                 "updated": _format(now),
             }
 

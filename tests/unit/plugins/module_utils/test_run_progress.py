@@ -54,7 +54,7 @@ def test_the_file_follows_the_phases_and_counts_the_outcomes_so_far(tmp_path):
         "phase": "writing", "done": 2, "total": 5, "outcomes": {"existing": 1, "failed": 1},
         # Three writes left fit in one minute of Defender's limits.
         "expected_end": stamp(START + timedelta(minutes=1)), "limit_wait": None, "actions_deadline": None, "action_statuses": None,
-        "updated": stamp(START)}
+        "stopped": None, "unsent": 0, "updated": stamp(START)}
 
     progress.waiting_for_actions(900)
     assert content(path)["actions_deadline"] == stamp(START + timedelta(seconds=900))

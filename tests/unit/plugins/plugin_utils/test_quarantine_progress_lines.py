@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from ansible_collections.mde.response.plugins.plugin_utils.quarantine_progress import (
     JobError,
     jobs_to_follow,
     progress_line,
+    rerun_commands,
+    stop_notice,
+    stopped_lines,
     unfinished_result,
 )
 
@@ -50,7 +55,9 @@ def test_registered_results_and_plain_jobs_are_followed_with_their_progress_file
     assert [(job["jid"], job["label"], job["progress_path"]) for job in jobs] == [
         ("j1.42", SHA1, "/run/%s.json" % SHA1), ("j2.43", "other", "/p/other.json"), (None, SHA1, "/run/%s.json" % SHA1)]
     assert jobs[0]["item"] == registered
-    assert jobs_to_follow([{"jid": "j3"}])[0] == {"jid": "j3", "label": "j3", "progress_path": None, "item": {"jid": "j3"}}
+    assert [job["lease_path"] for job in jobs] == ["/run/%s.lease" % SHA1, "/p/other.lease", "/run/%s.lease" % SHA1]
+    assert jobs_to_follow([{"jid": "j3"}])[0] == {"jid": "j3", "label": "j3", "progress_path": None, "lease_path": None, "item": {"jid": "j3"}}
+    assert jobs_to_follow([{"jid": "j4", "progress_path": "/p/x.json", "lease_path": "/l/x"}])[0]["lease_path"] == "/l/x"
 
 
 @pytest.mark.parametrize("jobs, message", [(["j1"], "jobs[1] is not a dict"), ([{"jid": None}], "jobs[1] has an empty jid")])
@@ -63,3 +70,34 @@ def test_a_job_still_running_at_the_timeout_fails_and_says_it_goes_on():
     result = unfinished_result({"ansible_job_id": "j1.42", "finished": False, "item": {"item": SHA1}}, 600)
     assert result["failed"] is True and result["finished"] is False and result["item"] == {"item": SHA1}
     assert result["msg"].startswith("job j1.42 was still running after 600 s") and "run the same task again" in result["msg"]
+    assert "goes on in the background" in result["msg"]
+    stopped = unfinished_result({"ansible_job_id": "j1.42", "finished": False}, 600, stopped=True)
+    assert "its lease was removed, so it sends no further write" in stopped["msg"] and "finishes the rest" in stopped["msg"]
+
+
+def test_the_lines_when_the_play_stops_say_what_was_sent_and_the_command_that_finishes():
+    running = [("file", dict(WRITING, done=110, total=300, outcomes={"created": 110}), True),
+               ("other", {"phase": "planning"}, True), ("old", None, False)]
+    argv = [shutil.which("ansible-playbook") or "/opt/bin/ansible-playbook", "mde.response.quarantine", "-e", "sha1=%s" % SHA1,
+            "-e", 'comment="INC 1"']
+    lines = stopped_lines("the play was interrupted (SIGINT)", running, argv)
+    assert lines[0].startswith("the play was interrupted (SIGINT): 3 run(s) had not finished.")
+    assert lines[1:4] == ["file: 110/300 machines done when the play stopped (created 110); stopped, the others unsent",
+                          "other: no machine written yet; stopped, the others unsent",
+                          "old: no machine written yet; started without lease_path, it goes on in the background"]
+    program = "ansible-playbook" if shutil.which("ansible-playbook") else "/opt/bin/ansible-playbook"
+    assert lines[4].endswith("run the same command again: %s mde.response.quarantine -e sha1=%s -e 'comment=\"INC 1\"'" % (program, SHA1))
+    assert lines[5].endswith("-e 'comment=\"INC 1\"' -e state=cancelled")
+
+
+@pytest.mark.parametrize("argument", ["client_secret=s3cr3t", '{"mde_connection": {"tenant_id": "t"}}', "MDE_ACCESS_TOKEN=x"])
+def test_a_command_line_with_a_secret_is_never_printed(argument):
+    assert rerun_commands(["/usr/bin/ansible-playbook", "play.yml", "-e", argument]) == (None, None)
+    lines = stopped_lines("gone", [("file", None, True)], ["/usr/bin/ansible-playbook", "play.yml", "-e", argument])
+    assert not any(argument in line for line in lines)
+    assert "not printed: it holds a secret" in lines[-3]
+    assert lines[-2] == "To undo what was sent instead: run the play again with state cancelled (the module's state: cancelled)"
+
+
+def test_following_begins_with_how_to_stop():
+    assert stop_notice(2).startswith("following 2 background run(s): Ctrl-C (or cancelling the AWX job) stops their writes")
