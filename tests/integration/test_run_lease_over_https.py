@@ -12,14 +12,13 @@ import threading
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
-from ansible_collections.mde.response.plugins.module_utils._client.auth import build_token_provider
+from ansible_collections.mde.response.plugins.module_utils._client.clock import SystemClock
+from ansible_collections.mde.response.plugins.module_utils._client.factory import build_client
 from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import DEFAULT_MAX_WORKERS, StopAndQuarantineEngine
 from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
 from ansible_collections.mde.response.plugins.module_utils._quarantine.run_lease import RunLease, finish_leased_run
 from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import RunProgress
 from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils._client.transport import HttpTransport, SystemClock, build_session
 from tests.simulator import Simulator
 from tests.support.quarantine import LIST_ACTIONS, SHA1, WRITE, ids, seed, writes
 
@@ -37,14 +36,10 @@ def fixture_simulator(tmp_path):
 
 def run(simulator, lease, progress, **options):
     settings = ConnectionSettings.from_options(dict(simulator.connection, token_cache=False, timeout=10), environ={})
-    session = build_session(settings)
     clock = SystemClock()
-    client = DefenderClient(HttpTransport(settings, build_token_provider(settings, session), session, clock=clock, write_gate=lease.check))
+    client = build_client(settings, clock, write_gate=lease.check)
     request = QuarantineRequest.from_options(dict({"sha1": SHA1, "comment": "INC-4711"}, **options))
-    try:
-        return StopAndQuarantineEngine(client, clock, progress=progress, lease=lease).run(request)
-    finally:
-        session.close()
+    return StopAndQuarantineEngine(client, clock, progress=progress, lease=lease).run(request)
 
 
 def remove_after_writes(simulator, path, count):
