@@ -17,14 +17,7 @@ from ansible_collections.mde.response.plugins.module_utils.settings import CLOUD
 from tests.simulator.server import CONNECTION_ENVIRONMENT
 
 ROLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), *[os.pardir] * 4, "roles")
-ROLE = os.path.join(ROLES, "quarantine_file")
 NAMES = [option.name for option in CONNECTION_OPTIONS]
-MODULE = "mde.response.stop_and_quarantine_file"
-
-
-def load_yaml(*path):
-    with open(os.path.join(ROLE, *path), encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
 
 
 DOC_OPTIONS = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
@@ -96,20 +89,32 @@ def test_each_roles_argument_spec_agrees_with_the_table(role, option):
     assert "default" not in spec
 
 
-def module_tasks(tasks):
+with open(os.path.join(ROLES, os.pardir, "meta", "runtime.yml"), encoding="utf-8") as _runtime:
+    GROUP = {"mde.response." + name for name in yaml.safe_load(_runtime)["action_groups"]["defender"]}
+
+
+def role_tasks(role):
+    with open(os.path.join(ROLES, role, "tasks", "main.yml"), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def every_task(tasks):
     for task in tasks:
+        yield task
         for section in ("block", "rescue", "always"):
-            yield from module_tasks(task.get(section, []))
-        if MODULE in task:
-            yield task
+            yield from every_task(task.get(section, []))
 
 
-def test_the_role_hands_every_connection_option_to_the_module():
-    tasks = list(module_tasks(load_yaml("tasks", "main.yml")))
-    assert tasks, "no %s task in the role" % MODULE
-    for task in tasks:
-        passed = {name: value for name, value in task[MODULE].items() if "quarantine_file_connection" in str(value)}
-        assert passed == {name: "{{ quarantine_file_connection.%s | default(omit) }}" % name for name in NAMES}
+@pytest.mark.parametrize("role", ROLE_CONNECTIONS)
+def test_each_role_hands_its_connection_over_as_the_group_that_adds_to_the_plays(role):
+    # group/mde.response.defender here would replace the play's module_defaults for it (ansible-core merges
+    # module_defaults by key); a connection option in a task's arguments would hide the play's value even when omitted.
+    [outer] = role_tasks(role)
+    assert outer["module_defaults"] == {"group/mde.response.role_connection": "{{ %s }}" % ROLE_CONNECTIONS[role]}
+    for task in every_task(role_tasks(role)):
+        for module, arguments in task.items():
+            if module in GROUP:
+                assert set(arguments).isdisjoint(NAMES), (role, task["name"])
 
 
 def test_the_simulators_connection_env_sets_the_variables_each_option_falls_back_to_first():
