@@ -90,7 +90,12 @@ def test_each_roles_argument_spec_agrees_with_the_table(role, option):
 
 
 with open(os.path.join(ROLES, os.pardir, "meta", "runtime.yml"), encoding="utf-8") as _runtime:
-    GROUP = {"mde.response." + name for name in yaml.safe_load(_runtime)["action_groups"]["defender"]}
+    ACTION_GROUPS = yaml.safe_load(_runtime)["action_groups"]
+GROUP = {"mde.response." + name for name in ACTION_GROUPS["defender"]}
+
+
+def test_the_roles_group_holds_the_same_modules_as_the_users_group():
+    assert ACTION_GROUPS["role_connection"] == ACTION_GROUPS["defender"]
 
 
 def role_tasks(role):
