@@ -14,6 +14,10 @@ CONTAIN_APP_ID = "22222222-3333-4444-8555-666666666666"
 CONTAIN_APP_SECRET = "contain-app-secret"
 # Tasks that only read: they never report a change, not even on the first run.
 READS = ("Read what a real run would do, before anything is written",)
+# Tasks that made a change on the first run: the quarantines' (reported when their background jobs are followed),
+# contain's indicator and the list's.
+WRITES = ("Print the progress of the runs until every file is done", "Put the indicator in place for each file (or remove it)",
+          "Converge the tenant's file indicators to the list")
 
 
 def recap_changed(run):
@@ -50,6 +54,7 @@ def test_the_plays_connection_reaches_every_role_and_a_rerun_changes_nothing(sim
     # contain's indicator with contain's own application, the list's with the play's.
     assert indicators == {SHA1: CONTAIN_APP_ID, OTHER_SHA1: CLIENT_ID}
     assert [task for task in changed_tasks(first) if task in READS] == []
+    assert set(WRITES) <= set(changed_tasks(first))
     simulator.reset()
 
     rerun = ansible.playbook(PLAYBOOK, extra_vars=variables, env=no_environment)

@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: quarantine_failure
+short_description: Say why the quarantine_file role fails the play, and what to do
+version_added: 0.1.0
+description:
+  - Decides from the C(quarantine_file_report) fact of the P(mde.response.quarantine_file#role) role whether the
+    role fails the play, and returns its closing message; an empty string when the play goes on.
+  - The play fails when a file could not be handled at all; when a file is unknown to Defender (its C(file_known) is
+    C(false)) and nothing was quarantined for it, unless O(allow_unknown_files); and when a machine failed, or with
+    O(fail_when_queued) an action is still queued for an offline machine, unless O(allow_partial).
+author:
+  - mde.response maintainers (@mde-response)
+options:
+  _input:
+    description: The C(quarantine_file_report) fact of the role.
+    type: dict
+    required: true
+  allow_partial:
+    description: Accept failed machines (and queued actions); a file not handled at all still fails.
+    type: bool
+    default: false
+  fail_when_queued:
+    description: Count the actions still queued for offline machines as failures.
+    type: bool
+    default: false
+  allow_unknown_files:
+    description: Accept files Defender has no record of.
+    type: bool
+    default: false
+  names:
+    description:
+      - The names the caller's users set the role's variables by (the role's C(quarantine_file_variable_names)), for
+        the message; a variable mapped to C(null) is left out of it.
+    type: dict
+    default: {}
+  report_path:
+    description: The report file to name in the message.
+    type: str
+seealso:
+  - plugin: mde.response.quarantine_summary_lines
+    plugin_type: filter
+"""
+
+EXAMPLES = r"""
+- name: Fail when a file could not be handled, is unknown to Defender, or a machine failed
+  ansible.builtin.assert:
+    that: failure | length == 0
+    fail_msg: "{{ failure }}"
+    quiet: true
+  vars:
+    failure: "{{ quarantine_file_report | mde.response.quarantine_failure(allow_partial=true) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: Why the play fails and what to do about each cause; empty when it does not fail.
+  type: str
+  sample: >-
+    1 failure(s): see the summary above. 1 machine(s) failed: set quarantine_file_allow_partial to true to accept
+    failed machines.
+"""
+
+from ansible_collections.mde.response.plugins.plugin_utils.quarantine_report import failure_message
+
+
+class FilterModule:
+    def filters(self):
+        return {"quarantine_failure": failure_message}
