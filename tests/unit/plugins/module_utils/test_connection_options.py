@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The connection options are defined once, in connection_options.py. The copies that cannot import Python are
-checked here against it: the doc fragment, the role's argument spec and the role's pass-through list (the module
-argument spec derived from it is checked in test_mde_module.py)."""
+"""The connection options are defined once, in connection_options.py. The copies that cannot import Python (the doc
+fragment, each role's argument spec) are generated from it by tests/tools/sync.py (`make sync`; `make sync-check`
+in `make test` finds them stale): checked here is that what it writes says what the table says, and that the roles
+hand the connection over without hiding the play's (the module argument spec is checked in test_mde_module.py)."""
 
 import os
 import re
@@ -15,6 +16,7 @@ from ansible_collections.mde.response.plugins.doc_fragments.connection import Mo
 from ansible_collections.mde.response.plugins.module_utils.connection_options import CONNECTION_OPTIONS
 from ansible_collections.mde.response.plugins.module_utils.settings import CLOUDS
 from tests.simulator.server import CONNECTION_ENVIRONMENT
+from tests.tools.sync import replace_section, scalar
 
 ROLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), *[os.pardir] * 4, "roles")
 NAMES = [option.name for option in CONNECTION_OPTIONS]
@@ -126,3 +128,15 @@ def test_the_simulators_connection_env_sets_the_variables_each_option_falls_back
     options = {option.name: option for option in CONNECTION_OPTIONS}
     for option, variable in CONNECTION_ENVIRONMENT.items():
         assert options[option].env[0] == variable
+
+
+@pytest.mark.parametrize("text", ["plain words, (parentheses) and V(https://host:443)", "a colon: then more", "# a comment",
+                                  "ends with a hash #tag", "'quoted'", "[a, list]"])
+def test_the_generator_writes_each_text_as_a_scalar_yaml_reads_back_unchanged(text):
+    assert yaml.safe_load("key: %s" % scalar(text)) == {"key": text}
+
+
+def test_the_generator_replaces_only_the_section_up_to_the_next_line_indented_as_little():
+    text = "top:\n  a:\n    old: 1\n\n    more: 2\n  b: 3\nnext: 4\n"
+    assert replace_section(text, "  a:", "  a: new\n") == "top:\n  a: new\n  b: 3\nnext: 4\n"
+    assert replace_section(text, "next: 4", "") == "top:\n  a:\n    old: 1\n\n    more: 2\n  b: 3\n"
