@@ -9,6 +9,7 @@ definition they share, through the collection's filters, and it is tested withou
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from ansible_collections.mde.response.plugins.module_utils.action_results import unknown_file_warning
@@ -42,6 +43,19 @@ def file_results(results):
 def unknown_files(files):
     """The sha1s Defender answered it has no record of."""
     return [file["sha1"] for file in files if file.get("file_known") is False]
+
+
+def unknown_file_warnings(report: Mapping) -> list[str]:
+    """The module's warning for each file Defender has no record of, as the report's readers see it."""
+    return [unknown_file_warning(sha1, report["check_mode"]) for sha1 in report["unknown_files"]]
+
+
+def markdown_cell(value: object) -> str:
+    """A value as a Markdown table cell that never breaks the table: pipes escaped, line breaks made spaces, and
+    ``-`` for nothing."""
+    if value is None or value == "":
+        return "-"
+    return re.sub(r"[\r\n]+", " ", str(value)).replace("|", "\\|")
 
 
 def outcome_totals(files):

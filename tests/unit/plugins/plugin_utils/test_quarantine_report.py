@@ -7,7 +7,8 @@ import pytest
 
 from ansible_collections.mde.response.plugins.module_utils.action_results import unknown_file_warning
 from ansible_collections.mde.response.plugins.plugin_utils.quarantine_report import (
-    NO_RESULT, failure_message, file_results, machine_rows, machine_table, outcome_counts, quarantine_results, summary_lines)
+    NO_RESULT, failure_message, file_results, machine_rows, machine_table, markdown_cell, outcome_counts, quarantine_results,
+    summary_lines, unknown_file_warnings)
 
 SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
 OTHER_SHA1 = "a0c659857ccbe457fdaf5fe21d54efdcbf6f6508"
@@ -267,3 +268,14 @@ def test_queued_actions_fail_only_when_asked_to_and_say_which_variable_accepts_t
         "1 action(s) queued for offline machines: see the summary above. Defender runs the queued actions when"
         " their machines next connect; they fail the run because quarantine_file_fail_when_queued is true: set it to false to"
         " accept them.")
+
+
+@pytest.mark.parametrize("value, cell", [(None, "-"), ("", "-"), ("a|b\r\nc\nd", "a\\|b c d"), (3, "3")])
+def test_a_markdown_cell_never_breaks_the_table(value, cell):
+    assert markdown_cell(value) == cell
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_the_reports_unknown_file_warnings_are_the_modules(check_mode):
+    built = report([unknown(module_result(SHA1, NOT_PRESENT)), module_result(OTHER_SHA1, CREATED)], check_mode=check_mode)
+    assert unknown_file_warnings(built) == [unknown_file_warning(SHA1, check_mode)]
