@@ -16,11 +16,9 @@ description:
     O(fail_when_queued) an action is still queued for an offline machine, unless O(allow_partial).
 author:
   - mde.response maintainers (@mde-response)
+extends_documentation_fragment:
+  - mde.response.quarantine_report
 options:
-  _input:
-    description: The C(quarantine_file_report) fact of the role.
-    type: dict
-    required: true
   allow_partial:
     description: Accept failed machines (and queued actions); a file not handled at all still fails.
     type: bool
@@ -48,13 +46,10 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Fail when a file could not be handled, is unknown to Defender, or a machine failed
-  ansible.builtin.assert:
-    that: failure | length == 0
-    fail_msg: "{{ failure }}"
-    quiet: true
-  vars:
-    failure: "{{ quarantine_file_report | mde.response.quarantine_failure(allow_partial=true) }}"
+- name: Stop the play with the reason when the role's report says so
+  ansible.builtin.fail:
+    msg: "{{ quarantine_file_report | mde.response.quarantine_failure(allow_unknown_files=true) }}"
+  when: quarantine_file_report | mde.response.quarantine_failure(allow_unknown_files=true) | length > 0
 """
 
 RETURN = r"""

@@ -14,11 +14,8 @@ description:
     worded for a check run when the report is one.
 author:
   - mde.response maintainers (@mde-response)
-options:
-  _input:
-    description: The C(quarantine_file_report) fact of the role.
-    type: dict
-    required: true
+extends_documentation_fragment:
+  - mde.response.quarantine_report
 """
 
 EXAMPLES = r"""
