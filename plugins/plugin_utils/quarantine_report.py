@@ -175,10 +175,20 @@ def machine_table(report, shown):
 QUARANTINED = ("created", "existing", "would_create", "queued")
 
 
-def unknown_and_untouched(report: Mapping) -> list[str]:
-    """The files Defender has no record of and that nothing was quarantined for: most likely mistyped hashes."""
-    return [file["sha1"] for file in report["files"]
+def unknown_and_untouched(files: list) -> list[str]:
+    """The files (as file_results gives them) Defender has no record of and that nothing was quarantined for: most
+    likely mistyped hashes."""
+    return [file["sha1"] for file in files
             if file.get("file_known") is False and not any(file["summary"].get(outcome) for outcome in QUARANTINED)]
+
+
+def unknown_sentence(unknown: list[str], accept: str | None) -> str:
+    """What to do about files Defender has no record of; ``accept`` is the variable that accepts them, if the caller's
+    users can set it."""
+    return ("Defender has no record of %s and nothing was quarantined for %s: check the hash (a mistyped one gives this)"
+            " and run again with the right one, or%s." % (
+                ", ".join(unknown), "it" if len(unknown) == 1 else "them",
+                " set %s to true to accept files Defender does not know" % accept if accept else " leave it out"))
 
 
 def _set_to_true(names: Mapping, variable: str, purpose: str) -> str:
@@ -197,7 +207,7 @@ def failure_message(report: Mapping, allow_partial: bool = False, fail_when_queu
     failed = report["failures"]
     not_handled = [file for file in report["files"] if file["error"]]
     queued = report["summary"].get("queued", 0) if fail_when_queued else 0
-    unknown = [] if allow_unknown_files else unknown_and_untouched(report)
+    unknown = [] if allow_unknown_files else unknown_and_untouched(report["files"])
     if not (not_handled or unknown or (not allow_partial and len(failed) + queued)):
         return ""
     refused = sum(missing_permissions(failed).values())
@@ -219,9 +229,5 @@ def failure_message(report: Mapping, allow_partial: bool = False, fail_when_queu
         sentences.append("Defender runs the queued actions when their machines next connect; they fail the run because %s is"
                          " true: set it to false to accept them." % names.get("quarantine_file_fail_when_queued", "quarantine_file_fail_when_queued"))
     if unknown:
-        sentences.append("Defender has no record of %s and nothing was quarantined for %s: check the hash (a mistyped one gives"
-                         " this) and run again with the right one, or%s." % (
-                             ", ".join(unknown), "it" if len(unknown) == 1 else "them",
-                             _set_to_true(names, "quarantine_file_allow_unknown_files", "accept files Defender does not know")
-                             or " leave it out"))
+        sentences.append(unknown_sentence(unknown, names.get("quarantine_file_allow_unknown_files", "quarantine_file_allow_unknown_files")))
     return " ".join(sentences)
