@@ -15,6 +15,8 @@ description:
     Defender has no record of that nothing was quarantined for, unless O(allow_unknown_files).
 author:
   - mde.response maintainers (@mde-response)
+extends_documentation_fragment:
+  - mde.response.role_failure
 options:
   _input:
     description: The C(contain_report) fact of the role (P(mde.response.contain_report#filter)).
@@ -24,31 +26,20 @@ options:
     description: Accept failed indicators and machines.
     type: bool
     default: false
-  allow_unknown_files:
-    description: Accept files Defender has no record of.
-    type: bool
-    default: false
-  names:
-    description:
-      - The names the caller's users set the role's variables by (the role's C(contain_variable_names)), for the
-        message; a variable mapped to C(null) is left out of it.
-    type: dict
-    default: {}
   report_dir:
     description: The folder of the report files, to name in the message.
     type: str
 """
 
 EXAMPLES = r"""
-- name: Stop the play with the reason when the role's report says so
-  ansible.builtin.fail:
-    msg: "{{ contain_report | mde.response.contain_failure(allow_partial=true) }}"
-  when: contain_report | mde.response.contain_failure(allow_partial=true) | length > 0
+- name: Say why the contain role would fail the play, without failing it
+  ansible.builtin.debug:
+    msg: "{{ contain_report | mde.response.contain_failure(allow_unknown_files=true) or 'nothing fails the play' }}"
 """
 
 RETURN = r"""
 _value:
-  description: Why the play fails and what to do about each cause; empty when it does not fail.
+  description: The role's closing message, one sentence per cause with what to do; an empty string when the play goes on.
   type: str
   sample: "1 failure(s): see the summary above. Set contain_allow_partial to true to accept them."
 """

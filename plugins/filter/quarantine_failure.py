@@ -17,6 +17,7 @@ description:
 author:
   - mde.response maintainers (@mde-response)
 extends_documentation_fragment:
+  - mde.response.role_failure
   - mde.response.quarantine_report
 options:
   allow_partial:
@@ -27,16 +28,6 @@ options:
     description: Count the actions still queued for offline machines as failures.
     type: bool
     default: false
-  allow_unknown_files:
-    description: Accept files Defender has no record of.
-    type: bool
-    default: false
-  names:
-    description:
-      - The names the caller's users set the role's variables by (the role's C(quarantine_file_variable_names)), for
-        the message; a variable mapped to C(null) is left out of it.
-    type: dict
-    default: {}
   report_path:
     description: The report file to name in the message.
     type: str
