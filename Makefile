@@ -13,7 +13,7 @@ export ANSIBLE_NOCOLOR := 1
 PYTEST_ARGS ?= -n 2
 
 .PHONY: help venv tree test sanity units integration lint docs-lint typecheck demo bench clean
-.PHONY: docs docs-check changelog ecosystem venv-newest sanity-newest test-newest test-matrix test-eda ee
+.PHONY: sync sync-check docs docs-check changelog ecosystem venv-newest sanity-newest test-newest test-matrix test-eda ee
 
 help:
 	@echo "make demo         quarantine a sample hash on simulated machines, then rerun it (nothing changes)"
@@ -24,6 +24,7 @@ help:
 	@echo "make lint         ansible-lint, production profile"
 	@echo "make typecheck    mypy on plugins/ (mypy.ini)"
 	@echo "make bench        fleet-scale benchmark against the simulator (minutes); rewrites docs/performance.md and .json"
+	@echo "make sync         regenerate the copies of the connection options (doc fragment, roles' argument specs)"
 	@echo "make docs         render the plugin documentation into docs/plugins (commit the result)"
 	@echo "make changelog    fold changelogs/fragments into CHANGELOG.rst for the version in galaxy.yml"
 	@echo "make ecosystem    galaxy build and import, changelog, execution environment and AWX tests"
@@ -58,6 +59,7 @@ test: venv tree
 		"typecheck=$(MAKE) --no-print-directory typecheck" \
 		"docs-lint=$(MAKE) --no-print-directory docs-lint" \
 		"docs-check=$(MAKE) --no-print-directory docs-check" \
+		"sync-check=$(MAKE) --no-print-directory sync-check" \
 		"pytest-ecosystem=$(MAKE) --no-print-directory ecosystem" \
 		"sanity-newest=$(MAKE) --no-print-directory sanity-newest" \
 		"pytest-newest=$(MAKE) --no-print-directory test-newest"
@@ -79,6 +81,14 @@ typecheck: venv tree
 
 docs-lint: venv tree
 	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
+
+# The connection options are written once, in plugins/module_utils/connection_options.py; the doc fragment and the
+# roles' argument specs, which cannot import it, get their copies from it.
+sync: venv tree
+	$(BIN)/python tests/tools/sync.py
+
+sync-check: venv tree
+	$(BIN)/python tests/tools/sync.py --check
 
 # antsibull-docs writes only into a folder that is the user's own and not writable by anyone else.
 DOCS_DIR ?= docs/plugins

@@ -22,6 +22,8 @@ from typing import Callable, Optional
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.mde.response.plugins.modules.quarantine_progress import DOCUMENTATION
+from ansible_collections.mde.response.plugins.plugin_utils.argument_spec import documented_argument_spec
 from ansible_collections.mde.response.plugins.plugin_utils.quarantine_progress import (
     JobError,
     jobs_to_follow,
@@ -34,13 +36,8 @@ from ansible_collections.mde.response.plugins.module_utils._quarantine.run_lease
 
 display = Display()
 
-ARGUMENT_SPEC = {
-    "jobs": {"type": "list", "elements": "raw", "required": True},
-    "progress_dir": {"type": "str"},
-    "report_interval": {"type": "int", "default": 30},
-    "poll_interval": {"type": "int", "default": 5},
-    "timeout": {"type": "int", "default": 18000},
-}
+# The options as plugins/modules/quarantine_progress.py documents them, defaults included.
+ARGUMENT_SPEC = documented_argument_spec(DOCUMENTATION)
 # A line at least once a minute is the promise; the interval must keep it.
 LONGEST_REPORT_INTERVAL = 59
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -1,9 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-# The options every module of the collection shares. Each is defined in
-# plugins/module_utils/_client/connection_options.py; tests/unit/plugins/module_utils/test_connection_options.py checks that
-# this text agrees with it (names, types, defaults, choices, environment variables, first description line).
+# The options every module of the collection shares. The options section is generated from their table,
+# plugins/module_utils/_client/connection_options.py, by `make sync`: edit the table, not this text.
 
 from __future__ import annotations
 
@@ -14,10 +13,10 @@ options:
   tenant_id:
     description:
       - The Microsoft Entra tenant (directory) ID.
-      - Falls back to the E(AZURE_TENANT_ID) environment variable, then E(AZURE_TENANT) (set by the AWX/Automation
-        Controller "Microsoft Azure Resource Manager" credential).
       - Required except with O(auth_method=managed_identity) or O(auth_method=access_token).
       - The alias O(tenant) is the name C(azure.azcollection) uses.
+      - Falls back to the E(AZURE_TENANT_ID) environment variable, then E(AZURE_TENANT) (set by the AWX/Automation
+        Controller "Microsoft Azure Resource Manager" credential).
     type: str
     aliases: [tenant]
   client_id:
@@ -29,15 +28,15 @@ options:
   client_secret:
     description:
       - A client secret of the app registration.
-      - Falls back to the E(AZURE_CLIENT_SECRET) environment variable, then E(AZURE_SECRET).
       - The alias O(secret) is the name C(azure.azcollection) uses.
+      - Falls back to the E(AZURE_CLIENT_SECRET) environment variable, then E(AZURE_SECRET).
     type: str
     aliases: [secret]
   client_certificate_path:
     description:
       - Path to a PEM file holding the private key and the certificate registered with the app.
-      - Falls back to the E(AZURE_CLIENT_CERTIFICATE_PATH) environment variable.
       - The alias O(x509_certificate_path) is the name C(azure.azcollection) uses for the same kind of file.
+      - Falls back to the E(AZURE_CLIENT_CERTIFICATE_PATH) environment variable.
     type: path
     aliases: [x509_certificate_path]
   client_certificate_password:
@@ -72,19 +71,19 @@ options:
   cloud_environment:
     description:
       - The Azure cloud by its Azure SDK name, as azure.azcollection and AWX's Azure credential set it.
-      - Used only when O(cloud) is not set. V(AzureCloud) means V(commercial) (GCC tenants, which also sign in
-        there, set O(cloud=gcc)).
+      - Used only when O(cloud) is not set. V(AzureCloud) means V(commercial) (GCC tenants, which also sign in there,
+        set O(cloud=gcc)).
       - V(AzureUSGovernment) is refused with the reason, because it covers two Defender for Endpoint clouds with
-        different API hosts (O(cloud=gcc_high) and O(cloud=dod)); so are V(AzureChinaCloud), V(AzureGermanCloud)
-        and any other value. Set O(cloud) then.
+        different API hosts (O(cloud=gcc_high) and O(cloud=dod)); so are V(AzureChinaCloud), V(AzureGermanCloud) and any
+        other value. Set O(cloud) then.
       - Falls back to the E(AZURE_CLOUD_ENVIRONMENT) environment variable (set by the AWX/Automation Controller
         "Microsoft Azure Resource Manager" credential's cloud environment field).
     type: str
   region:
     description:
       - A regional host of the commercial API, which serves the tenant's data from its region.
-      - The API URL becomes C(https://{region}.api.security.microsoft.com), the geographic hosts Microsoft documents
-        for better performance (V(us), V(eu), V(uk), V(au), V(swa), V(ina)).
+      - The API URL becomes C(https://{region}.api.security.microsoft.com), the geographic hosts Microsoft documents for
+        better performance (V(us), V(eu), V(uk), V(au), V(swa), V(ina)).
       - Only with O(cloud=commercial), and not together with O(api_url).
       - Falls back to the E(MDE_REGION) environment variable.
     type: str
@@ -119,10 +118,9 @@ options:
     description:
       - A CA bundle (PEM) to verify both the API and the login service with.
       - When set, only this bundle is trusted.
-      - When not set, certificates are verified against what the machine trusts, namely the operating system's store
-        (as C(update-ca-certificates) or C(update-ca-trust) maintain it, or E(SSL_CERT_FILE) and E(SSL_CERT_DIR) when
-        set), the bundles that E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE) name, and the bundle that C(requests)
-        ships.
+      - When not set, certificates are verified against what the machine trusts, namely the operating system's store (as
+        C(update-ca-certificates) or C(update-ca-trust) maintain it, or E(SSL_CERT_FILE) and E(SSL_CERT_DIR) when set),
+        the bundles that E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE) name, and the bundle that C(requests) ships.
       - Falls back to the E(MDE_CA_PATH) environment variable.
     type: path
   validate_certs:
@@ -135,12 +133,12 @@ options:
   proxy_url:
     description:
       - An HTTP(S) proxy for both the API and the login service; a password in it is never shown.
-      - For example V(http://proxy.example:3128) or V(http://user:password@proxy.example:3128). The password is
-        masked in results, warnings and errors; the user, host and port stay visible.
+      - For example V(http://proxy.example:3128) or V(http://user:password@proxy.example:3128). The password is masked
+        in results, warnings and errors; the user, host and port stay visible.
       - Hosts that E(NO_PROXY) (or E(no_proxy)) names are reached directly, as C(curl) and C(requests) read it.
       - SOCKS proxies (V(socks5://), V(socks5h://)) are not supported and refused before any request.
-      - Falls back to the E(MDE_PROXY_URL) environment variable; E(HTTPS_PROXY) (then E(https_proxy)) is honoured
-        when neither is set.
+      - Falls back to the E(MDE_PROXY_URL) environment variable; E(HTTPS_PROXY) (then E(https_proxy)) is honoured when
+        neither is set.
     type: str
   timeout:
     description:
@@ -151,12 +149,11 @@ options:
     description:
       - Whether to keep access tokens between module runs in a per-user cache file.
       - A loop, many hosts or forks then fetch one token rather than one per task.
-      - The cache lives in C($XDG_CACHE_HOME/mde.response) (by default C(~/.cache/mde.response)), in a folder only
-        the user can open (0700), in files only the user can read (0600), one file per identity, locked against
-        concurrent forks. The module processes of one play also share the API's rate limits through a pacing file
-        there.
-      - A folder that cannot be created or written (a read-only or missing HOME) gives a warning, and the run goes
-        on without the cache.
+      - The cache lives in C($XDG_CACHE_HOME/mde.response) (by default C(~/.cache/mde.response)), in a folder only the
+        user can open (0700), in files only the user can read (0600), one file per identity, locked against concurrent
+        forks. The module processes of one play also share the API's rate limits through a pacing file there.
+      - A folder that cannot be created or written (a read-only or missing HOME) gives a warning, and the run goes on
+        without the cache.
       - Falls back to the E(MDE_TOKEN_CACHE) environment variable.
     type: bool
     default: true

@@ -56,7 +56,8 @@ _value:
     - C(generated), C(state), C(comment), C(check_mode); C(summary) with C(indicators) (count per indicator outcome) and
       C(machines) (count per machine outcome); C(failures) (C(sha1), C(what), C(machine_name), C(machine_id), C(error));
       C(files), one per file with C(sha1), C(indicator) (C(outcome), C(id), C(action), C(expiration), C(error)) and
-      C(machines) (C(summary), C(actions), C(error)).
+      C(machines) (C(summary), C(actions), C(error)); C(unknown_files), the SHA-1s Defender has no record of, and
+      C(unknown_untouched), those of them that nothing was quarantined for.
   type: dict
 """
 

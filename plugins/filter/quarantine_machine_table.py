@@ -18,11 +18,9 @@ description:
     (P(mde.response.quarantine_summary_lines#filter)) says when its machine was last seen.
 author:
   - mde.response maintainers (@mde-response)
+extends_documentation_fragment:
+  - mde.response.quarantine_report
 options:
-  _input:
-    description: The C(quarantine_file_report) fact of the role.
-    type: dict
-    required: true
   shown:
     description: How many rows are shown; a last line counts the others.
     type: int

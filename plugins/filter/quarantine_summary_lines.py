@@ -15,11 +15,9 @@ description:
     machines (outcome V(queued)) with the machine's last seen time.
 author:
   - mde.response maintainers (@mde-response)
+extends_documentation_fragment:
+  - mde.response.quarantine_report
 options:
-  _input:
-    description: The C(quarantine_file_report) fact of the role.
-    type: dict
-    required: true
   shown:
     description: How many failed machines, and how many queued actions, get a line of their own; a line counts the others.
     type: int

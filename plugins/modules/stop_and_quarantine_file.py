@@ -344,7 +344,8 @@ error:
 
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
 from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
-from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
+from ansible_collections.mde.response.plugins.module_utils._quarantine.request import (
+    DEFAULT_SUCCEEDED_WITHIN, DEFAULT_WAIT_TIMEOUT, QuarantineRequest)
 from ansible_collections.mde.response.plugins.module_utils._quarantine.run_lease import RunLease, finish_leased_run
 from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import RunProgress
 from ansible_collections.mde.response.plugins.module_utils._quarantine.module_result import module_result
@@ -360,9 +361,9 @@ def main():
             observed=dict(type="bool", default=False),
             state=dict(type="str", choices=["present", "cancelled"], default="present"),
             force=dict(type="bool", default=False),
-            succeeded_within=dict(type="str", default="24h"),
+            succeeded_within=dict(type="str", default=DEFAULT_SUCCEEDED_WITHIN),
             wait=dict(type="bool", default=False),
-            wait_timeout=dict(type="int", default=900),
+            wait_timeout=dict(type="int", default=DEFAULT_WAIT_TIMEOUT),
             allow_partial=dict(type="bool", default=False),
             fail_when_queued=dict(type="bool", default=False),
             progress_path=dict(type="path"),

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ansible_collections.mde.response.plugins.plugin_utils.quarantine_report import NO_RESULT, failures, file_results, outcome_counts, outcome_totals
+from ansible_collections.mde.response.plugins.plugin_utils.quarantine_report import (
+    NO_RESULT, failures, file_results, outcome_counts, outcome_totals, unknown_and_untouched, unknown_files, unknown_sentence)
 
 # Failed machines named in the play output; the report files have them all.
 FAILURES_SHOWN = 20
@@ -54,7 +55,28 @@ def contain_report(indicator_results, quarantine_results, comment, state, check_
         "summary": {"indicators": indicator_totals, "machines": outcome_totals(machine_files)},
         "failures": indicator_failures + failures(machine_files),
         "files": files,
+        "unknown_files": unknown_files(machine_files),
+        # Of those, the ones nothing was quarantined for: their indicator blocks a hash that is most likely mistyped.
+        "unknown_untouched": unknown_and_untouched(machine_files),
     }
+
+
+def contain_failure(report: Mapping, allow_partial: bool = False, allow_unknown_files: bool = False,
+                    names: Mapping | None = None, report_dir: str | None = None) -> str:
+    """Why the role fails the play, and what to do; empty when it does not. ``names`` maps the role's variables to
+    the names its caller's users set them by (contain_variable_names)."""
+    names = names or {}
+    failed = [] if allow_partial else report["failures"]
+    # Releasing an unknown file's indicator is no containment to trust; only contain is checked.
+    unknown = [] if allow_unknown_files or report["state"] != "present" else report["unknown_untouched"]
+    sentences = []
+    if failed:
+        sentences.append("%d failure(s): see the summary above%s. Set %s to true to accept them." % (
+            len(failed), " and the report in %s" % report_dir if report_dir else "",
+            names.get("contain_allow_partial", "contain_allow_partial")))
+    if unknown:
+        sentences.append(unknown_sentence(unknown, names.get("contain_allow_unknown_files", "contain_allow_unknown_files")))
+    return " ".join(sentences)
 
 
 def summary_lines(report):

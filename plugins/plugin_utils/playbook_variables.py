@@ -33,8 +33,8 @@ EXAMPLE_RUNS = {
                "-e 'comment=\"INC-4711: ransomware dropper\"'",
 }
 FLAGS = {
-    "quarantine": ("observed", "wait", "allow_partial", "fail_when_queued"),
-    "contain": ("wait", "allow_partial"),
+    "quarantine": ("observed", "wait", "allow_partial", "fail_when_queued", "allow_unknown_files"),
+    "contain": ("wait", "allow_partial", "allow_unknown_files"),
 }
 # What ansible.builtin.bool makes true or false; anything else it would quietly turn into false.
 _FLAG_WORDS = frozenset(("true", "false", "yes", "no", "on", "off", "1", "0", "y", "n", "t", "f"))

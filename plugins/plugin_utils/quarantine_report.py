@@ -9,6 +9,7 @@ definition they share, through the collection's filters, and it is tested withou
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import unknown_file_warning
@@ -42,6 +43,19 @@ def file_results(results):
 def unknown_files(files):
     """The sha1s Defender answered it has no record of."""
     return [file["sha1"] for file in files if file.get("file_known") is False]
+
+
+def unknown_file_warnings(report: Mapping) -> list[str]:
+    """The module's warning for each file Defender has no record of, as the report's readers see it."""
+    return [unknown_file_warning(sha1, report["check_mode"]) for sha1 in report["unknown_files"]]
+
+
+def markdown_cell(value: object) -> str:
+    """A value as a Markdown table cell that never breaks the table: pipes escaped, line breaks made spaces, and
+    ``-`` for nothing."""
+    if value is None or value == "":
+        return "-"
+    return re.sub(r"[\r\n]+", " ", str(value)).replace("|", "\\|")
 
 
 def outcome_totals(files):
@@ -155,3 +169,65 @@ def machine_table(report, shown):
         lines.append("... %d more rows (%s): every row is in the statistic quarantine_file_results (the job's artifacts in AWX)"
                      " and in the report file" % (len(rows) - shown, outcome_counts(left_out)))
     return lines
+
+
+# What a file's outcomes must include for it to count as quarantined somewhere (or, in check mode, about to be).
+QUARANTINED = ("created", "existing", "would_create", "queued")
+
+
+def unknown_and_untouched(files: list) -> list[str]:
+    """The files (as file_results gives them) Defender has no record of and that nothing was quarantined for: most
+    likely mistyped hashes."""
+    return [file["sha1"] for file in files
+            if file.get("file_known") is False and not any(file["summary"].get(outcome) for outcome in QUARANTINED)]
+
+
+def unknown_sentence(unknown: list[str], accept: str | None) -> str:
+    """What to do about files Defender has no record of; ``accept`` is the variable that accepts them, if the caller's
+    users can set it."""
+    return ("Defender has no record of %s and nothing was quarantined for %s: check the hash (a mistyped one gives this)"
+            " and run again with the right one, or%s." % (
+                ", ".join(unknown), "it" if len(unknown) == 1 else "them",
+                " set %s to true to accept files Defender does not know" % accept if accept else " leave it out"))
+
+
+def _set_to_true(names: Mapping, variable: str, purpose: str) -> str:
+    """" set <the caller's name of variable> to true to <purpose>", or nothing when the caller's users cannot set it."""
+    name = names.get(variable, variable)
+    return " set %s to true to %s" % (name, purpose) if name else ""
+
+
+def failure_message(report: Mapping, allow_partial: bool = False, fail_when_queued: bool = False,
+                    allow_unknown_files: bool = False, names: Mapping | None = None, report_path: str | None = None) -> str:
+    """Why the role fails the play, and what to do about each cause; empty when it does not fail.
+
+    ``names`` maps the role's variables to the names its caller's users set them by (quarantine_file_variable_names).
+    """
+    names = names or {}
+    failed = report["failures"]
+    not_handled = [file for file in report["files"] if file["error"]]
+    queued = report["summary"].get("queued", 0) if fail_when_queued else 0
+    unknown = [] if allow_unknown_files else unknown_and_untouched(report["files"])
+    if not (not_handled or unknown or (not allow_partial and len(failed) + queued)):
+        return ""
+    refused = sum(missing_permissions(failed).values())
+    failed_machines = len(failed) - len(not_handled)
+    causes = [cause for cause in ("%d failure(s)" % len(failed) if failed else "",
+                                  "%d action(s) queued for offline machines" % queued if queued else "",
+                                  "%d file(s) Defender has no record of" % len(unknown) if unknown else "") if cause]
+    sentences = ["%s: see the summary above%s." % (" and ".join(causes), " and the report %s" % report_path if report_path else "")]
+    if not_handled:
+        sentences.append("%d file(s) could not be handled at all: fix the cause the summary names (credentials, permissions,"
+                         " network) and run again; the machines already done are reported existing." % len(not_handled))
+    if failed_machines > refused and not allow_partial:
+        sentences.append("%d machine(s) failed:%s." % (
+            failed_machines, _set_to_true(names, "quarantine_file_allow_partial", "accept failed machines") or " see why above"))
+    if refused:
+        sentences.append("%d machine(s) failed because the application lacks the permission %s: grant it with admin consent"
+                         " as the summary above says, then run again with a new token." % (refused, ", ".join(missing_permissions(failed))))
+    if queued and not allow_partial:
+        sentences.append("Defender runs the queued actions when their machines next connect; they fail the run because %s is"
+                         " true: set it to false to accept them." % names.get("quarantine_file_fail_when_queued", "quarantine_file_fail_when_queued"))
+    if unknown:
+        sentences.append(unknown_sentence(unknown, names.get("quarantine_file_allow_unknown_files", "quarantine_file_allow_unknown_files")))
+    return " ".join(sentences)

@@ -1,5 +1,6 @@
 """An AWX job of mde.response.quarantine for a hash Defender has no record of: the warning is in the job's events
-(its output) and the file in its artifacts, while the job stays successful (nothing failed: nothing was there)."""
+(its output) and the file in its artifacts, and the job fails (a mistyped hash must not give a green job) unless
+the survey's allow_unknown_files accepts it."""
 
 import json
 
@@ -16,7 +17,8 @@ def test_the_job_output_and_artifacts_name_a_file_defender_has_no_record_of(simu
     status, output = run_job(tmp_path / "job", dict(credential, **endpoints(simulator)),
                              survey_answers(sha1=TYPO, comment="INC-4711: AWX job", machine_ids="\n".join(ids(machines))))
 
-    assert status == "successful", output
+    assert status == "failed", output
+    assert "Defender has no record of %s and nothing was quarantined for it" % TYPO in job_events(tmp_path / "job")
     assert len(writes(simulator)) == 2
     assert "Defender has no record of file %s in this tenant, so nothing could be quarantined" % TYPO in job_events(tmp_path / "job")
     events = [json.loads(path.read_text(encoding="utf-8")) for path in sorted((tmp_path / "job" / "artifacts" / "job" / "job_events").iterdir())]

@@ -4,7 +4,7 @@ import json
 import os
 
 from tests.support.ansible_runner import REPO
-from tests.support.quarantine import FAST, OTHER_SHA1, SHA1, ids, seed
+from tests.support.quarantine import FAST, OTHER_SHA1, SHA1, TYPO_SHA1, ids, seed
 from tests.simulator.config import AppRegistration
 
 PLAYBOOK = os.path.join(REPO, "playbooks", "contain.yml")
@@ -124,3 +124,22 @@ def test_a_missing_indicator_permission_is_reported_and_fails_the_run_after_quar
     assert "1 failure(s)" in run.output
     # The playbook's variable, which its users can set, not the role's.
     assert run.result("Fail when an indicator or a machine failed")["msg"].endswith("Set allow_partial to true to accept them.")
+
+
+def test_a_file_defender_does_not_know_fails_the_run_after_its_indicator_is_set(simulator, ansible):
+    machines = seed(simulator, 2)
+
+    # A named machine: the module asks whether Defender knows a file only when a machine said it is not there.
+    run = ansible.playbook(PLAYBOOK, extra_vars=survey_answers(sha1="%s %s" % (SHA1, TYPO_SHA1), comment="INC-4711: typo",
+                                                               machine_names="ws-01.contoso.local"))
+
+    assert run.rc != 0
+    message = run.result("Fail when an indicator or a machine failed")["msg"]
+    assert message.startswith("Defender has no record of %s and nothing was quarantined for it" % TYPO_SHA1)
+    assert SHA1 not in message and message.endswith("set allow_unknown_files to true to accept files Defender does not know.")
+    # Everything was done and reported first: both indicators, the known file's quarantines.
+    assert {item["indicatorValue"] for item in simulator.indicators.indicators()} == {SHA1, TYPO_SHA1}
+    assert sorted((action["machineId"], action["relatedFileInfo"]["fileIdentifier"]) for action in simulator.actions()) == sorted(
+        (machine, SHA1) for machine in ids(machines))
+    report = run.result("Put the report together")["ansible_facts"]["contain_report"]
+    assert (report["unknown_files"], report["unknown_untouched"]) == ([TYPO_SHA1], [TYPO_SHA1])

@@ -25,7 +25,7 @@ def test_ansible_doc_renders(plugin_type, name, expected):
 
 
 @pytest.mark.parametrize("role, outputs", [
-    ("contain", {"contain_report", "contain_summary", "contain_failures"}),
+    ("contain", {"contain_report", "contain_summary", "contain_failures", "contain_failure"}),
     ("file_indicators", {"file_indicators_result", "file_indicators_summary"}),
 ])
 def test_the_role_spec_defaults_and_tasks_agree(role, outputs):

@@ -11,7 +11,7 @@ from tests.simulator.config import AppRegistration
 from tests.support.messages import NO_RECORD, NOTHING_QUARANTINED, NOTHING_WOULD_BE_QUARANTINED
 from tests.support.quarantine import OTHER_SHA1, TYPO_SHA1 as TYPO, ids, outcomes, seed, writes
 from tests.support.reports import report_files
-from tests.support.role_tasks import STATS_TASK, SUMMARY_TASK
+from tests.support.role_tasks import FINAL_TASK, STATS_TASK, SUMMARY_TASK
 
 NO_FILE_READ_APP = {"AZURE_CLIENT_ID": "11111111-2222-4333-8444-555555555555", "AZURE_CLIENT_SECRET": "no-file-read-secret"}
 
@@ -87,17 +87,27 @@ def test_an_app_without_file_read_gets_no_false_warning(simulator, modules):
     assert file_lookups(simulator) == [("/api/files/%s" % TYPO, 403)]
 
 
-@pytest.mark.parametrize("wait", ["no", "yes"])
-def test_the_playbook_names_the_unknown_file_in_its_summary_report_and_statistics(simulator, ansible, wait):
+# By default a file unknown to Defender that nothing was quarantined for fails the job (a mistyped hash must not give
+# a green job); the survey's allow_unknown_files accepts it.
+@pytest.mark.parametrize("wait, allow_unknown_files", [("no", "no"), ("yes", "yes")])
+def test_the_playbook_names_the_unknown_file_in_its_summary_report_and_statistics(simulator, ansible, wait, allow_unknown_files):
     machines = seed(simulator, 2)
     elsewhere = simulator.add_machine("elsewhere.contoso.local")
     simulator.add_file(OTHER_SHA1, observed_on=[elsewhere["id"]])
 
     # With wait the role runs the module as background jobs and reads their results with async_status.
     run = run_collection_playbook(ansible, survey_answers(sha1="%s %s" % (TYPO, OTHER_SHA1), comment="INC-4711: typo",
-                                                          machine_ids=" ".join(ids(machines)), wait=wait, report_dir="reports"))
+                                                          machine_ids=" ".join(ids(machines)), wait=wait, report_dir="reports",
+                                                          allow_unknown_files=allow_unknown_files))
 
-    assert run.rc == 0, run.output
+    final = run.result(FINAL_TASK)
+    if allow_unknown_files == "yes":
+        assert run.rc == 0, run.output
+    else:
+        assert run.rc != 0, run.output
+        # The typo alone is named, and the playbook's variable that accepts it.
+        assert "Defender has no record of %s and nothing was quarantined for it" % TYPO in final["msg"]
+        assert OTHER_SHA1 not in final["msg"] and "set allow_unknown_files to true" in final["msg"]
     summary = run.result(SUMMARY_TASK)["msg"]
     typo_line = summary.index("%s: not_present 2" % TYPO)
     assert summary[typo_line + 1].startswith("WARNING: " + NOTHING_QUARANTINED % TYPO)

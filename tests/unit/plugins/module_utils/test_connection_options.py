@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The connection options are defined once, in connection_options.py. The copies that cannot import Python are
-checked here against it: the doc fragment, the role's argument spec and the role's pass-through list (the module
-argument spec derived from it is checked in test_mde_module.py)."""
+"""The connection options are defined once, in connection_options.py. The copies that cannot import Python (the doc
+fragment, each role's argument spec) are generated from it by tests/tools/sync.py (`make sync`; `make sync-check`
+in `make test` finds them stale): checked here is that what it writes says what the table says, and that the roles
+hand the connection over without hiding the play's (the module argument spec is checked in test_mde_module.py)."""
 
 import os
 import re
@@ -15,16 +16,10 @@ from ansible_collections.mde.response.plugins.doc_fragments.connection import Mo
 from ansible_collections.mde.response.plugins.module_utils._client.connection_options import CONNECTION_OPTIONS
 from ansible_collections.mde.response.plugins.module_utils._client.settings import CLOUDS
 from tests.simulator.server import CONNECTION_ENVIRONMENT
+from tests.tools.sync import replace_section, scalar
 
 ROLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), *[os.pardir] * 4, "roles")
-ROLE = os.path.join(ROLES, "quarantine_file")
 NAMES = [option.name for option in CONNECTION_OPTIONS]
-MODULE = "mde.response.stop_and_quarantine_file"
-
-
-def load_yaml(*path):
-    with open(os.path.join(ROLE, *path), encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
 
 
 DOC_OPTIONS = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
@@ -96,23 +91,52 @@ def test_each_roles_argument_spec_agrees_with_the_table(role, option):
     assert "default" not in spec
 
 
-def module_tasks(tasks):
+with open(os.path.join(ROLES, os.pardir, "meta", "runtime.yml"), encoding="utf-8") as _runtime:
+    ACTION_GROUPS = yaml.safe_load(_runtime)["action_groups"]
+GROUP = {"mde.response." + name for name in ACTION_GROUPS["defender"]}
+
+
+def test_the_roles_group_holds_the_same_modules_as_the_users_group():
+    assert ACTION_GROUPS["role_connection"] == ACTION_GROUPS["defender"]
+
+
+def role_tasks(role):
+    with open(os.path.join(ROLES, role, "tasks", "main.yml"), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def every_task(tasks):
     for task in tasks:
+        yield task
         for section in ("block", "rescue", "always"):
-            yield from module_tasks(task.get(section, []))
-        if MODULE in task:
-            yield task
+            yield from every_task(task.get(section, []))
 
 
-def test_the_role_hands_every_connection_option_to_the_module():
-    tasks = list(module_tasks(load_yaml("tasks", "main.yml")))
-    assert tasks, "no %s task in the role" % MODULE
-    for task in tasks:
-        passed = {name: value for name, value in task[MODULE].items() if "quarantine_file_connection" in str(value)}
-        assert passed == {name: "{{ quarantine_file_connection.%s | default(omit) }}" % name for name in NAMES}
+@pytest.mark.parametrize("role", ROLE_CONNECTIONS)
+def test_each_role_hands_its_connection_over_as_the_group_that_adds_to_the_plays(role):
+    # group/mde.response.defender here would replace the play's module_defaults for it (ansible-core merges
+    # module_defaults by key); a connection option in a task's arguments would hide the play's value even when omitted.
+    [outer] = role_tasks(role)
+    assert outer["module_defaults"] == {"group/mde.response.role_connection": "{{ %s }}" % ROLE_CONNECTIONS[role]}
+    for task in every_task(role_tasks(role)):
+        for module, arguments in task.items():
+            if module in GROUP:
+                assert set(arguments).isdisjoint(NAMES), (role, task["name"])
 
 
 def test_the_simulators_connection_env_sets_the_variables_each_option_falls_back_to_first():
     options = {option.name: option for option in CONNECTION_OPTIONS}
     for option, variable in CONNECTION_ENVIRONMENT.items():
         assert options[option].env[0] == variable
+
+
+@pytest.mark.parametrize("text", ["plain words, (parentheses) and V(https://host:443)", "a colon: then more", "# a comment",
+                                  "ends with a hash #tag", "'quoted'", "[a, list]"])
+def test_the_generator_writes_each_text_as_a_scalar_yaml_reads_back_unchanged(text):
+    assert yaml.safe_load("key: %s" % scalar(text)) == {"key": text}
+
+
+def test_the_generator_replaces_only_the_section_up_to_the_next_line_indented_as_little():
+    text = "top:\n  a:\n    old: 1\n\n    more: 2\n  b: 3\nnext: 4\n"
+    assert replace_section(text, "  a:", "  a: new\n") == "top:\n  a: new\n  b: 3\nnext: 4\n"
+    assert replace_section(text, "next: 4", "") == "top:\n  a:\n    old: 1\n\n    more: 2\n  b: 3\n"

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.mde.response.plugins.plugin_utils.contain_report import FAILURES_SHOWN, contain_report, summary_lines
+from ansible_collections.mde.response.plugins.plugin_utils.contain_report import FAILURES_SHOWN, contain_failure, contain_report, summary_lines
 
 SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
 OTHER_SHA1 = "a0c659857ccbe457fdaf5fe21d54efdcbf6f6508"
@@ -55,3 +55,30 @@ def test_the_play_output_names_the_first_failed_machines_only():
     actions = [machine(number, "failed", "TimeOut") for number in range(FAILURES_SHOWN + 3)]
     lines = summary_lines(report([{"item": SHA1, "outcome": "unchanged"}], [{"item": SHA1, "summary": {"failed": len(actions)}, "actions": actions}]))
     assert len(lines) == 2 + FAILURES_SHOWN + 1 and lines[-1] == "... 3 more failed machines: see the report"
+
+
+def contained(typo_summary, state="present"):
+    """A run over a file Defender knows (quarantined) and one it has no record of, whose machines had ``typo_summary``."""
+    indicators = [{"item": sha1, "outcome": "created", "indicator": {"id": sha1[:2]}} for sha1 in (SHA1, OTHER_SHA1)]
+    quarantines = [{"item": SHA1, "summary": {"created": 1}, "actions": [machine(1, "created")], "file_known": True},
+                   {"item": OTHER_SHA1, "summary": typo_summary, "actions": [], "file_known": False}]
+    return contain_report(indicators, quarantines, comment="INC-4711", state=state, check_mode=False, generated="2026-03-02T09:00:00Z")
+
+
+def test_a_file_defender_does_not_know_that_nothing_was_quarantined_for_fails_unless_accepted():
+    made = contained({"not_present": 2})
+    assert (made["unknown_files"], made["unknown_untouched"]) == ([OTHER_SHA1], [OTHER_SHA1])
+    assert contain_failure(made, names={"contain_allow_unknown_files": "allow_unknown_files"}) == (
+        "Defender has no record of %s and nothing was quarantined for it: check the hash (a mistyped one gives this) and run"
+        " again with the right one, or set allow_unknown_files to true to accept files Defender does not know." % OTHER_SHA1)
+    assert contain_failure(made, allow_unknown_files=True) == ""
+    # Releasing is not checked, and a file quarantined somewhere is not untouched.
+    assert contain_failure(contained({"not_present": 2}, state="absent")) == ""
+    assert contain_failure(contained({"existing": 1})) == ""
+
+
+def test_failures_fail_unless_partial_results_are_accepted_and_name_the_callers_variable():
+    made = report([{"item": SHA1, "failed": True, "msg": "HTTP 403"}], [{"item": SHA1, "summary": {}, "actions": []}])
+    assert contain_failure(made, names={"contain_allow_partial": "allow_partial"}, report_dir="reports") == (
+        "1 failure(s): see the summary above and the report in reports. Set allow_partial to true to accept them.")
+    assert contain_failure(made, allow_partial=True) == ""

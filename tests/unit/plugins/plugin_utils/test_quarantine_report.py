@@ -7,7 +7,8 @@ import pytest
 
 from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import unknown_file_warning
 from ansible_collections.mde.response.plugins.plugin_utils.quarantine_report import (
-    NO_RESULT, file_results, machine_rows, machine_table, outcome_counts, quarantine_results, summary_lines)
+    NO_RESULT, failure_message, file_results, machine_rows, machine_table, markdown_cell, outcome_counts, quarantine_results,
+    summary_lines, unknown_file_warnings)
 
 SHA1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9"
 OTHER_SHA1 = "a0c659857ccbe457fdaf5fe21d54efdcbf6f6508"
@@ -218,3 +219,63 @@ def test_queued_machines_beyond_those_shown_are_counted():
     lines = summary_lines(report(results), 2)
     assert [line for line in lines if line.startswith("queued:")] == ["queued: %s on laptop-07.contoso.local: machine laptop-07 is offline" % SHA1] * 2
     assert lines[-1] == "... 3 more actions queued for offline machines: see the report"
+
+
+def unknown(result):
+    return dict(result, file_known=False)
+
+
+def test_a_run_where_every_file_is_done_does_not_fail():
+    assert failure_message(report([module_result(SHA1, CREATED), module_result(OTHER_SHA1, NOT_PRESENT)])) == ""
+
+
+def test_a_file_defender_does_not_know_fails_unless_accepted_and_only_when_nothing_was_quarantined_for_it():
+    built = report([unknown(module_result(SHA1, NOT_PRESENT)), unknown(module_result(OTHER_SHA1, CREATED)), module_result(THIRD_SHA1)])
+    message = failure_message(built, names={"quarantine_file_allow_unknown_files": "allow_unknown_files"})
+    assert message == (
+        "1 file(s) Defender has no record of: see the summary above. Defender has no record of %s and nothing"
+        " was quarantined for it: check the hash (a mistyped one gives this) and run again with the right one, or set"
+        " allow_unknown_files to true to accept files Defender does not know." % SHA1)
+    assert failure_message(built, allow_unknown_files=True) == ""
+    # A caller whose users cannot set the variable gets no advice to set it.
+    assert failure_message(built, names={"quarantine_file_allow_unknown_files": None}).endswith("run again with the right one, or leave it out.")
+
+
+def test_failed_machines_fail_unless_partial_results_are_accepted_and_the_message_names_the_callers_variable():
+    built = report([module_result(SHA1, CREATED, FAILED)])
+    assert failure_message(built, names={"quarantine_file_allow_partial": "allow_partial"}, report_path="/r/q.md") == (
+        "1 failure(s): see the summary above and the report /r/q.md. 1 machine(s) failed: set allow_partial to true to accept"
+        " failed machines.")
+    assert failure_message(built, allow_partial=True) == ""
+
+
+def test_a_file_not_handled_fails_even_with_partial_results_accepted():
+    message = failure_message(report([{"item": SHA1, "msg": "API unreachable"}]), allow_partial=True)
+    assert message.startswith("1 failure(s): see the summary above. 1 file(s) could not be handled at all: fix the cause")
+
+
+def test_a_missing_permission_says_to_grant_it_not_to_accept_a_partial_result():
+    refused = dict(OFFLINE, missing_permission="Machine.StopAndQuarantine")
+    message = failure_message(report([module_result(SHA1, dict(FAILED, error=refused))]))
+    assert "1 machine(s) failed because the application lacks the permission Machine.StopAndQuarantine: grant it" in message
+    assert "allow_partial" not in message
+
+
+def test_queued_actions_fail_only_when_asked_to_and_say_which_variable_accepts_them():
+    built = report([module_result(SHA1, CREATED, QUEUED)])
+    assert failure_message(built) == ""
+    assert failure_message(built, fail_when_queued=True) == (
+        "1 action(s) queued for offline machines: see the summary above. Defender runs the queued actions when"
+        " their machines next connect; they fail the run because quarantine_file_fail_when_queued is true: set it to false to"
+        " accept them.")
+
+
+@pytest.mark.parametrize("value, cell", [(None, "-"), ("", "-"), ("a|b\r\nc\nd", "a\\|b c d"), (3, "3")])
+def test_a_markdown_cell_never_breaks_the_table(value, cell):
+    assert markdown_cell(value) == cell
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_the_reports_unknown_file_warnings_are_the_modules(check_mode):
+    built = report([unknown(module_result(SHA1, NOT_PRESENT)), module_result(OTHER_SHA1, CREATED)], check_mode=check_mode)
+    assert unknown_file_warnings(built) == [unknown_file_warning(SHA1, check_mode)]
