@@ -18,8 +18,8 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
     entity_id,
     is_in_flight,
 )
-from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError
-from ansible_collections.mde.response.plugins.module_utils.write_barrier import WriteBarrier, WritesStopped
+from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, AuthenticationError, MdeError
+from ansible_collections.mde.response.plugins.module_utils.write_barrier import WriteBarrier
 
 # How a quarantined file comes back (respond-file-alerts.md documents the full MpCmdRun.exe command).
 RESTORE_HINT = "MpCmdRun.exe -Restore"
@@ -56,7 +56,7 @@ class ActionCanceller:
             pass
         except ApiError as error:
             return self._after_refusal(action, error)
-        except (TransportError, WritesStopped) as error:
+        except MdeError as error:
             return Outcome.FAILED, action, error_dict(error)
         return self._confirm(action)
 
@@ -67,6 +67,11 @@ class ActionCanceller:
                 self._clock.sleep(delay)
             try:
                 current = self._client.get_machine_action(entity_id(action))
+            except AuthenticationError as error:
+                # Without a token no later read can tell either.
+                return Outcome.FAILED, current, error_entry("CancelNotConfirmed", (
+                    "the cancel of action %s was accepted, but reading it back failed: %s; once the credentials work, rerun"
+                    " the task to see whether it is still in flight" % (entity_id(action), error)))
             except MdeError as error:
                 read_error = error
                 continue

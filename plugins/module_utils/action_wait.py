@@ -25,7 +25,7 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
     is_offline,
     value_of,
 )
-from ansible_collections.mde.response.plugins.module_utils.errors import MdeError
+from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, MdeError
 from ansible_collections.mde.response.plugins.module_utils.odata import equals, list_where_any, odata_datetime
 
 POLL_FIRST_INTERVAL = 10.0
@@ -55,6 +55,10 @@ def wait_until_final(client, clock, results, wait_timeout, on_read=None):
         interval = min(interval * POLL_GROWTH, POLL_MAX_INTERVAL)
         try:
             current = _read_tracked(client, tracked)
+        except AuthenticationError as error:
+            # Without a token no later poll can succeed: the actions are reported as they were last read.
+            read_error = error
+            break
         except MdeError as error:
             # A failed poll is no reason to give up waiting; the timeout message will mention it.
             read_error = error
@@ -65,6 +69,13 @@ def wait_until_final(client, clock, results, wait_timeout, on_read=None):
                 _settle_final(tracked.pop(key))
         if on_read is not None:
             on_read()
+    if isinstance(read_error, AuthenticationError):
+        for result in tracked.values():
+            result.fail(error_entry(read_error.code, (
+                "action %s was %s when the wait ended early: no access token could be had to read it again (%s); once the"
+                " credentials work, mde.response.machine_action_info with action_ids set to it shows its status"
+                % (entity_id(result.action), action_status(result.action), read_error))), result.action)
+        return
     # Only a Pending action can be waiting for its machine: one InProgress has reached it.
     pending = {key for key, result in tracked.items() if action_status(result.action) == PENDING}
     machines, machines_error = _machines_of(client, [tracked[key] for key in pending])

@@ -43,22 +43,37 @@ def permission_hint(permission, alternatives=()):
 
 
 class MdeError(Exception):
-    """Base class of every error the client code raises on purpose."""
+    """Base class of every error the client code raises on purpose.
 
-    def __init__(self, message):
+    Every one can become a machine's ``error`` in a result (``to_dict``), so that a run reports what it did before
+    any error, whatever its kind.
+    """
+
+    # The code in results; subclasses name their own, and ApiError carries the API's.
+    code = "Error"
+    http_status = None
+
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "http_status": self.http_status}
 
 
 class InputError(MdeError):
     """Invalid user input, found before any request is sent."""
 
+    code = "InvalidInput"
+
 
 class AuthenticationError(MdeError):
     """No access token could be had: the token service refused, or could not be reached."""
+
+    code = "AuthenticationFailed"
 
 
 class ApiError(MdeError):
@@ -95,7 +110,7 @@ class ApiError(MdeError):
         return text
 
     def to_dict(self):
-        details = {"code": self.code, "message": self.message, "http_status": self.http_status}
+        details = super().to_dict()
         if self.missing_permission:
             details["missing_permission"] = self.missing_permission
         return details
@@ -110,9 +125,6 @@ class TransportError(MdeError):
     def __init__(self, message, http_status=None):
         super().__init__(message)
         self.http_status = http_status
-
-    def to_dict(self):
-        return {"code": self.code, "message": self.message, "http_status": self.http_status}
 
 
 class AmbiguousWriteError(TransportError):

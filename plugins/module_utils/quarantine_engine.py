@@ -57,14 +57,14 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
     related_file,
     says_file_not_on_machine,
 )
-from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError, permission_hint
+from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, permission_hint
 from ansible_collections.mde.response.plugins.module_utils.existing_actions import ExistingActionIndex, machine_quarantines
 from ansible_collections.mde.response.plugins.module_utils.list_lag import ListLag
 from ansible_collections.mde.response.plugins.module_utils.machine_targets import resolve_targets
 from ansible_collections.mde.response.plugins.module_utils.queries import find_file
 from ansible_collections.mde.response.plugins.module_utils.quarantine_request import State
 from ansible_collections.mde.response.plugins.module_utils.run_progress import RunProgress
-from ansible_collections.mde.response.plugins.module_utils.write_barrier import WriteBarrier, WritesStopped
+from ansible_collections.mde.response.plugins.module_utils.write_barrier import WriteBarrier
 
 DEFAULT_MAX_WORKERS = 8
 # A lost write can take a while to appear in the action list (how long is undocumented), and re-posting too soon
@@ -222,7 +222,8 @@ class StopAndQuarantineEngine:
             except ApiError as refusal:
                 self._interpret_refusal(request, result, refusal, warnings)
                 return
-            except (TransportError, WritesStopped) as error:
+            except MdeError as error:
+                # No answer, no token (the barrier then stops the writes not yet sent), or a write not sent.
                 result.fail(error_dict(error))
                 return
             created = action_created(action)

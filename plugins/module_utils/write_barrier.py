@@ -1,10 +1,12 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""WriteBarrier: the first write of a run refused for a missing permission stops every further write of it.
+"""WriteBarrier: the first write of a run refused for a missing permission, or without a token, stops every further
+write of it.
 
 Without it an app that lacks the write permission makes one refused call per machine (each also spends the API's
-hourly budget). The run's first write goes out alone, and the others wait for its answer: so when the permission is
+hourly budget); a token that can no longer be renewed (a secret rotated or revoked during a long run) would be asked
+for again by every write, and each time refused. The run's first write goes out alone, and the others wait for its answer: so when the permission is
 missing exactly one call is refused, and the rest of the run costs no call. Once that first answer is in, writes go
 out in parallel again; one refused later still closes the barrier for the writes not yet sent.
 """
@@ -13,22 +15,28 @@ from __future__ import annotations
 
 import threading
 
-from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, MdeError
+from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, AuthenticationError, MdeError
 
 
 class WritesStopped(MdeError):
-    """A write that was not sent, because an earlier write of the run was refused for a missing permission."""
+    """A write that was not sent, because an earlier write of the run was refused for a missing permission; or one
+    that got no access token, as every write after it would not."""
 
-    def __init__(self, refusal, refused_target):
-        super().__init__(
-            "not sent: the write to %s was refused because the application lacks the permission %s, so this run sent no "
-            "further write" % (refused_target, refusal.missing_permission))
+    def __init__(self, refusal: MdeError, refused_target: str) -> None:
+        if isinstance(refusal, AuthenticationError):
+            message = ("no action was created: no access token could be had for the write to %s (%s), so this run sent no"
+                       " further write; fix the credentials, then rerun the task: it writes only to the machines still without"
+                       " an action" % (refused_target, refusal))
+        else:
+            # The task's message says how to grant the permission, once for all machines.
+            message = ("not sent: the write to %s was refused because the application lacks the permission %s, so this run"
+                       " sent no further write" % (refused_target, refusal.missing_permission))
+        super().__init__(message)
         self.refusal = refusal
 
-    def to_dict(self):
-        """A result's ``error``: the refusal's code, HTTP status and missing permission, with this message."""
-        return {"code": self.refusal.code, "message": self.message, "http_status": self.refusal.http_status,
-                "missing_permission": self.refusal.missing_permission}
+    def to_dict(self) -> dict:
+        """A result's ``error``: the refusal's code, HTTP status and missing permission (if any), with this message."""
+        return dict(self.refusal.to_dict(), message=self.message)
 
 
 class WriteBarrier:
@@ -57,6 +65,11 @@ class WriteBarrier:
             if refusal.missing_permission:
                 self._stop(refusal, target)
             raise
+        except AuthenticationError as failure:
+            # Raised before the write was sent, or for its 401 when no new token could be had: either way the API made
+            # no action, which this write's result says in the words of the writes stopped after it.
+            self._stop(failure, target)
+            raise WritesStopped(failure, target) from None
         finally:
             if first:
                 self._first_answered.set()
