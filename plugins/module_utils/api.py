@@ -6,8 +6,11 @@
 Every method returns the API's JSON entities unchanged; deciding what they mean is the engine's job.
 """
 
+import json
+import threading
 from urllib.parse import quote
 
+from ansible_collections.mde.response.plugins.module_utils.entities import id_key
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
 
 # The documented maximum of $top for /api/machines and /api/machineactions.
@@ -17,6 +20,9 @@ NEXT_LINK = "@odata.nextLink"
 # consistent in a fixed order. Oldest first, actions created while the pages are read come after them instead
 # of shifting every page. $orderby is undocumented but sent in production by other clients.
 ACTIONS_PAGING_ORDER = "creationDateTimeUtc asc"
+# Pages one listing reads at most: a million entities at the largest page size, for one minute's budget of 100 calls.
+# It stops a server whose pages never end without repeating themselves; one that repeats a page is stopped sooner.
+MAX_LIST_CALLS = 100
 
 
 def _segment(value):
@@ -29,6 +35,9 @@ class DefenderClient:
 
     def __init__(self, transport):
         self._transport = transport
+        # What the listings had to cut short, for the module's warnings; listings run in several threads at once.
+        self.warnings = []
+        self._warnings_lock = threading.Lock()
 
     def list_machines(self, odata_filter=None, page_size=MAX_PAGE_SIZE):
         """All machines matching ``odata_filter`` (every page)."""
@@ -100,18 +109,41 @@ class DefenderClient:
     def _list_all(self, path, route, odata_filter, page_size, order_by=None):
         # Paged by hand: @odata.nextLink is undocumented here and known to loop forever on /api/machines, so it is
         # never followed. A short page marks the end, unless it carries a link: then the server's own page size cut
-        # it, and the next $skip goes on from what arrived. An empty page always ends, so a looping link cannot.
+        # it, and the next $skip goes on from what arrived. An empty page always ends, so a looping link cannot; a
+        # page of entities already read ends it too, so a server that ignores $skip cannot either.
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError("page_size must be between 1 and %d" % MAX_PAGE_SIZE)
-        entities = []
-        while True:
-            params = {"$top": page_size, "$skip": len(entities)}
+        entities, seen, received = [], set(), 0
+        for call in range(1, MAX_LIST_CALLS + 1):
+            params = {"$top": page_size, "$skip": received}
             if odata_filter:
                 params["$filter"] = odata_filter
             if order_by:
                 params["$orderby"] = order_by
             answer = self._transport.request("GET", path, params=params, route=route, collection=True)
             page = answer["value"]
-            entities.extend(page)
+            received += len(page)
+            new = [entity for entity in page if _identity(entity) not in seen]
+            seen.update(_identity(entity) for entity in new)
+            entities.extend(new)
+            if page and not new:
+                self._warn(
+                    "GET %s: page %d ($skip=%d) held only entities the earlier pages had, as if the server ignored $skip, so"
+                    " the listing stopped there with %d; there may be more: give the task fewer machines or a narrower"
+                    " filter, so that the first page holds the whole answer" % (path, call, params["$skip"], len(entities)))
+                return entities
             if not page or (len(page) < page_size and NEXT_LINK not in answer):
                 return entities
+        self._warn(
+            "GET %s: the listing stopped after %d pages (%d entities), the most one listing reads; there may be more: give"
+            " the task fewer machines or a narrower filter" % (path, MAX_LIST_CALLS, len(entities)))
+        return entities
+
+    def _warn(self, message: str) -> None:
+        with self._warnings_lock:
+            self.warnings.append(message)
+
+
+def _identity(entity: dict) -> str:
+    """What tells one listed entity from another: its id, or for an entity without one all of it."""
+    return id_key(entity) or json.dumps(entity, sort_keys=True, default=str)

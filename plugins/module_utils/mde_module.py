@@ -32,6 +32,8 @@ FAILURES_NAMED = 5
 
 class DefenderModule(AnsibleModule):
     def __init__(self, argument_spec, **kwargs):
+        # Before AnsibleModule's own checks, which may already fail.
+        self._clients = []
         spec = dict(CONNECTION_ARGUMENT_SPEC)
         spec.update(argument_spec)
         super().__init__(argument_spec=spec, **kwargs)
@@ -62,7 +64,24 @@ class DefenderModule(AnsibleModule):
         token_provider = auth.build_token_provider(settings, session, self.clock)
         for warning in settings.warnings:
             self.warn(warning)
-        return DefenderClient(transport.HttpTransport(settings, token_provider, session, clock=self.clock, pacer=pacer))
+        client = DefenderClient(transport.HttpTransport(settings, token_provider, session, clock=self.clock, pacer=pacer))
+        self._clients.append(client)
+        return client
+
+    def exit_json(self, **kwargs: object) -> None:
+        self._pass_on_client_warnings()
+        super().exit_json(**kwargs)
+
+    def fail_json(self, msg: str, **kwargs: object) -> None:
+        self._pass_on_client_warnings()
+        super().fail_json(msg=msg, **kwargs)
+
+    def _pass_on_client_warnings(self) -> None:
+        # A listing cut short says so however the module ends.
+        for client in self._clients:
+            for warning in client.warnings:
+                self.warn(warning)
+            client.warnings.clear()
 
     @contextlib.contextmanager
     def failing_on_errors(self):
