@@ -21,8 +21,15 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, AuthenticationError, MdeError
 from ansible_collections.mde.response.plugins.module_utils.write_barrier import WriteBarrier
 
-# How a quarantined file comes back (respond-file-alerts.md documents the full MpCmdRun.exe command).
-RESTORE_HINT = "MpCmdRun.exe -Restore"
+# How a quarantined file comes back, on the machine (respond-file-alerts.md, section 8 of the API reference).
+RESTORE_HINT = '"%ProgramFiles%\\Windows Defender\\MpCmdRun.exe" -Restore -Name EUS:Win32/CustomEnterpriseBlock -All'
+
+
+def quarantined_warning(machines: str, count: int) -> str:
+    """What a release says of the machines where the file stays quarantined."""
+    return ("releasing does not restore a file: it stays quarantined on %d machine(s) where an earlier action succeeded: %s."
+            " Cancelling only stops actions still in flight; to bring the file back, run %s in an administrator's command"
+            " prompt on each of them" % (count, machines, RESTORE_HINT))
 # Seconds between the read-backs after the first, immediate one.
 CANCEL_CONFIRM_DELAYS = (2.0, 4.0, 8.0)
 
@@ -96,8 +103,8 @@ class ActionCanceller:
     def _report_final(self, action, cancelled_by_us):
         """Report a final action truthfully: only a cancel of ours counts as cancelled.
 
-        Anything else that is final leaves nothing in flight, which is what a rerun would report (not_present);
-        a success means the file is quarantined after all, which the user must hear about.
+        A success means the file is quarantined after all (quarantined, as a rerun would report too); anything else
+        that is final leaves nothing in flight (not_present).
         """
         status = action_status(action)
         if commands_completed(action) and status == CANCELLED_STATUS:
@@ -109,8 +116,6 @@ class ActionCanceller:
         if status == CANCELLED_STATUS and cancelled_by_us:
             return Outcome.CANCELLED, action, None
         if status == SUCCEEDED:
-            self._warnings.add(
-                "action %s on machine %s had already succeeded before it could be cancelled: the file is quarantined "
-                "there (restore it on the machine with %s)" % (entity_id(action), action.get("machineId"), RESTORE_HINT)
-            )
+            # The run's warning for every quarantined machine says what this means and how to restore the file.
+            return Outcome.QUARANTINED, action, None
         return Outcome.NOT_PRESENT, action, None

@@ -15,6 +15,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.mde.response.plugins.module_utils.action_results import named_machines
 from ansible_collections.mde.response.plugins.module_utils.clock import clock_from_environment
 from ansible_collections.mde.response.plugins.module_utils.connection_options import OPTIONS_BY_NAME, generate_argspec
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, InputError, MdeError, TransportError, permission_hint
@@ -25,9 +26,6 @@ from ansible_collections.mde.response.plugins.module_utils.token_cache import pr
 from ansible_collections.mde.response.plugins.module_utils.api import DefenderClient
 
 CONNECTION_ARGUMENT_SPEC = generate_argspec(env_fallback)
-
-# How many failed machines a failure message names before it says "and N more".
-FAILURES_NAMED = 5
 
 
 class DefenderModule(AnsibleModule):
@@ -110,20 +108,14 @@ class DefenderModule(AnsibleModule):
         self.exit_json(**output)
 
 
-def _named(entries, detail):
-    """The first machines of ``entries``, each with ``detail`` of it in brackets, and how many more there are."""
-    named = ["%s (%s)" % (entry.get("machine_name") or entry.get("machine_id"), detail(entry)) for entry in entries[:FAILURES_NAMED]]
-    return ", ".join(named) + (" and %d more" % (len(entries) - FAILURES_NAMED) if len(entries) > FAILURES_NAMED else "")
-
-
 def _queued_message(queued):
     return ("%d action(s) still Pending at the end of the wait are queued for offline machines: %s; Defender runs them when"
             " the machines next connect (see actions[].queued for each)" % (
-                len(queued), _named(queued, lambda entry: "last seen %s" % (entry.get("queued") or {}).get("last_seen"))))
+                len(queued), named_machines(queued, lambda entry: "last seen %s" % (entry.get("queued") or {}).get("last_seen"))))
 
 
 def _failure_message(failed, total):
-    named = _named(failed, lambda entry: (entry.get("error") or {}).get("code") or "queued")
+    named = named_machines(failed, lambda entry: (entry.get("error") or {}).get("code") or "queued")
     permissions = [(entry.get("error") or {}).get("missing_permission") for entry in failed]
     hints = "".join("; the application lacks the permission %s: %s" % (permission, permission_hint(permission))
                     for permission in sorted(set(permissions) - {None}))

@@ -37,13 +37,14 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from ansible_collections.mde.response.plugins.module_utils.action_cancel import ActionCanceller
+from ansible_collections.mde.response.plugins.module_utils.action_cancel import ActionCanceller, quarantined_warning
 from ansible_collections.mde.response.plugins.module_utils.action_results import (
     EngineResult,
     Outcome,
     Warnings,
     error_dict,
     error_entry,
+    named_machines,
     unknown_file_warning,
 )
 from ansible_collections.mde.response.plugins.module_utils.action_wait import wait_until_final
@@ -60,6 +61,13 @@ from ansible_collections.mde.response.plugins.module_utils.entities import (
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, permission_hint
 from ansible_collections.mde.response.plugins.module_utils.existing_actions import ExistingActionIndex, machine_quarantines
 from ansible_collections.mde.response.plugins.module_utils.list_lag import ListLag
+from ansible_collections.mde.response.plugins.module_utils.machine_support import (
+    INDICATOR_ADVICE,
+    SUPPORT_RULE,
+    UNSUPPORTED_CODES,
+    unsupported_code,
+    unsupported_details,
+)
 from ansible_collections.mde.response.plugins.module_utils.machine_targets import resolve_targets
 from ansible_collections.mde.response.plugins.module_utils.queries import find_file
 from ansible_collections.mde.response.plugins.module_utils.quarantine_request import State
@@ -102,9 +110,15 @@ class StopAndQuarantineEngine:
     def run(self, request, check_mode=False):
         """Carry out a QuarantineRequest (in check mode: read only and predict); returns an EngineResult."""
         warnings = Warnings()
-        index = ExistingActionIndex(request.sha1, self._succeeded_since(request))
+        index = ExistingActionIndex(request.sha1, self._succeeded_since(request), every_success=request.state == State.CANCELLED)
         results = resolve_targets(self._client, request, warnings)
         self._progress.track(results)
+        if request.state == State.PRESENT:
+            # Before the pre-check: a machine that cannot run the action needs no look-up and gets no write.
+            for result in results:
+                code = unsupported_code(result.machine) if result.outcome is None else None
+                if code is not None:
+                    result.refuse_unsupported(unsupported_details(code, result.machine))
         reachable = [result for result in results if result.outcome is None]
         if reachable:
             index.read(self._client, [result.machine_id for result in reachable])
@@ -118,6 +132,7 @@ class StopAndQuarantineEngine:
             if request.wait and not check_mode:
                 self._progress.waiting_for_actions(request.wait_timeout)
                 wait_until_final(self._client, self._clock, reachable, request.wait_timeout, on_read=self._progress.actions_read)
+        _warn_of_outcomes(results, warnings)
         file_known = self._file_known(request, results, check_mode, warnings)
         self._progress.finish()
         return EngineResult.from_machine_results(results, warnings, file_known)
@@ -288,6 +303,9 @@ class StopAndQuarantineEngine:
         elif refusal.http_status in (400, 404) and says_file_not_on_machine(refusal.message):
             # The HTTP status of this answer is undocumented; its message is what tells it from an unknown machine.
             result.settle(Outcome.NOT_PRESENT)
+        elif refusal.code in UNSUPPORTED_CODES:
+            # A machine whose entity did not tell (an unknown platform, or one not listed): the API did.
+            result.refuse_unsupported(unsupported_details(refusal.code, result.machine, refusal.message))
         else:
             result.fail(error_dict(refusal))
 
@@ -320,7 +338,12 @@ class StopAndQuarantineEngine:
         to_cancel = []
         for result in results:
             in_flight = index.in_flight(result.machine_id)
-            if not in_flight:
+            code = unsupported_code(result.machine)
+            if not in_flight and index.succeeded(result.machine_id) is not None:
+                result.settle(Outcome.QUARANTINED, index.succeeded(result.machine_id))
+            elif not in_flight and code is not None:
+                result.refuse_unsupported(unsupported_details(code, result.machine))
+            elif not in_flight:
                 result.settle(Outcome.NOT_PRESENT)
             elif check_mode:
                 self._predict_write(result, Outcome.WOULD_CANCEL, in_flight[0], refusal)
@@ -341,3 +364,16 @@ class StopAndQuarantineEngine:
         with ThreadPoolExecutor(max_workers=min(self._max_workers, len(items))) as pool:
             # list() surfaces an unexpected exception instead of losing it in a future.
             list(pool.map(work_and_report, items))
+
+
+def _warn_of_outcomes(results: list, warnings: Warnings) -> None:
+    """One warning per outcome that asks the user to act elsewhere: machines that cannot run the action, and files a
+    release leaves quarantined."""
+    entries = [result.as_dict() for result in results]
+    unsupported = [entry for entry in entries if entry["outcome"] == Outcome.UNSUPPORTED]
+    if unsupported:
+        warnings.add("%d machine(s) cannot run StopAndQuarantineFile and got no action: %s. %s; %s (see actions[].unsupported)" % (
+            len(unsupported), named_machines(unsupported, lambda entry: entry["unsupported"]["code"]), SUPPORT_RULE, INDICATOR_ADVICE))
+    quarantined = [entry for entry in entries if entry["outcome"] == Outcome.QUARANTINED]
+    if quarantined:
+        warnings.add(quarantined_warning(named_machines(quarantined, lambda entry: "action %s" % entry["action_id"]), len(quarantined)))

@@ -53,7 +53,7 @@ def test_the_file_follows_the_phases_and_counts_the_outcomes_so_far(tmp_path):
     assert content(path) == {
         "phase": "writing", "done": 2, "total": 5, "outcomes": {"existing": 1, "failed": 1},
         # Three writes left fit in one minute of Defender's limits.
-        "expected_end": stamp(START + timedelta(minutes=1)), "limit_wait": None, "actions_deadline": None, "action_statuses": None,
+        "expected_end": stamp(START + timedelta(minutes=1)), "limit_wait": None, "actions_deadline": None, "action_statuses": None, "offline": None,
         "updated": stamp(START)}
 
     progress.waiting_for_actions(900)
