@@ -4,7 +4,8 @@
 """``wait``: poll the actions a run created or found until each is final or ``wait_timeout`` has passed.
 
 An action still Pending at the end on a machine Defender reports out of contact is ``queued``, not failed: Defender
-keeps it and runs it when the machine connects again. The machines are read once, at the end, for those actions only.
+keeps it and runs it when the machine connects again. Whether a machine is out of contact is taken from the entity the
+run started with when that says so; the other machines of actions still Pending are read once, at the end.
 """
 
 from __future__ import annotations
@@ -76,11 +77,13 @@ def wait_until_final(client, clock, results, wait_timeout, on_read=None):
                 " credentials work, mde.response.machine_action_info with action_ids set to it shows its status"
                 % (entity_id(result.action), action_status(result.action), read_error))), result.action)
         return
-    # Only a Pending action can be waiting for its machine: one InProgress has reached it.
+    # Only a Pending action can be waiting for its machine: one InProgress has reached it. A machine offline when the
+    # run read it is taken as it was then; the others are read again, since they may have gone offline meanwhile.
     pending = {key for key, result in tracked.items() if action_status(result.action) == PENDING}
-    machines, machines_error = _machines_of(client, [tracked[key] for key in pending])
+    known_offline = {key for key in pending if is_offline(tracked[key].machine)}
+    machines, machines_error = _machines_of(client, [tracked[key] for key in pending - known_offline])
     for key, result in tracked.items():
-        machine = machines.get(result.machine_id) if key in pending else None
+        machine = result.machine if key in known_offline else machines.get(result.machine_id) if key in pending else None
         if machine is not None and is_offline(machine):
             _queue(result, machine, wait_timeout)
             continue
