@@ -177,8 +177,8 @@ def test_cancel_of_a_final_action_stays_truthful(simulator, ansible, response, c
 
     assert run.rc == 0, run.output
     entry = result["actions"][0]
-    assert (entry["outcome"], entry["status"], result["changed"]) == ("not_present", "Succeeded", False)
-    assert "had already succeeded before it could be cancelled: the file is quarantined there" in flowing(run.output), run.output
+    assert (entry["outcome"], entry["status"], result["changed"]) == ("quarantined", "Succeeded", False)
+    assert "releasing does not restore a file: it stays quarantined on 1 machine(s)" in flowing(run.output), run.output
     assert [entry["status"] for entry in simulator.log_for(route=CANCEL)] == [response]
 
 
