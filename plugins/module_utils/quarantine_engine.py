@@ -16,8 +16,13 @@ How each machine's outcome is decided (``error`` is set exactly when the outcome
 - ``created``: the POST answered 201 with a new action; or its answer was lost and the action turned up in the
   list afterwards (looked for during a grace period, since the list lags, before the one permitted re-POST).
 - ``not_present``: the API said "Sha1 ... was not found in machine ..." (400 or 404); with ``state: cancelled``,
-  nothing was in flight, or the action reached another final state before the cancel took effect. A Succeeded
-  one adds a warning: the file is quarantined, which a cancel cannot undo, and a rerun would say not_present too.
+  nothing was in flight and nothing succeeded, or the action reached a final state other than Succeeded before the
+  cancel took effect.
+- ``quarantined``: with ``state: cancelled``, nothing is in flight but an earlier action for the file succeeded (or
+  the one being cancelled succeeded first): the file is quarantined there, which a cancel cannot undo (a warning says
+  what restores it).
+- ``unsupported``: the machine cannot run the action, decided from its Machine entity before anything is sent
+  (machine_support.py), or refused by the API with OsPlatformNotSupported / ClientVersionNotSupported.
 - ``cancelled``: our cancel was accepted and a read-back shows the action Cancelled.
 - ``would_create`` / ``would_cancel``: check mode, where a real run would write (unless the token's roles claim
   lacks the write permission: then ``failed``, as a real run would be refused).
@@ -28,8 +33,10 @@ How each machine's outcome is decided (``error`` is set exactly when the outcome
   twice (AmbiguousWrite), a cancel still not visible after a few reads (CancelNotConfirmed), and with ``wait`` an
   action that ended Failed/TimeOut/Cancelled (ActionFailed, ActionTimeOut, ActionCancelled) or is still in flight
   at ``wait_timeout`` on a machine that is not offline (WaitTimeout). After a write refused for a missing
-  permission no further write is sent: the machines not yet written fail with the refusal's code, unsent
-  (write_barrier.py). ``changed`` still counts an action this run created that later failed.
+  permission, or when no access token can be had any more, no further write is sent: the machines not yet written
+  fail with the refusal's code (AuthenticationFailed for the token), unsent (write_barrier.py). Any error while
+  writing to one machine becomes that machine's result. ``changed`` still counts an action this run created that
+  later failed.
 """
 
 from __future__ import annotations
