@@ -63,3 +63,13 @@ def test_a_job_still_running_at_the_timeout_fails_and_says_it_goes_on():
     result = unfinished_result({"ansible_job_id": "j1.42", "finished": False, "item": {"item": SHA1}}, 600)
     assert result["failed"] is True and result["finished"] is False and result["item"] == {"item": SHA1}
     assert result["msg"].startswith("job j1.42 was still running after 600 s") and "run the same task again" in result["msg"]
+
+
+def test_a_wait_line_names_the_offline_machines_and_what_not_waiting_means():
+    line = progress_line("INC-1", {"phase": "waiting_for_actions", "done": 1, "total": 2, "outcomes": {"created": 1},
+                                   "actions_deadline": "2026-11-28T04:13:10Z", "action_statuses": {"Pending": 1, "Succeeded": 1},
+                                   "offline": ["laptop-07.contoso.local"]})
+    assert line == ("INC-1: 1/2 machines done (created 1); actions: 1 Pending, 1 Succeeded; waiting for the actions to finish, at the"
+                    " latest until 04:13 UTC; 1 machine(s) offline (laptop-07.contoso.local): their actions stay Pending until the"
+                    " machines connect, so the wait lasts until then or its end; not waiting (wait: false) leaves them queued in"
+                    " Defender")
