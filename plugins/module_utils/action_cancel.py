@@ -23,6 +23,8 @@ from ansible_collections.mde.response.plugins.module_utils.write_barrier import 
 
 # How a quarantined file comes back, on the machine (respond-file-alerts.md, section 8 of the API reference).
 RESTORE_HINT = '"%ProgramFiles%\\Windows Defender\\MpCmdRun.exe" -Restore -Name EUS:Win32/CustomEnterpriseBlock -All'
+# Seconds between the read-backs after the first, immediate one.
+CANCEL_CONFIRM_DELAYS = (2.0, 4.0, 8.0)
 
 
 def quarantined_warning(machines: str, count: int) -> str:
@@ -30,8 +32,6 @@ def quarantined_warning(machines: str, count: int) -> str:
     return ("releasing does not restore a file: it stays quarantined on %d machine(s) where an earlier action succeeded: %s."
             " Cancelling only stops actions still in flight; to bring the file back, run %s in an administrator's command"
             " prompt on each of them" % (count, machines, RESTORE_HINT))
-# Seconds between the read-backs after the first, immediate one.
-CANCEL_CONFIRM_DELAYS = (2.0, 4.0, 8.0)
 
 
 class ActionCanceller:

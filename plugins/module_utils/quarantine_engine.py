@@ -344,10 +344,9 @@ class StopAndQuarantineEngine:
     def _plan_and_cancel(self, request, index, results, check_mode, warnings, barrier, refusal):
         to_cancel = []
         for result in results:
-            in_flight = index.in_flight(result.machine_id)
-            code = unsupported_code(result.machine)
-            if not in_flight and index.succeeded(result.machine_id) is not None:
-                result.settle(Outcome.QUARANTINED, index.succeeded(result.machine_id))
+            in_flight, succeeded, code = index.in_flight(result.machine_id), index.succeeded(result.machine_id), unsupported_code(result.machine)
+            if not in_flight and succeeded is not None:
+                result.settle(Outcome.QUARANTINED, succeeded)
             elif not in_flight and code is not None:
                 result.refuse_unsupported(unsupported_details(code, result.machine))
             elif not in_flight:
