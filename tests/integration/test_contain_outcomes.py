@@ -36,6 +36,7 @@ def test_contain_skips_unsupported_machines_shows_progress_and_release_names_the
 
     # Unsupported machines fail nothing (the indicator covers them) and get no write; the offline one is queued.
     assert run.rc == 0, run.output
+    assert "DEPRECATION" not in run.output, run.output
     written = sorted(entry["params"]["machine_id"] for entry in simulator.log_for(route=WRITE))
     assert written == sorted(machines[name]["id"] for name in ("ws-01", "ws-02", "laptop-07"))
     report, _markdown = reports(ansible.workdir + "/contained")
