@@ -160,8 +160,8 @@ def test_check_mode_writes_nothing_to_defender_and_a_check_report_locally(simula
     report, table = report_files(tmp_path)
     assert report["check_mode"] is True and report["waited"] is False
     assert fact(run)["files"][0]["summary"]["would_create"] == 1
-    # A machine given by id has no name in its result until it has an action.
-    assert [(row["machine"], row["outcome"]) for row in table] == [("ws-01.contoso.local", "existing"), (machines[1]["id"], "would_create")]
+    # A machine given by id is named from its Machine entity, action or not.
+    assert [(row["machine"], row["outcome"]) for row in table] == [("ws-01.contoso.local", "existing"), ("ws-02.contoso.local", "would_create")]
     assert run.result("Name the report files")["ansible_facts"]["quarantine_file_report_paths"]["markdown"].endswith("-check.md")
     assert run.result("Show the summary")["msg"][0].startswith("CHECK MODE, nothing was changed. ")
 
