@@ -12,7 +12,8 @@ description:
   - Turns the results of M(mde.response.stop_and_quarantine_file) run in check mode, one per file, into the lines the
     P(mde.response.quarantine_file#role) role prints before it writes.
   - Counts the machine results that need a write (V(would_create), V(would_cancel)) and the others.
-  - Gives the expected end at Defender's documented limits for machine actions, 100 a minute and 1,500 an hour.
+  - Gives the expected end at Defender's documented limits for machine actions, 100 a minute and 1,500 an hour, and
+    after the wait for offline machines' actions when the run waits.
 author:
   - mde.response maintainers (@mde-response)
 options:
@@ -30,6 +31,13 @@ options:
     description: The current UTC time, as C(YYYY-MM-DDTHH:MM:SSZ).
     type: str
     required: true
+  wait_timeout:
+    description:
+      - The seconds the run waits for its actions, or V(0) when it does not wait.
+      - When machines that need an action are offline (their C(healthStatus)), a line names them; with a wait, another
+        gives the expected end after the wait, since their actions stay Pending until the machines connect.
+    type: int
+    default: 0
 seealso:
   - plugin: mde.response.quarantine_machine_table
     plugin_type: filter

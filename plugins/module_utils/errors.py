@@ -44,10 +44,14 @@ def permission_hint(permission: str, alternatives: tuple[str, ...] = ()) -> str:
 
 
 class MdeError(Exception):
-    """Base class of every error the client code raises on purpose."""
+    """Base class of every error the client code raises on purpose.
 
-    # What results report; subclasses that know more set them (an empty code reads as the class's name).
-    code: str = ""
+    Every one can become a machine's ``error`` in a result (``to_dict``), so that a run reports what it did before
+    any error, whatever its kind.
+    """
+
+    # The code in results; subclasses name their own, and ApiError carries the API's.
+    code: str = "Error"
     http_status: int | None = None
 
     def __init__(self, message: str) -> None:
@@ -59,15 +63,19 @@ class MdeError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         """The ``error`` of a result: its code, its message and the HTTP status of the answer, if any."""
-        return {"code": self.code or type(self).__name__, "message": self.message, "http_status": self.http_status}
+        return {"code": self.code, "message": self.message, "http_status": self.http_status}
 
 
 class InputError(MdeError):
     """Invalid user input, found before any request is sent."""
 
+    code = "InvalidInput"
+
 
 class AuthenticationError(MdeError):
     """No access token could be had: the token service refused, or could not be reached."""
+
+    code = "AuthenticationFailed"
 
 
 class ApiError(MdeError):

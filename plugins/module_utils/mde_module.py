@@ -29,6 +29,8 @@ CONNECTION_ARGUMENT_SPEC = generate_argspec(env_fallback)
 
 class DefenderModule(AnsibleModule):
     def __init__(self, argument_spec, **kwargs):
+        # Before AnsibleModule's own checks, which may already fail.
+        self._clients: list[DefenderClient] = []
         spec = dict(CONNECTION_ARGUMENT_SPEC)
         spec.update(argument_spec)
         super().__init__(argument_spec=spec, **kwargs)
@@ -56,7 +58,23 @@ class DefenderModule(AnsibleModule):
         client = build_client(settings, self.clock, pacing_listener, write_gate)
         for warning in settings.warnings:
             self.warn(warning)
+        self._clients.append(client)
         return client
+
+    def exit_json(self, **kwargs: Any) -> None:
+        self._pass_on_client_warnings()
+        super().exit_json(**kwargs)
+
+    def fail_json(self, msg: str, **kwargs: Any) -> None:
+        self._pass_on_client_warnings()
+        super().fail_json(msg=msg, **kwargs)
+
+    def _pass_on_client_warnings(self) -> None:
+        # A listing cut short says so however the module ends.
+        for client in self._clients:
+            for warning in client.warnings:
+                self.warn(warning)
+            client.warnings.clear()
 
     @contextlib.contextmanager
     def failing_on_errors(self):

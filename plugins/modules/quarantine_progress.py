@@ -16,7 +16,9 @@ description:
     (C(created 100, existing 15, failed 5)) and C(expected end 03:14 UTC), and while the run waits for the API's
     hourly limit of 1,500 calls, C(waiting for Defender's hourly limit) with the time it waits until; while a run
     with O(mde.response.stop_and_quarantine_file#module:wait=true) waits for its actions, their statuses as last
-    read (for example C(1 InProgress, 2 Pending)) and when the wait gives up at the latest.
+    read (for example C(1 InProgress, 2 Pending)), when the wait gives up at the latest, and the machines Defender
+    reports offline, whose actions stay Pending until they connect; a machine counts as done only once its action is
+    final.
   - The lines come from the file each run keeps with O(mde.response.stop_and_quarantine_file#module:progress_path),
     read where the run runs (so a delegated task works as well). A run without one is shown as started, with no
     progress.

@@ -27,6 +27,15 @@ description:
   - The first write the API refuses for a missing permission (HTTP 403 naming it) stops the run's writes; the
     machines not yet written are reported V(failed) with the same code and status and no call is made for them,
     and the task's message names the permission and how to grant it.
+  - When no access token can be had in the middle of a run (a client secret rotated or revoked, a refused renewal),
+    no further write is sent either; the machines already written keep their outcome, RV(changed) and RV(summary)
+    stay true, and the others are reported V(failed) with the code C(AuthenticationFailed).
+  - Machines that cannot run the action are decided from their Machine entity before anything is sent (Windows 10
+    version 1703 or later, Windows 11 and Windows Server 2012 R2 or later can; macOS, Linux and older Windows cannot)
+    and reported V(unsupported), in check mode too, with a warning that a file indicator blocks the file there.
+    Machines given by ID are read for this (one call per 20 IDs).
+  - A listing whose pages repeat themselves (a server that ignores C($skip)) ends at the first page that brings
+    nothing new, and any listing ends after 100 calls; either way a warning says the answer may be incomplete.
   - "Required API permissions (application): C(Machine.StopAndQuarantine) and C(Machine.Read.All) (or
     C(Machine.ReadWrite.All)). The read permission is needed both by the API itself and for the look-up of
     existing actions, names and observed machines."
@@ -71,7 +80,8 @@ options:
       - V(present) makes sure an action exists on each machine (in flight, or succeeded within
         O(succeeded_within)).
       - V(cancelled) cancels the in-flight (Pending or InProgress) actions for this file on each machine, then reads
-        them back to confirm.
+        them back to confirm. Cancelling does not restore a file, so a machine where an earlier action succeeded is
+        reported V(quarantined), with a warning giving the C(MpCmdRun.exe -Restore) command that brings the file back.
     type: str
     choices: [present, cancelled]
     default: present
@@ -92,9 +102,13 @@ options:
       - Poll until every action reaches a final status. An action that ends Failed, TimeOut or Cancelled, or is still
         in flight after O(wait_timeout), counts as failed.
       - An exception is an action still C(Pending) after O(wait_timeout) on a machine Defender reports offline (its
-        C(healthStatus), read once at the end of the wait, is neither C(Active) nor C(Unknown)). Its outcome is
-        V(queued), since Defender keeps the action and runs it when the machine next connects. A warning names the
-        machines and when they were last seen. See O(fail_when_queued).
+        C(healthStatus) is neither C(Active) nor C(Unknown), as read when the run started or, for a machine online
+        then, read again at the end of the wait). Its outcome is V(queued), since Defender keeps the action and runs it
+        when the machine next connects. A warning names the machines and when they were last seen. See
+        O(fail_when_queued).
+      - An offline machine's action stays C(Pending) until the machine connects, so the wait lasts until
+        O(wait_timeout) ends; with O(progress_path), the progress names those machines from the start of the wait and
+        counts a machine as done only once its action is final.
     type: bool
     default: false
   wait_timeout:
@@ -226,7 +240,8 @@ summary:
   description: How many machines had each outcome. Every outcome is present, with zero when none had it.
   returned: always
   type: dict
-  sample: {"created": 2, "existing": 1, "would_create": 0, "cancelled": 0, "would_cancel": 0, "not_present": 0, "queued": 0, "failed": 0}
+  sample: {"created": 2, "existing": 1, "would_create": 0, "cancelled": 0, "would_cancel": 0, "not_present": 0, "quarantined": 0,
+           "unsupported": 1, "queued": 0, "failed": 0}
 actions:
   description: One result per target machine, in the order the targets were given (IDs, names, observed).
   returned: always
@@ -247,10 +262,19 @@ actions:
           succeeded within O(succeeded_within)); V(would_create) check mode, an action would be submitted;
           V(cancelled) an in-flight action was cancelled; V(would_cancel) check mode, it would be cancelled;
           V(not_present) nothing to do (the file is not on the machine, or no action was in flight to cancel);
+          V(quarantined) with O(state=cancelled), an earlier action for the file succeeded on the machine, so the file is
+          quarantined there and stays so (a cancel does not restore it; the warning says what does);
+          V(unsupported) the machine cannot run the action (its platform or version, see RV(actions[].unsupported)),
+          so nothing was sent to it;
           V(queued) with O(wait), the action is still Pending because the machine is offline, and Defender runs it when
           the machine next connects (see RV(actions[].queued)); V(failed) see RV(actions[].error).
       type: str
       sample: created
+    health_status:
+      description: The machine's C(healthStatus) as the run read it (C(Active), C(Inactive), ...), or null when the run
+        did not read the machine.
+      type: str
+      sample: Active
     action_id:
       description: ID of the machine action this result is about, when there is one.
       type: str
@@ -264,10 +288,11 @@ actions:
       type: dict
       contains:
         code:
-          description: The API's error code (for example C(Forbidden), C(OsPlatformNotSupported)), or one of the
+          description: The API's error code (for example C(Forbidden), C(DisallowedOperation)), or one of the
             module's own (C(MachineNotFound), C(AmbiguousMachineName), C(WaitTimeout), C(ActionFailed),
             C(ActionTimeOut), C(ActionCancelled), C(CancelNotConfirmed), C(RunStopped) for a machine left unsent
-            because the run's O(lease_path) lapsed).
+            because the run's O(lease_path) lapsed, C(AuthenticationFailed) when no access token
+            could be had, C(TransportError), C(AmbiguousWrite)).
           type: str
         message:
           description: What went wrong, with the API's correlation ID when it gave one.
@@ -297,6 +322,29 @@ actions:
           sample: "2026-11-20T08:12:44.1234567Z"
         message:
           description: What this means and what to do, in words.
+          type: str
+    unsupported:
+      description: Why the machine cannot run the action, for an outcome V(unsupported).
+      returned: when the outcome is V(unsupported)
+      type: dict
+      contains:
+        code:
+          description: C(OsPlatformNotSupported) or C(ClientVersionNotSupported), as the API names the refusal.
+          type: str
+          sample: OsPlatformNotSupported
+        os_platform:
+          description: The machine's C(osPlatform).
+          type: str
+          sample: macOS
+        version:
+          description: The machine's C(version).
+          type: str
+          sample: "14.5"
+        os_build:
+          description: The machine's C(osBuild).
+          type: int
+        message:
+          description: Which machines can run the action, what this one reports, and what blocks the file there.
           type: str
     action:
       description: The MachineAction entity exactly as the API returned it, or null.

@@ -76,6 +76,10 @@ def progress_line(label, progress):
         line += "; actions: %s" % ", ".join("%d %s" % (count, status) for status, count in sorted(progress["action_statuses"].items()))
     if phase == WAITING_FOR_ACTIONS:
         line += "; waiting for the actions to finish, at the latest until %s UTC" % _clock_time(progress.get("actions_deadline"))
+    if phase == WAITING_FOR_ACTIONS and progress.get("offline"):
+        offline = progress["offline"]
+        line += ("; %d machine(s) offline (%s): their actions stay Pending until the machines connect, so the wait lasts until"
+                 " then or its end; not waiting (wait: false) leaves them queued in Defender" % (len(offline), ", ".join(offline)))
     if phase == DONE:
         line += "; finishing"
     return line

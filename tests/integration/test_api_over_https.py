@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._client.api import MAX_LIST_CALLS, DefenderClient
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
 from ansible_collections.mde.response.plugins.module_utils._model.odata import odata_string
 from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
@@ -122,3 +122,63 @@ def test_an_odata_error_names_status_and_message(client):
     assert (raised.value.code, raised.value.http_status) == ("", 400)
     assert str(raised.value) == ("GET machineactions.list: HTTP 400: The query specified in the URI is not valid. "
                                  "Could not find a property named 'sha1' on type 'MachineAction'.")
+
+
+# After this many calls of a route the simulator refuses it: a client that would read a listing forever fails instead
+# of hanging the test.
+TRIPWIRE_CALLS = 30
+
+
+def trip_after(simulator, route, calls=TRIPWIRE_CALLS):
+    simulator.faults.add(route, "status", status=400, start=calls)
+
+
+@pytest.mark.parametrize("next_link", ["always", "server_paging"])
+def test_a_server_that_ignores_skip_is_read_until_a_page_brings_nothing_new(simulator, client, clock, next_link):
+    """Pages of 3 that always start from the first entity, with a next link: the name look-up and the existing-action
+    read each stop at their second page with a warning, and the run goes on with what they read."""
+    simulator.configure(max_page_size=3, ignore_skip=True, next_link=next_link)
+    fleet = simulator.seed_fleet(7, observed_sha1=SHA1)
+    # Only the first page's three machines are found; their six actions take two pages.
+    for machine in fleet[:3]:
+        for status in ("Pending", "InProgress"):
+            simulator.add_machine_action(machine["id"], SHA1, status=status)
+    for route in ("machines.list", "machineactions.list"):
+        trip_after(simulator, route)
+
+    result = quarantine(client, clock, machine_names=[machine["computerDnsName"] for machine in fleet])
+
+    assert len(simulator.log_for(route="machines.list")) == 2
+    # Two pages of the existing-action read, then the look-up of the action that the POST to the third machine, which
+    # that read missed, was refused for (two actions: one short page).
+    action_lists = simulator.log_for(route="machineactions.list")
+    assert ["$skip=3" in entry["query"] for entry in action_lists] == [False, True, False]
+    assert len(writes(simulator)) == 1
+    assert len(client.warnings) == 2, client.warnings
+    assert client.warnings[0].startswith("GET /api/machines: page 2 ($skip=3) held only entities the earlier pages had")
+    assert client.warnings[1].startswith("GET /api/machineactions: page 2 ($skip=3) held only entities the earlier pages had")
+    assert result.summary["failed"] == 4 and result.summary["existing"] == 3
+
+
+def test_without_a_next_link_a_full_page_repeated_ends_the_listing_too(simulator, client):
+    simulator.configure(max_page_size=3, ignore_skip=True, next_link="never")
+    simulator.seed_fleet(7)
+    trip_after(simulator, "machines.list")
+
+    machines = client.list_machines(page_size=3)
+
+    assert len(machines) == 3 and len(simulator.log_for(route="machines.list")) == 2
+    assert client.warnings == ["GET /api/machines: page 2 ($skip=3) held only entities the earlier pages had, as if the server ignored"
+                               " $skip, so the listing stopped there with 3; there may be more: give the task fewer machines or a"
+                               " narrower filter, so that the first page holds the whole answer"]
+
+
+def test_every_listing_has_a_bound_on_its_calls(simulator, client):
+    simulator.configure(rate_limits_enabled=False)
+    simulator.seed_fleet(MAX_LIST_CALLS + 5)
+
+    machines = client.list_machines(page_size=1)
+
+    assert len(machines) == MAX_LIST_CALLS and len(simulator.log_for(route="machines.list")) == MAX_LIST_CALLS
+    assert client.warnings == ["GET /api/machines: the listing stopped after %d pages (%d entities), the most one listing reads;"
+                               " there may be more: give the task fewer machines or a narrower filter" % (MAX_LIST_CALLS, MAX_LIST_CALLS)]

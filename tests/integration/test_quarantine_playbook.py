@@ -83,10 +83,12 @@ def test_survey_answers_quarantine_on_names_and_ids_and_write_a_report(simulator
 
 def test_survey_answers_with_observed_and_a_partial_result(simulator, ansible):
     seed(simulator, 2)
-    simulator.add_machine("mac-01.contoso.local", os_platform="macOS", observed_files=[SHA1])
+    # A device ID Defender does not know: its write is refused (404), one failed machine per run.
+    ghost = "0" * 40
 
-    strict = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-1", observed="yes"))
-    partial = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-1", observed="yes", allow_partial="yes"))
+    strict = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-1", observed="yes", machine_ids=ghost))
+    partial = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-1", observed="yes", machine_ids=ghost,
+                                                              allow_partial="yes"))
 
     assert strict.rc != 0 and "1 failure(s)" in strict.output
     assert partial.rc == 0, partial.output

@@ -144,3 +144,31 @@ def test_a_playbook_of_its_own_follows_a_background_run_and_shows_its_warnings(s
     assert run.result("List what the follow left in the folder")["files"] == []
     assert not os.path.exists(result["results_file"])
     assert_one_write_each(simulator, machines)
+
+
+def test_waiting_for_an_offline_machine_says_so_from_the_plan_on_and_counts_only_final_actions(simulator, ansible):
+    """An Inactive laptop among the targets, with a wait: the plan names it and puts the expected end after the wait,
+    the progress lines name it while the online machines' actions are already final, and it ends queued."""
+    online = seed(simulator, 2)
+    laptop = simulator.add_machine("laptop-07.contoso.local", health_status="Inactive", quarantine_outcome="Pending", observed_files=[SHA1])
+    speed = 120
+    simulator.configure(clock_speed=speed)
+
+    run = ansible.playbook(PLAYBOOK, extra_vars=dict(role_variables(online + [laptop]), quarantine_file_wait=True,
+                                                     quarantine_file_wait_timeout=600), env={"MDE_TIME_SCALE": speed})
+
+    assert run.rc == 0, run.output
+    plan = run.result("Show how many machines need an action and the expected end")["msg"]
+    assert plan[2] == ("1 machine(s) are offline (laptop-07.contoso.local): their actions stay Pending until the machines connect,"
+                       " which may be days.")
+    assert re.fullmatch(r"The run waits for them until its wait of 600 s ends: expected end \d{4}-\d\d-\d\d \d\d:\d\d UTC\. Set "
+                        r"quarantine_file_wait=false not to wait; Defender keeps the actions and runs them when the machines connect\.",
+                        plan[3]), plan
+    waiting = [line for line in follow_task_output(run.stdout).splitlines() if "waiting for the actions to finish" in line]
+    assert waiting, run.stdout
+    assert all("1 machine(s) offline (laptop-07.contoso.local): their actions stay Pending" in line for line in waiting), waiting
+    # The laptop's action is never final: it is never counted as done while the run waits.
+    assert not [line for line in waiting if line.startswith("%s: 3/3" % SHA1)], waiting
+    report = run.result("Put the results together")["ansible_facts"]["quarantine_file_report"]
+    assert (report["summary"]["created"], report["summary"]["queued"]) == (2, 1)
+    assert_one_write_each(simulator, online + [laptop])

@@ -11,7 +11,8 @@ import pytest
 from ansible_collections.mde.response.plugins.module_utils._client.token_cache import UNUSABLE_FOLDER_ADVICE
 from tests.support.quarantine import SHA1, WRITE, ids, outcomes, quarantine, quarantine_in_process, seed, writes
 from tests.support.messages import TOKEN_CACHE_FOLDER
-from tests.support.reliability import CANARY_PREFIX, arrival, describe_actions, has_traceback, leaks, one_action_each, outcome_counts
+from tests.support.reliability import (
+    CANARY_PREFIX, arrival, describe_actions, has_traceback, leaks, one_action_each, outcome_counts, quarantines_per_machine)
 
 
 # Simulated seconds per real second, for the simulator and (MDE_TIME_SCALE) the module's clock.
@@ -167,3 +168,41 @@ def test_the_token_cache_folder_warning_reaches_the_play_output(simulator, ansib
     assert outcomes(result) == {machines[0]["id"]: "created"}
     assert len(warnings) == 1 and "XDG_CACHE_HOME" in warnings[0] and "token_cache: false" in warnings[0], run.output
     assert "token_cache_dir" not in run.output
+
+
+def test_secret_rotated_mid_run_keeps_every_result(simulator, ansible, measured):
+    """The app's secret is rotated at the 3rd of 20 writes, so no token can be had any more: the task still returns
+    every machine's result. The writes answered 201 are `created` and `changed` is true; the writes that met the
+    rotation fail with the login's refusal; no write is sent after them, and the machines never written are reported
+    unsent with the reason and what to do."""
+    machines = seed(simulator, 20)
+    simulator.faults.add(WRITE, "rotate_secret", start=3, times=1)
+
+    run, result = quarantine(ansible, machine_ids=ids(machines))
+
+    sent = writes(simulator)
+    accepted = {entry["params"]["machine_id"] for entry in sent if entry["status"] == 201}
+    refused = [entry for entry in sent if entry["status"] == 401]
+    first_refusal = min(entry["seq"] for entry in refused)
+    by_machine = {entry["machine_id"]: entry for entry in result.get("actions", [])}
+    unsent = [entry for entry in by_machine.values() if entry["machine_id"] not in {item["params"]["machine_id"] for item in sent}]
+    measured("%d writes (%d created, %d refused with 401) of 20 machines; %s; changed %s; unsent: %s" % (
+        len(sent), len(accepted), len(refused), outcome_counts(result), result.get("changed"),
+        unsent[0]["error"]["message"] if unsent else "none"))
+    assert run.rc != 0
+    assert result["changed"] is True
+    assert result["summary"]["created"] == len(accepted) >= 2
+    assert result["summary"]["failed"] == 20 - len(accepted)
+    assert {machine for machine, entry in by_machine.items() if entry["outcome"] == "created"} == accepted
+    # The writes sent after the rotation were already on their way (one per worker at most); none came later.
+    assert len([entry for entry in sent if entry["seq"] > first_refusal]) < 8
+    assert unsent, "every machine was written although no token could be had"
+    for entry in by_machine.values():
+        if entry["outcome"] == "failed":
+            assert entry["error"]["code"] == "AuthenticationFailed", entry
+            assert entry["error"]["message"].startswith("no action was created: no access token could be had"), entry
+            assert "AADSTS7000215" in entry["error"]["message"] and "fix the credentials, then rerun the task" in entry["error"]["message"]
+    assert "%d of 20 machines failed" % (20 - len(accepted)) in result["msg"], result["msg"]
+    assert not has_traceback(result, run.output), run.output
+    # Every accepted write made exactly one action, and no machine has more.
+    assert quarantines_per_machine(simulator) == {machine: 1 for machine in accepted}

@@ -66,22 +66,25 @@ def test_one_call_per_file_then_a_rerun_changes_nothing(simulator, ansible, tmp_
 
 def test_failed_machines_are_reported_then_fail_the_play_unless_partial_is_allowed(simulator, ansible, tmp_path):
     machines = seed(simulator, 2)
-    mac = simulator.add_machine("mac-01.contoso.local", os_platform="macOS", observed_files=[SHA1])
+    # A device ID Defender does not know: its write is refused with 404 ResourceNotFound.
+    ghost = "0" * 40
 
-    run = role(ansible, quarantine_file_sha1s=[SHA1], quarantine_file_observed=True, quarantine_file_report_dir=str(tmp_path / "strict"))
+    run = role(ansible, quarantine_file_sha1s=[SHA1], quarantine_file_observed=True, quarantine_file_machine_ids=[ghost],
+               quarantine_file_report_dir=str(tmp_path / "strict"))
 
     assert run.rc != 0
     final = run.result(FINAL_TASK)
     assert "1 failure(s)" in final["msg"] and "quarantine_file_allow_partial" in final["msg"]
     report, table = report_files(tmp_path / "strict")
-    assert report_rows(report) == sorted([(SHA1, machine["id"], "created") for machine in machines] + [(SHA1, mac["id"], "failed")])
+    assert report_rows(report) == sorted([(SHA1, machine["id"], "created") for machine in machines] + [(SHA1, ghost, "failed")])
     [failure] = report["failures"]
-    assert (failure["machine_name"], failure["error"]["code"]) == ("mac-01.contoso.local", "OsPlatformNotSupported")
+    assert (failure["machine_id"], failure["error"]["code"]) == (ghost, "ResourceNotFound")
     [failed_row] = [row for row in table if row["outcome"] == "failed"]
-    assert failed_row["machine"] == "mac-01.contoso.local" and failed_row["error"].startswith("OsPlatformNotSupported: ")
-    assert "failed: %s on mac-01.contoso.local: OsPlatformNotSupported: " % SHA1 in "\n".join(run.result(SUMMARY_TASK)["msg"])
+    assert failed_row["machine"] == ghost and failed_row["error"].startswith("ResourceNotFound: ")
+    assert "failed: %s on %s: ResourceNotFound: " % (SHA1, ghost) in "\n".join(run.result(SUMMARY_TASK)["msg"])
 
-    allowed = role(ansible, quarantine_file_sha1s=[SHA1], quarantine_file_observed=True, quarantine_file_allow_partial=True)
+    allowed = role(ansible, quarantine_file_sha1s=[SHA1], quarantine_file_observed=True, quarantine_file_machine_ids=[ghost],
+                   quarantine_file_allow_partial=True)
 
     assert allowed.rc == 0, allowed.output
     assert fact(allowed)["summary"]["existing"] == 2 and fact(allowed)["summary"]["failed"] == 1
@@ -171,8 +174,8 @@ def test_check_mode_writes_nothing_to_defender_and_a_check_report_locally(simula
     report, table = report_files(tmp_path)
     assert report["check_mode"] is True and report["waited"] is False
     assert fact(run)["files"][0]["summary"]["would_create"] == 1
-    # A machine given by id has no name in its result until it has an action.
-    assert [(row["machine"], row["outcome"]) for row in table] == [("ws-01.contoso.local", "existing"), (machines[1]["id"], "would_create")]
+    # A machine given by id is named from its Machine entity, action or not.
+    assert [(row["machine"], row["outcome"]) for row in table] == [("ws-01.contoso.local", "existing"), ("ws-02.contoso.local", "would_create")]
     assert run.result(REPORT_PATHS_TASK)["ansible_facts"]["quarantine_file_report_paths"]["markdown"].endswith("-check.md")
     assert run.result(SUMMARY_TASK)["msg"][0].startswith("CHECK MODE, nothing was changed. ")
 
@@ -224,18 +227,19 @@ def test_connection_options_are_passed_through_and_their_secrets_never_shown(sim
 
 def test_the_play_output_shows_a_row_per_machine_failures_first_and_publishes_every_row(simulator, ansible):
     machines = seed(simulator, 2)
-    mac = simulator.add_machine("mac-01.contoso.local", os_platform="macOS", observed_files=[SHA1])
+    # A device ID Defender does not know: its write is refused with 404 ResourceNotFound.
+    ghost = "0" * 40
 
-    run = role(ansible, quarantine_file_sha1s=SHA1, quarantine_file_machine_names=[machine["computerDnsName"] for machine in machines + [mac]],
-               quarantine_file_allow_partial=True)
+    run = role(ansible, quarantine_file_sha1s=SHA1, quarantine_file_machine_names=[machine["computerDnsName"] for machine in machines],
+               quarantine_file_machine_ids=[ghost], quarantine_file_allow_partial=True)
 
     assert run.rc == 0, run.output
     table = run.result(TABLE_TASK)["msg"]
     assert table[0].split() == ["outcome", "machine", "file", "status", "action", "id", "error"]
-    assert [line.split()[:3] for line in table[1:]] == [["failed", "mac-01.contoso.local", SHA1]] + [
+    assert [line.split()[:3] for line in table[1:]] == [["failed", ghost, SHA1]] + [
         ["created", machine["computerDnsName"], SHA1] for machine in machines]
     published = run.result(STATS_TASK)["ansible_stats"]["data"]["quarantine_file_results"]
-    assert [(row["machine_name"], row["outcome"]) for row in published] == [("mac-01.contoso.local", "failed")] + [
+    assert [(row["machine_name"] or row["machine_id"], row["outcome"]) for row in published] == [(ghost, "failed")] + [
         (machine["computerDnsName"], "created") for machine in machines]
     actions = {action["machineId"]: action["id"] for action in simulator.actions()}
     assert [row["action_id"] for row in published[1:]] == [actions[machine["id"]] for machine in machines]

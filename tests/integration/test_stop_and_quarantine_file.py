@@ -129,21 +129,25 @@ def test_each_refusal_is_reported_per_machine(simulator, modules):
     assert not run.failed, run.result
     by_id = {entry["machine_id"]: entry for entry in result["actions"]}
     assert by_id[good["id"]]["outcome"] == "created"
-    assert by_id[mac["id"]]["outcome"] == "failed" and by_id[mac["id"]]["error"]["code"] == "OsPlatformNotSupported"
+    # The Mac cannot run the action: its entity says so, and no write is sent to it.
+    assert by_id[mac["id"]]["outcome"] == "unsupported" and by_id[mac["id"]]["error"] is None
+    assert by_id[mac["id"]]["unsupported"]["code"] == "OsPlatformNotSupported"
+    assert mac["id"] not in {entry["params"]["machine_id"] for entry in writes(simulator)}
     assert by_id[clean["id"]]["outcome"] == "not_present" and by_id[clean["id"]]["error"] is None
     assert by_id[missing]["outcome"] == "failed" and by_id[missing]["error"]["http_status"] == 404
-    assert result["summary"] == {"created": 1, "existing": 0, "would_create": 0, "cancelled": 0, "would_cancel": 0, "not_present": 1, "queued": 0,
-                                 "failed": 2}
+    assert result["summary"] == {"created": 1, "existing": 0, "would_create": 0, "cancelled": 0, "would_cancel": 0, "not_present": 1,
+                                 "quarantined": 0, "unsupported": 1, "queued": 0, "failed": 1}
 
 
 def test_failures_fail_the_task_but_return_every_result(simulator, ansible):
     machines = seed(simulator, 2)
-    mac = simulator.add_machine(name="mac-01.contoso.local", os_platform="macOS", observed_files=[SHA1])
+    # A device ID Defender does not know: its write is refused with 404 ResourceNotFound.
+    ghost = "0" * 40
 
-    run, result = quarantine(ansible, machine_ids=ids(machines) + [mac["id"]])
+    run, result = quarantine(ansible, machine_ids=ids(machines) + [ghost])
 
     assert run.rc != 0
-    assert "1 of 3 machines failed" in result["msg"] and "OsPlatformNotSupported" in result["msg"]
+    assert "1 of 3 machines failed" in result["msg"] and "ResourceNotFound" in result["msg"]
     assert len(result["actions"]) == 3 and result["summary"]["created"] == 2
 
 

@@ -91,6 +91,10 @@ class SimulatorConfig:
     next_link: str = "server_paging"             # "server_paging" | "always" | "never"
     # On /api/machines the link always says $skip=10000, so following it loops (#8316); False gives a correct link.
     machines_next_link_loops: bool = True
+    # A server that ignores $skip and answers every page from the first entity on (never seen; what a client must
+    # not read forever, as a proxy or gateway that drops query options would make it). A link, when one is sent,
+    # still says the next $skip.
+    ignore_skip: bool = False
     # Casing of relatedFileInfo.fileIdentifier in answers: unconfirmed (examples are lowercase).
     file_identifier_case: str = "lower"          # "lower" | "upper" | "as_sent"
     # Which last-update field actions carry: the real one, the one in list examples, or both.

@@ -15,7 +15,7 @@ import re
 import secrets
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta, timezone
 
 from . import odata
@@ -737,7 +737,7 @@ class DefenderService:
         """A collection answer: $filter, $orderby, one page, and @odata.nextLink as config.next_link says."""
         page_size = self._config.max_page_size
         matches = options.matching(entities)
-        page = options.window(matches, page_size)
+        page = (replace(options, skip=0) if self._config.ignore_skip else options).window(matches, page_size)
         response = self._collection(request, entity_set, [shown(entity) for entity in page] if shown else page)
         more = len(matches) > options.skip + len(page)
         variant = _switch(self._config, "next_link", ("server_paging", "always", "never"))

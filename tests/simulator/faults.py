@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 # Kinds, by when they act. "before": the handler does not run, so nothing is written. "after": the handler runs
 # (a POST really creates its action) and only the answer is lost or damaged: the ambiguous writes a client must
 # recover from without writing twice.
-KINDS_BEFORE_HANDLER = frozenset({"latency", "status", "throttle", "html", "drop_before", "revoke_token"})
+KINDS_BEFORE_HANDLER = frozenset({"latency", "status", "throttle", "html", "drop_before", "revoke_token", "rotate_secret"})
 KINDS_AFTER_HANDLER = frozenset({"status_after", "drop_after", "timeout_after", "malformed", "unexpected_shape",
                                  "garbage_dates"})
 # The value a "garbage_dates" fault puts in every date field of an answer: month 13, day 45.

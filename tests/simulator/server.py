@@ -349,6 +349,9 @@ class Simulator:
         elif kind == "revoke_token":
             self.tokens.revoke_all()
             return Outcome(self._unauthorized("the token has been revoked")), fault
+        elif kind == "rotate_secret":
+            self.tokens.rotate_secrets()
+            return Outcome(self._unauthorized("the token has been revoked")), fault
         elif kind == "status":
             return Outcome(self._failure(route, request, fault.status, fault)), fault
         elif kind == "throttle":

@@ -441,6 +441,15 @@ class TokenService:
                 raise TokenError("the token has been revoked")
         return claims
 
+    def rotate_secrets(self):
+        """An administrator replaces every app's client secret and revokes the tokens issued so far: a client holding
+        the old secret can get no new token."""
+        with self._lock:
+            for app in self._apps.values():
+                if app.secret is not None:
+                    app.secret = generate_client_secret()
+        return self.revoke_all()
+
     def revoke_all(self):
         """Revoke every token issued so far (tokens issued later are valid); returns how many were revoked."""
         with self._lock:

@@ -8,9 +8,12 @@ Every method returns the API's JSON entities unchanged; deciding what they mean 
 
 from __future__ import annotations
 
+import json
+import threading
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, cast
 from urllib.parse import quote
 
+from ansible_collections.mde.response.plugins.module_utils._model.entities import id_key
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
 
 if TYPE_CHECKING:
@@ -30,6 +33,9 @@ NEXT_LINK = "@odata.nextLink"
 ACTIONS_PAGING_ORDER = "creationDateTimeUtc asc"
 ALERTS_PATH = "/api/alerts"
 ALERTS_ROUTE = "alerts.list"
+# Pages one listing reads at most: a million entities at the largest page size, for one minute's budget of 100 calls.
+# It stops a server whose pages never end without repeating themselves; one that repeats a page is stopped sooner.
+MAX_LIST_CALLS = 100
 
 
 def _segment(value: object) -> str:
@@ -42,6 +48,9 @@ class DefenderClient:
 
     def __init__(self, transport: HttpTransport) -> None:
         self._transport = transport
+        # What the listings had to cut short, for the module's warnings; listings run in several threads at once.
+        self.warnings: list[str] = []
+        self._warnings_lock = threading.Lock()
 
     def list_machines(self, odata_filter: Optional[str] = None, page_size: int = MAX_PAGE_SIZE) -> list[Entity]:
         """All machines matching ``odata_filter`` (every page)."""
@@ -133,18 +142,43 @@ class DefenderClient:
                   order_by: Optional[str] = None) -> list[Entity]:
         # Paged by hand: @odata.nextLink is undocumented here and known to loop forever on /api/machines, so it is
         # never followed. A short page marks the end, unless it carries a link: then the server's own page size cut
-        # it, and the next $skip goes on from what arrived. An empty page always ends, so a looping link cannot.
+        # it, and the next $skip goes on from what arrived. An empty page always ends, so a looping link cannot; a
+        # page of entities already read ends it too, so a server that ignores $skip cannot either.
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError("page_size must be between 1 and %d" % MAX_PAGE_SIZE)
-        entities: list[dict[str, Any]] = []
-        while True:
-            params: dict[str, Any] = {"$top": page_size, "$skip": len(entities)}
+        entities: list[Entity] = []
+        seen: set[str] = set()
+        received = 0
+        for call in range(1, MAX_LIST_CALLS + 1):
+            params: dict[str, Any] = {"$top": page_size, "$skip": received}
             if odata_filter:
                 params["$filter"] = odata_filter
             if order_by:
                 params["$orderby"] = order_by
             answer = self._page("GET", path, route, params=params)
             page = answer["value"]
-            entities.extend(page)
+            received += len(page)
+            new = [entity for entity in page if _identity(entity) not in seen]
+            seen.update(_identity(entity) for entity in new)
+            entities.extend(new)
+            if page and not new:
+                self._warn(
+                    "GET %s: page %d ($skip=%d) held only entities the earlier pages had, as if the server ignored $skip, so"
+                    " the listing stopped there with %d; there may be more: give the task fewer machines or a narrower"
+                    " filter, so that the first page holds the whole answer" % (path, call, params["$skip"], len(entities)))
+                return entities
             if not page or (len(page) < page_size and NEXT_LINK not in answer):
                 return entities
+        self._warn(
+            "GET %s: the listing stopped after %d pages (%d entities), the most one listing reads; there may be more: give"
+            " the task fewer machines or a narrower filter" % (path, MAX_LIST_CALLS, len(entities)))
+        return entities
+
+    def _warn(self, message: str) -> None:
+        with self._warnings_lock:
+            self.warnings.append(message)
+
+
+def _identity(entity: Entity) -> str:
+    """What tells one listed entity from another: its id, or for an entity without one all of it."""
+    return id_key(entity) or json.dumps(entity, sort_keys=True, default=str)

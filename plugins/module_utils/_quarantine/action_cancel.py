@@ -18,13 +18,20 @@ from ansible_collections.mde.response.plugins.module_utils._model.entities impor
     entity_id,
     is_in_flight,
 )
-from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError
-from ansible_collections.mde.response.plugins.module_utils._client.write_barrier import NotSent, WriteBarrier
+from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, AuthenticationError, MdeError
+from ansible_collections.mde.response.plugins.module_utils._client.write_barrier import WriteBarrier
 
-# How a quarantined file comes back (respond-file-alerts.md documents the full MpCmdRun.exe command).
-RESTORE_HINT = "MpCmdRun.exe -Restore"
+# How a quarantined file comes back, on the machine (respond-file-alerts.md, section 8 of the API reference).
+RESTORE_HINT = '"%ProgramFiles%\\Windows Defender\\MpCmdRun.exe" -Restore -Name EUS:Win32/CustomEnterpriseBlock -All'
 # Seconds between the read-backs after the first, immediate one.
 CANCEL_CONFIRM_DELAYS = (2.0, 4.0, 8.0)
+
+
+def quarantined_warning(machines: str, count: int) -> str:
+    """What a release says of the machines where the file stays quarantined."""
+    return ("releasing does not restore a file: it stays quarantined on %d machine(s) where an earlier action succeeded: %s."
+            " Cancelling only stops actions still in flight; to bring the file back, run %s in an administrator's command"
+            " prompt on each of them" % (count, machines, RESTORE_HINT))
 
 
 class ActionCanceller:
@@ -56,7 +63,7 @@ class ActionCanceller:
             pass
         except ApiError as error:
             return self._after_refusal(action, error)
-        except (TransportError, NotSent) as error:
+        except MdeError as error:
             return Outcome.FAILED, action, error_dict(error)
         return self._confirm(action)
 
@@ -67,6 +74,11 @@ class ActionCanceller:
                 self._clock.sleep(delay)
             try:
                 current = self._client.get_machine_action(entity_id(action))
+            except AuthenticationError as error:
+                # Without a token no later read can tell either.
+                return Outcome.FAILED, current, error_entry("CancelNotConfirmed", (
+                    "the cancel of action %s was accepted, but reading it back failed: %s; once the credentials work, rerun"
+                    " the task to see whether it is still in flight" % (entity_id(action), error)))
             except MdeError as error:
                 read_error = error
                 continue
@@ -91,8 +103,8 @@ class ActionCanceller:
     def _report_final(self, action, cancelled_by_us):
         """Report a final action truthfully: only a cancel of ours counts as cancelled.
 
-        Anything else that is final leaves nothing in flight, which is what a rerun would report (not_present);
-        a success means the file is quarantined after all, which the user must hear about.
+        A success means the file is quarantined after all (quarantined, as a rerun would report too); anything else
+        that is final leaves nothing in flight (not_present).
         """
         status = action_status(action)
         if commands_completed(action) and status == CANCELLED_STATUS:
@@ -104,8 +116,6 @@ class ActionCanceller:
         if status == CANCELLED_STATUS and cancelled_by_us:
             return Outcome.CANCELLED, action, None
         if status == SUCCEEDED:
-            self._warnings.add(
-                "action %s on machine %s had already succeeded before it could be cancelled: the file is quarantined "
-                "there (restore it on the machine with %s)" % (entity_id(action), action.get("machineId"), RESTORE_HINT)
-            )
+            # The run's warning for every quarantined machine says what this means and how to restore the file.
+            return Outcome.QUARANTINED, action, None
         return Outcome.NOT_PRESENT, action, None

@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ansible_collections.mde.response.plugins.module_utils._model.entities import action_status, entity_id
+from ansible_collections.mde.response.plugins.module_utils._model.entities import action_status, entity_id, value_of
 
 
 class Outcome:
@@ -21,12 +21,26 @@ class Outcome:
     CANCELLED = "cancelled"
     WOULD_CANCEL = "would_cancel"
     NOT_PRESENT = "not_present"
+    # With state cancelled: an earlier action succeeded, so the file is quarantined there and a cancel cannot undo it.
+    QUARANTINED = "quarantined"
+    # The machine cannot run the action (machine_support.py): nothing is sent to it.
+    UNSUPPORTED = "unsupported"
     QUEUED = "queued"
     FAILED = "failed"
-    ALL = (CREATED, EXISTING, WOULD_CREATE, CANCELLED, WOULD_CANCEL, NOT_PRESENT, QUEUED, FAILED)
+    ALL = (CREATED, EXISTING, WOULD_CREATE, CANCELLED, WOULD_CANCEL, NOT_PRESENT, QUARANTINED, UNSUPPORTED, QUEUED, FAILED)
 
 
 OUTCOMES = Outcome.ALL
+
+
+# How many machines a message names before it says "and N more".
+MACHINES_NAMED = 5
+
+
+def named_machines(entries: list, detail) -> str:
+    """The first machines of ``entries`` (results as dicts), each with ``detail`` of it in brackets, and how many more."""
+    named = ["%s (%s)" % (entry.get("machine_name") or entry.get("machine_id"), detail(entry)) for entry in entries[:MACHINES_NAMED]]
+    return ", ".join(named) + (" and %d more" % (len(entries) - MACHINES_NAMED) if len(entries) > MACHINES_NAMED else "")
 
 
 def error_entry(code, message, http_status=None):
@@ -56,6 +70,10 @@ class MachineResult:
     changed: bool = False
     # For a queued action: the machine's health status and last seen time, and what happens next.
     queued: Optional[dict] = None
+    # For an unsupported machine: the code, what the machine reports, and why nothing was sent.
+    unsupported: Optional[dict] = None
+    # The Machine entity when the run read it (not returned: actions[].action is the API's, this is only looked at).
+    machine: Optional[dict] = None
 
     def settle(self, outcome, action=None, error=None, changed=False):
         self.outcome = outcome
@@ -77,6 +95,11 @@ class MachineResult:
         self.settle(Outcome.QUEUED, self.action)
         self.queued = {"health_status": health_status, "last_seen": last_seen, "message": message}
 
+    def refuse_unsupported(self, details: dict) -> None:
+        """The machine cannot run the action: nothing is (or was) done there."""
+        self.settle(Outcome.UNSUPPORTED, self.action)
+        self.unsupported = details
+
     def as_dict(self):
         entry = {
             "machine_id": self.machine_id,
@@ -84,11 +107,14 @@ class MachineResult:
             "outcome": self.outcome,
             "action_id": entity_id(self.action),
             "status": action_status(self.action),
+            "health_status": value_of(self.machine, "healthStatus"),
             "error": self.error,
             "action": self.action,
         }
         if self.queued is not None:
             entry["queued"] = self.queued
+        if self.unsupported is not None:
+            entry["unsupported"] = self.unsupported
         return entry
 
 

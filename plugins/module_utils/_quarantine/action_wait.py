@@ -4,10 +4,13 @@
 """``wait``: poll the actions a run created or found until each is final or ``wait_timeout`` has passed.
 
 An action still Pending at the end on a machine Defender reports out of contact is ``queued``, not failed: Defender
-keeps it and runs it when the machine connects again. The machines are read once, at the end, for those actions only.
+keeps it and runs it when the machine connects again. Whether a machine is out of contact is taken from the entity the
+run started with when that says so; the other machines of actions still Pending are read once, at the end.
 """
 
 from __future__ import annotations
+
+from typing import Optional
 
 from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import Outcome, error_entry
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
@@ -25,7 +28,7 @@ from ansible_collections.mde.response.plugins.module_utils._model.entities impor
     is_offline,
     value_of,
 )
-from ansible_collections.mde.response.plugins.module_utils.errors import MdeError
+from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, MdeError
 from ansible_collections.mde.response.plugins.module_utils._model.odata import equals, list_where_any, odata_datetime
 
 POLL_FIRST_INTERVAL = 10.0
@@ -46,7 +49,7 @@ def wait_until_final(client, clock, results, wait_timeout, on_read=None):
     }
     deadline = clock.monotonic() + wait_timeout
     interval = POLL_FIRST_INTERVAL
-    read_error = None
+    read_error: Optional[MdeError] = None
     while tracked:
         remaining = deadline - clock.monotonic()
         if remaining <= 0:
@@ -55,6 +58,10 @@ def wait_until_final(client, clock, results, wait_timeout, on_read=None):
         interval = min(interval * POLL_GROWTH, POLL_MAX_INTERVAL)
         try:
             current = _read_tracked(client, tracked)
+        except AuthenticationError as error:
+            # Without a token no later poll can succeed: the actions are reported as they were last read.
+            read_error = error
+            break
         except MdeError as error:
             # A failed poll is no reason to give up waiting; the timeout message will mention it.
             read_error = error
@@ -65,11 +72,20 @@ def wait_until_final(client, clock, results, wait_timeout, on_read=None):
                 _settle_final(tracked.pop(key))
         if on_read is not None:
             on_read()
-    # Only a Pending action can be waiting for its machine: one InProgress has reached it.
+    if isinstance(read_error, AuthenticationError):
+        for result in tracked.values():
+            result.fail(error_entry(read_error.code, (
+                "action %s was %s when the wait ended early: no access token could be had to read it again (%s); once the"
+                " credentials work, mde.response.machine_action_info with action_ids set to it shows its status"
+                % (entity_id(result.action), action_status(result.action), read_error))), result.action)
+        return
+    # Only a Pending action can be waiting for its machine: one InProgress has reached it. A machine offline when the
+    # run read it is taken as it was then; the others are read again, since they may have gone offline meanwhile.
     pending = {key for key, result in tracked.items() if action_status(result.action) == PENDING}
-    machines, machines_error = _machines_of(client, [tracked[key] for key in pending])
+    known_offline = {key for key in pending if is_offline(tracked[key].machine)}
+    machines, machines_error = _machines_of(client, [tracked[key] for key in pending - known_offline])
     for key, result in tracked.items():
-        machine = machines.get(result.machine_id) if key in pending else None
+        machine = result.machine if key in known_offline else machines.get(result.machine_id) if key in pending else None
         if machine is not None and is_offline(machine):
             _queue(result, machine, wait_timeout)
             continue

@@ -16,8 +16,13 @@ How each machine's outcome is decided (``error`` is set exactly when the outcome
 - ``created``: the POST answered 201 with a new action; or its answer was lost and the action turned up in the
   list afterwards (looked for during a grace period, since the list lags, before the one permitted re-POST).
 - ``not_present``: the API said "Sha1 ... was not found in machine ..." (400 or 404); with ``state: cancelled``,
-  nothing was in flight, or the action reached another final state before the cancel took effect. A Succeeded
-  one adds a warning: the file is quarantined, which a cancel cannot undo, and a rerun would say not_present too.
+  nothing was in flight and nothing succeeded, or the action reached a final state other than Succeeded before the
+  cancel took effect.
+- ``quarantined``: with ``state: cancelled``, nothing is in flight but an earlier action for the file succeeded (or
+  the one being cancelled succeeded first): the file is quarantined there, which a cancel cannot undo (a warning says
+  what restores it).
+- ``unsupported``: the machine cannot run the action, decided from its Machine entity before anything is sent
+  (machine_support.py), or refused by the API with OsPlatformNotSupported / ClientVersionNotSupported.
 - ``cancelled``: our cancel was accepted and a read-back shows the action Cancelled.
 - ``would_create`` / ``would_cancel``: check mode, where a real run would write (unless the token's roles claim
   lacks the write permission: then ``failed``, as a real run would be refused).
@@ -28,9 +33,10 @@ How each machine's outcome is decided (``error`` is set exactly when the outcome
   twice (AmbiguousWrite), a cancel still not visible after a few reads (CancelNotConfirmed), and with ``wait`` an
   action that ended Failed/TimeOut/Cancelled (ActionFailed, ActionTimeOut, ActionCancelled) or is still in flight
   at ``wait_timeout`` on a machine that is not offline (WaitTimeout). After a write refused for a missing
-  permission no further write is sent: the machines not yet written fail with the refusal's code, unsent
-  (write_barrier.py); after the run's lease lapsed (run_lease.py) none either: those machines fail as RunStopped,
-  unsent. ``changed`` still counts an action this run created that later failed.
+  permission, or when no access token can be had any more, no further write is sent: the machines not yet written
+  fail with the refusal's code (AuthenticationFailed for the token), unsent (write_barrier.py); after the run's lease
+  lapsed (run_lease.py) none either: those machines fail as RunStopped, unsent. Any error while writing to one machine
+  becomes that machine's result. ``changed`` still counts an action this run created that later failed.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional, Sequence, cast
 
-from ansible_collections.mde.response.plugins.module_utils._quarantine.action_cancel import ActionCanceller
+from ansible_collections.mde.response.plugins.module_utils._quarantine.action_cancel import ActionCanceller, quarantined_warning
 from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient, Entity
 from ansible_collections.mde.response.plugins.module_utils._client.clock import Clock
 from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import (
@@ -49,6 +55,7 @@ from ansible_collections.mde.response.plugins.module_utils._quarantine.action_re
     Warnings,
     error_dict,
     error_entry,
+    named_machines,
     unknown_file_warning,
 )
 from ansible_collections.mde.response.plugins.module_utils._quarantine.action_wait import wait_until_final
@@ -62,14 +69,21 @@ from ansible_collections.mde.response.plugins.module_utils._model.entities impor
     related_file,
     says_file_not_on_machine,
 )
-from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError, permission_hint
+from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, permission_hint
 from ansible_collections.mde.response.plugins.module_utils._quarantine.existing_actions import ExistingActionIndex, machine_quarantines
 from ansible_collections.mde.response.plugins.module_utils._quarantine.list_lag import ListLag
+from ansible_collections.mde.response.plugins.module_utils._model.machine_support import (
+    INDICATOR_ADVICE,
+    SUPPORT_RULE,
+    UNSUPPORTED_CODES,
+    unsupported_code,
+    unsupported_details,
+)
 from ansible_collections.mde.response.plugins.module_utils._quarantine.machine_targets import resolve_targets
 from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest, State
 from ansible_collections.mde.response.plugins.module_utils._quarantine.run_lease import RunLease
 from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import RunProgress
-from ansible_collections.mde.response.plugins.module_utils._client.write_barrier import NotSent, WriteBarrier
+from ansible_collections.mde.response.plugins.module_utils._client.write_barrier import WriteBarrier
 
 DEFAULT_MAX_WORKERS = 8
 # A lost write can take a while to appear in the action list (how long is undocumented), and re-posting too soon
@@ -110,9 +124,15 @@ class StopAndQuarantineEngine:
     def run(self, request: QuarantineRequest, check_mode: bool = False) -> EngineResult:
         """Carry out a QuarantineRequest (in check mode: read only and predict); returns an EngineResult."""
         warnings = Warnings()
-        index = ExistingActionIndex(request.sha1, self._succeeded_since(request))
+        index = ExistingActionIndex(request.sha1, self._succeeded_since(request), every_success=request.state == State.CANCELLED)
         results = resolve_targets(self._client, request, warnings)
         self._progress.track(results)
+        if request.state == State.PRESENT:
+            # Before the pre-check: a machine that cannot run the action needs no look-up and gets no write.
+            for result in results:
+                code = unsupported_code(result.machine) if result.outcome is None else None
+                if code is not None:
+                    result.refuse_unsupported(unsupported_details(code, result.machine))
         reachable = [result for result in results if result.outcome is None]
         if reachable:
             index.read(self._client, [result.machine_id for result in reachable])
@@ -126,6 +146,7 @@ class StopAndQuarantineEngine:
             if request.wait and not check_mode and not self._lease.stopped:
                 self._progress.waiting_for_actions(request.wait_timeout)
                 wait_until_final(self._client, self._clock, reachable, request.wait_timeout, on_read=self._progress.actions_read)
+        _warn_of_outcomes(results, warnings)
         file_known = self._file_known(request, results, check_mode, warnings)
         self._progress.finish()
         return EngineResult.from_machine_results(results, warnings, file_known)
@@ -233,7 +254,8 @@ class StopAndQuarantineEngine:
             except ApiError as refusal:
                 self._interpret_refusal(request, result, refusal, warnings)
                 return
-            except (TransportError, NotSent) as error:
+            except MdeError as error:
+                # No answer, no token (the barrier then stops the writes not yet sent), or a write not sent.
                 result.fail(error_dict(error))
                 return
             created = action_created(action)
@@ -300,6 +322,9 @@ class StopAndQuarantineEngine:
         elif refusal.http_status in (400, 404) and says_file_not_on_machine(refusal.message):
             # The HTTP status of this answer is undocumented; its message is what tells it from an unknown machine.
             result.settle(Outcome.NOT_PRESENT)
+        elif refusal.code in UNSUPPORTED_CODES:
+            # A machine whose entity did not tell (an unknown platform, or one not listed): the API did.
+            result.refuse_unsupported(unsupported_details(refusal.code, result.machine, refusal.message))
         else:
             result.fail(error_dict(refusal))
 
@@ -332,8 +357,12 @@ class StopAndQuarantineEngine:
                          check_mode: bool, warnings: Warnings, barrier: WriteBarrier, refusal: Optional[dict[str, Any]]) -> None:
         to_cancel = []
         for result in results:
-            in_flight = index.in_flight(result.machine_id)
-            if not in_flight:
+            in_flight, succeeded, code = index.in_flight(result.machine_id), index.succeeded(result.machine_id), unsupported_code(result.machine)
+            if not in_flight and succeeded is not None:
+                result.settle(Outcome.QUARANTINED, succeeded)
+            elif not in_flight and code is not None:
+                result.refuse_unsupported(unsupported_details(code, result.machine))
+            elif not in_flight:
                 result.settle(Outcome.NOT_PRESENT)
             elif check_mode:
                 self._predict_write(result, Outcome.WOULD_CANCEL, in_flight[0], refusal)
@@ -354,3 +383,16 @@ class StopAndQuarantineEngine:
         with ThreadPoolExecutor(max_workers=min(self._max_workers, len(items))) as pool:
             # list() surfaces an unexpected exception instead of losing it in a future.
             list(pool.map(work_and_report, items))
+
+
+def _warn_of_outcomes(results: list, warnings: Warnings) -> None:
+    """One warning per outcome that asks the user to act elsewhere: machines that cannot run the action, and files a
+    release leaves quarantined."""
+    entries = [result.as_dict() for result in results]
+    unsupported = [entry for entry in entries if entry["outcome"] == Outcome.UNSUPPORTED]
+    if unsupported:
+        warnings.add("%d machine(s) cannot run StopAndQuarantineFile and got no action: %s. %s; %s (see actions[].unsupported)" % (
+            len(unsupported), named_machines(unsupported, lambda entry: entry["unsupported"]["code"]), SUPPORT_RULE, INDICATOR_ADVICE))
+    quarantined = [entry for entry in entries if entry["outcome"] == Outcome.QUARANTINED]
+    if quarantined:
+        warnings.add(quarantined_warning(named_machines(quarantined, lambda entry: "action %s" % entry["action_id"]), len(quarantined)))

@@ -29,10 +29,13 @@ MACHINE_FILTER_LIMIT = 20
 class ExistingActionIndex:
     """The file's StopAndQuarantineFile actions found before writing, by machine."""
 
-    def __init__(self, sha1, succeeded_since=None):
+    def __init__(self, sha1, succeeded_since=None, every_success=False):
         self._sha1 = sha1
         # None: a Succeeded action never makes a new one unnecessary (succeeded_within 0, force, cancelling).
         self.succeeded_since = succeeded_since
+        # Whether to read every Succeeded action, however old: a release reports the machines where one quarantined
+        # the file, which a cancel cannot undo.
+        self._every_success = every_success
         self._by_machine = {}
         self._ids = set()
 
@@ -64,10 +67,17 @@ class ExistingActionIndex:
         ]
         return newest_first(recent)[0] if recent else None
 
+    def succeeded(self, machine_id):
+        """The machine's newest Succeeded action for the file, or None (read only with ``every_success``)."""
+        done = newest_first(action for action in self._by_machine.get(machine_id, ()) if action_status(action) == SUCCEEDED)
+        return done[0] if done else None
+
     def read(self, client, machine_ids):
         """Read the file's actions on every target with one paged list call."""
         wanted = [equals("status", status) for status in IN_FLIGHT_STATUSES]
-        if self.succeeded_since is not None:
+        if self._every_success:
+            wanted.append(equals("status", SUCCEEDED))
+        elif self.succeeded_since is not None:
             wanted.append("creationDateTimeUtc ge %s" % odata_datetime(self.succeeded_since))
         clauses = [equals("type", STOP_AND_QUARANTINE), "(%s)" % or_chain(wanted)]
         if len(machine_ids) <= MACHINE_FILTER_LIMIT:

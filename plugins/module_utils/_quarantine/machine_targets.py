@@ -6,43 +6,57 @@
 from __future__ import annotations
 
 from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import MachineResult, Outcome, error_entry
-from ansible_collections.mde.response.plugins.module_utils._model.entities import EPOCH, group_by, id_key, is_onboarded, last_seen
+from ansible_collections.mde.response.plugins.module_utils._model.entities import EPOCH, group_by, id_key, is_onboarded, last_seen, value_of
 from ansible_collections.mde.response.plugins.module_utils._model.odata import list_where_any, name_spellings
 
 
 def resolve_targets(client, request, warnings):
     """One result per distinct machine, in input order: ids, then names, then machines that saw the file.
 
+    Each result keeps the Machine entity it was found with (machines given by id are read for it), so that whether
+    the machine can run the action, and whether it is offline, is known before anything is sent. An id that no
+    listed machine has keeps no entity: the write then says what the API knows of it.
     A name that matches no machine, or only machines that are not onboarded, gets a failed result here.
     """
     results = []
     by_id = {}
 
-    def add(machine_id, name):
+    def add(machine_id, name, machine=None):
         machine_id = machine_id.lower()
         if machine_id not in by_id:
             by_id[machine_id] = MachineResult(machine_id)
             results.append(by_id[machine_id])
         if by_id[machine_id].machine_name is None:
-            by_id[machine_id].machine_name = name
+            by_id[machine_id].machine_name = name or value_of(machine, "computerDnsName")
+        if by_id[machine_id].machine is None:
+            by_id[machine_id].machine = machine
 
+    given = {id_key(machine): machine for machine in _machines_by_id(client, request.machine_ids)}
     for machine_id in request.machine_ids:
-        add(machine_id, None)
+        add(machine_id, None, given.get(machine_id.lower()))
     if request.machine_names:
         candidates = machines_by_name(client, request.machine_names)
         for name in request.machine_names:
             machine, error = choose_machine(name, candidates.get(name.lower(), []), warnings)
             if error is None:
-                add(machine["id"], name)
+                add(machine["id"], name, machine)
             else:
                 results.append(MachineResult(None, name, Outcome.FAILED, error=error))
     if request.observed:
         observed = client.list_file_machines(request.sha1)
         for machine in observed:
-            add(machine["id"], machine.get("computerDnsName"))
+            add(machine["id"], machine.get("computerDnsName"), machine)
         if not observed:
             warnings.add("Defender relates no machine to file %s (observed: true added no target)" % request.sha1)
     return results
+
+
+def _machines_by_id(client, machine_ids):
+    """The Machine entities of the given ids that Defender lists."""
+    if not machine_ids:
+        return []
+    wanted = list(dict.fromkeys(machine_id.lower() for machine_id in machine_ids))
+    return [machine for machine in list_where_any(client.list_machines, "id", wanted, grouped=False) if id_key(machine)]
 
 
 def machines_by_name(client, names):

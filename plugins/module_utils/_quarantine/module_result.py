@@ -8,12 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import EngineResult, Outcome
+from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import EngineResult, Outcome, named_machines
 from ansible_collections.mde.response.plugins.module_utils.errors import permission_hint
-
-# How many failed machines a failure message names before it says "and N more".
-FAILURES_NAMED = 5
-
 
 @dataclass(frozen=True)
 class ModuleResult:
@@ -37,20 +33,14 @@ def module_result(result: EngineResult, allow_partial: bool, fail_when_queued: b
     return ModuleResult(output, warnings, failure)
 
 
-def _named(entries: list[dict[str, Any]], detail: Callable[[dict[str, Any]], Any]) -> str:
-    """The first machines of ``entries``, each with ``detail`` of it in brackets, and how many more there are."""
-    named = ["%s (%s)" % (entry.get("machine_name") or entry.get("machine_id"), detail(entry)) for entry in entries[:FAILURES_NAMED]]
-    return ", ".join(named) + (" and %d more" % (len(entries) - FAILURES_NAMED) if len(entries) > FAILURES_NAMED else "")
-
-
 def _queued_message(queued: list[dict[str, Any]]) -> str:
     return ("%d action(s) still Pending at the end of the wait are queued for offline machines: %s; Defender runs them when"
             " the machines next connect (see actions[].queued for each)" % (
-                len(queued), _named(queued, lambda entry: "last seen %s" % (entry.get("queued") or {}).get("last_seen"))))
+                len(queued), named_machines(queued, lambda entry: "last seen %s" % (entry.get("queued") or {}).get("last_seen"))))
 
 
 def _failure_message(failed: list[dict[str, Any]], total: int) -> str:
-    named = _named(failed, lambda entry: (entry.get("error") or {}).get("code") or "queued")
+    named = named_machines(failed, lambda entry: (entry.get("error") or {}).get("code") or "queued")
     permissions = [(entry.get("error") or {}).get("missing_permission") for entry in failed]
     hints = "".join("; the application lacks the permission %s: %s" % (permission, permission_hint(permission))
                     for permission in sorted({permission for permission in permissions if permission}))

@@ -11,8 +11,11 @@ at most every few seconds in between, and mde.response.quarantine_progress reads
 The file (owner-only, replaced in one step) holds:
 
 - ``phase``: ``planning``, ``writing``, ``waiting_for_actions`` or ``done``;
-- ``done`` / ``total``: the machines with an outcome so far / all target machines (0 while planning);
+- ``done`` / ``total``: the machines with a final outcome so far / all target machines (0 while planning); while
+  waiting for the actions, a machine whose action is still in flight is not done;
 - ``outcomes``: outcome -> count, for the machines done;
+- ``offline``: while waiting for the actions, the machines Defender reported offline when the run read them, whose
+  actions stay Pending until they connect (names, or ids when the name is unknown);
 - ``expected_end``: when the writes end at Defender's limits (``YYYY-MM-DDTHH:MM:SSZ``), or None;
 - ``limit_wait``: ``{"window": "minute" | "hour", "limit": calls, "until": time}`` while the run waits for a limit;
 - ``actions_deadline``: while waiting for the actions, when the wait gives up at the latest;
@@ -31,7 +34,8 @@ import threading
 import time
 from datetime import timedelta
 
-from ansible_collections.mde.response.plugins.module_utils._model.entities import action_status
+from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import Outcome
+from ansible_collections.mde.response.plugins.module_utils._model.entities import action_status, is_in_flight, is_offline
 from ansible_collections.mde.response.plugins.module_utils._client.pacing import minutes_to_write
 from ansible_collections.mde.response.plugins.module_utils._client.private_files import replace_json
 from ansible_collections.mde.response.plugins.module_utils._quarantine.run_lease import STOPPED_CODE
@@ -122,8 +126,10 @@ class RunProgress:
             now = self._clock.now()
             outcomes: dict[str, int] = {}
             unsent = 0
+            waiting_for = [result for result in self._results if self._phase == WAITING_FOR_ACTIONS and _in_flight(result)]
+            not_done = {id(result) for result in waiting_for}
             for result in self._results:
-                if result.outcome is not None:
+                if result.outcome is not None and id(result) not in not_done:
                     outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
                 unsent += (getattr(result, "error", None) or {}).get("code") == STOPPED_CODE
             done = sum(outcomes.values())
@@ -148,6 +154,8 @@ class RunProgress:
                 "action_statuses": statuses or None,
                 "stopped": self._stopped,
                 "unsent": unsent,
+                "offline": [result.machine_name or result.machine_id for result in waiting_for
+                            if is_offline(getattr(result, "machine", None))] or None,
                 "updated": _format(now),
             }
 
@@ -169,6 +177,11 @@ class RunProgress:
         except OSError:
             # Progress is for the eyes only: a folder that went away must not stop the run itself.
             self._path = None
+
+
+def _in_flight(result) -> bool:
+    """Whether the machine's outcome still waits for its action: one the run created or found, not final yet."""
+    return result.outcome in (Outcome.CREATED, Outcome.EXISTING) and is_in_flight(getattr(result, "action", None))
 
 
 def _format(moment):

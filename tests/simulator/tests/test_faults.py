@@ -180,6 +180,17 @@ def test_revoke_token_makes_the_call_and_later_calls_with_that_token_unauthorise
     assert post(simulator, api).status_code == 201
 
 
+def test_rotate_secret_revokes_the_tokens_and_refuses_the_old_secret(simulator, session, api, writes):
+    simulator.faults.add(WRITE_ROUTE, "rotate_secret", times=1)
+    response = post(simulator, api)
+    assert response.status_code == 401
+    assert post(simulator, api).status_code == 401
+    assert writes == []
+    renewal = client_credentials(simulator, session)
+    assert renewal.status_code == 401
+    assert "AADSTS7000215" in renewal.json()["error_description"]
+
+
 def test_every_third_call_of_a_route(simulator, api, writes):
     simulator.faults.add(WRITE_ROUTE, "status", every=3, status=503)
     statuses = [post(simulator, api).status_code for _call in range(6)]

@@ -115,6 +115,14 @@ def test_machines_next_link_loops_or_not(service, config, loops, expected_skip):
         "https://api.test/api/machines?%%24filter=osPlatform+eq+%%27Windows11%%27&$skip=%d" % expected_skip)
 
 
+def test_a_server_that_ignores_skip_answers_every_page_from_the_first(service, config, three_actions):
+    config.update(next_link="always", max_page_size=2, ignore_skip=True)
+    first, second = list_actions(service), list_actions(service, **{"$skip": "2"})
+    assert ids(second) == ids(first) and len(ids(first)) == 2
+    assert "@odata.nextLink" in first.body and "@odata.nextLink" not in second.body
+    assert three_actions
+
+
 @pytest.mark.parametrize("field, expected", [
     ("lastUpdateDateTimeUtc", ["lastUpdateDateTimeUtc"]), ("lastUpdateTimeUtc", ["lastUpdateTimeUtc"]),
     ("both", ["lastUpdateDateTimeUtc", "lastUpdateTimeUtc"]),

@@ -4,6 +4,7 @@
 
 import pytest
 
+from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import error_dict
 from ansible_collections.mde.response.plugins.module_utils.errors import (
     AmbiguousWriteError, ApiError, AuthenticationError, InputError, MdeError, TransportError)
 
@@ -36,9 +37,9 @@ def test_transport_errors_report_a_code_of_their_own():
 
 def test_every_error_has_the_result_shape():
     # error_dict (a machine's result) takes any MdeError, an authentication failure mid-run included.
-    assert AuthenticationError("refused").to_dict() == {"code": "AuthenticationError", "message": "refused", "http_status": None}
-    assert InputError("bad").to_dict()["code"] == "InputError"
-    assert MdeError("plain").to_dict() == {"code": "MdeError", "message": "plain", "http_status": None}
+    assert AuthenticationError("refused").to_dict() == {"code": "AuthenticationFailed", "message": "refused", "http_status": None}
+    assert InputError("bad").to_dict()["code"] == "InvalidInput"
+    assert MdeError("plain").to_dict() == {"code": "Error", "message": "plain", "http_status": None}
     assert str(InputError("bad sha1")) == "bad sha1"
 
 
@@ -71,3 +72,10 @@ def test_other_errors_name_no_permission(status, message):
     error = ApiError(message, code="Forbidden", http_status=status)
     assert error.missing_permission is None and "missing_permission" not in error.to_dict()
     assert "grant" not in str(error)
+
+
+def test_every_error_can_be_a_result_error():
+    """error_dict gives any MdeError a machine's ``error``: each kind names its own code."""
+    assert error_dict(AuthenticationError("AADSTS7000215")) == {"code": "AuthenticationFailed", "message": "AADSTS7000215", "http_status": None}
+    assert error_dict(InputError("bad"))["code"] == "InvalidInput"
+    assert error_dict(MdeError("other"))["code"] == "Error"

@@ -7,7 +7,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.testing import patch_module_args
 
@@ -47,8 +47,9 @@ def fixture_warnings(monkeypatch):
         raise Failed(result)
 
     warned = []
-    monkeypatch.setattr(DefenderModule, "exit_json", exit_json)
-    monkeypatch.setattr(DefenderModule, "fail_json", fail_json)
+    # On AnsibleModule, under DefenderModule's own exit_json and fail_json, which pass on the client's warnings.
+    monkeypatch.setattr(AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(AnsibleModule, "fail_json", fail_json)
     monkeypatch.setattr(DefenderModule, "warn", lambda _module, warning: warned.append(warning))
     return warned
 
@@ -124,6 +125,16 @@ def test_the_client_is_built_from_the_options_and_their_warnings_go_to_module_wa
     assert isinstance(client, DefenderClient)
     assert len(warnings) == 1 and "validate_certs is false" in warnings[0]
     assert TOKEN not in warnings[0]
+
+
+@pytest.mark.parametrize("ending", ["exit_json", "fail_json"])
+def test_a_listing_cut_short_is_a_warning_however_the_module_ends(warnings, ending):
+    module = defender_module(access_token=TOKEN)
+    client = module.defender_client()
+    client.warnings.append("GET /api/machines: the listing stopped after 100 pages")
+    with pytest.raises(Exited):
+        getattr(module, ending)(msg="done")
+    assert warnings == ["GET /api/machines: the listing stopped after 100 pages"] and client.warnings == []
 
 
 def test_the_modules_clock_is_real_time_without_the_testing_hook(warnings):

@@ -34,14 +34,23 @@ def test_cancels_the_in_flight_action_and_confirms_it():
     assert [get["path"] for get in api.calls("machineactions.get")] == ["/api/machineactions/%s" % pending["id"]]
 
 
-def test_nothing_in_flight_is_not_present():
+def test_nothing_in_flight_is_not_present_and_a_succeeded_quarantine_is_quarantined_not_restored():
     api = fleet(3)
-    api.add_action(api.machines[0], status="Succeeded")
+    done = api.add_action(api.machines[0], status="Succeeded")
     api.add_action(api.machines[1], sha1=OTHER_SHA1)
     result = cancel(api, 3)
-    assert [entry["outcome"] for entry in result.actions] == ["not_present"] * 3
+    assert [entry["outcome"] for entry in result.actions] == ["quarantined", "not_present", "not_present"]
+    assert result.actions[0]["action_id"] == done["id"]
     assert result.changed is False and api.writes() == []
     assert "creationDateTimeUtc" not in api.calls("machineactions.list")[0]["params"]["$filter"]
+    assert "status eq 'Succeeded'" in api.calls("machineactions.list")[0]["params"]["$filter"]
+    assert result.warnings == [
+        "releasing does not restore a file: it stays quarantined on 1 machine(s) where an earlier action succeeded: "
+        "ws-00000.contoso.local (action %s). Cancelling only stops actions still in flight; to bring the file back, run "
+        '"%%ProgramFiles%%\\Windows Defender\\MpCmdRun.exe" -Restore -Name EUS:Win32/CustomEnterpriseBlock -All in an '
+        "administrator's command prompt on each of them" % done["id"]]
+    # Check mode says the same.
+    assert [entry["outcome"] for entry in cancel(api, 3, check_mode=True).actions] == ["quarantined", "not_present", "not_present"]
 
 
 def test_check_mode_predicts_without_writing():
@@ -87,13 +96,15 @@ def test_action_final_before_the_cancel_is_not_present(final):
     assert result.changed is False and result.warnings == []
 
 
-def test_action_that_succeeded_before_the_cancel_is_not_present_with_a_warning():
+def test_action_that_succeeded_before_the_cancel_is_quarantined_with_the_restore_warning():
     api = fleet(1)
     pending = api.add_action(api.machines[0])
     api.cancel_script[pending["id"]] = [becomes(api, pending, "Succeeded")]
     result = cancel(api)
-    assert (result.actions[0]["outcome"], result.actions[0]["status"]) == ("not_present", "Succeeded")
-    assert pending["id"] in result.warnings[0] and "quarantined" in result.warnings[0]
+    assert (result.actions[0]["outcome"], result.actions[0]["status"]) == ("quarantined", "Succeeded")
+    assert result.changed is False
+    assert result.warnings[0].startswith("releasing does not restore a file: it stays quarantined on 1 machine(s)")
+    assert pending["id"] in result.warnings[0] and "MpCmdRun.exe\" -Restore" in result.warnings[0]
 
 
 def test_a_refused_cancel_of_an_action_still_in_flight_fails_with_the_apis_error():

@@ -130,9 +130,8 @@ def test_an_action_still_pending_on_an_offline_machine_is_queued_not_failed():
     assert (queued["health_status"], queued["last_seen"]) == ("Inactive", "2025-02-22T08:00:00Z")
     assert "is offline (health status Inactive, last seen 2025-02-22T08:00:00Z)" in queued["message"]
     assert "runs it when the machine next connects" in queued["message"]
-    # The machines are read once, at the end of the wait, by id.
-    assert [call["params"]["$filter"] for call in api.calls("machines.list")] == [
-        "id eq '%s' or id eq '%s'" % tuple(sorted(machine_ids(2)))]
+    # The machines are read once, by id, when the run starts: they were offline then, so not again at the end.
+    assert [call["params"]["$filter"] for call in api.calls("machines.list")] == ["id eq '%s' or id eq '%s'" % tuple(machine_ids(2))]
 
 
 @pytest.mark.parametrize("health_status, lifecycle, status", [
@@ -146,13 +145,13 @@ def test_pending_on_an_online_machine_or_in_progress_anywhere_stays_a_wait_timeo
     entry = result.actions[0]
     assert (entry["outcome"], entry["status"], entry["error"]["code"]) == ("failed", status, "WaitTimeout")
     assert "queued" not in entry
-    # Machines are read only for actions still Pending.
-    assert len(api.calls("machines.list")) == (1 if status == "Pending" else 0)
+    # Machines are read when the run starts, and again only for actions still Pending on machines online then.
+    assert len(api.calls("machines.list")) == (2 if status == "Pending" else 1)
 
 
 def test_a_failed_read_of_the_machines_leaves_a_wait_timeout_that_says_so():
-    api = offline_fleet(["Inactive"])
-    api.read_script["machines.list"] = [api_error(503, "ServiceUnavailable", "busy", "GET")]
+    api = offline_fleet(["Active"])
+    api.read_script["machines.list"] = [None, api_error(503, "ServiceUnavailable", "busy", "GET")]
     result = run_engine(api, machine_ids=machine_ids(1), wait=True, wait_timeout=60)
     entry = result.actions[0]
     assert (entry["outcome"], entry["error"]["code"]) == ("failed", "WaitTimeout")

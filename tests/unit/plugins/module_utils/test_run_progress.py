@@ -54,7 +54,7 @@ def test_the_file_follows_the_phases_and_counts_the_outcomes_so_far(tmp_path):
         "phase": "writing", "done": 2, "total": 5, "outcomes": {"existing": 1, "failed": 1},
         # Three writes left fit in one minute of Defender's limits.
         "expected_end": stamp(START + timedelta(minutes=1)), "limit_wait": None, "actions_deadline": None, "action_statuses": None,
-        "stopped": None, "unsent": 0, "updated": stamp(START)}
+        "stopped": None, "unsent": 0, "offline": None, "updated": stamp(START)}
 
     progress.waiting_for_actions(900)
     assert content(path)["actions_deadline"] == stamp(START + timedelta(seconds=900))
@@ -162,3 +162,21 @@ def test_the_engine_writes_the_statuses_each_time_the_wait_reads_the_actions(tmp
     # Reads after 10 s, then 15 s more: the actions InProgress, then Succeeded.
     assert seen == [{"InProgress": 2}, {"Succeeded": 2}]
     assert content(path)["phase"] == "done"
+
+
+def test_while_waiting_only_final_actions_are_done_and_offline_machines_are_named(tmp_path):
+    path = str(tmp_path / "progress.json")
+    progress = RunProgress(path, FakeClock(), timer=Timer())
+    online = SimpleNamespace(outcome="created", action={"status": "Succeeded"}, machine={"healthStatus": "Active"},
+                             machine_name="ws-01", machine_id="m1")
+    offline = SimpleNamespace(outcome="created", action={"status": "Pending"}, machine={"healthStatus": "Inactive"},
+                              machine_name="laptop-07", machine_id="m2")
+    unknown = SimpleNamespace(outcome="existing", action={"status": "InProgress"}, machine=None, machine_name=None, machine_id="m3")
+    progress.track([online, offline, unknown])
+    progress.writing()
+    assert (content(path)["done"], content(path)["offline"]) == (3, None)
+
+    progress.waiting_for_actions(900)
+
+    assert (content(path)["done"], content(path)["total"], content(path)["outcomes"]) == (1, 3, {"created": 1})
+    assert content(path)["offline"] == ["laptop-07"]

@@ -53,3 +53,21 @@ def test_plan_says_when_the_token_lacks_the_write_permission():
         "2 machine result(s) would be refused: the access token lacks the application permission Machine.StopAndQuarantine, so the "
         "run stops at its first refused write (the summary says how to grant it).",
     ]
+
+
+def test_offline_machines_are_named_and_a_wait_for_them_moves_the_expected_end():
+    actions = [{"machine_name": "ws-01", "outcome": "would_create", "health_status": "Active"},
+               {"machine_name": "laptop-07", "outcome": "would_create", "health_status": "Inactive"},
+               {"machine_name": "laptop-08", "outcome": "existing", "health_status": "NoSensorData", "action": {"status": "Pending"}},
+               {"machine_name": "laptop-09", "outcome": "existing", "health_status": "Inactive", "action": {"status": "Succeeded"}}]
+    plan = [{"item": SHA1, "actions": actions}]
+
+    waiting = plan_lines(plan, "present", "2026-11-28T03:58:10Z", wait_timeout=900)
+    not_waiting = plan_lines(plan, "present", "2026-11-28T03:58:10Z")
+
+    assert waiting[2:] == [
+        "2 machine(s) are offline (laptop-07, laptop-08): their actions stay Pending until the machines connect, which may be days.",
+        "The run waits for them until its wait of 900 s ends: expected end 2026-11-28 04:14 UTC. Set quarantine_file_wait=false not "
+        "to wait; Defender keeps the actions and runs them when the machines connect."]
+    assert not_waiting[2:] == waiting[2:3]
+    assert plan_lines(plan, "cancelled", "2026-11-28T03:58:10Z", wait_timeout=900)[2:] == []

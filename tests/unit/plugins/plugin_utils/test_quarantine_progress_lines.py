@@ -101,3 +101,13 @@ def test_a_command_line_with_a_secret_is_never_printed(argument):
 
 def test_following_begins_with_how_to_stop():
     assert stop_notice(2).startswith("following 2 background run(s): Ctrl-C (or cancelling the AWX job) stops their writes")
+
+
+def test_a_wait_line_names_the_offline_machines_and_what_not_waiting_means():
+    line = progress_line("INC-1", {"phase": "waiting_for_actions", "done": 1, "total": 2, "outcomes": {"created": 1},
+                                   "actions_deadline": "2026-11-28T04:13:10Z", "action_statuses": {"Pending": 1, "Succeeded": 1},
+                                   "offline": ["laptop-07.contoso.local"]})
+    assert line == ("INC-1: 1/2 machines done (created 1); actions: 1 Pending, 1 Succeeded; waiting for the actions to finish, at the"
+                    " latest until 04:13 UTC; 1 machine(s) offline (laptop-07.contoso.local): their actions stay Pending until the"
+                    " machines connect, so the wait lasts until then or its end; not waiting (wait: false) leaves them queued in"
+                    " Defender")
