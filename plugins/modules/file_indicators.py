@@ -246,7 +246,7 @@ error:
     - When the module fails on an answer of the API or on the network, what went wrong, for playbooks to act on
       (for example in a C(rescue) block). C(msg) says the same in words.
     - Not set for refused input or a login that failed before any write, where C(msg) alone says what to fix; set, with
-      the code V(AuthenticationError), when the token could not be renewed part way through the writes.
+      the code V(AuthenticationFailed), when the token could not be renewed part way through the writes.
   returned: on failure, when the API answered with an error, could not be reached, or the token could not be renewed
   type: dict
   contains:

@@ -23,7 +23,7 @@ def test_a_token_that_cannot_be_renewed_between_imports_keeps_what_was_written(s
     assert run.rc != 0
     assert result["changed"] is True and len(result["created"]) == 500
     assert [item["write"] for item in result["unsent"]] == ["create"] * 100 + ["delete"] * 2
-    assert result["error"]["code"] == "AuthenticationError"
+    assert result["error"]["code"] == "AuthenticationFailed"
     assert sent[0] == ("indicators.import", 200) and "indicators.delete" not in {route for route, _status in sent}
     assert len(simulator.indicators.indicators()) == 502 and {item["id"] for item in stale} <= {
         item["id"] for item in simulator.indicators.indicators()}

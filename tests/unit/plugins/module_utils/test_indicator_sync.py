@@ -237,7 +237,7 @@ def test_a_token_lost_after_the_first_import_keeps_what_was_written_and_sends_no
         [("%040x" % number, "create") for number in range(500, 600)] + [("%040x" % number, "delete") for number in range(1000, 1003)])
     assert result.unsent[0]["reason"] == "The token service refused the client secret: renew it"
     assert result.unsent[-1]["reason"] == "not sent after: The token service refused the client secret: renew it"
-    assert result.as_dict()["error"]["code"] == "AuthenticationError" and result.deleted == []
+    assert result.as_dict()["error"]["code"] == "AuthenticationFailed" and result.deleted == []
     assert routes(transport)[-2:] == ["indicators.import", "indicators.import"] and "indicators.delete" not in routes(transport)
     message = result.failure_message()
     assert "103 write(s) were not sent" in message and "500 write(s) went through" in message and "run again" in message

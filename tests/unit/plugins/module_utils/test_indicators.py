@@ -242,7 +242,7 @@ def test_a_token_lost_between_deletions_keeps_what_was_deleted_and_names_the_res
 
     assert (result.changed, result.outcome) == (True, "deleted")
     assert result.unsent == [{"id": second["id"], "reason": "The token service refused the client secret (AADSTS7000215): renew it"}]
-    assert result.as_dict()["error"]["code"] == "AuthenticationError"
+    assert result.as_dict()["error"]["code"] == "AuthenticationFailed"
     assert [item["id"] for item in transport.service.indicators()] == [second["id"]] and first["id"] != second["id"]
     message = result.failure_message()
     assert message.startswith("The token service refused the client secret (AADSTS7000215): renew it. 1 deletion(s) went through")
