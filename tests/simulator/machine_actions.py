@@ -156,18 +156,16 @@ def crossed_delays(variant: str, earlier_picked_up: datetime, earlier_finished: 
     """(delay of the earlier in-flight action, delay of the new crossing one) for an accepted crossed request.
 
     "in_order": the new action waits until the earlier one has finished. "out_of_order" (#5903): the new action
-    runs at once and the earlier one finishes after it, so the earlier one's effect is the one that stays.
+    runs as usual while the earlier one stays where it is (Pending, or InProgress) until a second after the new one
+    has finished, so the earlier one's effect is the one that stays.
     """
     if variant == "in_order":
         wait = (earlier_finished - now).total_seconds() - pending_seconds
         return Delay(), Delay(pending=max(0.0, wait))
     new_finished = now + timedelta(seconds=pending_seconds + in_progress_seconds)
-    late = (new_finished - earlier_finished).total_seconds() + 1.0
-    if late <= 0:
-        return Delay(), Delay()
     if now < earlier_picked_up:
-        return Delay(pending=late), Delay()
-    return Delay(in_progress=late), Delay()
+        return Delay(pending=(new_finished - earlier_picked_up).total_seconds() + 1.0), Delay()
+    return Delay(in_progress=max(0.0, (new_finished - earlier_finished).total_seconds() + 1.0)), Delay()
 
 
 # ----------------------------------------------------------------------------------------- investigation package
