@@ -42,24 +42,6 @@ def fixture_machine(service):
     return service.add_machine("desktop-1.contoso.local")
 
 
-# ------------------------------------------------------------------------------------------------------ routes
-
-@pytest.mark.parametrize("method, path, name", [
-    ("POST", "/api/machines/abc/isolate", "machines.isolate"),
-    ("POST", "/api/machines/abc/Unisolate", "machines.unisolate"),
-    ("POST", "/api/machines/abc/restrictCodeExecution", "machines.restrictCodeExecution"),
-    ("POST", "/api/machines/abc/unrestrictCodeExecution", "machines.unrestrictCodeExecution"),
-    ("POST", "/api/machines/abc/runAntiVirusScan", "machines.runAntiVirusScan"),
-    ("POST", "/api/machines/abc/collectInvestigationPackage", "machines.collectInvestigationPackage"),
-    ("GET", "/api/machineactions/abc/GetPackageUri", "machineactions.getPackageUri"),
-])
-def test_each_endpoint_is_its_own_route(service, method, path, name):
-    # Its own route name is its own rate-limit bucket (per_route) and what faults and the request log name.
-    matching = [route_name for route_method, pattern, route_name, _handler in service.routes()
-                if route_method == method and re.match(pattern, path, re.IGNORECASE)]
-    assert matching == [name]
-
-
 # --------------------------------------------------------------------------------------------------- lifecycle
 
 @pytest.mark.parametrize("path, body, action_type, scope, _permission", ENDPOINTS)
