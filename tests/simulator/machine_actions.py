@@ -206,8 +206,8 @@ class PackageLinks:
         expiry = _blob_time(now + timedelta(seconds=lifetime_seconds))
         fields = {"sv": SAS_VERSION, "st": _blob_time(now), "se": expiry, "sr": "b", "sp": "r",
                   "sig": self._signature(action_id, expiry)}
-        return "https://%s%s?%s" % (host, PACKAGE_PATH % action_id, "&".join("%s=%s" % (name, quote(value, safe=""))
-                                                                           for name, value in fields.items()))
+        query = "&".join("%s=%s" % (name, quote(value, safe="")) for name, value in fields.items())
+        return "https://%s%s?%s" % (host, PACKAGE_PATH % action_id, query)
 
     def refusal(self, action_id: str, query: dict, now: datetime) -> Optional[Response]:
         """None for a valid link that has not expired, else blob storage's 403 AuthenticationFailed."""
@@ -259,4 +259,3 @@ def _parse_blob_time(text: str) -> datetime:
 
 def _http_date(moment: datetime) -> str:
     return email.utils.format_datetime(moment.astimezone(timezone.utc), usegmt=True)
-

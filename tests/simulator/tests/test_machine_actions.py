@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.simulator.defender import READ_ROLES
-from tests.simulator.tests.test_defender import (ACTION_FIELDS, error_of, fixture_clock, fixture_config,  # noqa: F401  # fixtures
+from tests.simulator.tests.test_defender import (ACTION_FIELDS, error_of, fixture_clock, fixture_config,  # noqa: F401  pylint: disable=unused-import
                                                  fixture_service, values)
 from tests.simulator.tests.test_defender import call as call_as
 

@@ -156,11 +156,11 @@ def test_an_expired_or_altered_link_is_refused_as_blob_storage_refuses_it(simula
     assert download(simulator, link).status_code == 200
     simulator.clock.advance(2)
     expired = download(simulator, link)
-    assert (expired.status_code, expired.headers["Content-Type"], expired.headers["x-ms-error-code"]) == (403, "application/xml",
-                                                                                                        "AuthenticationFailed")
+    answer = (expired.status_code, expired.headers["Content-Type"], expired.headers["x-ms-error-code"])
+    assert answer == (403, "application/xml", "AuthenticationFailed")
     assert b"<Code>AuthenticationFailed</Code>" in expired.content and b"Signed expiry time [" in expired.content
-    fresh = link.replace("&sig=", "&sig=x")
-    assert b"Signature did not match" in download(simulator, fresh).content
+    altered = link.replace("&sig=", "&sig=x")
+    assert b"Signature did not match" in download(simulator, altered).content
 
 
 def test_the_admin_api_seeds_any_action_type(simulator, responder, machine):
