@@ -645,13 +645,10 @@ class DefenderService:
 
     def _action_refusal(self, machine, kind, scope):
         """(the API's refusal or None, whether the action can never be picked up) for this machine (§9, §13)."""
-        refusal, never_picked_up = machine_actions.onboarding_refusal(
-            machine.entity, kind, scope, _switch(self._config, "unmanaged_isolation_scope", ("not_onboarded_only", "any_machine")),
-            _switch(self._config, "unmanaged_device_actions", ("refused", "pending")))
-        support = kind.support[scope]
-        if refusal is None and support is not None:
-            refusal = machine_actions.platform_refusal(machine.entity, kind.type, support, self._config.extra_platforms_by_type.get(kind.type, ()))
-        return refusal, never_picked_up
+        return machine_actions.refusal(machine.entity, kind, scope,
+                                       _switch(self._config, "unmanaged_isolation_scope", ("not_onboarded_only", "any_machine")),
+                                       _switch(self._config, "unmanaged_device_actions", ("refused", "pending")),
+                                       self._config.extra_platforms_by_type.get(kind.type, ()))
 
     def _crossed(self, request, kind, earlier, now):
         """(answer or None, the new action's delay) for a request while the action it undoes is in flight (#5903)."""

@@ -121,12 +121,13 @@ def platform_refusal(machine: dict, action_name: str, support: Support, extra_pl
     return mde_error(400, "OsPlatformNotSupported", "OS Platform %s isn't supported for this action." % platform)
 
 
-def onboarding_refusal(machine: dict, kind: ActionKind, scope: Optional[str], unmanaged_isolation_scope: str,
-                       unmanaged_device_actions: str) -> tuple:
-    """(refusal or None, whether the action can never be picked up) for a machine's onboarding status.
+def refusal(machine: dict, kind: ActionKind, scope: Optional[str], unmanaged_isolation_scope: str, unmanaged_device_actions: str,
+            extra_platforms=()) -> tuple:
+    """(the API's 400 or None, whether the action can never be picked up) for this action on this machine.
 
-    UnManagedDevice contains a device Defender has seen but that is not onboarded (§13); every other action needs
-    the sensor of an onboarded device, except Unisolate, which also releases such a containment.
+    UnManagedDevice contains a device Defender has seen but that is not onboarded (§13), whatever its platform;
+    every other action needs the sensor of an onboarded device, except Unisolate, which also releases such a
+    containment. The platform and version conditions are those of the action's API page (§9).
     """
     onboarded = machine["onboardingStatus"] == ONBOARDED
     if scope == UNMANAGED_DEVICE:
@@ -134,12 +135,12 @@ def onboarding_refusal(machine: dict, kind: ActionKind, scope: Optional[str], un
             return mde_error(400, "BadRequest", "IsolationType %s is only for devices that are not onboarded; machine %s is onboarded: "
                              "use Full or Selective." % (UNMANAGED_DEVICE, machine["id"])), False
         return None, False
-    if onboarded or kind.type == UNISOLATE:
+    if not onboarded and kind.type == UNISOLATE:
         return None, False
-    if unmanaged_device_actions == "refused":
+    if not onboarded and unmanaged_device_actions == "refused":
         return mde_error(400, "BadRequest", "Machine %s is not onboarded (onboardingStatus %s): %s needs an onboarded device."
                          % (machine["id"], machine["onboardingStatus"], kind.type)), False
-    return None, True
+    return platform_refusal(machine, kind.type, kind.support[scope], extra_platforms), not onboarded
 
 
 # --------------------------------------------------------------------------------------------- crossed requests

@@ -289,9 +289,11 @@ def test_unmanaged_devices(service, config, clock, onboarding, scope_switch, sen
         assert service.get_action(response.body["id"])["status"] == expected_status
 
 
-def test_an_unmanaged_device_is_contained_whatever_its_platform(service):
+def test_an_unmanaged_device_is_contained_and_released_whatever_its_platform(service, clock):
     device = service.add_machine("printer.contoso.local", os_platform="Unknown", onboarding_status="CanBeOnboarded")
     assert act(service, device["id"], "isolate", {"IsolationType": "UnManagedDevice"}).body["scope"] == "UnManagedDevice"
+    clock.advance(60)
+    assert act(service, device["id"], "unisolate").status == 201
 
 
 # ------------------------------------------------------------------------------------------------- permissions
