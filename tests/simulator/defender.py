@@ -26,17 +26,12 @@ from .odata import BOOLEAN, DATETIME, INT64, STRING, STRING_COLLECTION, Property
 READ_ROLES = ("Machine.Read.All", "Machine.ReadWrite.All")
 FILE_READ_ROLES = ("File.Read.All",)
 QUARANTINE_ROLES = ("Machine.StopAndQuarantine",)
-# Cancelling needs the permission of the action being cancelled (§4).
+# Cancelling needs the permission of the action being cancelled (§4); Offboard and LiveResponse can only be seeded.
 ACTION_ROLES = {
     "StopAndQuarantineFile": QUARANTINE_ROLES,
-    "Isolate": ("Machine.Isolate",),
-    "Unisolate": ("Machine.Isolate",),
-    "RestrictCodeExecution": ("Machine.RestrictExecution",),
-    "UnrestrictCodeExecution": ("Machine.RestrictExecution",),
-    "RunAntiVirusScan": ("Machine.Scan",),
     "Offboard": ("Machine.Offboard",),
     "LiveResponse": ("Machine.LiveResponse",),
-    "CollectInvestigationPackage": ("Machine.CollectForensics",),
+    **{action_type: kind.roles for action_type, kind in KINDS.items()},
 }
 QUARANTINE = "StopAndQuarantineFile"
 LAST_UPDATE_FIELDS = ("lastUpdateDateTimeUtc", "lastUpdateTimeUtc")

@@ -23,11 +23,8 @@ from urllib.parse import quote
 
 from .http import Response, mde_error
 
-ISOLATE = "Isolate"
+# The types the handlers treat specially; the table below names every type as the API does.
 UNISOLATE = "Unisolate"
-RESTRICT = "RestrictCodeExecution"
-UNRESTRICT = "UnrestrictCodeExecution"
-SCAN = "RunAntiVirusScan"
 COLLECT = "CollectInvestigationPackage"
 
 ONBOARDED = "Onboarded"
@@ -72,13 +69,15 @@ class ActionKind:
 
 
 KINDS = {kind.type: kind for kind in (
-    ActionKind(ISOLATE, "isolate", ("Machine.Isolate",),
+    ActionKind("Isolate", "isolate", ("Machine.Isolate",),
                {"Full": FULL_ISOLATION, "Selective": WINDOWS_1709, UNMANAGED_DEVICE: None},
                scope_parameter="IsolationType", opposite=UNISOLATE),
-    ActionKind(UNISOLATE, "unisolate", ("Machine.Isolate",), {None: FULL_ISOLATION}, opposite=ISOLATE),
-    ActionKind(RESTRICT, "restrictCodeExecution", ("Machine.RestrictExecution",), {None: WINDOWS_1709}, opposite=UNRESTRICT),
-    ActionKind(UNRESTRICT, "unrestrictCodeExecution", ("Machine.RestrictExecution",), {None: WINDOWS_1709}, opposite=RESTRICT),
-    ActionKind(SCAN, "runAntiVirusScan", ("Machine.Scan",), {"Quick": WINDOWS_1709, "Full": WINDOWS_1709},
+    ActionKind(UNISOLATE, "unisolate", ("Machine.Isolate",), {None: FULL_ISOLATION}, opposite="Isolate"),
+    ActionKind("RestrictCodeExecution", "restrictCodeExecution", ("Machine.RestrictExecution",), {None: WINDOWS_1709},
+               opposite="UnrestrictCodeExecution"),
+    ActionKind("UnrestrictCodeExecution", "unrestrictCodeExecution", ("Machine.RestrictExecution",), {None: WINDOWS_1709},
+               opposite="RestrictCodeExecution"),
+    ActionKind("RunAntiVirusScan", "runAntiVirusScan", ("Machine.Scan",), {"Quick": WINDOWS_1709, "Full": WINDOWS_1709},
                scope_parameter="ScanType", scope_required=True),
     ActionKind(COLLECT, "collectInvestigationPackage", ("Machine.CollectForensics",), {None: WINDOWS_1703}),
 )}
