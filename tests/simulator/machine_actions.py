@@ -8,6 +8,7 @@ Section numbers (§n) refer to the reference notes on the real API (shared/refer
 
 import base64
 import email.utils
+import functools
 import hashlib
 import hmac
 import io
@@ -181,6 +182,7 @@ SAS_VERSION = "2020-08-04"
 BLOB_SIGNED_FIELDS = ("sv", "st", "se", "sr", "sp", "sig")
 
 
+@functools.lru_cache(maxsize=8)     # a resumed or repeated download of a large package is not built again
 def package_bytes(action_id: str, size: int) -> bytes:
     """The package of one collection: a zip of exactly ``size`` bytes (when that is more than its headers need),
     the same bytes every time for the same action and size."""
