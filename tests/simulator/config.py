@@ -51,8 +51,20 @@ class SimulatorConfig:
     # "mixed":                 alternates between 400 ActiveRequestAlreadyExists and 201 existing
     # "create_new":            no duplicate detection at all (the least kind variant)
     # The same choice for one action type only, e.g. {"StopAndQuarantineFile": "return_existing"}: the docs give
-    # the two answers per action page, so each type may behave differently.
-    duplicate_response_by_type: dict = field(default_factory=dict)
+    # the two answers per action page, so each type may behave differently. A collection while one runs is
+    # documented as "400 Bad Request" (collect-investigation-package.md), hence its default.
+    duplicate_response_by_type: dict = field(default_factory=lambda: {"CollectInvestigationPackage": "already_in_progress"})
+    # Whether an in-flight action of the same type but another IsolationType / ScanType is a duplicate (an isolate
+    # Selective while an isolate Full is pending, a Full scan while a Quick one runs): unconfirmed. False: a new action.
+    duplicate_ignores_scope: bool = True
+    # A request that undoes an action still in flight on the machine (Unisolate while an Isolate is Pending or
+    # InProgress, Isolate while an Unisolate is, and the same for RestrictCodeExecution / UnrestrictCodeExecution):
+    # unconfirmed. #5903 saw isolate, a duplicate, then two unisolates complete out of order and leave the device
+    # isolated, so that is the default. "out_of_order": 201, the new action finishes first and the earlier one
+    # after it (its effect stays); "in_order": 201, the new action waits for the earlier one to finish;
+    # "refused": 400 ActiveRequestAlreadyExists "Action is already in progress"; "return_pending": 2xx carrying
+    # the earlier, opposite action (status duplicate_existing_status).
+    crossed_request_response: str = "out_of_order"   # | "in_order" | "refused" | "return_pending"
     # The status of a 2xx duplicate: the docs say it "returns a pending machine action"; a new action is 201.
     duplicate_existing_status: int = 201          # 201 | 200
 
@@ -123,20 +135,46 @@ class SimulatorConfig:
     # isPartialCancelScenario). Seen for live response; StopAndQuarantineFile answers show "commands": [].
     cancel_after_completion: bool = False
 
-    # Which judgement an alert's File and Process evidence carries (reference §13). "documented": the MDE API's
+    # Which judgement an alert's File and Process evidence carries. "documented": the MDE API's
     # documented entry, whose only judgement is detectionStatus (Detected, Blocked, Prevented or null) and which names
     # no signer; "with_verdict": also Graph alerts_v2's verdict (malicious, suspicious, noThreatsFound, unknown) and
     # remediationStatus, and fileDetails with signer and issuer, unconfirmed for /api/alerts.
     alert_evidence_fields: str = "documented"    # "documented" | "with_verdict"
+    # Platforms on which the real service may run an action although its API page does not list them, per type:
+    # {"Isolate": ["macOS"]} (macOS isolation through the API is not documented, #11102), or Windows Server
+    # ("WindowsServer2019", ...) for the actions whose pages name Windows 10 and 11 only. Isolate's list applies to
+    # Full and Selective; UnManagedDevice has no platform condition.
+    extra_platforms_by_type: dict = field(default_factory=dict)
+    # Isolate with IsolationType UnManagedDevice ("contain" a device Defender has seen but that is not onboarded):
+    # the docs say it is for unmanaged devices, not what an onboarded one gets. "not_onboarded_only": 400 for a
+    # machine whose onboardingStatus is Onboarded; "any_machine": accepted for every machine.
+    unmanaged_isolation_scope: str = "not_onboarded_only"   # | "any_machine"
+    # Any other action (but Unisolate) for a machine that is not onboarded, which has no sensor to carry it out:
+    # unconfirmed. "refused": 400 BadRequest naming the onboarding status; "pending": 201, never picked up.
+    unmanaged_device_actions: str = "refused"    # | "pending"
+    # Whether Isolate, RestrictCodeExecution, RunAntiVirusScan, ... also need Machine.Read.All or
+    # Machine.ReadWrite.All, as StopAndQuarantineFile does (#6055, always on for it): unconfirmed for the others.
+    actions_need_read_role: bool = True
+    # GET /api/machineactions/{id}/getPackageUri: "This link is valid for a short time" (get-package-sas-uri.md);
+    # how short is not documented. After it, the download host answers 403 AuthenticationFailed as blob storage does.
+    package_uri_lifetime_seconds: float = 300.0
+    # The same call for an action that is not a CollectInvestigationPackage: unconfirmed (404 is what the docs give
+    # for a collection that is not complete).
+    package_uri_other_type_status: int = 404      # 404 | 400
+    # Size of each simulated package in bytes (real ones are a few MB to tens of MB); the content is the same for
+    # the same action and size.
+    investigation_package_bytes: int = 256 * 1024
 
     # A Microsoft-signed / trusted-publisher file: refused; the code is unconfirmed.
     signed_file_response: str = "disallowed_operation"   # 403 DisallowedOperation | "bad_request" (400 BadRequest)
 
     # Indicators (indicators.py). Documented: 15,000 active indicators per tenant, 500 per import call, and the
-    # import route's own limit of 30 calls a minute (on top of the limits above).
+    # import route's own limit of 30 calls a minute (on top of the limits above); getPackageUri: 2 calls a minute
+    # and 120 an hour (get-package-sas-uri.md).
     indicator_limit: int = 15000
     indicator_import_batch_size: int = 500
-    route_rate_limits_per_minute: dict = field(default_factory=lambda: {"indicators.import": 30})
+    route_rate_limits_per_minute: dict = field(default_factory=lambda: {"indicators.import": 30, "machineactions.getPackageUri": 2})
+    route_rate_limits_per_hour: dict = field(default_factory=lambda: {"machineactions.getPackageUri": 120})
     # Unconfirmed: whether a hash is stored as sent or lower-cased, whether a submit finds the indicator to update
     # regardless of case, whether an update resets the optional fields it leaves out, and whether a blocking
     # indicator contains the copies machines already hold at once or only those they meet afterwards.

@@ -1,4 +1,4 @@
-"""The simulated Defender for Endpoint API: machines, files and StopAndQuarantineFile machine actions.
+"""The simulated Defender for Endpoint API: machines, files, StopAndQuarantineFile and the other machine actions.
 
 References name pages of the official API reference (defender-endpoint/api/*.md) or rows of docs/api-fidelity.md. Where those
 notes mark a behaviour as unconfirmed, the choice is a switch of SimulatorConfig and is read at request time, so a
@@ -18,24 +18,21 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta, timezone
 
-from . import odata
+from . import machine_actions, odata
 from .http import Response, mde_error
+from .machine_actions import COLLECT, KINDS, PACKAGE_ROUTE_REGEX, WINDOWS10_1703, PackageLinks, Support
 from .odata import BOOLEAN, DATETIME, INT64, STRING, STRING_COLLECTION, Property
 
 READ_ROLES = ("Machine.Read.All", "Machine.ReadWrite.All")
 FILE_READ_ROLES = ("File.Read.All",)
 QUARANTINE_ROLES = ("Machine.StopAndQuarantine",)
-# Cancelling needs the permission of the action being cancelled (cancel-machine-action.md).
+# Cancelling needs the permission of the action being cancelled (cancel-machine-action.md); Offboard and LiveResponse can
+# only be seeded.
 ACTION_ROLES = {
     "StopAndQuarantineFile": QUARANTINE_ROLES,
-    "Isolate": ("Machine.Isolate",),
-    "Unisolate": ("Machine.Isolate",),
-    "RestrictCodeExecution": ("Machine.RestrictExecution",),
-    "UnrestrictCodeExecution": ("Machine.RestrictExecution",),
-    "RunAntiVirusScan": ("Machine.Scan",),
     "Offboard": ("Machine.Offboard",),
     "LiveResponse": ("Machine.LiveResponse",),
-    "CollectInvestigationPackage": ("Machine.CollectForensics",),
+    **{action_type: kind.roles for action_type, kind in KINDS.items()},
 }
 QUARANTINE = "StopAndQuarantineFile"
 LAST_UPDATE_FIELDS = ("lastUpdateDateTimeUtc", "lastUpdateTimeUtc")
@@ -52,6 +49,7 @@ DUPLICATE_VARIANTS = ("active_request_exists", "already_in_progress", "return_ex
 FILE_ABSENT_VARIANTS = ("refuse", "fail_later", "fail_later_unexplained")
 UNKNOWN_FILE_VARIANTS = ("resource_not_found", "not_found", "no_body")
 FILE_LOOKUP_SCOPES = ("recorded", "retained_observers")
+CROSSED_VARIANTS = ("out_of_order", "in_order", "refused", "return_pending")
 
 # "Only devices last seen within the configured retention period are returned" (get-machines.md); 180 days is the default.
 RETENTION = timedelta(days=180)
@@ -59,8 +57,7 @@ RETENTION = timedelta(days=180)
 # stop-and-quarantine-file.md: Windows 10 1703+, Windows 11 and Windows Server 2012 R2+; Windows 10 is checked by version separately.
 SUPPORTED_PLATFORMS = frozenset(("Windows11", "WindowsServer2012R2", "WindowsServer2016", "WindowsServer2019", "WindowsServer2022",
                                  "WindowsServer2025"))
-MINIMUM_WINDOWS10_VERSION = 1703
-MINIMUM_WINDOWS10_BUILD = 15063        # the build number of version 1703
+QUARANTINE_SUPPORT = Support(SUPPORTED_PLATFORMS, WINDOWS10_1703)
 
 # Version and build a machine reports when the caller does not say.
 PLATFORM_DEFAULTS = {
@@ -154,6 +151,7 @@ class _Machine:
     last_seen: object              # aware datetime, for the retention check
     quarantine_outcome: str
     sequence: int
+    action_outcomes: dict          # action type -> the final status its actions reach, overriding quarantine_outcome
 
 
 @dataclass
@@ -177,6 +175,8 @@ class _Action:
     fixed_status: str = None       # a seeded action's status, which never changes by itself
     file_absent: str = None        # the file_absent_response variant the action was created under, if the file was absent
     completed_before_cancel: bool = False
+    scope: str = None              # IsolationType or ScanType as sent (or assumed); None for the other types
+    delay: machine_actions.Delay = None   # extra Pending / InProgress time: crossed requests queue or overtake
     cancelled_at: object = None
     cancellation_requestor: str = None
     cancellation_comment: str = None
@@ -205,6 +205,8 @@ class DefenderService:
             self._observers = {}            # lower-case sha1 -> {machine id}
             self._actions = {}              # id -> _Action
             self._quarantines = {}          # (machine id, lower-case sha1) -> [_Action]
+            self._actions_by_machine = {}   # machine id -> [_Action], oldest first
+            self._package_links = PackageLinks()
             self._duplicates_answered = 0
 
     def routes(self):
@@ -218,16 +220,26 @@ class DefenderService:
             ("GET", r"^/api/machineactions$", "machineactions.list", self.list_machine_actions),
             ("GET", r"^/api/machineactions/(?P<action_id>[^/]+)$", "machineactions.get", self.get_machine_action),
             ("POST", r"^/api/machineactions/(?P<action_id>[^/]+)/cancel$", "machineactions.cancel", self.cancel_machine_action),
-        ]
+            ("GET", r"^/api/machineactions/(?P<action_id>[^/]+)/getPackageUri$", "machineactions.getPackageUri", self.get_package_uri),
+        ] + [("POST", r"^/api/machines/(?P<machine_id>[^/]+)/%s$" % kind.path, kind.route, functools.partial(self.post_machine_action, kind))
+             for kind in KINDS.values()]
+
+    def download_routes(self):
+        """Routes of the package download host: no bearer token (the link carries its signature), no API limits."""
+        return [("GET", PACKAGE_ROUTE_REGEX, "packages.download", self.download_package)]
 
     # ----------------------------------------------------------------------------------------------- data set-up
 
     def add_machine(self, name, machine_id=None, os_platform="Windows11", version=None, os_build=None, onboarding_status="Onboarded",
                     health_status="Active", last_seen=None, first_seen=None, tags=(), risk_score="Low", exposure_level="Low",
-                    rbac_group_id=None, rbac_group_name=None, observed_files=(), quarantine_outcome="Succeeded"):
-        """Add a machine and return its Machine entity; ``quarantine_outcome`` is where its actions end up."""
-        if quarantine_outcome not in QUARANTINE_OUTCOMES:
-            raise ValueError("quarantine_outcome must be one of %s, got %r" % (", ".join(QUARANTINE_OUTCOMES), quarantine_outcome))
+                    rbac_group_id=None, rbac_group_name=None, observed_files=(), quarantine_outcome="Succeeded", action_outcomes=None):
+        """Add a machine and return its Machine entity; ``quarantine_outcome`` is where its actions end up, unless
+        ``action_outcomes`` names another final status for a type ({"Isolate": "Failed"})."""
+        action_outcomes = dict(action_outcomes or {})
+        for setting, outcome in [("quarantine_outcome", quarantine_outcome)] + sorted(action_outcomes.items()):
+            if outcome not in QUARANTINE_OUTCOMES:
+                raise ValueError("%s must be one of %s, got %r" % (setting, ", ".join(QUARANTINE_OUTCOMES), outcome))
+        _known_types(action_outcomes)
         with self._lock:
             machine_id = machine_id or secrets.token_hex(20)
             if machine_id in self._machines:
@@ -268,7 +280,7 @@ class DefenderService:
                                  "operationalStatus": "Up"}],
                 "vmMetadata": None,
             }
-            self._machines[machine_id] = _Machine(entity, last_seen, quarantine_outcome, sequence)
+            self._machines[machine_id] = _Machine(entity, last_seen, quarantine_outcome, sequence, action_outcomes)
             self._machine_ids_by_name.setdefault(name.lower(), []).append(machine_id)
             for sha1 in observed_files:
                 self._observe(sha1, machine_id)
@@ -339,24 +351,32 @@ class DefenderService:
             self._observe(sha1, machine_id)
             return dict(self._files[sha1.lower()].entity)
 
-    def add_machine_action(self, machine_id, sha1, status="Pending", created=None, requestor="analyst@contoso.com", comment="seeded",
-                           action_type=QUARANTINE, outcome=None):
-        """Seed an existing action; its status stays as given (a cancel can still cancel a Pending/InProgress one).
+    def add_machine_action(self, machine_id, sha1=None, status="Pending", created=None, requestor="analyst@contoso.com", comment="seeded",
+                           action_type=QUARANTINE, outcome=None, scope=None):
+        """Seed an existing action of any type; its status stays as given (a cancel can still cancel a Pending/InProgress one).
 
         With ``outcome`` (one of QUARANTINE_OUTCOMES), a Pending action instead follows the lifecycle from ``created``
-        to that status, as a posted one does.
+        to that status, as a posted one does. ``scope`` is the IsolationType or ScanType of those types (default:
+        what the service assumes when the body leaves it out).
         """
         if status not in IN_FLIGHT + FINAL:
             raise ValueError("status must be one of %s, got %r" % (", ".join(IN_FLIGHT + FINAL), status))
         if outcome is not None and (status != "Pending" or outcome not in QUARANTINE_OUTCOMES):
             raise ValueError("outcome needs status Pending and one of %s, got %r" % (", ".join(QUARANTINE_OUTCOMES), outcome))
+        _known_types({action_type: None})
+        kind = KINDS.get(action_type)
+        scopes = kind.scopes if kind else ()
+        if scope is None and scopes:
+            scope = scopes[0]
+        if scope is not None and scope not in scopes:
+            raise ValueError("scope of %s must be one of %s, got %r" % (action_type, ", ".join(scopes) or "nothing", scope))
         with self._lock:
             machine = self._machines.get(machine_id)
             if machine is None:
                 raise ValueError("no machine %s" % machine_id)
             created = _moment(created) or self._clock.now()
             action = _Action(str(uuid.uuid4()), action_type, machine_id, machine.entity["computerDnsName"], sha1, requestor, comment, created,
-                             next(self._sequence), outcome=outcome, fixed_status=None if outcome else status)
+                             next(self._sequence), outcome=outcome, fixed_status=None if outcome else status, scope=scope)
             if status == "Cancelled":
                 action.cancelled_at, action.cancellation_requestor = created, requestor
             self._store_action(action)
@@ -364,6 +384,7 @@ class DefenderService:
 
     def _store_action(self, action):
         self._actions[action.id] = action
+        self._actions_by_machine.setdefault(action.machine_id, []).append(action)
         if action.type == QUARANTINE and action.sha1:
             self._quarantines.setdefault((action.machine_id, action.sha1.lower()), []).append(action)
 
@@ -550,13 +571,9 @@ class DefenderService:
 
     def _refusal(self, machine, sha1):
         """Why the action cannot run on this machine for this file, as the API's error response; None if it can."""
-        platform = machine.entity["osPlatform"]
-        if platform == "Windows10":
-            if not _windows10_supported(machine.entity["version"], machine.entity["osBuild"]):
-                return mde_error(400, "ClientVersionNotSupported", "%s is supported on client version %d and above."
-                                 % (QUARANTINE, MINIMUM_WINDOWS10_VERSION))
-        elif platform not in SUPPORTED_PLATFORMS:
-            return mde_error(400, "OsPlatformNotSupported", "OS Platform %s isn't supported for this action." % platform)
+        refusal = machine_actions.platform_refusal(machine.entity, QUARANTINE, QUARANTINE_SUPPORT)
+        if refusal:
+            return refusal
         known = self._files.get(sha1.lower())
         if known is not None and known.microsoft_signed:
             # stop-and-quarantine-file.md: "The file must not belong to trusted third-party publishers or be signed by Microsoft"; the code is unconfirmed.
@@ -572,6 +589,7 @@ class DefenderService:
 
     def _duplicate_variant(self, action_type):
         """How duplicates of this action type are answered: duplicate_response_by_type, else duplicate_response."""
+        _known_types(self._config.duplicate_response_by_type)
         variant = self._config.duplicate_response_by_type.get(action_type, self._config.duplicate_response)
         return _checked("duplicate_response", variant, DUPLICATE_VARIANTS)
 
@@ -584,6 +602,101 @@ class DefenderService:
             return self._action_response(request, _switch(self._config, "duplicate_existing_status", (201, 200)), existing, now)
         code = "ActiveRequestAlreadyExists" if variant == "active_request_exists" else "BadRequest"
         return mde_error(400, code, "Action is already in progress")
+
+    # --------------------------------------------------------------------------------- isolate, scan, collect, ...
+
+    def post_machine_action(self, kind, request):
+        """POST /api/machines/{id}/<path> for the actions of §9, through the same store, lifecycle and duplicate check."""
+        # The read role StopAndQuarantineFile also needs (§0, #6055); unconfirmed for these, hence the switch.
+        for required in ([READ_ROLES] if self._config.actions_need_read_role else []) + [kind.roles]:
+            denied = self._forbidden(request, required)
+            if denied:
+                return denied
+        try:
+            body = _json_body(request)
+            (comment,) = _required_values(body, ("Comment",))
+        except _BodyError as error:
+            return error.response
+        scope, invalid = machine_actions.scope_of(kind, body)
+        if invalid:
+            return invalid
+        machine_id = request.params["machine_id"]
+        with self._lock:
+            machine = self._find_machine(machine_id)
+            if machine is None:
+                return _machine_not_found(machine_id)
+            refusal, never_picked_up = self._action_refusal(machine, kind, scope)
+            if refusal:
+                return refusal
+            now = self._clock.now()
+            in_flight = [action for action in self._actions_by_machine.get(machine_id, ()) if self._timeline(action, now)[0] in IN_FLIGHT]
+            same = [action for action in in_flight
+                    if action.type == kind.type and (self._config.duplicate_ignores_scope or action.scope == scope)]
+            duplicate_variant = self._duplicate_variant(kind.type) if same else None
+            if duplicate_variant not in (None, "create_new"):
+                return self._duplicate(request, duplicate_variant, same[-1], now)
+            crossed = [action for action in in_flight if action.type == kind.opposite]
+            answer, delay = self._crossed(request, kind, crossed[-1], now) if crossed else (None, None)
+            if answer:
+                return answer
+            outcome = "Pending" if never_picked_up else machine.action_outcomes.get(kind.type, machine.quarantine_outcome)
+            action = _Action(str(uuid.uuid4()), kind.type, machine_id, machine.entity["computerDnsName"], None, _requestor(request), comment,
+                             now, next(self._sequence), outcome=outcome, scope=scope, delay=delay)
+            self._store_action(action)
+            return self._action_response(request, 201, action, now)
+
+    def _action_refusal(self, machine, kind, scope):
+        """(the API's refusal or None, whether the action can never be picked up) for this machine (§9, §13)."""
+        return machine_actions.refusal(machine.entity, kind, scope,
+                                       _switch(self._config, "unmanaged_isolation_scope", ("not_onboarded_only", "any_machine")),
+                                       _switch(self._config, "unmanaged_device_actions", ("refused", "pending")),
+                                       self._config.extra_platforms_by_type.get(kind.type, ()))
+
+    def _crossed(self, request, kind, earlier, now):
+        """(answer or None, the new action's delay) for a request while the action it undoes is in flight (#5903)."""
+        variant = _switch(self._config, "crossed_request_response", CROSSED_VARIANTS)
+        if variant == "refused":
+            return mde_error(400, "ActiveRequestAlreadyExists", "Action is already in progress"), None
+        if variant == "return_pending":
+            return self._action_response(request, _switch(self._config, "duplicate_existing_status", (201, 200)), earlier, now), None
+        picked_up, finished = self._phases(earlier)
+        earlier_delay, delay = machine_actions.crossed_delays(variant, picked_up, finished, now, self._config.pending_seconds,
+                                                              self._config.in_progress_seconds)
+        current = earlier.delay or machine_actions.Delay()
+        earlier.delay = machine_actions.Delay(current.pending + earlier_delay.pending, current.in_progress + earlier_delay.in_progress)
+        return None, delay
+
+    def get_package_uri(self, request):
+        """GET /api/machineactions/{id}/getPackageUri: a short-lived link to a collected package (get-package-sas-uri.md)."""
+        denied = self._forbidden(request, READ_ROLES)
+        if denied:
+            return denied
+        action_id = request.params["action_id"]
+        with self._lock:
+            action = self._actions.get(action_id)
+            if action is None:
+                return _action_not_found(action_id)
+            now = self._clock.now()
+            if action.type != COLLECT:
+                status = _switch(self._config, "package_uri_other_type_status", (404, 400))
+                return mde_error(status, "ResourceNotFound" if status == 404 else "BadRequest",
+                                 "Machine action %s is %s, not %s: it has no package." % (action_id, action.type, COLLECT))
+            status = self._timeline(action, now)[0]
+            if status != "Succeeded":
+                # Documented: "If the machine action for the collection exists but isn't complete, 404 Not Found".
+                return mde_error(404, "ResourceNotFound", "The package of machine action %s is not available: the action is %s."
+                                 % (action_id, status))
+        link = self._package_links.link(_host(request), action_id, now, self._config.package_uri_lifetime_seconds)
+        return Response(200, {"@odata.context": _context(request, "Edm.String"), "value": link})
+
+    def download_package(self, request):
+        """GET of a package link: the zip while the link is valid (a Range resumes it), blob storage's 403 after."""
+        action_id = request.params["action_id"]
+        refusal = self._package_links.refusal(action_id, request.query, self._clock.now())
+        if refusal:
+            return refusal
+        payload = machine_actions.package_bytes(action_id, self._config.investigation_package_bytes)
+        return machine_actions.ranged(payload, request.headers.get("range"))
 
     # -------------------------------------------------------------------------------------------- machine actions
 
@@ -647,13 +760,18 @@ class DefenderService:
             return "Cancelled", action.cancelled_at
         if action.fixed_status is not None:
             return action.fixed_status, action.created
-        picked_up = action.created + timedelta(seconds=self._config.pending_seconds)
-        finished = picked_up + timedelta(seconds=self._config.in_progress_seconds)
+        picked_up, finished = self._phases(action)
         if now < picked_up or action.outcome == "Pending":
             return "Pending", action.created
         if now < finished:
             return "InProgress", picked_up
         return action.outcome, finished
+
+    def _phases(self, action):
+        """When an action that follows the lifecycle is picked up and when it finishes."""
+        delay = action.delay or machine_actions.Delay()
+        picked_up = action.created + timedelta(seconds=self._config.pending_seconds + delay.pending)
+        return picked_up, picked_up + timedelta(seconds=self._config.in_progress_seconds + delay.in_progress)
 
     def _render_action(self, action, now):
         """The MachineAction entity as the API shows it at ``now``, field order as in real responses (machineaction.md)."""
@@ -687,7 +805,7 @@ class DefenderService:
             "cancellationComment": action.cancellation_comment,
             "cancellationDateTimeUtc": format_datetime(action.cancelled_at) if cancelled else None,
             "errorHResult": (FILE_NOT_FOUND_HRESULT if explained else FAILED_HRESULT) if status == "Failed" else 0,
-            "scope": None,
+            "scope": action.scope,
             "externalId": None,
             "requestSource": "PublicApi",
             "relatedFileInfo": {"fileIdentifier": self._file_identifier(action.sha1), "fileIdentifierType": "Sha1"} if action.sha1 else None,
@@ -698,7 +816,7 @@ class DefenderService:
 
     def _completed_commands(self, action):
         # The shape of a live-response command entry (run-live-response.md), reporting the work as done.
-        picked_up = action.created + timedelta(seconds=self._config.pending_seconds)
+        picked_up = self._phases(action)[0]
         return [{"index": 0, "startTime": format_datetime(picked_up), "endTime": format_datetime(action.cancelled_at),
                  "commandStatus": "Completed", "errors": [],
                  "command": {"type": action.type, "params": [{"key": "Sha1", "value": action.sha1}]}}]
@@ -817,12 +935,11 @@ def _checked(name, value, allowed):
     return value
 
 
-def _windows10_supported(version, build):
-    if version and version.isdigit():
-        return int(version) >= MINIMUM_WINDOWS10_VERSION
-    if version:
-        return True       # "20H2"-style names started in 2020, long after 1703
-    return build is None or build >= MINIMUM_WINDOWS10_BUILD
+def _known_types(by_type):
+    """Refuse action types the simulator does not serve in a per-type setting, so that a typo cannot pass silently."""
+    unknown = sorted(set(by_type) - set(ACTION_ROLES))
+    if unknown:
+        raise ValueError("unknown action type(s) %s; known: %s" % (", ".join(unknown), ", ".join(ACTION_ROLES)))
 
 
 def _requestor(request):

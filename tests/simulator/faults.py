@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 # recover from without writing twice.
 KINDS_BEFORE_HANDLER = frozenset({"latency", "status", "throttle", "html", "drop_before", "revoke_token", "rotate_secret"})
 KINDS_AFTER_HANDLER = frozenset({"status_after", "drop_after", "timeout_after", "malformed", "unexpected_shape",
-                                 "garbage_dates"})
+                                 "garbage_dates", "break_midway"})
 # The value a "garbage_dates" fault puts in every date field of an answer: month 13, day 45.
 GARBAGE_DATE = "2025-13-45T00:00:00Z"
 # A fault's retry_after "past" sends an HTTP date this many seconds before the simulator's clock.

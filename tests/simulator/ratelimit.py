@@ -31,12 +31,14 @@ class RateLimiter:
     def check(self, key, route=None):
         """Count a call against ``key``: None if it is allowed, else the whole seconds to wait before retrying.
 
-        A ``route`` with a documented limit of its own (``route_rate_limits_per_minute``) also counts against a
-        bucket of its own, whatever the scope: the call must fit both.
+        A ``route`` with a documented limit of its own (``route_rate_limits_per_minute`` / ``_per_hour``) also
+        counts against a bucket of its own, whatever the scope: the call must fit both.
         """
         if not self._config.rate_limits_enabled:
             return None
-        own_limit = self._config.route_rate_limits_per_minute.get(route)
+        own_limits = [(window, limits[route]) for window, limits in ((MINUTE, self._config.route_rate_limits_per_minute),
+                                                                     (HOUR, self._config.route_rate_limits_per_hour))
+                      if route in limits]
         with self._lock:
             now = self._clock.time()
             accepted = self._accepted[key]
@@ -46,10 +48,10 @@ class RateLimiter:
                 self._wait(accepted, now, HOUR, self._config.rate_limit_per_hour),
             ]
             buckets = [accepted]
-            if own_limit is not None:
+            if own_limits:
                 own = self._accepted[(key[0], route, "own")]
                 del own[:bisect.bisect_right(own, now - HOUR)]
-                waits.append(self._wait(own, now, MINUTE, own_limit))
+                waits.extend(self._wait(own, now, window, limit) for window, limit in own_limits)
                 buckets.append(own)
             refused = [wait for wait in waits if wait is not None]
             if refused:

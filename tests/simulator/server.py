@@ -93,6 +93,7 @@ class Outcome:
     """What goes back on the wire: a response, or nothing at all (the connection is closed)."""
     response: Response = None
     delay: float = 0.0             # real seconds to hold the answer back
+    cut: bool = False              # send the headers and half the body, then close the connection
 
 
 # Which environment variable carries each connection.json key (the first one the collection's option reads).
@@ -166,6 +167,8 @@ class Simulator:
             router.add(method, path_regex, name, handler, api=False)
         for method, path_regex, name, handler in self.defender.routes() + self.alerts.routes() + self.indicators.routes():
             router.add(method, path_regex, name, handler, api=True)
+        for method, path_regex, name, handler in self.defender.download_routes():
+            router.add(method, path_regex, name, handler, api=False)
         return router
 
     def __getattr__(self, name):
@@ -413,6 +416,8 @@ class Simulator:
             return Outcome(None)
         if kind == "timeout_after":
             return Outcome(response, delay=fault.delay)
+        if kind == "break_midway":
+            return Outcome(response, cut=True)
         if kind == "malformed":
             payload = response.payload()
             return Outcome(Response(response.status, payload[:len(payload) // 2] or b"{", dict(response.headers)))
@@ -545,6 +550,13 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
+            if outcome.cut:
+                # Content-Length promised the whole body: the client sees a download broken midway.
+                self.wfile.write(payload[:len(payload) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             self.wfile.write(payload)
         except OSError:
             # The client gave up waiting (a timeout_after fault does exactly that to it).

@@ -122,6 +122,14 @@ def values(response):
     ("GET", "/api/machineactions", "machineactions.list"),
     ("GET", "/api/machineactions/abc", "machineactions.get"),
     ("POST", "/api/machineactions/abc/cancel", "machineactions.cancel"),
+    # Each action endpoint is its own route: its own rate-limit bucket (per_route), fault target and log name.
+    ("POST", "/api/machines/abc/isolate", "machines.isolate"),
+    ("POST", "/api/machines/abc/Unisolate", "machines.unisolate"),
+    ("POST", "/api/machines/abc/restrictCodeExecution", "machines.restrictCodeExecution"),
+    ("POST", "/api/machines/abc/unrestrictCodeExecution", "machines.unrestrictCodeExecution"),
+    ("POST", "/api/machines/abc/runAntiVirusScan", "machines.runAntiVirusScan"),
+    ("POST", "/api/machines/abc/collectInvestigationPackage", "machines.collectInvestigationPackage"),
+    ("GET", "/api/machineactions/abc/GetPackageUri", "machineactions.getPackageUri"),
 ])
 def test_each_path_matches_exactly_one_route(service, method, path, name):
     matching = [route_name for route_method, pattern, route_name, _handler in service.routes()

@@ -12,7 +12,8 @@ LEDGER = REPO / "docs" / "api-fidelity.md"
 # The ledger shortens test paths; these are the prefixes it uses.
 PREFIXES = {"sim/": "tests/simulator/tests/", "int/": "tests/integration/", "unit/": "tests/unit/plugins/module_utils/"}
 # Switches about the simulator itself, not about the real API's behaviour.
-NOT_API_BEHAVIOUR = {"clock_speed", "latency_ms", "rate_limits_enabled", "pending_seconds", "in_progress_seconds", "token_lifetime_seconds"}
+NOT_API_BEHAVIOUR = {"clock_speed", "latency_ms", "rate_limits_enabled", "pending_seconds", "in_progress_seconds", "token_lifetime_seconds",
+                     "investigation_package_bytes"}
 
 
 def ledger_rows():

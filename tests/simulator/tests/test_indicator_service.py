@@ -158,7 +158,7 @@ def test_the_tenant_limit_refuses_new_indicators_but_not_updates(simulator, subm
 
 def test_the_default_limit_is_the_documented_one(simulator):
     assert (simulator.config.indicator_limit, simulator.config.indicator_import_batch_size) == (15000, 500)
-    assert simulator.config.route_rate_limits_per_minute == {"indicators.import": 30}
+    assert simulator.config.route_rate_limits_per_minute["indicators.import"] == 30
 
 
 # ------------------------------------------------------------------------------------------------------ delete
