@@ -3,7 +3,7 @@
 What the real API documents (docs/api-fidelity.md, the alerts rows): ``$filter`` on ``lastUpdateTime``,
 ``alertCreationTime``, ``status``, ``severity`` and ``category`` (and a few ids), ``$top`` up to 10,000, ``$skip``,
 ``$expand=evidence`` (file and process evidence carry ``sha1``, ``sha256``, ``fileName``, ``filePath`` and
-``detectionStatus``; process evidence adds the process's id, command line and parent, §13); permission
+``detectionStatus``; process evidence adds the process's id, command line and parent, docs/api-fidelity.md); permission
 ``Alert.Read.All`` (or ``Alert.ReadWrite.All``); the same rate limits as every other API. The entity's fields and
 their order follow the public Alert resource page. ``$orderby`` is parsed as on the other lists (odata.py).
 

@@ -3,7 +3,6 @@
 defender.py keeps the one action store, lifecycle, listing and duplicate check for every type; this module holds
 what differs per type (endpoint, body, permission, supported platforms, the type that undoes it) and the parts of
 the investigation package that are not an action: the short-lived download link and the package itself.
-Section numbers (§n) refer to the reference notes on the real API (shared/reference/defender-api.md).
 """
 
 import base64
@@ -41,7 +40,7 @@ class Support:
 
 WINDOWS10_1703 = (1703, 15063)
 WINDOWS10_1709 = (1709, 16299)
-# The API pages of §9 / §13: isolation (Full) on Windows 10 1703+, Windows 11 and Linux; Selective isolation, app
+# The API pages of the action pages (isolate-machine.md, run-av-scan.md, ...): isolation (Full) on Windows 10 1703+, Windows 11 and Linux; Selective isolation, app
 # restriction and antivirus scans on 1709+; investigation packages on 1703+. Windows Server and macOS are not on
 # those pages (extra_platforms_by_type adds them where the real service may accept them).
 FULL_ISOLATION = Support(frozenset({"Windows11", "Linux"}), WINDOWS10_1703)
@@ -54,7 +53,7 @@ class ActionKind:
     """One machine action endpoint: POST /api/machines/{id}/<path> with a JSON body that always has Comment."""
     type: str                         # MachineAction.type, exactly as the API names it
     path: str                         # the endpoint's last path segment, as the docs spell it
-    roles: tuple                      # the application permission it needs (§9)
+    roles: tuple                      # the application permission it needs (the action pages (isolate-machine.md, run-av-scan.md, ...))
     support: dict                     # scope (None for actions without one) -> Support, None: any platform
     scope_parameter: Optional[str] = None    # the body parameter that becomes the action's scope
     scope_required: bool = False      # when optional, the first scope is what the service assumes
@@ -85,7 +84,7 @@ KINDS = {kind.type: kind for kind in (
 
 
 def scope_of(kind: ActionKind, body: dict) -> tuple:
-    """(scope, None) for a valid body, or (None, the API's 400): body parameter names are case-sensitive (§5)."""
+    """(scope, None) for a valid body, or (None, the API's 400): body parameter names are case-sensitive (common-errors.md)."""
     if kind.scope_parameter is None:
         return None, None
     value = body.get(kind.scope_parameter)
@@ -109,7 +108,7 @@ def windows10_supported(version: Optional[str], build: Optional[int], minimum: t
 
 
 def platform_refusal(machine: dict, action_name: str, support: Support, extra_platforms=()) -> Optional[Response]:
-    """The API's 400 when the machine's platform or Windows 10 version cannot run the action, else None (§5)."""
+    """The API's 400 when the machine's platform or Windows 10 version cannot run the action, else None (common-errors.md)."""
     platform = machine["osPlatform"]
     if platform == "Windows10" and platform not in extra_platforms:
         if not windows10_supported(machine["version"], machine["osBuild"], support.windows10_minimum):
@@ -125,9 +124,9 @@ def refusal(machine: dict, kind: ActionKind, scope: Optional[str], unmanaged_iso
             extra_platforms=()) -> tuple:
     """(the API's 400 or None, whether the action can never be picked up) for this action on this machine.
 
-    UnManagedDevice contains a device Defender has seen but that is not onboarded (§13), whatever its platform;
+    UnManagedDevice contains a device Defender has seen but that is not onboarded (docs/api-fidelity.md), whatever its platform;
     every other action needs the sensor of an onboarded device, except Unisolate, which also releases such a
-    containment. The platform and version conditions are those of the action's API page (§9).
+    containment. The platform and version conditions are those of the action's API page (the action pages (isolate-machine.md, run-av-scan.md, ...)).
     """
     onboarded = machine["onboardingStatus"] == ONBOARDED
     if scope == UNMANAGED_DEVICE:
