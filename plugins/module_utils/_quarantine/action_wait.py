@@ -9,7 +9,7 @@ keeps it and runs it when the machine connects again. The machines are read once
 
 from __future__ import annotations
 
-from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import Outcome, error_entry
+from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import Outcome
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     EPOCH,
     PENDING,
@@ -25,7 +25,7 @@ from ansible_collections.mde.response.plugins.module_utils._model.entities impor
     is_offline,
     value_of,
 )
-from ansible_collections.mde.response.plugins.module_utils.errors import MdeError
+from ansible_collections.mde.response.plugins.module_utils.errors import MdeError, error_entry
 from ansible_collections.mde.response.plugins.module_utils._model.odata import equals, list_where_any, odata_datetime
 
 POLL_FIRST_INTERVAL = 10.0

@@ -47,7 +47,6 @@ from ansible_collections.mde.response.plugins.module_utils._quarantine.action_re
     Outcome,
     Warnings,
     error_dict,
-    error_entry,
     unknown_file_warning,
 )
 from ansible_collections.mde.response.plugins.module_utils._quarantine.action_wait import wait_until_final
@@ -61,7 +60,7 @@ from ansible_collections.mde.response.plugins.module_utils._model.entities impor
     related_file,
     says_file_not_on_machine,
 )
-from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError, permission_hint
+from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, TransportError, error_entry, permission_hint
 from ansible_collections.mde.response.plugins.module_utils._quarantine.existing_actions import ExistingActionIndex, machine_quarantines
 from ansible_collections.mde.response.plugins.module_utils._quarantine.list_lag import ListLag
 from ansible_collections.mde.response.plugins.module_utils._quarantine.machine_targets import resolve_targets
