@@ -154,10 +154,10 @@ def _not_found(entry: MachineTags, request: TagRequest, error: Optional[dict]) -
 def plan_writes(machines: list[MachineTags], request: TagRequest, warn: Callable[[str], None]) -> list[Write]:
     """The bulk calls the run needs, in the order of the tags asked, each of at most 500 machines."""
     grouped: dict[tuple[str, str], list] = {}
-    for machine in machines:
-        if machine.before is None:
-            continue
-        for tag in request.tags:
+    for tag in request.tags:
+        for machine in machines:
+            if machine.before is None:
+                continue
             spellings = [have for have in machine.before if have.lower() == tag.lower()]
             if request.state == PRESENT:
                 if spellings and tag not in spellings:
