@@ -185,7 +185,7 @@ class Targets:
         listings = [run.calls.get(LIST_MACHINES, 0) for run in (first, rerun)]
         met = (first.calls.get(TAG_WRITE, 0) <= TAG_WRITES_TARGET and rerun.calls.get(TAG_WRITE, 0) == 0
                and max(listings) <= TAG_LISTINGS_TARGET and first.summary.get("added") == first.machines)
-        return met, "first run: %d writes, %d listing, %s; rerun: %d writes, %d listing" % (
+        return met, "first run: writes %d, listings %d, %s; rerun: writes %d, listings %d" % (
             first.calls.get(TAG_WRITE, 0), listings[0], duration_text(first.duration_seconds), rerun.calls.get(TAG_WRITE, 0), listings[1])
 
 
