@@ -7,29 +7,7 @@ import itertools
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils._client.clock import SystemClock
-from ansible_collections.mde.response.plugins.module_utils._client.factory import build_client
-from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils._tags.converge import converge_tags
-from ansible_collections.mde.response.plugins.module_utils._tags.request import TagRequest
-from tests.simulator.config import AppRegistration
-
-TAGGER = {"AZURE_CLIENT_ID": "0a1b2c3d-0000-4000-8000-0000000000a2", "AZURE_CLIENT_SECRET": "tagger-app-secret"}
-TAG_ROLES = ("Machine.Read.All", "Machine.ReadWrite.All")
-BULK = "machines.AddOrRemoveTagForMultipleMachines"
-
-
-def register_tagger(simulator, roles=TAG_ROLES):
-    simulator.register_app(AppRegistration(TAGGER["AZURE_CLIENT_ID"], secret=TAGGER["AZURE_CLIENT_SECRET"], roles=roles))
-
-
-def tag_writes(simulator):
-    return [(entry["body"]["Action"], entry["body"]["Value"], sorted(entry["body"]["MachineIds"]), entry["status"])
-            for entry in simulator.log_for(route=BULK)]
-
-
-def tags_of(simulator):
-    return {machine["id"]: machine["machineTags"] for machine in simulator.machines()}
+from tests.support.tags import BULK, TAGGER, converge, register_tagger, tag_client, tag_writes, tags_of
 
 
 def test_machine_tags_through_ansible_playbook(simulator, ansible):
@@ -74,23 +52,8 @@ def test_machine_tags_through_ansible_playbook(simulator, ansible):
     assert tags_of(simulator) == {machine_id: ["INC-4711"] for machine_id in ids}
 
 
-@pytest.fixture(name="tag_client")
-def fixture_tag_client(simulator):
-    """client(roles): a DefenderClient of an app with ``roles``, built as the modules build theirs."""
-    def client(roles=TAG_ROLES):
-        register_tagger(simulator, roles)
-        options = dict(simulator.connection, client_id=TAGGER["AZURE_CLIENT_ID"], client_secret=TAGGER["AZURE_CLIENT_SECRET"],
-                       token_cache=False, timeout=10)
-        return build_client(ConnectionSettings.from_options(options, environ={}), SystemClock())
-    return client
-
-
-def converge(client, check_mode=False, **options):
-    return converge_tags(client, TagRequest.from_options(options), check_mode=check_mode)
-
-
-def test_a_thousand_machines_take_two_writes_one_listing_and_a_rerun_none(simulator, tag_client):
-    client = tag_client()
+def test_a_thousand_machines_take_two_writes_one_listing_and_a_rerun_none(simulator):
+    client = tag_client(simulator)
     ids = [machine["id"] for machine in simulator.seed_fleet(1000)]
 
     predicted = converge(client, check_mode=True, tags=["INC-4711"], machine_ids=ids)
@@ -105,9 +68,9 @@ def test_a_thousand_machines_take_two_writes_one_listing_and_a_rerun_none(simula
 
 
 @pytest.mark.parametrize("unknown, case, answer", list(itertools.product(("refuse", "ignore"), ("insensitive", "sensitive"), ("machines", "empty"))))
-def test_variants_in_process(simulator, tag_client, unknown, case, answer):
+def test_variants_in_process(simulator, unknown, case, answer):
     simulator.configure(tag_unknown_machines=unknown, tag_case=case, tag_bulk_response=answer)
-    client = tag_client()
+    client = tag_client(simulator)
     spelled = simulator.add_machine("spelled.contoso.local", tags=("vip", "VIP") if case == "sensitive" else ("vip",))
     plain = simulator.add_machine("plain.contoso.local")
     names = ["spelled.contoso.local", "plain.contoso.local", "gone.contoso.local"]
@@ -130,8 +93,8 @@ def test_variants_in_process(simulator, tag_client, unknown, case, answer):
     assert removals == [("Remove", "vip"), ("Remove", "VIP")]
 
 
-def test_a_403_names_the_permission_and_stops_the_writes_check_mode_predicts_it(simulator, tag_client):
-    client = tag_client(roles=("Machine.Read.All",))
+def test_a_403_names_the_permission_and_stops_the_writes_check_mode_predicts_it(simulator):
+    client = tag_client(simulator, roles=("Machine.Read.All",))
     ids = [machine["id"] for machine in simulator.seed_fleet(3)]
 
     predicted = converge(client, check_mode=True, tags=["a", "b"], machine_ids=ids)
@@ -145,19 +108,3 @@ def test_a_403_names_the_permission_and_stops_the_writes_check_mode_predicts_it(
     assert "Machine.ReadWrite.All" in result.failure and result.changed is False
     assert [(action, tag, status) for action, tag, _ids, status in tag_writes(simulator)] == [("Add", "a", 403)]
     assert tags_of(simulator) == {machine_id: [] for machine_id in ids}
-
-
-def test_a_failed_login_midway_keeps_what_was_written_and_leaves_the_rest_unsent(simulator, tag_client):
-    client = tag_client()
-    ids = [machine["id"] for machine in simulator.seed_fleet(2)]
-    simulator.faults.add(BULK, "revoke_token", start=2, times=1)
-    simulator.faults.add("token", "status", status=401, start=2)
-
-    result = converge(client, tags=["a", "b"], machine_ids=ids)
-
-    assert [entry["tags"] for entry in result.machines] == [{"a": "added", "b": "unsent"}] * 2
-    assert [entry["tags_after"] for entry in result.machines] == [["a"], ["a"]]
-    assert result.machines[0]["error"]["code"] == "AuthenticationError" and result.changed is True
-    assert "could not be added on 2 of 2 machines (0 failed, 2 unsent)" in result.failure
-    assert [(action, tag, status) for action, tag, _ids, status in tag_writes(simulator)] == [("Add", "a", 200), ("Add", "b", 401)]
-    assert tags_of(simulator) == {machine_id: ["a"] for machine_id in ids}
