@@ -31,10 +31,10 @@ def resolve_targets(client, request, warnings):
         candidates = machines_by_name(client, request.machine_names)
         for name in request.machine_names:
             machine, error = choose_machine(name, candidates.get(name.lower(), []), warnings.add)
-            if error is None:
-                add(machine["id"], name)
-            else:
+            if machine is None:
                 results.append(MachineResult(None, name, Outcome.FAILED, error=error))
+            else:
+                add(machine["id"], name)
     if request.observed:
         observed = client.list_file_machines(request.sha1)
         for machine in observed:
