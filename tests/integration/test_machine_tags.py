@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from tests.support.tags import BULK, TAGGER, converge, register_tagger, tag_client, tag_writes, tags_of
+from tests.support.tags import TAGGER, converge, register_tagger, tag_client, tag_writes, tags_of
 
 
 def test_machine_tags_through_ansible_playbook(simulator, ansible):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.mde.response.plugins.module_utils._model.blast_radius import check_blast_radius, max_machines
-from ansible_collections.mde.response.plugins.module_utils._tags.converge import (ALREADY, FAILED, UNSENT, ADDED, MachineTags, plan_writes,
+from ansible_collections.mde.response.plugins.module_utils._tags.converge import (ADDED, ALREADY, FAILED, UNSENT, MachineTags, plan_writes,
                                                                                   send_writes)
 from ansible_collections.mde.response.plugins.module_utils._tags.request import DEFAULT_MAX_MACHINES, TagRequest
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, AuthenticationError, InputError
