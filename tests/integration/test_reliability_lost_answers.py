@@ -9,6 +9,7 @@ from ansible_collections.mde.response.plugins.module_utils._quarantine.engine im
 from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
 from tests.support.quarantine import LIST_ACTIONS, SHA1, WRITE, ids, outcomes, quarantine, seed, writes
 from tests.support.reliability import arrival, describe_actions, one_action_each, outcome_counts
+from tests.support.tags import BULK, converge, tag_client, tag_writes, tags_of
 
 MACHINES = 30
 SPEED = 10
@@ -166,3 +167,26 @@ def quarantine_in_process(simulator, machine_ids, speed):
     client = build_client(settings, clock)
     request = QuarantineRequest.from_options({"sha1": SHA1, "comment": "INC-4711", "machine_ids": machine_ids})
     return StopAndQuarantineEngine(client, clock).run(request)
+
+
+def test_a_tag_call_whose_answer_is_lost_is_sent_once_more(simulator, measured):
+    """machine_tags, in process: the first bulk tag call tags its machines and its answer is lost (504), the second
+    one's connection drops after it took effect: each is sent once more, which changes nothing on the machines, and
+    every machine is reported added; a call whose answer is lost twice is failed, not guessed."""
+    client = tag_client(simulator)
+    ids = [machine["id"] for machine in simulator.seed_fleet(3)]
+    simulator.faults.add(BULK, "status_after", times=1, status=504)
+    simulator.faults.add(BULK, "drop_after", start=3, times=1)
+
+    result = converge(client, tags=["a", "b"], machine_ids=ids)
+    simulator.faults.add(BULK, "status_after", times=2, status=504)
+    lost_twice = converge(client, tags=["c"], machine_ids=ids)
+
+    measured("bulk calls %s; outcomes %s; lost twice: %s" % (
+        [(tag, status) for _action, tag, _ids, status in tag_writes(simulator)], result.summary, lost_twice.summary))
+    assert [entry["tags"] for entry in result.machines] == [{"a": "added", "b": "added"}] * 3
+    # The log has no status for the call whose connection dropped.
+    assert [(tag, status) for _action, tag, _ids, status in tag_writes(simulator)][:4] == [("a", 504), ("a", 200), ("b", None), ("b", 200)]
+    assert [entry["outcome"] for entry in lost_twice.machines] == ["failed"] * 3
+    assert lost_twice.machines[0]["error"]["code"] == "AmbiguousWrite" and "run the task again" in lost_twice.failure
+    assert tags_of(simulator) == {machine_id: ["a", "b", "c"] for machine_id in ids}

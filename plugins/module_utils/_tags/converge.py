@@ -10,7 +10,8 @@ How each outcome is decided (per machine and tag, then per machine):
   absent and the machine has no spelling of it.
 - ``added`` / ``removed``: the bulk call that carried it was answered 2xx. Absent removes every spelling the machine
   has. ``would_add`` / ``would_remove`` in check mode.
-- ``failed``: the machine could not be found, or the call that carried it was refused or its answer was lost.
+- ``failed``: the machine could not be found, or the call that carried it was refused, or its answer was lost twice
+  (a lost answer is sent once more: adding a tag the lost call added, or removing it again, changes nothing).
 - ``unsent``: an earlier call was refused for a missing permission, or the login failed: no further call is sent.
 
 A machine's outcome is the worst of its tags' (failed, unsent, a change, already). Writes are grouped by tag and
@@ -27,8 +28,8 @@ from ansible_collections.mde.response.plugins.module_utils._client.machine_looku
 from ansible_collections.mde.response.plugins.module_utils._model.entities import id_key
 from ansible_collections.mde.response.plugins.module_utils._model.odata import batches
 from ansible_collections.mde.response.plugins.module_utils._tags.request import PRESENT, TagRequest
-from ansible_collections.mde.response.plugins.module_utils.errors import (ApiError, AuthenticationError, MdeError, TransportError,
-                                                                          error_entry, permission_hint)
+from ansible_collections.mde.response.plugins.module_utils.errors import (AmbiguousWriteError, ApiError, AuthenticationError, MdeError,
+                                                                          TransportError, error_entry, permission_hint)
 
 ADDED = "added"
 REMOVED = "removed"
@@ -180,7 +181,13 @@ Send = Callable[[Write], None]
 
 def _real_send(client: DefenderClient) -> Send:
     def send(write: Write) -> None:
-        client.tag_machines([machine.machine_id for machine, _tag in write.targets], write.spelling, write.action)
+        machine_ids = [machine.machine_id for machine, _tag in write.targets]
+        try:
+            client.tag_machines(machine_ids, write.spelling, write.action)
+        except AmbiguousWriteError:
+            # Unlike a machine action, a tag call is a set operation: a second Add of a tag the first one added, or
+            # a second Remove, changes nothing, so a lost answer is settled by sending the call once more.
+            client.tag_machines(machine_ids, write.spelling, write.action)
     return send
 
 
