@@ -20,6 +20,7 @@ direction into calls of up to 500 machines, so 1,000 machines and one tag take t
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -114,7 +115,7 @@ def converge_tags(client: DefenderClient, request: TagRequest, check_mode: bool 
     machines = resolve_machines(client, request, warnings.append)
     writes = plan_writes(machines, request, warnings.append)
     sent = send_writes(writes, _predicted_send(client) if check_mode else _real_send(client), check_mode)
-    return _result(machines, request, sent, warnings)
+    return tag_result(machines, request, sent, warnings)
 
 
 def resolve_machines(client: DefenderClient, request: TagRequest, warn: Callable[[str], None]) -> list[MachineTags]:
@@ -244,10 +245,14 @@ def _error(error: MdeError) -> dict:
     return details
 
 
-def _result(machines: list[MachineTags], request: TagRequest, writes: int, warnings: list[str]) -> TagResult:
+def tag_result(machines: list[MachineTags], request: TagRequest, writes: int, warnings: list[str]) -> TagResult:
+    """The run's result from its machines once every write is settled."""
     results = [machine.as_dict() for machine in machines]
     changed_entries = [machine for machine in machines if any(outcome in CHANGES for outcome in machine.tag_outcomes.values())]
-    label = {id(machine): machine.machine_name or machine.machine_id for machine in changed_entries}
+    # Names read best, but re-imaged devices can share one: those are shown by id.
+    names = Counter(machine.machine_name for machine in changed_entries)
+    label = {id(machine): machine.machine_name if machine.machine_name and names[machine.machine_name] == 1 else machine.machine_id
+             for machine in changed_entries}
     summary = {outcome: sum(result["outcome"] == outcome for result in results) for outcome in OUTCOMES}
     return TagResult(
         changed=bool(changed_entries),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.mde.response.plugins.module_utils._model.blast_radius import check_blast_radius, max_machines
-from ansible_collections.mde.response.plugins.module_utils._tags.converge import (ADDED, ALREADY, FAILED, UNSENT, MachineTags, plan_writes,
+from ansible_collections.mde.response.plugins.module_utils._tags.converge import (ADDED, ALREADY, FAILED, UNSENT, MachineTags, tag_result, plan_writes,
                                                                                   send_writes)
 from ansible_collections.mde.response.plugins.module_utils._tags.request import DEFAULT_MAX_MACHINES, TagRequest
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, AuthenticationError, InputError
@@ -104,3 +104,13 @@ def test_a_403_stops_the_writes_and_a_failed_login_leaves_the_rest_unsent():
     assert send_writes(writes, login_fails, check_mode=False) == 1
     assert [entry.tag_outcomes for entry in fleet] == [{"a": ADDED, "b": UNSENT}] * 2
     assert fleet[1].outcome == UNSENT and fleet[1].error["code"] == "AuthenticationError"
+
+
+def test_the_diff_shows_machines_by_name_and_by_id_where_names_repeat():
+    fleet = [MachineTags("%040x" % number, name, []) for number, name in enumerate(("a.contoso.local", "b.contoso.local", "b.contoso.local"))]
+    send_writes(plan_writes(fleet, request(), [].append), lambda write: None, check_mode=False)
+
+    result = tag_result(fleet, request(), 1, [])
+
+    assert result.diff == {"before": {"a.contoso.local": [], fleet[1].machine_id: [], fleet[2].machine_id: []},
+                           "after": {"a.contoso.local": ["INC-4711"], fleet[1].machine_id: ["INC-4711"], fleet[2].machine_id: ["INC-4711"]}}
