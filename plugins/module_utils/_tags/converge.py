@@ -163,8 +163,8 @@ def plan_writes(machines: list[MachineTags], request: TagRequest, warn: Callable
             spellings = [have for have in machine.before if have.lower() == tag.lower()]
             if request.state == PRESENT:
                 if spellings and tag not in spellings:
-                    warn("machine %s has the tag %r, which differs from %r only in case: counted as present, not written"
-                         % (machine.machine_name or machine.machine_id, spellings[0], tag))
+                    warn("machine %s has the tag %r, which differs from %r only in case: counted as present, not written "
+                         "(ask for %r to match it exactly)" % (machine.machine_name or machine.machine_id, spellings[0], tag, spellings[0]))
                 needed = [] if spellings else [(ADD, tag)]
             else:
                 needed = [(REMOVE, spelling) for spelling in dict.fromkeys(spellings)]

@@ -71,7 +71,8 @@ def test_a_tag_in_another_case_counts_as_present_and_absent_removes_each_spellin
     fleet = machines(1, tags=("vip", "VIP", "other"))
     assert plan_writes(fleet, request(tags=["Vip"]), warnings.append) == []
     assert fleet[0].tag_outcomes == {"Vip": ALREADY}
-    assert warnings == ["machine %s has the tag 'vip', which differs from 'Vip' only in case: counted as present, not written" % fleet[0].machine_id]
+    assert warnings == ["machine %s has the tag 'vip', which differs from 'Vip' only in case: counted as present, not written "
+                        "(ask for 'vip' to match it exactly)" % fleet[0].machine_id]
     removal = plan_writes(machines(1, tags=("vip", "VIP", "other")), request(tags=["Vip"], state="absent"), [].append)
     assert [(write.action, write.spelling) for write in removal] == [("Remove", "vip"), ("Remove", "VIP")]
 
