@@ -139,7 +139,8 @@ machines:
       description:
         - V(added) or V(removed) when a tag was written, V(already) when the machine already was as asked,
           V(would_add) or V(would_remove) in check mode.
-        - V(failed) when the machine was not found, or the call that carried it was refused or its answer was lost
+        - V(failed) when the machine was not found (when a call is refused for a machine gone since the read, that
+          machine fails and the call is sent again without it), or the call that carried it was refused or its answer was lost
           twice (a lost answer is sent once more, which changes nothing if the first call took effect); V(unsent) when
           an earlier refusal for a missing permission or a failed login stopped the writes before its call.
         - With several tags, the worst of theirs (failed, unsent, a change, already).

@@ -10,7 +10,8 @@ How each outcome is decided (per machine and tag, then per machine):
   absent and the machine has no spelling of it.
 - ``added`` / ``removed``: the bulk call that carried it was answered 2xx. Absent removes every spelling the machine
   has. ``would_add`` / ``would_remove`` in check mode.
-- ``failed``: the machine could not be found, or the call that carried it was refused, or its answer was lost twice
+- ``failed``: the machine could not be found (at the read, or by the call, which is then sent again without it),
+  or the call that carried it was refused, or its answer was lost twice
   (a lost answer is sent once more: adding a tag the lost call added, or removing it again, changes nothing).
 - ``unsent``: an earlier call was refused for a missing permission, or the login failed: no further call is sent.
 
@@ -20,6 +21,7 @@ direction into calls of up to 500 machines, so 1,000 machines and one tag take t
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -44,6 +46,7 @@ CHANGES = frozenset({ADDED, REMOVED, WOULD_ADD, WOULD_REMOVE})
 # The worse outcome wins when a machine's tags end differently.
 _RANK = {ALREADY: 0, ADDED: 1, REMOVED: 1, WOULD_ADD: 1, WOULD_REMOVE: 1, UNSENT: 2, FAILED: 3}
 TAG_PERMISSION = "Machine.ReadWrite.All"
+_MACHINE_NOT_FOUND = re.compile(r"Machine (\S+) was not found")
 ADD = "Add"
 REMOVE = "Remove"
 
@@ -217,7 +220,7 @@ def send_writes(writes: list[Write], send: Send, check_mode: bool) -> int:
         else:
             sent += 1
             try:
-                send(write)
+                sent += _send_without_vanished(send, write)
             except ApiError as refusal:
                 outcome, error = FAILED, _error(refusal)
                 if refusal.http_status == 403:
@@ -233,6 +236,28 @@ def send_writes(writes: list[Write], send: Send, check_mode: bool) -> int:
             if outcome in CHANGES:
                 machine.applied.append((write.action, write.spelling))
     return sent
+
+
+def _send_without_vanished(send: Send, write: Write) -> int:
+    """Send ``write``; returns how many more calls it took. A machine gone since the read (re-imaged, offboarded)
+    may get the whole call refused with 404 "Machine <id> was not found" (docs/api-fidelity.md): that machine is
+    ``failed`` and the call is sent again without it, so one machine does not fail the 499 others."""
+    resent = 0
+    while True:
+        try:
+            send(write)
+            return resent
+        except ApiError as refusal:
+            found = _MACHINE_NOT_FOUND.search(refusal.message or "") if refusal.http_status == 404 else None
+            gone = [target for target in write.targets if found and target[0].machine_id == found.group(1).lower()]
+            if not gone:
+                raise
+            for machine, tag in gone:
+                machine.settle(tag, FAILED, _error(refusal))
+            write.targets = [target for target in write.targets if all(target is not left for left in gone)]
+            if not write.targets:
+                return resent
+            resent += 1
 
 
 def _error(error: MdeError) -> dict:

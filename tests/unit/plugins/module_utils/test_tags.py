@@ -115,3 +115,20 @@ def test_the_diff_shows_machines_by_name_and_by_id_where_names_repeat():
 
     assert result.diff == {"before": {"a.contoso.local": [], fleet[1].machine_id: [], fleet[2].machine_id: []},
                            "after": {"a.contoso.local": ["INC-4711"], fleet[1].machine_id: ["INC-4711"], fleet[2].machine_id: ["INC-4711"]}}
+
+
+def test_a_machine_gone_since_the_read_fails_alone_and_the_call_is_sent_again_without_it():
+    fleet = machines(3)
+    writes = plan_writes(fleet, request(), [].append)
+    sent = []
+
+    def send(write):
+        ids = [machine.machine_id for machine, _tag in write.targets]
+        sent.append(ids)
+        if fleet[1].machine_id in ids:
+            raise ApiError("Machine %s was not found" % fleet[1].machine_id.upper(), code="ResourceNotFound", http_status=404)
+
+    assert send_writes(writes, send, check_mode=False) == 2
+    assert sent == [[entry.machine_id for entry in fleet], [fleet[0].machine_id, fleet[2].machine_id]]
+    assert [entry.outcome for entry in fleet] == [ADDED, FAILED, ADDED]
+    assert fleet[1].error["code"] == "ResourceNotFound" and fleet[1].after() == []
