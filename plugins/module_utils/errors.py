@@ -43,6 +43,11 @@ def permission_hint(permission: str, alternatives: tuple[str, ...] = ()) -> str:
             "WindowsDefenderATP > Application permissions), then grant admin consent; %s" % (permission, others, NEW_TOKEN_AFTER_CONSENT))
 
 
+def error_entry(code: str, message: str, http_status: int | None = None) -> dict[str, Any]:
+    """A result's ``error`` for what no exception carries: the shape of ``MdeError.to_dict()``."""
+    return {"code": code, "message": message, "http_status": http_status}
+
+
 class MdeError(Exception):
     """Base class of every error the client code raises on purpose.
 

@@ -15,11 +15,11 @@ import os
 import sys
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from tests.simulator import Simulator
-from tests.simulator.config import SimulatorConfig
+from tests.simulator.config import CLIENT_ID, SimulatorConfig
 from tests.support.ansible_runner import AnsibleRunner
 from tests.support.quarantine import LIST_ACTIONS, SHA1, WRITE
 
@@ -35,6 +35,8 @@ DEFAULT_LATENCY_MS = 150.0
 # Real seconds a run may take beyond what its clock speed and rate limits make unavoidable.
 RUN_TIMEOUT_MARGIN = 900
 INDICATOR_WRITE = "indicators.submit"
+TAG_WRITE = "machines.AddOrRemoveTagForMultipleMachines"
+LIST_MACHINES = "machines.list"
 # Routes whose last answer marks a stage of a run (the indicator in place, the last action created).
 MILESTONE_ROUTES = (INDICATOR_WRITE, WRITE)
 
@@ -88,7 +90,7 @@ class Measurement:
 
     @property
     def writes(self):
-        return self.calls.get(WRITE, 0)
+        return self.calls.get(WRITE, 0) + self.calls.get(TAG_WRITE, 0)
 
     @property
     def list_reads(self):
@@ -132,6 +134,11 @@ class Fleet:
     def set_clock_speed(self, clock_speed):
         self.simulator.configure(clock_speed=clock_speed)
 
+    def grant(self, *roles):
+        """Give the default app (the one connection.json names) further application permissions."""
+        app = self.simulator.tokens.app(CLIENT_ID)
+        self.simulator.register_app(replace(app, roles=tuple(app.roles) + roles))
+
     def add_existing_actions(self, status="Succeeded", age=timedelta(hours=1)):
         """Give every machine an action for the file, as a first run some time ago would have left it."""
         created = self.simulator.clock.now() - age
@@ -149,8 +156,9 @@ class Fleet:
             "children": {"endpoints": {"hosts": endpoints}},
         }})
 
-    def measure(self, scenario, run, playbook, inventory="localhost,", forks=None, module=True):
-        """Run a playbook of tests/bench/playbooks once and measure it; ``module``: record the module's memory."""
+    def measure(self, scenario, run, playbook, inventory="localhost,", forks=None, module=True, task="Quarantine"):
+        """Run a playbook of tests/bench/playbooks once and measure it; ``module``: record the module's memory, and
+        the summaries of the runs of ``task``."""
         self._measured += 1
         rss_file = os.path.join(self.workdir, "peak-rss-%d.txt" % self._measured)
         # The stand-in interpreter's shebang finds python on PATH: this one's, so that it has every dependency.
@@ -195,7 +203,7 @@ class Fleet:
             throttled=sum(count for name, count in counters.items() if name.endswith(" 429")),
             token_requests=counters[TOKEN],
             peak_rss_bytes=_peak_rss_bytes(rss_file) if module else None,
-            summary=_summed(result["summary"] for result in playbook_run.results_of("Quarantine") if "summary" in result),
+            summary=_summed(result["summary"] for result in playbook_run.results_of(task) if "summary" in result),
             actions_per_machine=self._actions_per_machine(),
             load_average=round(load_average, 2),
             milestones=self._milestones(requests, simulated_start),

@@ -18,6 +18,7 @@ RERUN_ONLY_MACHINES = 10000
 DEFAULT_CLOCK_SPEED = 30.0
 CONTAINMENT_FLEETS = (1000, 10000)
 CONTAINMENT_OBSERVED = 50
+TAGGING_MACHINES = 1000
 
 BULK = "bulk (one task)"
 PER_HOST = "per host (forks %d)" % FORKS
@@ -25,6 +26,8 @@ BASELINE = "uri baseline"
 FIRST_RUN = "first run"
 RERUN = "rerun"
 CONTAIN = "contain (file seen on %d)" % CONTAINMENT_OBSERVED
+TAG = "tag (one tag)"
+TAG_RERUN = "tag rerun"
 
 
 def scenario_name(machines):
@@ -71,6 +74,13 @@ def containment(workdir):
     return measurements
 
 
+def tagging(workdir, machines=TAGGING_MACHINES):
+    """Scenario 5: one tag on every machine of a fleet without it, then the same task again."""
+    with Fleet(workdir, machines) as fleet:
+        fleet.grant("Machine.ReadWrite.All")
+        return [fleet.measure(scenario_name(machines), run, "tags.yml", task="Tag") for run in (TAG, TAG_RERUN)]
+
+
 def all_scenarios(clock_speed=DEFAULT_CLOCK_SPEED):
     """(name, function of the work folder) for every scenario, in the order `make bench` runs them."""
     return [
@@ -79,4 +89,5 @@ def all_scenarios(clock_speed=DEFAULT_CLOCK_SPEED):
         ("hourly-limit", lambda workdir: first_run(workdir, HOURLY_LIMIT_MACHINES, clock_speed, rerun=False)),
         ("rerun-only", rerun_only),
         ("containment", containment),
+        ("tagging", tagging),
     ]

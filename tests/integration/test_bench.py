@@ -6,10 +6,10 @@ a slow machine shows up as a number instead of a flaky test.
 
 import pytest
 
-from tests.bench.harness import Fleet, Measurement, rate_limit_floor
+from tests.bench.harness import LIST_MACHINES, TAG_WRITE, Fleet, Measurement, rate_limit_floor
 from tests.bench.report import BEGIN, END, MB, Targets, splice
-from tests.bench.scenarios import (BASELINE, BULK, COMPARISON_MACHINES, FIRST_RUN, FIRST_RUN_MACHINES, PER_HOST, RERUN,
-                                   scenario_name)
+from tests.bench.scenarios import (BASELINE, BULK, COMPARISON_MACHINES, FIRST_RUN, FIRST_RUN_MACHINES, PER_HOST, RERUN, TAG,
+                                   TAG_RERUN, TAGGING_MACHINES, scenario_name)
 from tests.support.quarantine import LIST_ACTIONS, SHA1, WRITE
 
 
@@ -95,3 +95,17 @@ def test_splice_rewrites_only_the_generated_section():
     assert splice(document, "new numbers") == "# Title\n\nBefore.\n\n%s\nnew numbers\n%s\n\nAfter.\n" % (BEGIN, END)
     with pytest.raises(ValueError, match="markers"):
         splice("# Title\n", "new numbers")
+
+
+def test_the_tagging_target_counts_writes_and_listings_of_both_runs():
+    n = TAGGING_MACHINES
+    first = measurement(n, TAG, 14.0, {TAG_WRITE: 2, LIST_MACHINES: 1, "token": 1}, summary={"added": n})
+    rerun = measurement(n, TAG_RERUN, 14.0, {LIST_MACHINES: 1})
+    rewriting = measurement(n, TAG_RERUN, 14.0, {TAG_WRITE: 1, LIST_MACHINES: 2})
+
+    met = verdict(Targets([first, rerun]).verdicts(), "Tagging, 1,000 machines")
+    missed = verdict(Targets([first, rewriting]).verdicts(), "Tagging, 1,000 machines")
+
+    assert met.met is True and met.measured == "first run: writes 2, listings 1, 14.0 s; rerun: writes 0, listings 1"
+    assert missed.met is False and missed.measured.endswith("rerun: writes 1, listings 2")
+    assert verdict(Targets([first]).verdicts(), "Tagging, 1,000 machines").met is None

@@ -66,6 +66,8 @@ def read(*path):
      ["observed_sha1", "last_seen_after", "NoSensorDataImpairedCommunication", "Machine.Read.All", "group/mde.response.defender", "machines"]),
     ("module", "mde.response.machine_action_info",
      ["action_ids", "created_after", "StopAndQuarantineFile", "TimeOut", "Machine.Read.All", "machine_actions"]),
+    ("module", "mde.response.machine_tags",
+     ["max_machines", "AddOrRemoveTagForMultipleMachines", "would_remove", "unsent", "Machine.ReadWrite.All", "tags_before"]),
     ("role", "mde.response.quarantine_file",
      ["quarantine_file_sha1s", "quarantine_file_target_play_hosts", "quarantine_file_connection", "Machine.StopAndQuarantine"]),
 ])

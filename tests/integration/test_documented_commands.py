@@ -302,6 +302,8 @@ NOT_RUN = {
     "ansible-galaxy collection install git+https://github.com/mde-response/mde.response.git,main":
         "fetches from GitHub: the tests have only loopback; the two commands that build and install from a checkout run instead",
     "make bench BENCH_ARGS=\"--scenario containment\"": "a benchmark scenario takes minutes; test_bench_containment.py runs it on a small fleet",
+    "make bench BENCH_ARGS=\"--scenario tagging\"": ("two ansible-playbook runs on 1,000 machines; test_machine_tags.py tags 1,000 "
+                                                     "machines in process and test_bench.py checks the target's verdict"),
     "ansible-playbook docs/examples/credentials_once.yml -e @vault.yml --ask-vault-pass "
     "-e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 -e tag=finance":
         "asks for a vault password on the terminal; test_examples.py runs the playbook with the same variables",

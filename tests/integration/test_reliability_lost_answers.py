@@ -7,6 +7,7 @@ import pytest
 from tests.support.quarantine import LIST_ACTIONS, WRITE, ids, outcomes, quarantine_in_process, seed, writes
 from tests.support.messages import WRITTEN_TWICE
 from tests.support.reliability import arrival, describe_actions, one_action_each, outcome_counts
+from tests.support.tags import BULK, converge, tag_client, tag_writes, tags_of
 
 MACHINES = 30
 SPEED = 10
@@ -156,3 +157,25 @@ def test_a_503_is_sent_again_after_its_retry_after_and_a_504_is_a_lost_answer(
     else:
         assert len(posts) == 2 and reads_between, "a 504 was sent again without reading the action list first"
 
+
+def test_a_tag_call_whose_answer_is_lost_is_sent_once_more(simulator, measured):
+    """machine_tags, in process: the first bulk tag call tags its machines and its answer is lost (504), the second
+    one's connection drops after it took effect: each is sent once more, which changes nothing on the machines, and
+    every machine is reported added; a call whose answer is lost twice is failed, not guessed."""
+    client = tag_client(simulator)
+    ids = [machine["id"] for machine in simulator.seed_fleet(3)]
+    simulator.faults.add(BULK, "status_after", times=1, status=504)
+    simulator.faults.add(BULK, "drop_after", start=3, times=1)
+
+    result = converge(client, tags=["a", "b"], machine_ids=ids)
+    simulator.faults.add(BULK, "status_after", times=2, status=504)
+    lost_twice = converge(client, tags=["c"], machine_ids=ids)
+
+    measured("bulk calls %s; outcomes %s; lost twice: %s" % (
+        [(tag, status) for _action, tag, _ids, status in tag_writes(simulator)], result.summary, lost_twice.summary))
+    assert [entry["tags"] for entry in result.machines] == [{"a": "added", "b": "added"}] * 3
+    # The log has no status for the call whose connection dropped.
+    assert [(tag, status) for _action, tag, _ids, status in tag_writes(simulator)][:4] == [("a", 504), ("a", 200), ("b", None), ("b", 200)]
+    assert [entry["outcome"] for entry in lost_twice.machines] == ["failed"] * 3
+    assert lost_twice.machines[0]["error"]["code"] == "AmbiguousWrite" and "run the task again" in lost_twice.failure
+    assert tags_of(simulator) == {machine_id: ["a", "b", "c"] for machine_id in ids}

@@ -13,6 +13,7 @@ from tests.support.quarantine import SHA1, WRITE, ids, outcomes, quarantine, qua
 from tests.support.messages import TOKEN_CACHE_FOLDER
 from tests.support.reliability import (
     CANARY_PREFIX, arrival, describe_actions, has_traceback, leaks, one_action_each, outcome_counts, quarantines_per_machine)
+from tests.support.tags import BULK, converge, tag_client, tag_writes, tags_of
 
 
 # Simulated seconds per real second, for the simulator and (MDE_TIME_SCALE) the module's clock.
@@ -206,3 +207,25 @@ def test_secret_rotated_mid_run_keeps_every_result(simulator, ansible, measured)
     assert not has_traceback(result, run.output), run.output
     # Every accepted write made exactly one action, and no machine has more.
     assert quarantines_per_machine(simulator) == {machine: 1 for machine in accepted}
+
+
+def test_a_failed_login_midway_through_a_tag_run_keeps_what_was_written(simulator, measured):
+    """machine_tags, in process: the tenant revokes the token before the second of two bulk tag calls and the login
+    then fails: the first call's tags stay reported as added, the second call's machines are unsent with the login's
+    error, and nothing else is sent."""
+    client = tag_client(simulator)
+    ids = [machine["id"] for machine in simulator.seed_fleet(2)]
+    simulator.faults.add(BULK, "revoke_token", start=2, times=1)
+    simulator.faults.add("token", "status", status=401, start=2)
+
+    result = converge(client, tags=["a", "b"], machine_ids=ids)
+
+    measured("per machine %s; %s; bulk calls %s" % (
+        [entry["tags"] for entry in result.machines], result.machines[0]["error"]["code"],
+        [(action, tag, status) for action, tag, _ids, status in tag_writes(simulator)]))
+    assert [entry["tags"] for entry in result.machines] == [{"a": "added", "b": "unsent"}] * 2
+    assert [entry["tags_after"] for entry in result.machines] == [["a"], ["a"]]
+    assert result.machines[0]["error"]["code"] == "AuthenticationFailed" and result.changed is True
+    assert "could not be added on 2 of 2 machines (0 failed, 2 unsent)" in result.failure
+    assert [(action, tag, status) for action, tag, _ids, status in tag_writes(simulator)] == [("Add", "a", 200), ("Add", "b", 401)]
+    assert tags_of(simulator) == {machine_id: ["a"] for machine_id in ids}

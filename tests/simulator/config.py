@@ -185,6 +185,16 @@ class SimulatorConfig:
     indicator_update_application: str = "ignored"  # "ignored" | "applied"
     indicator_contains_existing_copies: bool = False
 
+    # Machine tags (tags.py). Documented: Value and Action required, up to 500 machines a bulk call. Unconfirmed: the
+    # longest tag (None: no limit), whether a bulk call naming an unknown machine is refused whole ("refuse", 404
+    # ResourceNotFound, nothing changed) or tags the others ("ignore"), whether tags compare ignoring case ("Vip"
+    # added to a machine tagged "VIP" changes nothing and removing "vip" removes "VIP") or exactly, and whether the
+    # bulk call answers with the updated machines or an empty 200.
+    tag_max_length: int = 200
+    tag_unknown_machines: str = "refuse"         # "refuse" | "ignore"
+    tag_case: str = "insensitive"                # "insensitive" | "sensitive"
+    tag_bulk_response: str = "machines"          # "machines" | "empty"
+
     # Token service
     token_lifetime_seconds: int = 3599
     # Resources the token service issues tokens for (scope "<audience>/.default"), on top of the US Government

@@ -473,6 +473,18 @@ class DefenderService:
             machine = max(candidates, key=lambda candidate: (candidate.last_seen, candidate.sequence), default=None)
         return machine if machine is not None and self._retained(machine, now) else None
 
+    def change_machines(self, machine_ids, change, all_known=False):
+        """Call ``change(entity)`` on each retained machine of ``machine_ids`` under the lock (tags.py changes
+        ``machineTags`` in place); returns the ids not found. With ``all_known`` an unknown id changes nothing."""
+        with self._lock:
+            found = {machine_id: self._find_machine(machine_id) for machine_id in machine_ids}
+            unknown = [machine_id for machine_id, machine in found.items() if machine is None]
+            if not (unknown and all_known):
+                for machine in found.values():
+                    if machine is not None:
+                        change(machine.entity)
+            return unknown
+
     @staticmethod
     def _retained(machine, now):
         return now - machine.last_seen <= RETENTION

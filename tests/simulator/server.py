@@ -35,6 +35,7 @@ from .faults import GARBAGE_DATE, PAST_RETRY_AFTER_SECONDS, FaultInjector
 from .http import Request, Response, mde_error
 from .indicators import IndicatorService
 from .ratelimit import RateLimiter
+from .tags import TagService
 from .tokens import (ClientCertificate, TokenError, TokenService, default_apps, form_fields, generate_client_secret,
                      process_rsa_key)
 
@@ -153,6 +154,7 @@ class Simulator:
         self.defender = DefenderService(self.config, self.clock)
         self.alerts = AlertService(self.config, self.clock, self.defender)
         self.indicators = IndicatorService(self.config, self.clock, self.defender)
+        self.tags = TagService(self.config, self.defender)
         self._rate_limiter = RateLimiter(self.config, self.clock)
         self._router = self._build_router()
         self._lock = threading.Lock()
@@ -165,7 +167,8 @@ class Simulator:
         router = Router()
         for method, path_regex, name, handler in self.tokens.routes():
             router.add(method, path_regex, name, handler, api=False)
-        for method, path_regex, name, handler in self.defender.routes() + self.alerts.routes() + self.indicators.routes():
+        api_routes = self.tags.routes() + self.defender.routes() + self.alerts.routes() + self.indicators.routes()
+        for method, path_regex, name, handler in api_routes:
             router.add(method, path_regex, name, handler, api=True)
         for method, path_regex, name, handler in self.defender.download_routes():
             router.add(method, path_regex, name, handler, api=False)

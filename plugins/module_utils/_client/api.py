@@ -36,6 +36,9 @@ ALERTS_ROUTE = "alerts.list"
 # Pages one listing reads at most: a million entities at the largest page size, for one minute's budget of 100 calls.
 # It stops a server whose pages never end without repeating themselves; one that repeats a page is stopped sooner.
 MAX_LIST_CALLS = 100
+TAG_ROUTE = "machines.AddOrRemoveTagForMultipleMachines"
+# Documented: "We can add or remove a tag for up to 500 machines per API call."
+MAX_MACHINES_PER_TAG_CALL = 500
 
 
 def _segment(value: object) -> str:
@@ -94,6 +97,15 @@ class DefenderClient:
             "/api/machines/%s/StopAndQuarantineFile" % _segment(machine_id),
             body={"Comment": comment, "Sha1": sha1},
             route="machines.StopAndQuarantineFile",
+        )
+
+    def tag_machines(self, machine_ids: Iterable[str], tag: str, action: str) -> None:
+        """Add (``action`` "Add") or remove ("Remove") one tag on up to 500 machines; the answer's body is undocumented."""
+        self._transport.request(
+            "POST",
+            "/api/machines/AddOrRemoveTagForMultipleMachines",
+            body={"Value": tag, "Action": action, "MachineIds": list(machine_ids)},
+            route=TAG_ROUTE,
         )
 
     def granted_roles(self) -> Optional[frozenset[str]]:

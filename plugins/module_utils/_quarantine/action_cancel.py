@@ -9,7 +9,7 @@ counts as cancelled.
 
 from __future__ import annotations
 
-from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import Outcome, error_dict, error_entry
+from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import Outcome, error_dict
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     CANCELLED_STATUS,
     SUCCEEDED,
@@ -18,7 +18,7 @@ from ansible_collections.mde.response.plugins.module_utils._model.entities impor
     entity_id,
     is_in_flight,
 )
-from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, AuthenticationError, MdeError
+from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, AuthenticationError, MdeError, error_entry
 from ansible_collections.mde.response.plugins.module_utils._client.write_barrier import WriteBarrier
 
 # How a quarantined file comes back, on the machine (respond-file-alerts.md, section 8 of the API reference).

@@ -43,11 +43,6 @@ def named_machines(entries: list, detail) -> str:
     return ", ".join(named) + (" and %d more" % (len(entries) - MACHINES_NAMED) if len(entries) > MACHINES_NAMED else "")
 
 
-def error_entry(code, message, http_status=None):
-    """A result's ``error``: the shape of ``ApiError.to_dict()``."""
-    return {"code": code, "message": message, "http_status": http_status}
-
-
 def error_dict(error):
     """The result's ``error`` for an MdeError, with the API's correlation id in the message when there is one."""
     details = error.to_dict()

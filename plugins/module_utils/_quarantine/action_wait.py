@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import Outcome, error_entry
+from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import Outcome
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     EPOCH,
     PENDING,
@@ -28,7 +28,7 @@ from ansible_collections.mde.response.plugins.module_utils._model.entities impor
     is_offline,
     value_of,
 )
-from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, MdeError
+from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, MdeError, error_entry
 from ansible_collections.mde.response.plugins.module_utils._model.odata import equals, list_where_any, odata_datetime
 
 POLL_FIRST_INTERVAL = 10.0

@@ -54,7 +54,6 @@ from ansible_collections.mde.response.plugins.module_utils._quarantine.action_re
     Outcome,
     Warnings,
     error_dict,
-    error_entry,
     named_machines,
     unknown_file_warning,
 )
@@ -69,7 +68,7 @@ from ansible_collections.mde.response.plugins.module_utils._model.entities impor
     related_file,
     says_file_not_on_machine,
 )
-from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, permission_hint
+from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, error_entry, permission_hint
 from ansible_collections.mde.response.plugins.module_utils._quarantine.existing_actions import ExistingActionIndex, machine_quarantines
 from ansible_collections.mde.response.plugins.module_utils._quarantine.list_lag import ListLag
 from ansible_collections.mde.response.plugins.module_utils._model.machine_support import (

@@ -35,6 +35,7 @@ LAYERS: dict[str, tuple[str, frozenset[str]]] = {
     "_quarantine": ("stop_and_quarantine_file: the engine, its request, its progress file", ON_CLIENT),
     "_indicators": ("file_indicator and file_indicators", ON_CLIENT),
     "_info": ("machine_info and machine_action_info: the read-only queries", ON_CLIENT),
+    "_tags": ("machine_tags: machine tags as a desired state, in bulk calls", ON_CLIENT),
     "_alerts": ("the alert feed behind the mde.response.alerts event source", ON_CLIENT),
     "mde_module": ("DefenderModule: the only Ansible-aware file, shared by every module", ON_CLIENT),
 }

@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Finding the machines a task names: by id or by computerDnsName, with as few machine listings as it takes."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Optional
+
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient, Entity
+from ansible_collections.mde.response.plugins.module_utils._model.entities import EPOCH, group_by, id_key, is_onboarded, last_seen
+from ansible_collections.mde.response.plugins.module_utils._model.odata import list_where_any, name_spellings
+from ansible_collections.mde.response.plugins.module_utils.errors import error_entry
+
+
+def machines_by_name(client: DefenderClient, names: Iterable[str]) -> dict[str, list[Entity]]:
+    """Defender's machine entries with an id, by lower-cased computerDnsName, for the names asked for only."""
+    names = list(names)
+    # The filter is a bare or-chain of names: nothing else narrows this look-up.
+    machines = list_where_any(client.list_machines, "computerDnsName", name_spellings(names), grouped=False)
+    wanted = {name.lower() for name in names}
+    by_name = group_by((machine for machine in machines if id_key(machine)), "computerDnsName")
+    return {name: entries for name, entries in by_name.items() if name in wanted}
+
+
+def machines_by_id(client: DefenderClient, machine_ids: Iterable[str]) -> dict[str, Entity]:
+    """The Machine entities of the (lower-case) ids asked for that Defender has, by lower-cased id."""
+    machine_ids = list(machine_ids)
+    wanted = set(machine_ids)
+    machines = list_where_any(client.list_machines, "id", machine_ids, grouped=False) if machine_ids else []
+    return {id_key(machine): machine for machine in machines if id_key(machine) in wanted}
+
+
+def choose_machine(name: str, machines: list[Entity], warn: Callable[[str], None]) -> tuple[Optional[Entity], Optional[dict]]:
+    """(machine entity to act on for ``name``, None), or (None, the error explaining why there is none)."""
+    if not machines:
+        return None, error_entry(
+            "MachineNotFound", "no Defender machine is named %r (the name must be its computerDnsName, usually the FQDN)" % name)
+    if len(machines) == 1:
+        return machines[0], None
+    ids = ", ".join(sorted(machine["id"] for machine in machines))
+    onboarded = [machine for machine in machines if is_onboarded(machine)]
+    if not onboarded:
+        return None, error_entry(
+            "AmbiguousMachineName",
+            "%d Defender machines are named %r (%s) and none of them is onboarded; give the machine id instead"
+            % (len(machines), name, ids),
+        )
+    # A re-imaged device leaves its old entry behind; the one seen last is the device that exists now.
+    chosen = max(onboarded, key=lambda machine: last_seen(machine) or EPOCH)
+    ignored = ", ".join(sorted(machine["id"] for machine in machines if machine is not chosen))
+    warn(
+        "%d Defender machines are named %r: using %s (onboarded, last seen %s), ignoring %s"
+        % (len(machines), name, chosen["id"], chosen.get("lastSeen"), ignored)
+    )
+    return chosen, None
