@@ -8,7 +8,7 @@ Every method returns the API's JSON entities unchanged; deciding what they mean 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, cast
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, Optional, cast
 from urllib.parse import quote
 
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
@@ -45,13 +45,16 @@ class DefenderClient:
 
     def list_machines(self, odata_filter: Optional[str] = None, page_size: int = MAX_PAGE_SIZE) -> list[Entity]:
         """All machines matching ``odata_filter`` (every page)."""
+        return [machine for page in self.machine_pages(odata_filter, page_size) for machine in page]
+
+    def machine_pages(self, odata_filter: Optional[str] = None, page_size: int = MAX_PAGE_SIZE) -> Iterator[list[Entity]]:
+        """The machines matching ``odata_filter`` one page at a time, so that a caller keeps only what it needs."""
         try:
-            return self._list_all("/api/machines", "machines.list", odata_filter, page_size)
+            yield from self._pages("/api/machines", "machines.list", odata_filter, page_size)
         except ApiError as error:
             # The API answers 404 instead of an empty list when no machine was seen recently.
-            if error.http_status == 404:
-                return []
-            raise
+            if error.http_status != 404:
+                raise
 
     def list_file_machines(self, sha1: str) -> list[Entity]:
         """The machines Defender relates to the file (paging of this call is undocumented: one request)."""
@@ -131,20 +134,26 @@ class DefenderClient:
 
     def _list_all(self, path: str, route: str, odata_filter: Optional[str], page_size: int,
                   order_by: Optional[str] = None) -> list[Entity]:
+        return [entity for page in self._pages(path, route, odata_filter, page_size, order_by) for entity in page]
+
+    def _pages(self, path: str, route: str, odata_filter: Optional[str], page_size: int,
+               order_by: Optional[str] = None) -> Iterator[list[Entity]]:
         # Paged by hand: @odata.nextLink is undocumented here and known to loop forever on /api/machines, so it is
         # never followed. A short page marks the end, unless it carries a link: then the server's own page size cut
         # it, and the next $skip goes on from what arrived. An empty page always ends, so a looping link cannot.
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError("page_size must be between 1 and %d" % MAX_PAGE_SIZE)
-        entities: list[dict[str, Any]] = []
+        skip = 0
         while True:
-            params: dict[str, Any] = {"$top": page_size, "$skip": len(entities)}
+            params: dict[str, Any] = {"$top": page_size, "$skip": skip}
             if odata_filter:
                 params["$filter"] = odata_filter
             if order_by:
                 params["$orderby"] = order_by
             answer = self._page("GET", path, route, params=params)
             page = answer["value"]
-            entities.extend(page)
+            skip += len(page)
+            if page:
+                yield page
             if not page or (len(page) < page_size and NEXT_LINK not in answer):
-                return entities
+                return

@@ -36,6 +36,7 @@ LAYERS: dict[str, tuple[str, frozenset[str]]] = {
     "_indicators": ("file_indicator and file_indicators", ON_CLIENT),
     "_info": ("machine_info and machine_action_info: the read-only queries", ON_CLIENT),
     "_alerts": ("the alert feed behind the mde.response.alerts event source", ON_CLIENT),
+    "_inventory": ("the mde.response.machines inventory plugin: filters, host names, duplicate entries, groups", ON_CLIENT),
     "mde_module": ("DefenderModule: the only Ansible-aware file, shared by every module", ON_CLIENT),
 }
 
