@@ -202,6 +202,7 @@ def _name_entries(entries: list[tuple[str, dict[str, Any]]], query: InventoryQue
     if len(entries) == 1:
         name, variables = entries[0]
         return [InventoryHost(name, variables)], None
+    names = {variables["mde_id"]: entry_name for entry_name, variables in entries}
     name = entries[0][0]
     reasons = {variables["mde_id"]: _superseded_reason(variables) for _name, variables in entries}
     candidates = [variables for _name, variables in entries if reasons[variables["mde_id"]] is None]
@@ -217,8 +218,9 @@ def _name_entries(entries: list[tuple[str, dict[str, Any]]], query: InventoryQue
     others = [variables for _name, variables in entries if reasons[variables["mde_id"]] is not None]
     hosts = []
     if len(live) == 1:
-        hosts.append(InventoryHost(name, live[0]))
-        kept = "%s is %s (onboarded, last seen %s)" % (name, live[0]["mde_id"], live[0].get("mde_last_seen"))
+        live_name = names[live[0]["mde_id"]]
+        hosts.append(InventoryHost(live_name, live[0]))
+        kept = "%s is %s (onboarded, last seen %s)" % (live_name, live[0]["mde_id"], live[0].get("mde_last_seen"))
     else:
         # Two devices that are both alive, or none Defender calls current: any choice of one would be a guess.
         unresolved = live or others
