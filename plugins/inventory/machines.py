@@ -74,29 +74,34 @@ options:
     type: bool
     default: true
   health_status:
-    description: Only machines with one of these health statuses (C($filter) on C(healthStatus)).
+    description:
+      - Only machines with one of these health statuses (C($filter) on C(healthStatus)).
+      - Each one of V(Active), V(Inactive), V(ImpairedCommunication), V(NoSensorData),
+        V(NoSensorDataImpairedCommunication), V(Unknown), in any case.
     type: list
     elements: str
-    choices: [Active, Inactive, ImpairedCommunication, NoSensorData, NoSensorDataImpairedCommunication, Unknown]
   os_platform:
     description: Only machines of one of these OS platforms, as Defender spells them (V(Windows11), V(Linux), V(macOS)).
     type: list
     elements: str
   onboarding_status:
-    description: Only machines with one of these onboarding statuses (C($filter) on C(onboardingStatus)).
+    description:
+      - Only machines with one of these onboarding statuses (C($filter) on C(onboardingStatus)).
+      - Each one of V(Onboarded), V(CanBeOnboarded), V(Unsupported), V(InsufficientInfo), in any case.
     type: list
     elements: str
-    choices: [Onboarded, CanBeOnboarded, Unsupported, InsufficientInfo]
   risk_score:
-    description: Only machines with one of these risk scores (C($filter) on C(riskScore)).
+    description:
+      - Only machines with one of these risk scores (C($filter) on C(riskScore)).
+      - Each one of V(None), V(Informational), V(Low), V(Medium), V(High), in any case.
     type: list
     elements: str
-    choices: [None, Informational, Low, Medium, High]
   exposure_level:
-    description: Only machines with one of these exposure levels (C($filter) on C(exposureLevel)).
+    description:
+      - Only machines with one of these exposure levels (C($filter) on C(exposureLevel)).
+      - Each one of V(None), V(Low), V(Medium), V(High), in any case.
     type: list
     elements: str
-    choices: [None, Low, Medium, High]
   tags:
     description: Only machines that carry at least one of these tags (C($filter) on C(machineTags)).
     type: list
