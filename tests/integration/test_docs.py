@@ -36,6 +36,8 @@ def read(*path):
      ["observed_sha1", "last_seen_after", "NoSensorDataImpairedCommunication", "Machine.Read.All", "group/mde.response.defender", "machines"]),
     ("module", "mde.response.machine_action_info",
      ["action_ids", "created_after", "StopAndQuarantineFile", "TimeOut", "Machine.Read.All", "machine_actions"]),
+    ("inventory", "mde.response.machines",
+     ["hostnames", "duplicates", "live_within", "keyed_groups", "cache_plugin", "client_secret", "Machine.Read.All", "mde_last_ip_address"]),
     ("role", "mde.response.quarantine_file",
      ["quarantine_file_sha1s", "quarantine_file_target_play_hosts", "quarantine_file_connection", "Machine.StopAndQuarantine"]),
 ])

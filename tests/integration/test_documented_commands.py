@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.parse
 
 import pytest
 import yaml
@@ -23,7 +24,7 @@ from tests.support.reports import report_files, written
 
 DEMO_SHA1 = "3395856ce81f2b7382dee72602f798b642f14140"
 COMMAND_WORDS = ("ansible-playbook", "ansible-galaxy", "make")
-COMMAND = re.compile(r"^(?:ansible-playbook|ansible-galaxy) \S|^make(?: [a-z]|$)")
+COMMAND = re.compile(r"^(?:ansible-playbook|ansible-galaxy|ansible-inventory) \S|^make(?: [a-z]|$)")
 FENCED_BLOCK = re.compile(r"^```.*?^```", re.M | re.S)
 INLINE_CODE = re.compile(r"``(.+?)``|:code:`(.+?)`|`([^`]+)`")
 
@@ -202,6 +203,25 @@ def prepare_inventory(workdir, simulator):
     return seed_named(simulator, ["ws-0042.contoso.local", "ws-0043.contoso.local"])
 
 
+def prepare_machines_inventory(workdir, simulator):
+    """README: the demo fleet, and the inventory file exactly as printed (the YAML block headed "# defender.mde.yml")."""
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as handle:
+        [block] = re.findall(r"^```yaml\n(# defender\.mde\.yml\n.*?)^```", handle.read(), flags=re.M | re.S)
+    with open(os.path.join(workdir, "defender.mde.yml"), "w", encoding="utf-8") as handle:
+        handle.write(block)
+    return {machine["computerDnsName"]: machine["id"] for machine in simulator.seed_demo()["machines"]}
+
+
+def graph_promises(workdir, simulator, machines):
+    """README: the demo fleet's groups and hosts, from one filtered listing."""
+    with open(os.path.join(workdir, "output.txt"), encoding="utf-8") as handle:
+        graph = handle.read()
+    assert "@mde_tag_finance:" in graph and "@mde_os_windows11:" in graph
+    assert all("--%s" % name in graph for name in machines)
+    [listing] = simulator.log_for(route="machines.list")
+    assert "onboardingStatus eq 'Onboarded'" in urllib.parse.unquote_plus(listing["query"])
+
+
 def prepare_cancel(_workdir, simulator):
     machines = seed_named(simulator, ["ws-0042.contoso.local"])
     simulator.add_machine_action(machines["ws-0042.contoso.local"], SHA1, status="Pending")
@@ -220,6 +240,7 @@ def seed_names(names, sha1=SHA1):
 
 
 RUNS = {
+    "ansible-inventory -i defender.mde.yml --graph": (prepare_machines_inventory, graph_promises),
     "ansible-playbook mde.response.quarantine --check -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
     "-e 'comment=\"INC-4711: ransomware dropper\"' -e machine_names=ws-0042.contoso.local,ws-0043.contoso.local":
         (seed_names(["ws-0042.contoso.local", "ws-0043.contoso.local"]), check_run_promises),
@@ -329,6 +350,8 @@ def test_documented_command_does_what_it_says(command, simulator, ansible):
     completed = subprocess.run(["sh", "-c", command], cwd=workdir, env=environment, capture_output=True, text=True, timeout=600, check=False)
 
     assert completed.returncode == 0, completed.stdout + completed.stderr
+    with open(os.path.join(workdir, "output.txt"), "w", encoding="utf-8") as handle:
+        handle.write(completed.stdout)
     promises(workdir, simulator, machines)
 
 

@@ -4,6 +4,7 @@ over one of its groups, and, in process, its filters, paging and naming under ev
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.parse
@@ -21,19 +22,7 @@ from tests.support.quarantine import SHA1, WRITE
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TREE = os.path.join(REPO, ".collection-tree")
-PLAYBOOK = """
-- name: Quarantine the finance machines
-  hosts: mde_tag_finance
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: Quarantine the group
-      mde.response.stop_and_quarantine_file:
-        sha1: %s
-        comment: inventory group
-        machine_ids: "{{ ansible_play_hosts | map('extract', hostvars, 'mde_id') | list }}"
-      run_once: true
-
+SHORT_NAMES_PLAY = """
 - name: Quarantine by short names from another inventory
   hosts: localhost
   gather_facts: false
@@ -45,7 +34,14 @@ PLAYBOOK = """
         machine_names: [server-01, build-01]
       check_mode: true
       ignore_errors: true
-""" % (SHA1, SHA1)
+"""
+
+
+def readme_play():
+    """The play over an inventory group that README.md prints, and the file it quarantines."""
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as handle:
+        [play] = re.findall(r"^```yaml\n(- name: Quarantine the dropper on the finance machines\n.*?)^```", handle.read(), flags=re.M | re.S)
+    return play, re.search(r"sha1: ([0-9a-f]{40})", play).group(1)
 
 
 def fleet(simulator):
@@ -155,14 +151,16 @@ def test_ansible_inventory_lists_hosts_groups_and_variables_and_a_cached_rerun_c
 
 def test_a_play_over_a_group_acts_by_machine_id_and_short_names_resolve_or_are_refused(simulator, ansible, tmp_path):
     machine = fleet(simulator)
+    play, sha1 = readme_play()
+    simulator.add_file(sha1, observed_on=[machine["finance"], machine["finance_old_os"]])
     path = write_inventory(tmp_path)
     playbook = tmp_path / "group.yml"
-    playbook.write_text(PLAYBOOK, encoding="utf-8")
+    playbook.write_text(play + SHORT_NAMES_PLAY % sha1, encoding="utf-8")
 
     run = ansible.playbook(str(playbook), inventory=str(path))
 
     assert run.rc == 0, run.output
-    group = run.result("Quarantine the group")
+    group = run.result("Quarantine it on every host of the play at once")
     assert group["changed"] is True
     assert {entry["machine_id"]: entry["outcome"] for entry in group["actions"]} == {
         machine["finance"]: "created", machine["finance_old_os"]: "created"}
