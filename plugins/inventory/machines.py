@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: machines
 short_description: Microsoft Defender for Endpoint machines as an inventory
-version_added: 1.3.0
+version_added: 0.1.0
 description:
   - Every machine that Microsoft Defender for Endpoint lists (C(GET /api/machines)) becomes a host, with its Defender
     fields as host variables under the prefix C(mde_), for example C(mde_id), C(mde_computer_dns_name),
