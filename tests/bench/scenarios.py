@@ -18,6 +18,7 @@ RERUN_ONLY_MACHINES = 10000
 DEFAULT_CLOCK_SPEED = 30.0
 CONTAINMENT_FLEETS = (1000, 10000)
 CONTAINMENT_OBSERVED = 50
+INVENTORY_MACHINES = 10000
 
 BULK = "bulk (one task)"
 PER_HOST = "per host (forks %d)" % FORKS
@@ -25,6 +26,8 @@ BASELINE = "uri baseline"
 FIRST_RUN = "first run"
 RERUN = "rerun"
 CONTAIN = "contain (file seen on %d)" % CONTAINMENT_OBSERVED
+INVENTORY = "inventory"
+INVENTORY_CACHED = "inventory, cached"
 
 
 def scenario_name(machines):
@@ -71,6 +74,14 @@ def containment(workdir):
     return measurements
 
 
+def inventory(workdir, machines=INVENTORY_MACHINES):
+    """Scenario 5: the fleet as an inventory through mde.response.machines, then again from its cache."""
+    scenario = scenario_name(machines)
+    with Fleet(workdir, machines) as fleet:
+        source = fleet.inventory_source()
+        return [fleet.measure(scenario, run, "inventory.yml", inventory=source, module=False) for run in (INVENTORY, INVENTORY_CACHED)]
+
+
 def all_scenarios(clock_speed=DEFAULT_CLOCK_SPEED):
     """(name, function of the work folder) for every scenario, in the order `make bench` runs them."""
     return [
@@ -79,4 +90,5 @@ def all_scenarios(clock_speed=DEFAULT_CLOCK_SPEED):
         ("hourly-limit", lambda workdir: first_run(workdir, HOURLY_LIMIT_MACHINES, clock_speed, rerun=False)),
         ("rerun-only", rerun_only),
         ("containment", containment),
+        ("inventory", inventory),
     ]

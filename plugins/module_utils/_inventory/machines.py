@@ -46,6 +46,11 @@ def variable_name(field_name: str) -> str:
     return VARIABLE_PREFIX + _CAMEL.sub("_", field_name).lower()
 
 
+# Computed once: a fleet of 100,000 machines would otherwise convert every field name of every machine.
+_VARIABLES = tuple((field_name, variable_name(field_name)) for field_name in HOST_FIELDS)
+_GROUP_VARIABLES = tuple((kind, variable_name(field_name)) for kind, field_name in DEFAULT_GROUP_FIELDS)
+
+
 def group_name(kind: str, value: str) -> str:
     """A default group's name, safe as an Ansible group name: ``mde_os_windows11``, ``mde_tag_finance_laptops``."""
     return "%s%s_%s" % (VARIABLE_PREFIX, kind, _UNSAFE.sub("_", value.lower()))
@@ -154,7 +159,7 @@ class MachineInventory:
 
 def host_variables(machine: Mapping[str, Any]) -> dict[str, Any]:
     """The machine's host variables: the fields of HOST_FIELDS it has a value for."""
-    return {variable_name(name): machine[name] for name in HOST_FIELDS if machine.get(name) is not None}
+    return {variable: machine[name] for name, variable in _VARIABLES if machine.get(name) is not None}
 
 
 def read_inventory(client: Any, query: InventoryQuery) -> MachineInventory:
@@ -256,8 +261,8 @@ def _duration_text(seconds: int) -> str:
 
 def _default_groups(variables: Mapping[str, Any]) -> list[str]:
     groups = []
-    for kind, field_name in DEFAULT_GROUP_FIELDS:
-        value = variables.get(variable_name(field_name))
+    for kind, variable in _GROUP_VARIABLES:
+        value = variables.get(variable)
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, str) and item:
                 groups.append(group_name(kind, item))
