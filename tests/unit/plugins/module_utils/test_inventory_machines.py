@@ -1,5 +1,7 @@
 """The inventory's plain-Python part: options, $filter, host variables, names, duplicate entries, groups, the cache form."""
 
+import os
+import tracemalloc
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -156,3 +158,22 @@ def test_the_cache_form_round_trips():
     assert [(host.name, host.variables, host.groups) for host in again.hosts] == [
         (host.name, host.variables, host.groups) for host in inventory.hosts]
     assert again.warnings == inventory.warnings and again.machines_listed == 2
+
+
+def test_100000_machines_are_read_page_by_page_keeping_only_their_host_variables():
+    def pages():
+        for first in range(0, 100_000, 10_000):
+            # Each entity carries 4 KB that no host variable keeps: all pages at once would hold 400 MB of it.
+            yield [{"id": "%040x" % number, "computerDnsName": "ws-%06d.contoso.local" % number, "onboardingStatus": "Onboarded",
+                    "ipAddresses": [{"macAddress": os.urandom(2048).hex()}]} for number in range(first, first + 10_000)]
+
+    tracemalloc.start()
+    try:
+        inventory = build_inventory(pages(), query(default_groups=False))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert len(inventory.hosts) == inventory.machines_listed == 100_000
+    # The hosts' variables (about 100 MB here) and one page in flight; every page kept would add 400 MB.
+    assert peak < 250 * 1000 * 1000, "peak %d MB" % (peak // 1000 // 1000)
