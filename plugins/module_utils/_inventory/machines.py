@@ -231,9 +231,9 @@ def _name_entries(entries: list[tuple[str, dict[str, Any]]], query: InventoryQue
         unresolved = live or others
         hosts.extend(InventoryHost(variables["mde_id"], variables) for variables in unresolved)
         why = "each is live" if live else "Defender calls none of them current"
-        kept = "no host is called %s, because %s: %s %s in the inventory by machine id (target them by id, or set " \
-               "hostnames to pick another name)" % (name, why, ", ".join(sorted(variables["mde_id"] for variables in unresolved)),
-                                                     "are" if len(unresolved) > 1 else "is")
+        ids = ", ".join(sorted(variables["mde_id"] for variables in unresolved))
+        kept = ("no host is called %s, because %s: %s %s in the inventory by machine id (target them by id, or set hostnames "
+                "to pick another name)" % (name, why, ids, "are" if len(unresolved) > 1 else "is"))
         if not live:
             others = []
     count = len(entries)
