@@ -103,8 +103,7 @@ def _by_short_name(name, machines, full_names, warnings):
     chosen, error = choose_machine(live_names[0], [machine for machine in machines if machine["computerDnsName"].lower() == live_names[0]],
                                    warnings)
     if chosen is not None:
-        others = len(full_names) - 1
-        warnings.add("%r is a short name: using %s (%s)%s" % (
-            name, chosen["computerDnsName"], chosen["id"],
-            ", the only onboarded machine of %d with that short name" % len(full_names) if others else ""))
+        only = ", the only onboarded machine of %d with that short name" % len(full_names) if len(full_names) > 1 else ""
+        warnings.add("%r is a short name: using %s (%s)%s; give the full name to name it exactly" % (
+            name, chosen["computerDnsName"], chosen["id"], only))
     return chosen, error

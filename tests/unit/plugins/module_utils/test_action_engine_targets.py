@@ -163,7 +163,8 @@ def test_a_short_name_of_exactly_one_machine_is_used_and_the_choice_is_said():
                                                  make_machine(2, name="desktop-010.contoso.local")])
     result = run_engine(api, check_mode=True, machine_names=["DESKTOP-01"])
     assert [entry["machine_id"] for entry in result.actions] == [machine_id(1)]
-    assert result.warnings == ["'DESKTOP-01' is a short name: using desktop-01.contoso.local (%s)" % machine_id(1)]
+    assert result.warnings == ["'DESKTOP-01' is a short name: using desktop-01.contoso.local (%s); give the full name to name it "
+                               "exactly" % machine_id(1)]
     # One look-up: the short name as given and lower-cased, with startswith, in the call that would find full names.
     assert [call["params"]["$filter"] for call in api.calls("machines.list")] == [
         "startswith(computerDnsName,'DESKTOP-01') or startswith(computerDnsName,'desktop-01')"]
