@@ -14,8 +14,8 @@ description:
     C(mde_os_platform), C(mde_os_version), C(mde_health_status), C(mde_onboarding_status), C(mde_risk_score),
     C(mde_exposure_level), C(mde_machine_tags), C(mde_rbac_group_name), C(mde_last_seen) and C(mde_last_ip_address).
   - The inventory file's name must end in C(.mde.yml) or C(.mde.yaml).
-  - The filters O(health_status), O(os_platform), O(onboarding_status), O(risk_score), O(exposure_level), O(tags) and
-    O(last_seen_within) are sent to the API in C($filter); O(device_groups) is applied to what the API lists, because
+  - The filters O(health_status), O(os_platform), O(onboarding_status), O(risk_score), O(exposure_level), O(tags),
+    O(device_group_ids) and O(last_seen_within) are sent to the API in C($filter); O(device_groups) is applied to what the API lists, because
     the API filters device groups by id only.
   - Machines are read 10,000 at a time (the API's page size) with C($top) and C($skip); only their host variables
     are kept.
@@ -110,10 +110,15 @@ options:
     description:
       - Only machines last seen within this duration before now (C($filter) on C(lastSeen)), such as V(24h) or V(7d).
     type: str
+  device_group_ids:
+    description:
+      - Only machines of one of these device groups, by id (C($filter) on C(rbacGroupId)).
+    type: list
+    elements: int
   device_groups:
     description:
       - Only machines of one of these device groups, by name (C(rbacGroupName)), ignoring case.
-      - Applied to the machines the API lists, because the API filters device groups by id only.
+      - Applied to the machines the API lists, because the API filters device groups by id only (O(device_group_ids)).
     type: list
     elements: str
 notes:
@@ -162,7 +167,7 @@ from ansible_collections.mde.response.plugins.module_utils.errors import MdeErro
 
 FILE_ENDINGS = (".mde.yml", ".mde.yaml")
 QUERY_OPTIONS = ("hostnames", "duplicates", "live_within", "default_groups", "health_status", "os_platform", "onboarding_status",
-                 "risk_score", "exposure_level", "tags", "last_seen_within", "device_groups")
+                 "risk_score", "exposure_level", "tags", "last_seen_within", "device_group_ids", "device_groups")
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):

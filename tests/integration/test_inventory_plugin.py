@@ -211,13 +211,15 @@ def test_filters_are_sent_as_one_filter_and_device_groups_applied_here(simulator
     machine = fleet(simulator)
 
     inventory = parse(health_status=["active"], os_platform=["Windows11", "WindowsServer2019"], onboarding_status=["Onboarded"],
-                      risk_score=["High", "Low"], exposure_level=["High", "Low"], tags=["finance"], last_seen_within="7d")
+                      risk_score=["High", "Low"], exposure_level=["High", "Low"], tags=["finance"], device_group_ids=[7],
+                      last_seen_within="7d")
     assert hosts(inventory) == {"desktop-01.contoso.local": machine["finance"]}
     [listed] = machine_listings(simulator)
     assert listed["$filter"].startswith(
         "(healthStatus eq 'Active') and (osPlatform eq 'Windows11' or osPlatform eq 'WindowsServer2019')"
         " and (onboardingStatus eq 'Onboarded') and (riskScore eq 'High' or riskScore eq 'Low')"
-        " and (exposureLevel eq 'High' or exposureLevel eq 'Low') and (machineTags/any(tag: tag eq 'finance')) and lastSeen gt ")
+        " and (exposureLevel eq 'High' or exposureLevel eq 'Low') and (machineTags/any(tag: tag eq 'finance'))"
+        " and (rbacGroupId eq 7) and lastSeen gt ")
 
     simulator.reset()
     assert set(hosts(parse(device_groups=["servers", "FINANCE LAPTOPS"]))) == {"desktop-01.contoso.local", "server-01.contoso.local"}

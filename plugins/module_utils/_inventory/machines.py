@@ -62,6 +62,16 @@ def _enumerated(options: Mapping[str, Any], option: str, allowed: tuple[str, ...
     return each(options, option, lambda value, name: spelling.get(str(value).lower()) or choice(value, name, allowed))
 
 
+def _whole_numbers(options: Mapping[str, Any], option: str) -> tuple[int, ...]:
+    values = options.get(option) or ()
+    if not isinstance(values, (list, tuple)):
+        raise InputError("%s must be a list" % option)
+    for position, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError("%s[%d] must be a whole number (a device group id), got %r" % (option, position, value))
+    return tuple(dict.fromkeys(values))
+
+
 @dataclass(frozen=True)
 class InventoryQuery:
     """Which machines become hosts, and how they are named; validated before any request."""
@@ -74,6 +84,7 @@ class InventoryQuery:
     exposure_levels: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     last_seen_within: Optional[int] = None
+    device_group_ids: tuple[int, ...] = ()
     # rbacGroupName cannot be filtered on by the API (only rbacGroupId), so device groups are matched here.
     device_groups: tuple[str, ...] = ()
     hostnames: tuple[str, ...] = DEFAULT_HOSTNAMES
@@ -98,6 +109,7 @@ class InventoryQuery:
             exposure_levels=_enumerated(options, "exposure_level", EXPOSURE_LEVELS),
             tags=each(options, "tags", text),
             last_seen_within=None if within is None else parse_duration(within, "last_seen_within"),
+            device_group_ids=_whole_numbers(options, "device_group_ids"),
             device_groups=each(options, "device_groups", text),
             hostnames=hostnames,
             duplicates=choice(options.get("duplicates") or "skip", "duplicates", DUPLICATE_HANDLING),
@@ -114,6 +126,8 @@ class InventoryQuery:
             ("exposureLevel", self.exposure_levels)) if values]
         if self.tags:
             clauses.append("(%s)" % " or ".join("machineTags/any(tag: tag eq %s)" % odata_string(tag) for tag in self.tags))
+        if self.device_group_ids:
+            clauses.append("(%s)" % " or ".join("rbacGroupId eq %d" % group for group in self.device_group_ids))
         if self.last_seen_within is not None:
             clauses.append("lastSeen gt %s" % odata_datetime(self.now - timedelta(seconds=self.last_seen_within)))
         return all_of(clauses)

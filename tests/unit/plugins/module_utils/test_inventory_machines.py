@@ -1,6 +1,7 @@
 """The inventory's plain-Python part: options, $filter, host variables, names, duplicate entries, groups, the cache form."""
 
 import os
+import re
 import tracemalloc
 from datetime import datetime, timedelta, timezone
 
@@ -37,22 +38,23 @@ def query(**options):
     ({"duplicates": "merge"}, "duplicates must be one of skip, by_id"),
     ({"default_groups": "yes"}, "default_groups must be true or false"),
     ({"tags": [""]}, "tags[0] is empty"),
+    ({"device_group_ids": ["7"]}, "device_group_ids[0] must be a whole number (a device group id)"),
 ])
 def test_bad_options_are_refused_with_the_option_named(options, message):
-    with pytest.raises(InputError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(InputError, match=re.escape(message)):
         query(**options)
 
 
 def test_the_filters_the_api_supports_become_one_quoted_filter_in_the_apis_spelling():
     wanted = query(health_status=["active", "Inactive"], os_platform=["Windows11"], onboarding_status=["onboarded"],
                    risk_score=["HIGH"], exposure_level=["Medium"], tags=["finance", "o'brien"], last_seen_within="1d",
-                   device_groups=["Laptops"])
+                   device_group_ids=[7, 12, 7], device_groups=["Laptops"])
 
     assert wanted.odata_filter == (
         "(healthStatus eq 'Active' or healthStatus eq 'Inactive') and (osPlatform eq 'Windows11')"
         " and (onboardingStatus eq 'Onboarded') and (riskScore eq 'High') and (exposureLevel eq 'Medium')"
         " and (machineTags/any(tag: tag eq 'finance') or machineTags/any(tag: tag eq 'o''brien'))"
-        " and lastSeen gt 2026-11-30T12:00:00Z")
+        " and (rbacGroupId eq 7 or rbacGroupId eq 12) and lastSeen gt 2026-11-30T12:00:00Z")
     assert query().odata_filter is None
 
 
