@@ -186,6 +186,12 @@ def test_a_play_over_a_group_acts_by_machine_id_and_short_names_resolve_or_are_r
 def plugin_loader():
     """Ansible's collection finder, which can be set up once per process."""
     init_plugin_loader([TREE])
+    # Other tests of this process may have imported the collection through sys.path (conftest.py) before the finder
+    # existed: the package then lacks the routing metadata the finder gives it, without which no plugin of the
+    # collection is found. meta/runtime.yml routes nothing an inventory plugin's look-up needs.
+    package = sys.modules.get("ansible_collections.mde.response")
+    if package is not None and getattr(package, "_collection_meta", None) is None:
+        package._collection_meta = {}
 
 
 @pytest.fixture(name="parse")
