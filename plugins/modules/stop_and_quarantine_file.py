@@ -67,6 +67,13 @@ options:
       - Device names (C(computerDnsName)) to act on, resolved through the machines API.
       - When Defender has several entries for one name (re-imaged devices keep their old ones), the most recently
         seen onboarded entry is used and a warning names the others; when none is onboarded the machine fails.
+      - A name without a dot may also be a short name (V(desktop-01) for C(desktop-01.contoso.local)), as inventories
+        from Active Directory or a CMDB name hosts. When no machine has it as its whole C(computerDnsName), the one
+        onboarded machine whose first label it is gets the action and a warning names it; when several onboarded
+        machines have that short name, the machine fails with C(AmbiguousMachineName) and the message lists each
+        candidate's full name and id.
+      - Hosts of an inventory from the P(mde.response.machines#inventory) plugin carry their machine id in
+        C(mde_id); pass those to O(machine_ids) instead, so that nothing is looked up again.
     type: list
     elements: str
   observed:

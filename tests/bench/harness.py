@@ -156,6 +156,14 @@ class Fleet:
             "children": {"endpoints": {"hosts": endpoints}},
         }})
 
+    def inventory_source(self):
+        """An mde.response.machines inventory file for the fleet, cached in this folder (connection from the environment)."""
+        path = os.path.join(self.workdir, "fleet.mde.yml")
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump({"plugin": "mde.response.machines", "cache": True, "cache_plugin": "ansible.builtin.jsonfile",
+                       "cache_connection": os.path.join(self.workdir, "inventory-cache")}, handle)
+        return path
+
     def measure(self, scenario, run, playbook, inventory="localhost,", forks=None, module=True, task="Quarantine"):
         """Run a playbook of tests/bench/playbooks once and measure it; ``module``: record the module's memory, and
         the summaries of the runs of ``task``."""

@@ -19,6 +19,7 @@ DEFAULT_CLOCK_SPEED = 30.0
 CONTAINMENT_FLEETS = (1000, 10000)
 CONTAINMENT_OBSERVED = 50
 TAGGING_MACHINES = 1000
+INVENTORY_MACHINES = 10000
 
 BULK = "bulk (one task)"
 PER_HOST = "per host (forks %d)" % FORKS
@@ -28,6 +29,8 @@ RERUN = "rerun"
 CONTAIN = "contain (file seen on %d)" % CONTAINMENT_OBSERVED
 TAG = "tag (one tag)"
 TAG_RERUN = "tag rerun"
+INVENTORY = "inventory"
+INVENTORY_CACHED = "inventory, cached"
 
 
 def scenario_name(machines):
@@ -81,6 +84,14 @@ def tagging(workdir, machines=TAGGING_MACHINES):
         return [fleet.measure(scenario_name(machines), run, "tags.yml", task="Tag") for run in (TAG, TAG_RERUN)]
 
 
+def inventory(workdir, machines=INVENTORY_MACHINES):
+    """Scenario 6: the fleet as an inventory through mde.response.machines, then again from its cache."""
+    scenario = scenario_name(machines)
+    with Fleet(workdir, machines) as fleet:
+        source = fleet.inventory_source()
+        return [fleet.measure(scenario, run, "inventory.yml", inventory=source, module=False) for run in (INVENTORY, INVENTORY_CACHED)]
+
+
 def all_scenarios(clock_speed=DEFAULT_CLOCK_SPEED):
     """(name, function of the work folder) for every scenario, in the order `make bench` runs them."""
     return [
@@ -90,4 +101,5 @@ def all_scenarios(clock_speed=DEFAULT_CLOCK_SPEED):
         ("rerun-only", rerun_only),
         ("containment", containment),
         ("tagging", tagging),
+        ("inventory", inventory),
     ]

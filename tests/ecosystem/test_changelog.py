@@ -42,11 +42,12 @@ def test_release_notes_name_every_module_role_and_playbook(tmp_path):
     announced = set()
     for release in changelog_yaml(copy)["releases"].values():
         announced |= {("module", entry["name"]) for entry in release.get("modules", [])}
-        for kind, entries in release.get("objects", {}).items():
+        for kind, entries in list(release.get("objects", {}).items()) + list(release.get("plugins", {}).items()):
             announced |= {(kind, entry["name"]) for entry in entries}
     present = {("module", stem(path)) for path in paths("plugins/modules/*.py")}
+    present |= {("inventory", stem(path)) for path in paths("plugins/inventory/*.py")}
     present |= {("role", os.path.basename(os.path.dirname(path))) for path in paths("roles/*/tasks")}
     present |= {("playbook", stem(path)) for path in paths("playbooks/*.yml")}
     missing = sorted(present - announced)
-    assert missing == [], ("no release announces %s: give modules a version_added, and add a changelog fragment with an "
+    assert missing == [], ("no release announces %s: give modules and plugins a version_added, and add a changelog fragment with an "
                            "'add object.role' or 'add object.playbook' section for roles and playbooks" % missing)

@@ -8,8 +8,8 @@ import pytest
 
 from tests.bench.harness import LIST_MACHINES, TAG_WRITE, Fleet, Measurement, rate_limit_floor
 from tests.bench.report import BEGIN, END, MB, Targets, splice
-from tests.bench.scenarios import (BASELINE, BULK, COMPARISON_MACHINES, FIRST_RUN, FIRST_RUN_MACHINES, PER_HOST, RERUN, TAG,
-                                   TAG_RERUN, TAGGING_MACHINES, scenario_name)
+from tests.bench.scenarios import (BASELINE, BULK, COMPARISON_MACHINES, FIRST_RUN, FIRST_RUN_MACHINES, INVENTORY, INVENTORY_CACHED,
+                                   PER_HOST, RERUN, TAG, TAG_RERUN, TAGGING_MACHINES, inventory, scenario_name)
 from tests.support.quarantine import LIST_ACTIONS, SHA1, WRITE
 
 
@@ -54,6 +54,16 @@ def test_baseline_looks_up_every_machine_and_posts_where_no_action_is_in_flight(
     assert baseline.calls == {"token": 1, LIST_ACTIONS: 3, WRITE: 2}
     assert baseline.actions_per_machine == {"1": 3}
     assert baseline.summary == {} and baseline.peak_rss_bytes is None
+
+
+def test_inventory_scenario_lists_once_then_reads_its_cache(tmp_path):
+    listed, cached = inventory(str(tmp_path / "fleet"), machines=5)
+
+    assert (listed.run, cached.run) == (INVENTORY, INVENTORY_CACHED)
+    # Five machines fit in one page; the play checked that each became a host.
+    assert listed.calls["machines.list"] == 1 and listed.api_calls == 1 and listed.token_requests == 1
+    assert cached.api_calls == 0 and cached.token_requests == 0 and cached.calls == {}
+    assert listed.actions_per_machine == {"0": 5} and listed.peak_rss_bytes is None
 
 
 def measurement(machines, run, duration, calls, throttled=0, peak_rss_bytes=None, actions_per_machine=None, summary=None):

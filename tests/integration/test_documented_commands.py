@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 
 import pytest
 import yaml
@@ -21,11 +22,12 @@ import yaml
 from ansible_collections.mde.response.plugins.plugin_utils.playbook_variables import EXAMPLE_RUNS as PLAYBOOK_EXAMPLES
 
 from tests.support.ansible_runner import REPO
+from tests.support.docs import guide_code_block
 from tests.support.quarantine import FAST, SHA1
 from tests.support.reports import report_files, written
 
 COMMAND_WORDS = ("ansible-playbook", "ansible-galaxy", "make")
-COMMAND = re.compile(r"^(?:ansible-playbook|ansible-galaxy) \S|^make(?: [a-z]|$)")
+COMMAND = re.compile(r"^(?:ansible-playbook|ansible-galaxy|ansible-inventory) \S|^make(?: [a-z]|$)")
 FENCED_BLOCK = re.compile(r"^```.*?^```", re.M | re.S)
 INLINE_CODE = re.compile(r"``(.+?)``|:code:`(.+?)`|`([^`]+)`")
 
@@ -210,6 +212,24 @@ def prepare_inventory(workdir, simulator):
     return seed_named(simulator, ["ws-0042.contoso.local", "ws-0043.contoso.local"])
 
 
+def prepare_machines_inventory(workdir, simulator):
+    """The inventory guide: the demo fleet, and the inventory file exactly as printed (the YAML block headed "# defender.mde.yml")."""
+    block = guide_code_block("inventory", "# defender.mde.yml\n")
+    with open(os.path.join(workdir, "defender.mde.yml"), "w", encoding="utf-8") as handle:
+        handle.write(block)
+    return {machine["computerDnsName"]: machine["id"] for machine in simulator.seed_demo()["machines"]}
+
+
+def graph_promises(workdir, simulator, machines):
+    """The inventory guide: the demo fleet's groups and hosts, from one filtered listing."""
+    with open(os.path.join(workdir, "output.txt"), encoding="utf-8") as handle:
+        graph = handle.read()
+    assert "@mde_tag_finance:" in graph and "@mde_os_windows11:" in graph
+    assert all("--%s" % name in graph for name in machines)
+    [listing] = simulator.log_for(route="machines.list")
+    assert "onboardingStatus eq 'Onboarded'" in urllib.parse.unquote_plus(listing["query"])
+
+
 def prepare_cancel(_workdir, simulator):
     machines = seed_named(simulator, ["ws-0042.contoso.local"])
     simulator.add_machine_action(machines["ws-0042.contoso.local"], SHA1, status="Pending")
@@ -242,6 +262,7 @@ def demo_fleet(names=DEMO_OBSERVERS):
 
 
 RUNS = {
+    "ansible-inventory -i defender.mde.yml --graph": (prepare_machines_inventory, graph_promises),
     "ansible-playbook mde.response.quarantine --check -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
     "-e 'comment=\"INC-4711: ransomware dropper\"' -e machine_names=ws-0042.contoso.local,ws-0043.contoso.local":
         (demo_fleet(["ws-0042.contoso.local", "ws-0043.contoso.local"]), check_run_promises),
@@ -304,6 +325,7 @@ NOT_RUN = {
     "make bench BENCH_ARGS=\"--scenario containment\"": "a benchmark scenario takes minutes; test_bench_containment.py runs it on a small fleet",
     "make bench BENCH_ARGS=\"--scenario tagging\"": ("two ansible-playbook runs on 1,000 machines; test_machine_tags.py tags 1,000 "
                                                      "machines in process and test_bench.py checks the target's verdict"),
+    "make bench BENCH_ARGS=\"--scenario inventory\"": "reads 10,000 machines twice, a minute; test_bench.py runs the scenario on a small fleet",
     "ansible-playbook docs/examples/credentials_once.yml -e @vault.yml --ask-vault-pass "
     "-e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 -e tag=finance":
         "asks for a vault password on the terminal; test_examples.py runs the playbook with the same variables",
@@ -346,6 +368,8 @@ def test_documented_command_does_what_it_says(command, simulator, ansible):
     completed = subprocess.run(["sh", "-c", command], cwd=workdir, env=environment, capture_output=True, text=True, timeout=600, check=False)
 
     assert completed.returncode == 0, completed.stdout + completed.stderr
+    with open(os.path.join(workdir, "output.txt"), "w", encoding="utf-8") as handle:
+        handle.write(completed.stdout)
     promises(workdir, simulator, machines)
 
 

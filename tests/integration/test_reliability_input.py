@@ -10,8 +10,9 @@ from tests.support.quarantine import SHA1, WRITE, outcomes, quarantine_in_proces
 from tests.support.reliability import INPUT_REFUSALS, case_options, refused_cleanly
 
 INJECTIONS = ["x' or machineId ne 'y", "ws-02.contoso.local' or '1' eq '1", "a&$top=1#"]
-# One name term of an OData $filter: the property, then a string literal in which a quote is written twice.
-NAME_TERM = re.compile(r"computerDnsName eq '((?:[^']|'')*)'")
+# One name term of an OData $filter: the property compared with (or, for a name without a dot, starting with) a
+# string literal in which a quote is written twice.
+NAME_TERM = re.compile(r"computerDnsName eq '((?:[^']|'')*)'|startswith\(computerDnsName,'((?:[^']|'')*)'\)")
 
 
 @pytest.mark.parametrize("case", sorted(INPUT_REFUSALS))
@@ -31,7 +32,7 @@ def name_literals(odata_filter):
     terms = list(NAME_TERM.finditer(odata_filter))
     if " or ".join(term.group(0) for term in terms) != odata_filter:
         return None
-    return [term.group(1).replace("''", "'") for term in terms]
+    return [(term.group(1) if term.group(1) is not None else term.group(2)).replace("''", "'") for term in terms]
 
 
 def test_odata_injection_in_names_matches_nothing(simulator, modules, wire, measured):

@@ -5,6 +5,8 @@ import os
 import pathlib
 import secrets
 import stat
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -130,3 +132,33 @@ def test_proxy_password_appears_nowhere_and_host_and_port_stay_visible(simulator
     assert found == []
     assert shown == "http://soc:********@127.0.0.1:%d" % proxy.port
     assert down.rc != 0 and "the proxy failed" in failure["msg"], failure
+
+
+def test_inventory_plugin_keeps_the_secret_and_the_token_out_of_its_output_and_cache(simulator, ansible, wire, measured, tmp_path):
+    """ansible-inventory -vvvv with mde.response.machines, the client secret from a lookup in the inventory file and
+    Ansible's inventory cache on: neither the secret nor the issued token (nor part of it) is in the output, the
+    listing or the cache files."""
+    canary = CANARY_PREFIX + secrets.token_urlsafe(24)
+    app = simulator.register_app(AppRegistration(client_id=str(uuid.uuid4()), secret=canary))
+    seed(simulator, 3)
+    cache = tmp_path / "inventory-cache"
+    source = tmp_path / "defender.mde.yml"
+    source.write_text(json.dumps({"plugin": "mde.response.machines", "client_id": app.client_id,
+                                  "client_secret": "{{ lookup('ansible.builtin.env', 'INVENTORY_SECRET') }}", "cache": True,
+                                  "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(cache)}), encoding="utf-8")
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), "-i", str(source), "--list", "-vvvv"]
+
+    completed = subprocess.run(command, env=ansible.environment(AZURE_CLIENT_SECRET=None, INVENTORY_SECRET=canary), cwd=ansible.workdir,
+                               capture_output=True, text=True, timeout=300, check=False)
+
+    tokens = wire.issued_tokens()
+    pieces = [piece for token in tokens for piece in token.split(".")[1:]]
+    texts = [completed.stdout, completed.stderr] + [path.read_text(encoding="utf-8") for path in sorted(cache.iterdir())]
+    found = leaks(texts, canary, *tokens, *pieces)
+    measured("%d token issued; %d KB of output, listing and cache searched for the secret, the token and its parts: %s"
+             % (len(tokens), sum(map(len, texts)) // 1024, found or "none found"))
+    assert completed.returncode == 0, completed.stderr
+    # At -vvvv the listing follows Ansible's own lines.
+    listing = json.loads(completed.stdout[completed.stdout.index("\n{") + 1:])
+    assert len(tokens) == 1 and len(listing["_meta"]["hostvars"]) == 3
+    assert found == []

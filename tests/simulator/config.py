@@ -117,6 +117,9 @@ class SimulatorConfig:
     forbidden_format: str = "legacy"             # "legacy" | "roles"
     # GET /api/machines with no machines: the doc says 404.
     machines_empty_404: bool = True
+    # isPotentialDuplication and mergedIntoMachineId on machines: seen in clients' code (re-onboarded devices leave
+    # their old entry behind), not in machine.md. False lists machines without them.
+    machine_duplicate_fields: bool = True
 
     # Action lifecycle, in simulated seconds after creation: Pending, then InProgress, then the machine's
     # final status (its quarantine_outcome: Succeeded, Failed, TimeOut; "Pending" = offline, never picks up).

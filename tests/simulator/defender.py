@@ -111,6 +111,8 @@ MACHINE_TYPE = odata.EntityType("Machine", [
     Property("managedByStatus", STRING),
     Property("ipAddresses", "Collection(IpAddress)"),
     Property("vmMetadata", "VmMetadata"),
+    Property("isPotentialDuplication", BOOLEAN),
+    Property("mergedIntoMachineId", STRING),
 ])
 
 MACHINE_ACTION_TYPE = odata.EntityType("MachineAction", [
@@ -232,9 +234,14 @@ class DefenderService:
 
     def add_machine(self, name, machine_id=None, os_platform="Windows11", version=None, os_build=None, onboarding_status="Onboarded",
                     health_status="Active", last_seen=None, first_seen=None, tags=(), risk_score="Low", exposure_level="Low",
-                    rbac_group_id=None, rbac_group_name=None, observed_files=(), quarantine_outcome="Succeeded", action_outcomes=None):
+                    rbac_group_id=None, rbac_group_name=None, observed_files=(), quarantine_outcome="Succeeded", action_outcomes=None,
+                    potential_duplicate=False, merged_into=None):
         """Add a machine and return its Machine entity; ``quarantine_outcome`` is where its actions end up, unless
-        ``action_outcomes`` names another final status for a type ({"Isolate": "Failed"})."""
+        ``action_outcomes`` names another final status for a type ({"Isolate": "Failed"}).
+
+        ``potential_duplicate`` and ``merged_into`` (a machine id) mark an entry Defender itself knows to be
+        superseded, as its isPotentialDuplication and mergedIntoMachineId fields do.
+        """
         action_outcomes = dict(action_outcomes or {})
         for setting, outcome in [("quarantine_outcome", quarantine_outcome)] + sorted(action_outcomes.items()):
             if outcome not in QUARANTINE_OUTCOMES:
@@ -279,6 +286,8 @@ class DefenderService:
                 "ipAddresses": [{"ipAddress": ip_address, "macAddress": "00155D%06X" % (sequence & 0xFFFFFF), "type": "Ethernet",
                                  "operationalStatus": "Up"}],
                 "vmMetadata": None,
+                "isPotentialDuplication": potential_duplicate,
+                "mergedIntoMachineId": merged_into,
             }
             self._machines[machine_id] = _Machine(entity, last_seen, quarantine_outcome, sequence, action_outcomes)
             self._machine_ids_by_name.setdefault(name.lower(), []).append(machine_id)
@@ -451,7 +460,8 @@ class DefenderService:
         if not machines and self._config.machines_empty_404:
             # get-machines.md: "If there are no recent machines, you see 404 Not Found"; an empty filter result stays 200.
             return mde_error(404, "NotFound", "No recent machines were found")
-        return self._listing(request, "Machines", machines, options, next_link_loops=self._config.machines_next_link_loops)
+        shown = None if self._config.machine_duplicate_fields else _without_duplicate_fields
+        return self._listing(request, "Machines", machines, options, shown=shown, next_link_loops=self._config.machines_next_link_loops)
 
     def get_machine(self, request):
         denied = self._forbidden(request, READ_ROLES)
@@ -929,6 +939,10 @@ def _moment(value):
     if moment is not None and moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment
+
+
+def _without_duplicate_fields(entity):
+    return {name: value for name, value in entity.items() if name not in ("isPotentialDuplication", "mergedIntoMachineId")}
 
 
 def _machine_copy(entity):

@@ -30,7 +30,7 @@ import os
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from ansible_collections.mde.response.plugins.module_utils._client.connection_options import CONNECTION_OPTIONS
+from ansible_collections.mde.response.plugins.module_utils._client.connection_options import with_environment
 from ansible_collections.mde.response.plugins.module_utils._alerts.evidence import select_evidence
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     SUCCEEDED, action_created, action_status, is_in_flight, is_quarantine_of, parse_timestamp)
@@ -97,9 +97,6 @@ class FeedOptions:
 
 
 # The modules' connection options and the environment variables each falls back to, first set wins.
-CONNECTION_ENVIRONMENT = {option.name: option.env for option in CONNECTION_OPTIONS}
-BOOLEAN_OPTIONS = tuple(option.name for option in CONNECTION_OPTIONS if option.type == "bool")
-_FALSE = ("0", "false", "no", "off", "n", "f")
 
 
 # The source's own options that an environment variable can set (an EDA Controller credential, for one).
@@ -129,13 +126,7 @@ def _given(args, name, variables, environ):
 def connection_values(args, environ):
     """The connection option values for ConnectionSettings.from_options: the source's argument, else the first
     environment variable set, as Ansible's env fallback does for the modules."""
-    values = {}
-    for name, variables in CONNECTION_ENVIRONMENT.items():
-        value = _given(args, name, variables, environ)
-        if name in BOOLEAN_OPTIONS and isinstance(value, str):
-            value = value.strip().lower() not in _FALSE
-        values[name] = value
-    return values
+    return with_environment(args, environ)
 
 
 def _or_default(value, default):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, cast
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, Optional, cast
 from urllib.parse import quote
 
 from ansible_collections.mde.response.plugins.module_utils._model.entities import id_key
@@ -57,13 +57,16 @@ class DefenderClient:
 
     def list_machines(self, odata_filter: Optional[str] = None, page_size: int = MAX_PAGE_SIZE) -> list[Entity]:
         """All machines matching ``odata_filter`` (every page)."""
+        return [machine for page in self.machine_pages(odata_filter, page_size) for machine in page]
+
+    def machine_pages(self, odata_filter: Optional[str] = None, page_size: int = MAX_PAGE_SIZE) -> Iterator[list[Entity]]:
+        """The machines matching ``odata_filter`` one page at a time, so that a caller keeps only what it needs."""
         try:
-            return self._list_all("/api/machines", "machines.list", odata_filter, page_size)
+            yield from self._pages("/api/machines", "machines.list", odata_filter, page_size)
         except ApiError as error:
             # The API answers 404 instead of an empty list when no machine was seen recently.
-            if error.http_status == 404:
-                return []
-            raise
+            if error.http_status != 404:
+                raise
 
     def list_file_machines(self, sha1: str) -> list[Entity]:
         """The machines Defender relates to the file (paging of this call is undocumented: one request)."""
@@ -152,13 +155,17 @@ class DefenderClient:
 
     def _list_all(self, path: str, route: str, odata_filter: Optional[str], page_size: int,
                   order_by: Optional[str] = None) -> list[Entity]:
+        return [entity for page in self._pages(path, route, odata_filter, page_size, order_by) for entity in page]
+
+    def _pages(self, path: str, route: str, odata_filter: Optional[str], page_size: int,
+               order_by: Optional[str] = None) -> Iterator[list[Entity]]:
+        """The entities of every page, one page (of entities not seen before) at a time."""
         # Paged by hand: @odata.nextLink is undocumented here and known to loop forever on /api/machines, so it is
         # never followed. A short page marks the end, unless it carries a link: then the server's own page size cut
         # it, and the next $skip goes on from what arrived. An empty page always ends, so a looping link cannot; a
         # page of entities already read ends it too, so a server that ignores $skip cannot either.
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError("page_size must be between 1 and %d" % MAX_PAGE_SIZE)
-        entities: list[Entity] = []
         seen: set[str] = set()
         received = 0
         for call in range(1, MAX_LIST_CALLS + 1):
@@ -172,19 +179,19 @@ class DefenderClient:
             received += len(page)
             new = [entity for entity in page if _identity(entity) not in seen]
             seen.update(_identity(entity) for entity in new)
-            entities.extend(new)
+            if new:
+                yield new
             if page and not new:
                 self._warn(
                     "GET %s: page %d ($skip=%d) held only entities the earlier pages had, as if the server ignored $skip, so"
                     " the listing stopped there with %d; there may be more: give the task fewer machines or a narrower"
-                    " filter, so that the first page holds the whole answer" % (path, call, params["$skip"], len(entities)))
-                return entities
+                    " filter, so that the first page holds the whole answer" % (path, call, params["$skip"], len(seen)))
+                return
             if not page or (len(page) < page_size and NEXT_LINK not in answer):
-                return entities
+                return
         self._warn(
             "GET %s: the listing stopped after %d pages (%d entities), the most one listing reads; there may be more: give"
-            " the task fewer machines or a narrower filter" % (path, MAX_LIST_CALLS, len(entities)))
-        return entities
+            " the task fewer machines or a narrower filter" % (path, MAX_LIST_CALLS, len(seen)))
 
     def _warn(self, message: str) -> None:
         with self._warnings_lock:

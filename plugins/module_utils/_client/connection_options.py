@@ -12,7 +12,7 @@ in its argument spec (roles/*/meta/argument_specs.yml); `make test` fails when t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 
 @dataclass(frozen=True)
@@ -202,3 +202,24 @@ def generate_argspec(env_fallback: Callable[..., Any]) -> dict[str, dict[str, An
             entry["aliases"] = list(option.aliases)
         spec[option.name] = entry
     return spec
+
+
+# The words Ansible reads as false in a boolean option's environment variable.
+_FALSE_WORDS = ("0", "false", "no", "off", "n", "f")
+
+
+def with_environment(given: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """Every option's value: the one given, else the first of its environment variables that is set, else None.
+
+    For callers outside an AnsibleModule (the event source, the inventory plugin), the fallback the module argument
+    spec gives the modules; booleans read from a variable become bool as Ansible reads them.
+    """
+    values = {}
+    for option in CONNECTION_OPTIONS:
+        value = given.get(option.name)
+        if value is None or value == "":
+            value = next((environ[variable] for variable in option.env if environ.get(variable)), None)
+            if option.type == "bool" and isinstance(value, str):
+                value = value.strip().lower() not in _FALSE_WORDS
+        values[option.name] = value
+    return values

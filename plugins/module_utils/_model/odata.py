@@ -34,6 +34,16 @@ def equals(field_name, value):
     return "%s eq %s" % (field_name, odata_string(value))
 
 
+def starts_with(field_name, value):
+    """``startswith(field,'value')``, the value quoted."""
+    return "startswith(%s,%s)" % (field_name, odata_string(value))
+
+
+def name_or_prefix(field_name, name):
+    """``eq`` for a full device name; ``startswith`` for one without a dot, which may also be a short name."""
+    return equals(field_name, name) if "." in name else starts_with(field_name, name)
+
+
 def or_chain(clauses):
     """The clauses joined with ``or``, without parentheses (a whole $filter, or a part the caller groups)."""
     return " or ".join(clauses)
@@ -64,17 +74,20 @@ def name_spellings(names):
     return list(dict.fromkeys(spelling for name in names for spelling in (name, name.lower())))
 
 
-def list_where_any(list_entities, field_name, literals, odata_filter=None, grouped=True):
-    """Entities whose ``field_name`` may equal one of ``literals`` and that match ``odata_filter``; no repeats.
+def list_where_any(list_entities, field_name, literals, odata_filter=None, grouped=True, clause=equals):
+    """Entities whose ``field_name`` may match one of ``literals`` and that match ``odata_filter``; no repeats.
 
-    Up to LOOKUP_LIMIT literals: filtered calls in batches of BATCH_SIZE (``grouped`` puts each batch's or-chain
-    in parentheses; without another clause the bare chain is the whole filter). More: one listing filtered by
+    Each literal is compared with ``clause(field_name, literal)`` (``equals`` or ``name_or_prefix``). Up to
+    LOOKUP_LIMIT literals: filtered calls in batches of BATCH_SIZE (``grouped`` puts each batch's or-chain in
+    parentheses; without another clause the bare chain is the whole filter). More: one listing filtered by
     ``odata_filter`` alone. Either way the caller keeps only the entities it asked for.
     """
     if len(literals) > LOOKUP_LIMIT:
         return list_entities(odata_filter)
     entities = []
     for batch in batches(literals):
-        chain = any_of(field_name, batch) if grouped else or_chain(equals(field_name, value) for value in batch)
+        chain = or_chain(clause(field_name, value) for value in batch)
+        if grouped:
+            chain = "(%s)" % chain
         entities.extend(list_entities(all_of([chain, odata_filter])))
     return unique_by_id(entities)

@@ -30,7 +30,7 @@ MACHINE_FIELDS = {
     "id", "computerDnsName", "firstSeen", "lastSeen", "osPlatform", "osVersion", "osProcessor", "version", "lastIpAddress", "lastExternalIpAddress",
     "agentVersion", "osBuild", "healthStatus", "deviceValue", "rbacGroupId", "rbacGroupName", "riskScore", "exposureLevel", "isAadJoined",
     "aadDeviceId", "machineTags", "defenderAvStatus", "onboardingStatus", "osArchitecture", "managedBy", "managedByStatus", "ipAddresses",
-    "vmMetadata",
+    "vmMetadata", "isPotentialDuplication", "mergedIntoMachineId",
 }
 FILE_FIELDS = {
     "sha1", "sha256", "md5", "globalPrevalence", "globalFirstObserved", "globalLastObserved", "size", "fileType", "isPeFile", "filePublisher",
@@ -182,6 +182,19 @@ def test_machine_list_has_the_odata_context_and_full_entities(service, machine):
     assert listed["id"] == machine["id"] and re.fullmatch("[0-9a-f]{40}", listed["id"])
     assert (listed["onboardingStatus"], listed["healthStatus"], listed["osPlatform"]) == ("Onboarded", "Active", "Windows11")
     assert TIMESTAMP.fullmatch(listed["lastSeen"]) and TIMESTAMP.fullmatch(listed["firstSeen"])
+
+
+def test_superseded_entries_say_so_unless_the_switch_hides_the_fields(service, config):
+    service.add_machine("ws-01.contoso.local", machine_id="a" * 40)
+    service.add_machine("ws-01.contoso.local", machine_id="b" * 40, potential_duplicate=True, merged_into="a" * 40)
+
+    listed = {entity["id"]: entity for entity in list_machines(service).body["value"]}
+    assert (listed["b" * 40]["isPotentialDuplication"], listed["b" * 40]["mergedIntoMachineId"]) == (True, "a" * 40)
+    assert (listed["a" * 40]["isPotentialDuplication"], listed["a" * 40]["mergedIntoMachineId"]) == (False, None)
+
+    config.machine_duplicate_fields = False
+    assert all(set(entity) == MACHINE_FIELDS - {"isPotentialDuplication", "mergedIntoMachineId"}
+               for entity in list_machines(service).body["value"])
 
 
 @pytest.fixture(name="fleet")

@@ -92,7 +92,7 @@ def make_machine(number, name=None, onboarded=True, last_seen=START, **extra):
 
 # -- $filter --------------------------------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\s*(?:(?P<open>\()|(?P<close>\))|'(?P<string>(?:[^']|'')*)'|(?P<word>[A-Za-z_]\w*)|(?P<bare>[0-9][\w:.+-]*))")
+_TOKEN = re.compile(r"\s*(?:(?P<open>\()|(?P<close>\))|(?P<comma>,)|'(?P<string>(?:[^']|'')*)'|(?P<word>[A-Za-z_]\w*)|(?P<bare>[0-9][\w:.+-]*))")
 _COMPARE = {
     "eq": lambda left, right: left == right,
     "ne": lambda left, right: left != right,
@@ -123,7 +123,7 @@ def _tokens(text):
 
 class _FilterParser:
     """expression := conjunction ('or' conjunction)*; conjunction := primary ('and' primary)*;
-    primary := '(' expression ')' | field op literal."""
+    primary := '(' expression ')' | 'startswith' '(' field ',' string ')' | field op literal."""
 
     def __init__(self, text):
         self._tokens = _tokens(text)
@@ -167,6 +167,8 @@ class _FilterParser:
             return inner
         if kind != "word":
             raise ODataSyntaxError("expected a property name, got %r" % value)
+        if value == "startswith":
+            return self._starts_with()
         name = value
         operator_kind, operator = self._next()
         if operator_kind != "word" or operator not in _COMPARE:
@@ -179,6 +181,14 @@ class _FilterParser:
         if moment is not None:
             return lambda entity: compare(utc_timestamp(entity.get(name)), moment)
         raise ODataSyntaxError("unsupported literal %r" % literal)
+
+
+    def _starts_with(self):
+        shape = [self._next() for _ in range(5)]
+        if [kind for kind, _value in shape] != ["open", "word", "comma", "string", "close"]:
+            raise ODataSyntaxError("expected startswith(property,'text'), got %r" % (shape,))
+        name, prefix = shape[1][1], shape[3][1]
+        return lambda entity: isinstance(entity.get(name), str) and entity[name].startswith(prefix)
 
 
 def odata_filter(text):

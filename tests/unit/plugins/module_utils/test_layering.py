@@ -37,6 +37,7 @@ LAYERS: dict[str, tuple[str, frozenset[str]]] = {
     "_info": ("machine_info and machine_action_info: the read-only queries", ON_CLIENT),
     "_tags": ("machine_tags: machine tags as a desired state, in bulk calls", ON_CLIENT),
     "_alerts": ("the alert feed behind the mde.response.alerts event source", ON_CLIENT),
+    "_inventory": ("the mde.response.machines inventory plugin: filters, host names, duplicate entries, groups", ON_CLIENT),
     "mde_module": ("DefenderModule: the only Ansible-aware file, shared by every module", ON_CLIENT),
 }
 

@@ -84,7 +84,8 @@ def test_injection_attempt_in_a_name_stays_a_literal():
     hostile = "x' or machineId ne 'y"
     api = fleet(3)
     result = run_engine(api, machine_names=[hostile])
-    assert "computerDnsName eq 'x'' or machineId ne ''y'" in api.calls("machines.list")[0]["params"]["$filter"]
+    # A name without a dot is looked up with startswith (it may be a short name); the quote stays doubled either way.
+    assert "startswith(computerDnsName,'x'' or machineId ne ''y')" in api.calls("machines.list")[0]["params"]["$filter"]
     assert result.actions[0]["error"]["code"] == "MachineNotFound"
     assert api.writes() == []
 
@@ -155,3 +156,41 @@ def test_only_unknown_names_make_no_action_read():
     result = run_engine(api, machine_names=["ghost"])
     assert result.summary["failed"] == 1
     assert api.calls("machineactions.list") == []
+
+
+def test_a_short_name_of_exactly_one_machine_is_used_and_the_choice_is_said():
+    api = FakeDefenderApi(FakeClock(), machines=[make_machine(1, name="desktop-01.contoso.local"),
+                                                 make_machine(2, name="desktop-010.contoso.local")])
+    result = run_engine(api, check_mode=True, machine_names=["DESKTOP-01"])
+    assert [entry["machine_id"] for entry in result.actions] == [machine_id(1)]
+    assert result.warnings == ["'DESKTOP-01' is a short name: using desktop-01.contoso.local (%s); give the full name to name it "
+                               "exactly" % machine_id(1)]
+    # One look-up: the short name as given and lower-cased, with startswith, in the call that would find full names.
+    assert [call["params"]["$filter"] for call in api.calls("machines.list")] == [
+        "startswith(computerDnsName,'DESKTOP-01') or startswith(computerDnsName,'desktop-01')"]
+
+
+def test_a_short_name_of_one_live_machine_and_an_old_one_elsewhere_is_the_live_one():
+    api = FakeDefenderApi(FakeClock(), machines=[make_machine(1, name="kiosk.contoso.local"),
+                                                 make_machine(2, name="kiosk.fabrikam.local", onboarded=False)])
+    result = run_engine(api, check_mode=True, machine_names=["kiosk"])
+    assert [entry["machine_id"] for entry in result.actions] == [machine_id(1)]
+    assert "the only onboarded machine of 2 with that short name" in result.warnings[0]
+
+
+def test_an_ambiguous_short_name_is_refused_with_the_candidates():
+    api = FakeDefenderApi(FakeClock(), machines=[make_machine(1, name="kiosk.contoso.local"), make_machine(2, name="kiosk.fabrikam.local"),
+                                                 make_machine(3)])
+    result = run_engine(api, machine_names=["kiosk", name(3)])
+    failed = result.actions[0]
+    assert failed["outcome"] == "failed" and failed["error"]["code"] == "AmbiguousMachineName"
+    assert failed["error"]["message"] == (
+        "'kiosk' is the short name of 2 Defender machines (kiosk.contoso.local (%s), kiosk.fabrikam.local (%s)) and 2 of them are "
+        "onboarded; give the full name (computerDnsName) or the machine id" % (machine_id(1), machine_id(2)))
+    assert [write["path"] for write in api.writes()] == ["/api/machines/%s/StopAndQuarantineFile" % machine_id(3)]
+
+
+def test_a_bare_name_that_is_a_full_name_is_not_a_short_name():
+    api = FakeDefenderApi(FakeClock(), machines=[make_machine(1, name="kiosk"), make_machine(2, name="kiosk.contoso.local")])
+    result = run_engine(api, check_mode=True, machine_names=["kiosk"])
+    assert [entry["machine_id"] for entry in result.actions] == [machine_id(1)] and result.warnings == []
