@@ -96,9 +96,6 @@ class FeedOptions:
         ])
 
 
-# The modules' connection options and the environment variables each falls back to, first set wins.
-
-
 # The source's own options that an environment variable can set (an EDA Controller credential, for one).
 FEED_ENVIRONMENT = {
     "interval": ("MDE_ALERTS_INTERVAL",),
@@ -131,6 +128,9 @@ def connection_values(args, environ):
 
 def _or_default(value, default):
     return default if value is None else value
+
+
+_FALSE = ("0", "false", "no", "off", "n", "f")
 
 
 def _boolean(value: Any, option: str) -> bool:
