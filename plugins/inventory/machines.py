@@ -143,6 +143,7 @@ keyed_groups:
 compose:
   ansible_host: mde_last_ip_address
 
+---
 # defender.mde.yml: the credentials from the AZURE_* environment variables, short host names, cached for an hour.
 plugin: mde.response.machines
 hostnames: [short_name, id]

@@ -184,7 +184,6 @@ class Targets:
             run.machines, duration_text(run.milestones.get(WRITE, float("nan"))), histogram_text(run.actions_per_machine), run.throttled)
             for run in runs)
 
-
     @staticmethod
     def _tagging(first, rerun):
         listings = [run.calls.get(LIST_MACHINES, 0) for run in (first, rerun)]

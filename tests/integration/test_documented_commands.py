@@ -409,7 +409,7 @@ def run_here_line_by_line(command, cwd):
     with subprocess.Popen(["sh", "-c", command], cwd=cwd, env=here_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
         for line in process.stdout:
             arrived.append((time.monotonic() - started, line))
-    output = "".join(line for _, line in arrived)
+    output = "".join(line for _when, line in arrived)
     assert process.returncode == 0, command + "\n" + output
     return output, arrived
 

@@ -101,7 +101,7 @@ def test_ctrl_c_at_the_first_progress_line_stops_the_background_run_and_says_how
     first_progress_line(first, r"^%s: \d+/%d machines done" % (SHA1, FLEET))
     os.killpg(first.pid, signal.SIGINT)
     at_interrupt = len(posts(simulator))
-    after, _ = first.communicate(timeout=60)
+    after, _errors = first.communicate(timeout=60)
     time.sleep(STOP_WITHIN)
     settled = len(posts(simulator))
     # A run that was not told to stop would go on writing (until its lease lapsed, 10 s after the last renewal).

@@ -12,7 +12,6 @@ SHA256 = "2d6bdfb341be3a6234b24742377f93aa7c7cfb0d9fd64efa9282c87852e57085"
 TASK = "Converge the tenant's file indicators to the list"
 
 
-
 def converge(ansible, tmp_path, entries, check=False, env=None, **role_vars):
     path = tmp_path / "blocked-files.yml"
     path.write_text(entries if isinstance(entries, str) else yaml.safe_dump(entries))

@@ -628,7 +628,8 @@ class DefenderService:
     # --------------------------------------------------------------------------------- isolate, scan, collect, ...
 
     def post_machine_action(self, kind, request):
-        """POST /api/machines/{id}/<path> for the actions of the action pages (isolate-machine.md, run-av-scan.md, ...), through the same store, lifecycle and duplicate check."""
+        """POST /api/machines/{id}/<path> for the actions of the action pages (isolate-machine.md, run-av-scan.md, ...),
+        through the same store, lifecycle and duplicate check."""
         # The read role StopAndQuarantineFile also needs (stop-and-quarantine-file.md, #6055); unconfirmed for these, hence the switch.
         for required in ([READ_ROLES] if self._config.actions_need_read_role else []) + [kind.roles]:
             denied = self._forbidden(request, required)
@@ -668,7 +669,8 @@ class DefenderService:
             return self._action_response(request, 201, action, now)
 
     def _action_refusal(self, machine, kind, scope):
-        """(the API's refusal or None, whether the action can never be picked up) for this machine (the action pages (isolate-machine.md, run-av-scan.md, ...))."""
+        """(the API's refusal or None, whether the action can never be picked up) for this machine (the action pages:
+        isolate-machine.md, run-av-scan.md, ...)."""
         return machine_actions.refusal(machine.entity, kind, scope,
                                        _switch(self._config, "unmanaged_isolation_scope", ("not_onboarded_only", "any_machine")),
                                        _switch(self._config, "unmanaged_device_actions", ("refused", "pending")),

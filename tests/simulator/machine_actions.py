@@ -40,7 +40,7 @@ class Support:
 
 WINDOWS10_1703 = (1703, 15063)
 WINDOWS10_1709 = (1709, 16299)
-# The API pages of the action pages (isolate-machine.md, run-av-scan.md, ...): isolation (Full) on Windows 10 1703+, Windows 11 and Linux; Selective isolation, app
+# The action pages (isolate-machine.md, run-av-scan.md, ...): isolation (Full) on Windows 10 1703+, Windows 11 and Linux; Selective isolation, app
 # restriction and antivirus scans on 1709+; investigation packages on 1703+. Windows Server and macOS are not on
 # those pages (extra_platforms_by_type adds them where the real service may accept them).
 FULL_ISOLATION = Support(frozenset({"Windows11", "Linux"}), WINDOWS10_1703)

@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import EngineResult, Outcome, named_machines
 from ansible_collections.mde.response.plugins.module_utils.errors import permission_hint
+
 
 @dataclass(frozen=True)
 class ModuleResult:

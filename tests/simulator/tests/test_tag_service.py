@@ -123,7 +123,7 @@ def test_without_machine_readwrite_all_both_routes_are_forbidden(simulator, sess
 
 def test_the_bulk_route_has_its_own_rate_limit(simulator, tagger, api, fleet):
     simulator.configure(rate_limit_per_minute=2)
-    statuses = [tagger(BULK, {"Value": "x", "Action": "Add", "MachineIds": fleet}).status_code for _ in range(3)]
+    statuses = [tagger(BULK, {"Value": "x", "Action": "Add", "MachineIds": fleet}).status_code for _call in range(3)]
 
     assert statuses == [200, 200, 429]
     assert api.get(simulator.base_url + "/api/machines").status_code == 200

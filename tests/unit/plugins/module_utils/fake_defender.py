@@ -182,9 +182,8 @@ class _FilterParser:
             return lambda entity: compare(utc_timestamp(entity.get(name)), moment)
         raise ODataSyntaxError("unsupported literal %r" % literal)
 
-
     def _starts_with(self):
-        shape = [self._next() for _ in range(5)]
+        shape = [self._next() for _token in range(5)]
         if [kind for kind, _value in shape] != ["open", "word", "comma", "string", "close"]:
             raise ODataSyntaxError("expected startswith(property,'text'), got %r" % (shape,))
         name, prefix = shape[1][1], shape[3][1]

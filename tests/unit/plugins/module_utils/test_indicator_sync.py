@@ -71,7 +71,8 @@ def failing(transport, route, error, after=0):
     ([{"file_hash": SHA1, "generate_alert": "maybe"}], "indicators\\[0\\] \\(file_hash %s\\): generate_alert must be true or false" % SHA1),
     ([{"file_hash": SHA1, "device_groups": "Servers"}], "indicators\\[0\\] .*: device_groups must be a list of device group names"),
     ([{"title": "no hash"}], "indicators\\[0\\]: file_hash must be the SHA-1"),
-    ([{"file_hash": SHA1}, {"file_hash": SHA1.upper()}], "indicators\\[1\\] \\(file_hash %s\\): the file is listed already as indicators\\[0\\]" % SHA1.upper()),
+    ([{"file_hash": SHA1}, {"file_hash": SHA1.upper()}],
+     "indicators\\[1\\] \\(file_hash %s\\): the file is listed already as indicators\\[0\\]" % SHA1.upper()),
     ([{"file_hash": SHA1, "expiration": "2001-01-01"}], "indicators\\[0\\] .*: expiration 2001-01-01 is not in the future"),
 ])
 def test_bad_lists_are_refused_naming_the_entry_and_its_hash(entries, message):
