@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: machine_tags
 short_description: Make tags present or absent on many Microsoft Defender for Endpoint machines, idempotently
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes sure each of O(tags) is on (O(state=present)) or off (O(state=absent)) every target machine.
   - Decides from each machine's C(machineTags) as C(GET /api/machines) lists them, read for the whole target set
