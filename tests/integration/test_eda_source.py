@@ -14,7 +14,8 @@ from urllib.parse import parse_qs
 import pytest
 import yaml
 
-from ansible_collections.mde.response.plugins.module_utils._alerts.feed import CONNECTION_ENVIRONMENT, FEED_ENVIRONMENT
+from ansible_collections.mde.response.plugins.module_utils._alerts.feed import FEED_ENVIRONMENT
+from ansible_collections.mde.response.plugins.module_utils._client.connection_options import CONNECTION_OPTIONS
 from tests.simulator.config import AppRegistration
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -350,9 +351,9 @@ def test_the_documentation_covers_every_option_and_environment_variable():
         for variable in variables:
             assert "E(%s)" % variable in described, option
             assert "`%s`" % variable in guide, variable
-    for option, variables in CONNECTION_ENVIRONMENT.items():
-        assert "`%s`" % option in guide, option
-        for variable in variables:
+    for connection_option in CONNECTION_OPTIONS:
+        assert "`%s`" % connection_option.name in guide, connection_option.name
+        for variable in connection_option.env:
             assert "`%s`" % variable in guide, variable
     assert "mde.response.alerts" in examples[0]["sources"][0]
 

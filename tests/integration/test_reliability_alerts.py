@@ -8,12 +8,11 @@ runs in `make test-eda`.
 import asyncio
 import logging
 
-from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
-from ansible_collections.mde.response.plugins.module_utils._client.auth import build_token_provider
+from ansible_collections.mde.response.plugins.module_utils._client.clock import SystemClock
+from ansible_collections.mde.response.plugins.module_utils._client.factory import build_client
 from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
 from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
 from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
-from ansible_collections.mde.response.plugins.module_utils._client.transport import HttpTransport, SystemClock, build_session
 from tests.integration.test_eda_source import (  # pylint: disable=unused-import  # token_cache_in_tmp is autouse
     GIVE_UP_SECONDS, RunningSource, listings, polls_seen, token_cache_in_tmp)
 
@@ -27,14 +26,11 @@ RESEND_INTERVAL = 0.5
 def playbook_run(simulator, event):
     """What the rulebook's playbook does with an event: quarantine each of its sha1s on its machine (the summaries)."""
     settings = ConnectionSettings.from_options(dict(simulator.connection, token_cache=False, timeout=10), environ={})
-    session = build_session(settings)
-    try:
-        client = DefenderClient(HttpTransport(settings, build_token_provider(settings, session), session, clock=SystemClock()))
-        return [StopAndQuarantineEngine(client, SystemClock()).run(QuarantineRequest.from_options({
-            "sha1": sha1, "machine_ids": [event["alert"]["machineId"]], "comment": "Defender alert %s" % event["alert"]["id"]})).summary
-            for sha1 in event["sha1s"]]
-    finally:
-        session.close()
+    clock = SystemClock()
+    client = build_client(settings, clock)
+    return [StopAndQuarantineEngine(client, clock).run(QuarantineRequest.from_options({
+        "sha1": sha1, "machine_ids": [event["alert"]["machineId"]], "comment": "Defender alert %s" % event["alert"]["id"]})).summary
+        for sha1 in event["sha1s"]]
 
 
 def test_an_alert_quarantines_only_its_judged_file_and_a_failed_run_is_tried_again(simulator, tmp_path, measured, caplog):

@@ -30,7 +30,7 @@ import os
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from ansible_collections.mde.response.plugins.module_utils._client.connection_options import with_environment
+from ansible_collections.mde.response.plugins.module_utils._client.connection_options import FALSE_WORDS, with_environment
 from ansible_collections.mde.response.plugins.module_utils._alerts.evidence import select_evidence
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     SUCCEEDED, action_created, action_status, is_in_flight, is_quarantine_of, parse_timestamp)
@@ -130,14 +130,12 @@ def _or_default(value, default):
     return default if value is None else value
 
 
-_FALSE = ("0", "false", "no", "off", "n", "f")
-
 
 def _boolean(value: Any, option: str) -> bool:
     if value is None or isinstance(value, bool):
         return bool(value)
     text = str(value).strip().lower()
-    if text in _FALSE:
+    if text in FALSE_WORDS:
         return False
     if text in ("1", "true", "yes", "on", "y", "t"):
         return True

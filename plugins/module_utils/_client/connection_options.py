@@ -205,7 +205,7 @@ def generate_argspec(env_fallback: Callable[..., Any]) -> dict[str, dict[str, An
 
 
 # The words Ansible reads as false in a boolean option's environment variable.
-_FALSE_WORDS = ("0", "false", "no", "off", "n", "f")
+FALSE_WORDS = ("0", "false", "no", "off", "n", "f")
 
 
 def with_environment(given: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
@@ -220,6 +220,6 @@ def with_environment(given: Mapping[str, Any], environ: Mapping[str, str]) -> di
         if value is None or value == "":
             value = next((environ[variable] for variable in option.env if environ.get(variable)), None)
             if option.type == "bool" and isinstance(value, str):
-                value = value.strip().lower() not in _FALSE_WORDS
+                value = value.strip().lower() not in FALSE_WORDS
         values[option.name] = value
     return values
