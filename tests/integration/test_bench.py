@@ -29,7 +29,9 @@ def test_bulk_first_run_and_rerun(tmp_path):
 
     assert first.writes == 20 and first.token_requests == 1 and first.throttled == 0
     assert first.summary["created"] == 20 and first.actions_per_machine == {"1": 20}
-    assert first.api_calls == first.writes + first.list_reads
+    # Besides the writes and the action list: the machines given by id, read once (support and health) in one filtered call.
+    assert first.api_calls == first.writes + first.list_reads + first.calls.get("machines.list", 0)
+    assert first.calls.get("machines.list", 0) == 1
     assert rerun.writes == 0 and rerun.summary["existing"] == 20 and rerun.actions_per_machine == {"1": 20}
     # More than an empty interpreter needs, less than anything plausible for 20 machines.
     assert 20 * MB < first.peak_rss_bytes < 1000 * MB

@@ -31,7 +31,7 @@ def ansible_doc(*arguments):
 
 
 # Where each type's plugins are; the roles are folders, the others Python files.
-PLUGIN_FOLDERS = {"module": ("plugins", "modules"), "filter": ("plugins", "filter"), "role": ("roles",)}
+PLUGIN_FOLDERS = {"module": ("plugins", "modules"), "filter": ("plugins", "filter"), "inventory": ("plugins", "inventory"), "role": ("roles",)}
 # ansible-doc's header of each plugin's text: "> MODULE mde.response.x (path)", "> ROLE: *mde.response.x* (path)".
 HEADER = re.compile(r"^> [A-Z]+:? \*?(mde\.response\.\w+)\*? \(", re.MULTILINE)
 

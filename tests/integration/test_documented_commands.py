@@ -335,6 +335,12 @@ NOT_RUN = {
     "make bench BENCH_ARGS=\"--scenario first-run\"": "a benchmark scenario takes minutes; test_bench.py runs its harness",
     "make bench BENCH_ARGS=\"--scenario first-run --clock-speed 1\"": "ten minutes in real time",
     "make docs": "rewrites docs/plugins; make test's docs-check stage runs it into build/",
+    "make sync": "rewrites the generated copies of the connection options; make test's sync-check stage checks them",
+    "make sync-check": "a stage of make test",
+    "ansible-playbook mde.response.quarantine -i inventory.yml -e sha1=04c6f0d2c2b0e7a6b1e1f1f8a2b63c3a9f2a1a10 "
+    "-e machine_ids=1e5bc9d7e413ddd7902c2932e418702b84d0cc07 -e 'comment=\"Defender alert da637472900382838869_1364969609: "
+    "quarantined by hand\"'": "the playbook through docs/eda.md's inventory, as tests/eda/test_quarantine_on_alert.py runs it "
+                               "(make test-eda)",
     "make test-eda": "builds a third virtualenv with ansible-rulebook and needs Java 17; minutes",
     "make ee": "builds a container image with ansible-builder and podman or docker; minutes, and a container runtime",
     "make venv tree": "creates the virtualenv and the collection tree every test already runs from",
