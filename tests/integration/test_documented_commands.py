@@ -339,8 +339,8 @@ NOT_RUN = {
     "make sync-check": "a stage of make test",
     "ansible-playbook mde.response.quarantine -i inventory.yml -e sha1=04c6f0d2c2b0e7a6b1e1f1f8a2b63c3a9f2a1a10 "
     "-e machine_ids=1e5bc9d7e413ddd7902c2932e418702b84d0cc07 -e 'comment=\"Defender alert da637472900382838869_1364969609: "
-    "quarantined by hand\"'": "the playbook through docs/eda.md's inventory, as tests/eda/test_quarantine_on_alert.py runs it "
-                               "(make test-eda)",
+    "quarantined by hand\"'":
+        "the playbook through docs/eda.md's inventory, as tests/eda/test_quarantine_on_alert.py runs it (make test-eda)",
     "make test-eda": "builds a third virtualenv with ansible-rulebook and needs Java 17; minutes",
     "make ee": "builds a container image with ansible-builder and podman or docker; minutes, and a container runtime",
     "make venv tree": "creates the virtualenv and the collection tree every test already runs from",

@@ -130,7 +130,6 @@ def _or_default(value, default):
     return default if value is None else value
 
 
-
 def _boolean(value: Any, option: str) -> bool:
     if value is None or isinstance(value, bool):
         return bool(value)
