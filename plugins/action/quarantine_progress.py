@@ -32,7 +32,7 @@ from ansible_collections.mde.response.plugins.plugin_utils.quarantine_progress i
     stopped_lines,
     unfinished_result,
 )
-from ansible_collections.mde.response.plugins.module_utils._quarantine.run_lease import RENEW_SECONDS
+from ansible_collections.mde.response.plugins.module_utils._actions.run_lease import RENEW_SECONDS
 
 display = Display()
 

@@ -401,9 +401,9 @@ from ansible_collections.mde.response.plugins.module_utils.mde_module import Def
 from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
 from ansible_collections.mde.response.plugins.module_utils._quarantine.request import (
     DEFAULT_SUCCEEDED_WITHIN, DEFAULT_WAIT_TIMEOUT, QuarantineRequest)
-from ansible_collections.mde.response.plugins.module_utils._quarantine.run_lease import RunLease, finish_leased_run
-from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import RunProgress
-from ansible_collections.mde.response.plugins.module_utils._quarantine.module_result import module_result
+from ansible_collections.mde.response.plugins.module_utils._actions.run_lease import RunLease, finish_leased_run
+from ansible_collections.mde.response.plugins.module_utils._actions.run_progress import RunProgress
+from ansible_collections.mde.response.plugins.module_utils._actions.module_result import module_result
 
 
 def main():

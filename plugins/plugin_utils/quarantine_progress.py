@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Mapping
 from datetime import datetime
 
-from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import (
+from ansible_collections.mde.response.plugins.module_utils._actions.run_progress import (
     DONE,
     PLANNING,
     TIME_FORMAT,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import unknown_file_warning
+from ansible_collections.mde.response.plugins.module_utils._actions.action_results import unknown_file_warning
 from ansible_collections.mde.response.plugins.module_utils.errors import permission_hint
 
 # When the module gave no message either (a job that died without a result).

@@ -16,8 +16,8 @@ from ansible_collections.mde.response.plugins.module_utils._client.clock import 
 from ansible_collections.mde.response.plugins.module_utils._client.factory import build_client
 from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import DEFAULT_MAX_WORKERS, StopAndQuarantineEngine
 from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
-from ansible_collections.mde.response.plugins.module_utils._quarantine.run_lease import RunLease, finish_leased_run
-from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import RunProgress
+from ansible_collections.mde.response.plugins.module_utils._actions.run_lease import RunLease, finish_leased_run
+from ansible_collections.mde.response.plugins.module_utils._actions.run_progress import RunProgress
 from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
 from tests.simulator import Simulator
 from tests.support.quarantine import LIST_ACTIONS, SHA1, WRITE, ids, seed, writes

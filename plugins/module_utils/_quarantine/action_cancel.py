@@ -9,7 +9,7 @@ counts as cancelled.
 
 from __future__ import annotations
 
-from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import Outcome, error_dict
+from ansible_collections.mde.response.plugins.module_utils._actions.action_results import Outcome, error_dict
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     CANCELLED_STATUS,
     SUCCEEDED,

@@ -48,7 +48,7 @@ from typing import Any, Callable, Optional, Sequence, cast
 from ansible_collections.mde.response.plugins.module_utils._quarantine.action_cancel import ActionCanceller, quarantined_warning
 from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient, Entity
 from ansible_collections.mde.response.plugins.module_utils._client.clock import Clock
-from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import (
+from ansible_collections.mde.response.plugins.module_utils._actions.action_results import (
     EngineResult,
     MachineResult,
     Outcome,
@@ -57,7 +57,7 @@ from ansible_collections.mde.response.plugins.module_utils._quarantine.action_re
     named_machines,
     unknown_file_warning,
 )
-from ansible_collections.mde.response.plugins.module_utils._quarantine.action_wait import wait_until_final
+from ansible_collections.mde.response.plugins.module_utils._actions.action_wait import wait_until_final
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     action_created,
     action_status,
@@ -69,8 +69,8 @@ from ansible_collections.mde.response.plugins.module_utils._model.entities impor
     says_file_not_on_machine,
 )
 from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, error_entry, permission_hint
-from ansible_collections.mde.response.plugins.module_utils._quarantine.existing_actions import ExistingActionIndex, machine_quarantines
-from ansible_collections.mde.response.plugins.module_utils._quarantine.list_lag import ListLag
+from ansible_collections.mde.response.plugins.module_utils._actions.existing_actions import ExistingActionIndex, machine_quarantines
+from ansible_collections.mde.response.plugins.module_utils._actions.list_lag import ListLag
 from ansible_collections.mde.response.plugins.module_utils._model.machine_support import (
     INDICATOR_ADVICE,
     SUPPORT_RULE,
@@ -78,10 +78,10 @@ from ansible_collections.mde.response.plugins.module_utils._model.machine_suppor
     unsupported_code,
     unsupported_details,
 )
-from ansible_collections.mde.response.plugins.module_utils._quarantine.machine_targets import resolve_targets
+from ansible_collections.mde.response.plugins.module_utils._actions.machine_targets import resolve_targets
 from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest, State
-from ansible_collections.mde.response.plugins.module_utils._quarantine.run_lease import RunLease
-from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import RunProgress
+from ansible_collections.mde.response.plugins.module_utils._actions.run_lease import RunLease
+from ansible_collections.mde.response.plugins.module_utils._actions.run_progress import RunProgress
 from ansible_collections.mde.response.plugins.module_utils._client.write_barrier import WriteBarrier
 
 DEFAULT_MAX_WORKERS = 8

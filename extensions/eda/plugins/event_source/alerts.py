@@ -162,7 +162,7 @@ from ansible_collections.mde.response.plugins.module_utils._client.api import AL
 from ansible_collections.mde.response.plugins.module_utils._client.clock import Clock, clock_from_environment  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils._client.factory import build_client, missing_libraries  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError, MdeError  # noqa: E402
-from ansible_collections.mde.response.plugins.module_utils._quarantine.existing_actions import machine_quarantines  # noqa: E402
+from ansible_collections.mde.response.plugins.module_utils._actions.existing_actions import machine_quarantines  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings  # noqa: E402
 
 LOGGER = logging.getLogger("mde.response.alerts")

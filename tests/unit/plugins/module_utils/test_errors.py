@@ -4,7 +4,7 @@
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import error_dict
+from ansible_collections.mde.response.plugins.module_utils._actions.action_results import error_dict
 from ansible_collections.mde.response.plugins.module_utils.errors import (
     AmbiguousWriteError, ApiError, AuthenticationError, InputError, MdeError, TransportError)
 

@@ -24,6 +24,8 @@ END = "<!-- end of module_utils tree -->"
 
 # A feature package is one user-facing capability; none knows another, so a new feature never untangles an old one.
 ON_CLIENT = frozenset({"errors", "_model", "_client"})
+# A feature that acts on machines through machine actions builds on the one engine.
+ON_ENGINE = ON_CLIENT | {"_actions"}
 # unit -> (what it owns, the units it may import). A unit is a package or a top-level file (without .py).
 LAYERS: dict[str, tuple[str, frozenset[str]]] = {
     "errors": ("the exceptions every layer raises", frozenset()),
@@ -32,7 +34,14 @@ LAYERS: dict[str, tuple[str, frozenset[str]]] = {
         "connection options, settings, TLS trust, proxies, tokens, transport, pacing, DefenderClient",
         frozenset({"errors", "_model"}),
     ),
-    "_quarantine": ("stop_and_quarantine_file: the engine, its request, its progress file", ON_CLIENT),
+    "_actions": (
+        "the machine-action engine: targets, the existing-action read, writes without duplicates, wait, progress, lease",
+        ON_CLIENT,
+    ),
+    "_quarantine": ("stop_and_quarantine_file: the file's action kind, its request, its cancel", ON_ENGINE),
+    "_containment": ("machine_isolation and app_restriction: a machine's containment as a desired state", ON_ENGINE),
+    "_scans": ("antivirus_scan: antivirus scans that a covering or recent scan makes unnecessary", ON_ENGINE),
+    "_packages": ("investigation_package: collections, and their packages downloaded to the controller", ON_ENGINE),
     "_indicators": ("file_indicator and file_indicators", ON_CLIENT),
     "_info": ("machine_info and machine_action_info: the read-only queries", ON_CLIENT),
     "_tags": ("machine_tags: machine tags as a desired state, in bulk calls", ON_CLIENT),

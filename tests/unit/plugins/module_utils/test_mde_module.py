@@ -16,7 +16,7 @@ from ansible_collections.mde.response.plugins.module_utils._client.connection_op
 from ansible_collections.mde.response.plugins.module_utils.errors import (
     AmbiguousWriteError, ApiError, AuthenticationError, InputError)
 from ansible_collections.mde.response.plugins.module_utils.mde_module import CONNECTION_ARGUMENT_SPEC, DefenderModule
-from ansible_collections.mde.response.plugins.module_utils._quarantine.module_result import module_result
+from ansible_collections.mde.response.plugins.module_utils._actions.module_result import module_result
 
 SECRET = "s3cr3t-never-shown"
 TOKEN = "eyJ0eXAi.token-never-shown"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
-from ansible_collections.mde.response.plugins.module_utils._quarantine.list_lag import DEFAULT_GRACE, MAX_GRACE, ListLag
+from ansible_collections.mde.response.plugins.module_utils._actions.list_lag import DEFAULT_GRACE, MAX_GRACE, ListLag
 from ansible_collections.mde.response.plugins.module_utils._client.pacing import RateLimiter, shared_pacing_path
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.test_transport import FakeClock
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import unknown_file_warning
+from ansible_collections.mde.response.plugins.module_utils._actions.action_results import unknown_file_warning
 from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, TransportError
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defender import (

@@ -11,7 +11,7 @@ import pytest
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 from ansible_collections.mde.response.plugins.module_utils._client.pacing import RateLimiter
 from ansible_collections.mde.response.plugins.module_utils._client.transport import HttpTransport
-from ansible_collections.mde.response.plugins.module_utils._quarantine.run_lease import LEASE_SECONDS, START_GRACE_SECONDS, RunLease, RunStopped
+from ansible_collections.mde.response.plugins.module_utils._actions.run_lease import LEASE_SECONDS, START_GRACE_SECONDS, RunLease, RunStopped
 from ansible_collections.mde.response.plugins.module_utils._client.write_barrier import NotSent
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.test_transport import Harness, reply
 

@@ -12,7 +12,7 @@ from ansible_collections.mde.response.plugins.module_utils._client.pacing import
 from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
 from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
 from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
-from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import RunProgress
+from ansible_collections.mde.response.plugins.module_utils._actions.run_progress import RunProgress
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defender import SHA1, START, FakeClock, fleet, machine_ids
 
 

@@ -5,7 +5,7 @@
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import unknown_file_warning
+from ansible_collections.mde.response.plugins.module_utils._actions.action_results import unknown_file_warning
 from ansible_collections.mde.response.plugins.plugin_utils.quarantine_report import (
     NO_RESULT, failure_message, file_results, machine_rows, machine_table, markdown_cell, outcome_counts, quarantine_results,
     summary_lines, unknown_file_warnings)

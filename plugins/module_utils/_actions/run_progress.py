@@ -34,11 +34,11 @@ import threading
 import time
 from datetime import timedelta
 
-from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import Outcome
+from ansible_collections.mde.response.plugins.module_utils._actions.action_results import Outcome
 from ansible_collections.mde.response.plugins.module_utils._model.entities import action_status, is_in_flight, is_offline
 from ansible_collections.mde.response.plugins.module_utils._client.pacing import minutes_to_write
 from ansible_collections.mde.response.plugins.module_utils._client.private_files import replace_json
-from ansible_collections.mde.response.plugins.module_utils._quarantine.run_lease import STOPPED_CODE
+from ansible_collections.mde.response.plugins.module_utils._actions.run_lease import STOPPED_CODE
 
 # Real seconds between two writes of the file while machines settle; a follower reads it every few seconds.
 WRITE_INTERVAL = 2.0

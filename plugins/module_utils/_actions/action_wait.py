@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import Outcome
+from ansible_collections.mde.response.plugins.module_utils._actions.action_results import Outcome
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     EPOCH,
     PENDING,

@@ -25,7 +25,7 @@ from ansible_collections.mde.response.plugins.module_utils.errors import InputEr
 from ansible_collections.mde.response.plugins.module_utils._client.write_barrier import NotSent
 
 if TYPE_CHECKING:  # run_progress.py reads this file's STOPPED_CODE
-    from ansible_collections.mde.response.plugins.module_utils._quarantine.run_progress import RunProgress
+    from ansible_collections.mde.response.plugins.module_utils._actions.run_progress import RunProgress
 
 # A follower renews the lease every RENEW_SECONDS; one that has not done so for LEASE_SECONDS is gone.
 LEASE_SECONDS = 10.0

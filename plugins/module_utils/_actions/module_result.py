@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import EngineResult, Outcome, named_machines
+from ansible_collections.mde.response.plugins.module_utils._actions.action_results import EngineResult, Outcome, named_machines
 from ansible_collections.mde.response.plugins.module_utils.errors import permission_hint
 
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.mde.response.plugins.module_utils._client.machine_lookup import choose_machine, machines_by_id, machines_by_name
-from ansible_collections.mde.response.plugins.module_utils._quarantine.action_results import MachineResult, Outcome
+from ansible_collections.mde.response.plugins.module_utils._actions.action_results import MachineResult, Outcome
 from ansible_collections.mde.response.plugins.module_utils._model.entities import value_of
 
 
