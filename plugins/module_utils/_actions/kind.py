@@ -40,10 +40,12 @@ class Decision:
     error: Optional[dict[str, Any]] = None
     # Fields of the kind the machine's result carries (``state_before``, say); ActionKind.finish completes them.
     details: dict[str, Any] = field(default_factory=dict)
+    # A warning the run shows for this machine (a case the user should know of, such as a kept isolation type).
+    warning: Optional[str] = None
 
     @classmethod
-    def settle(cls, outcome: str, action: Optional[Entity] = None, **details: Any) -> "Decision":
-        return cls(SETTLE, outcome, action, details=details)
+    def settle(cls, outcome: str, action: Optional[Entity] = None, warning: Optional[str] = None, **details: Any) -> "Decision":
+        return cls(SETTLE, outcome, action, details=details, warning=warning)
 
     @classmethod
     def write(cls, **details: Any) -> "Decision":
