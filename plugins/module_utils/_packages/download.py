@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""After the collections: each machine's package downloaded to ``dest``, unless a file of that collection is there.
+
+A machine whose collection Succeeded gets ``package`` (``path``, ``size``, ``sha256``) and ``download``: ``downloaded``
+(this run wrote the file), ``present`` (a file of the same collection was already in ``dest``: nothing is asked of the
+API), ``would_download`` (check mode) or ``failed`` (the machine's outcome becomes ``failed`` with the reason, and the
+collection stays in ``action``, so that a rerun within ``succeeded_within`` downloads it without collecting again).
+Downloads run one after the other: the link route allows 2 calls a minute, so parallel downloads would only wait.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from typing import Any, Optional
+
+from ansible_collections.mde.response.plugins.module_utils._actions.action_results import EngineResult, Outcome, error_dict
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
+from ansible_collections.mde.response.plugins.module_utils._client.package_download import PackageFile
+from ansible_collections.mde.response.plugins.module_utils._model.entities import SUCCEEDED, is_in_flight
+from ansible_collections.mde.response.plugins.module_utils._packages.collection import (
+    DOWNLOAD_FAILED,
+    DOWNLOADED,
+    PRESENT,
+    WOULD_DOWNLOAD,
+)
+from ansible_collections.mde.response.plugins.module_utils.errors import MdeError
+
+SUFFIX = ".zip"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+RERUN_HINT = ("run the task again within succeeded_within: it downloads this collection's package without collecting"
+              " again")
+
+
+def package_name(entry: dict[str, Any]) -> str:
+    """``<machine>_<action id>.zip``: the machine's DNS name as Defender lists it (else as given, else its id)."""
+    action = entry.get("action") or {}
+    machine = action.get("computerDnsName") or entry.get("machine_name") or entry.get("machine_id") or "machine"
+    return "%s_%s%s" % (_UNSAFE.sub("_", str(machine).lower()).lstrip("."), _UNSAFE.sub("_", str(entry["action_id"])), SUFFIX)
+
+
+def present_package(folder: str, action_id: str) -> Optional[str]:
+    """The file of collection ``action_id`` already in ``folder``, whatever machine name it was saved under, or None.
+
+    Only complete files have a final name (temporary ones start with a dot), so one found is a whole package."""
+    ending = "_%s%s" % (_UNSAFE.sub("_", action_id), SUFFIX)
+    try:
+        names = sorted(name for name in os.listdir(folder) if name.endswith(ending) and not name.startswith("."))
+    except FileNotFoundError:
+        return None
+    return os.path.join(folder, names[0]) if names else None
+
+
+def fetch_packages(client: Optional[DefenderClient], result: EngineResult, folder: str, check_mode: bool) -> EngineResult:
+    """``result`` with each collected machine's package in ``folder`` (``client`` may be None in check mode)."""
+    downloaded = False
+    for entry in result.actions:
+        entry["package"], entry["download"] = None, None
+        if entry["outcome"] == Outcome.WOULD_CREATE:
+            entry["download"] = WOULD_DOWNLOAD
+        elif entry["outcome"] in (Outcome.CREATED, Outcome.EXISTING) and entry.get("action_id"):
+            downloaded = _fetch(client, entry, folder, check_mode) or downloaded
+    summary = {outcome: sum(entry["outcome"] == outcome for entry in result.actions) for outcome in result.summary}
+    return dataclasses.replace(result, changed=result.changed or downloaded, summary=summary)
+
+
+def _fetch(client: Optional[DefenderClient], entry: dict[str, Any], folder: str, check_mode: bool) -> bool:
+    """Fill the entry's package; True when a file was written."""
+    present = present_package(folder, entry["action_id"])
+    if present is not None:
+        entry["package"], entry["download"] = PackageFile.of(present).as_dict(), PRESENT
+        return False
+    path = os.path.join(folder, package_name(entry))
+    if check_mode:
+        # The collection in flight is waited for, and then downloaded, in a real run.
+        if entry["status"] == SUCCEEDED or is_in_flight(entry.get("action")):
+            entry["package"], entry["download"] = {"path": path, "size": None, "sha256": None}, WOULD_DOWNLOAD
+        return False
+    if entry["status"] != SUCCEEDED or client is None:
+        return False
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        package = client.download_package(entry["action_id"], path)
+    except MdeError as error:
+        _failed(entry, error_dict(error))
+        return False
+    except OSError as error:
+        _failed(entry, {"code": "PackageNotWritten", "http_status": None,
+                        "message": "%s could not be written (%s): check that the folder is writable and has room"
+                                   % (path, error.strerror or error)})
+        return False
+    entry["package"], entry["download"] = package.as_dict(), DOWNLOADED
+    return True
+
+
+def _failed(entry: dict[str, Any], error: dict[str, Any]) -> None:
+    error["message"] = "%s; the collection Succeeded, so %s" % (error["message"], RERUN_HINT)
+    entry["outcome"], entry["error"], entry["download"] = Outcome.FAILED, error, DOWNLOAD_FAILED
