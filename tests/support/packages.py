@@ -40,3 +40,14 @@ def package_sha256(simulator, action_id):
 
 def calls(simulator, route):
     return simulator.log_for(route=route)
+
+
+def collect_in_process(modules, dest, check=False, roles=COLLECT_ROLES, **options):
+    """investigation_package run in this process as the collecting app, on the fast clock: the ModuleRun."""
+    register_collector(modules.simulator, roles)
+    options.setdefault("comment", "INC-4711: forensics")
+    return modules.run("investigation_package", check=check, env=dict(COLLECTOR, MDE_TIME_SCALE=FAST), dest=str(dest), **options)
+
+
+def outcomes(result):
+    return [(entry["outcome"], entry["download"]) for entry in result["actions"]]

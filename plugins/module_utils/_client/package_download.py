@@ -40,7 +40,8 @@ MAX_TRANSFERS = 5
 # Links asked for one package at most: the first and those after blob storage refused one as expired. Each costs one
 # of getPackageUri's 2 calls a minute.
 MAX_LINKS = 3
-CHUNK_BYTES = 1024 * 1024
+# Small enough that a transfer broken early has kept something to resume from.
+CHUNK_BYTES = 64 * 1024
 EXPIRED_CODE = "AuthenticationFailed"
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _UNSATISFIED_RANGE = re.compile(r"bytes \*/(\d+)")

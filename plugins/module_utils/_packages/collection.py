@@ -29,8 +29,6 @@ from ansible_collections.mde.response.plugins.module_utils._model.machine_suppor
     MINIMUM_WINDOWS10_BUILD,
     MINIMUM_WINDOWS10_VERSION,
     action_support,
-    unsupported_code,
-    unsupported_details,
 )
 from ansible_collections.mde.response.plugins.module_utils._model.odata import all_of, equals, odata_datetime
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
@@ -51,8 +49,10 @@ class CollectionKind:
     """A request for every target machine's investigation package (see the module docstring)."""
 
     spec = ACTIONS[COLLECT]
+    support = COLLECTION_SUPPORT
+    same_request = "collect an investigation package"
     read_types = (COLLECT,)
-    outcomes = (Outcome.CREATED, Outcome.EXISTING, Outcome.WOULD_CREATE, Outcome.UNSUPPORTED, Outcome.QUEUED, Outcome.FAILED)
+    outcomes = Outcome.COMMON
     # A package can only be downloaded once its collection is complete, so the run always waits.
     wait = True
 
@@ -74,10 +74,6 @@ class CollectionKind:
     def matches(self, action: Entity) -> bool:
         return action.get("type") == COLLECT
 
-    def unsupported(self, machine: Optional[Entity]) -> Optional[dict[str, Any]]:
-        code = unsupported_code(machine, COLLECTION_SUPPORT)
-        return unsupported_details(code, machine, rule=COLLECTION_SUPPORT) if code else None
-
     def decide(self, machine: Optional[Entity], history: list[Entity]) -> Decision:
         running = [action for action in history if is_in_flight(action)]
         if running:
@@ -93,6 +89,10 @@ class CollectionKind:
     def made_by_request(self, action: Entity) -> bool:
         # Any collection on the machine does what the request asks: its package is the machine's package.
         return action.get("type") == COLLECT
+
+    def describe(self, action: Entity) -> str:
+        # Nothing blocks a collection (a collection in flight serves it); said for completeness of the contract.
+        return "(%s)" % action.get("type")
 
     def refused(self, refusal: ApiError) -> Optional[str]:
         return None

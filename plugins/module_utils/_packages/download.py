@@ -27,7 +27,7 @@ from ansible_collections.mde.response.plugins.module_utils._packages.collection 
     PRESENT,
     WOULD_DOWNLOAD,
 )
-from ansible_collections.mde.response.plugins.module_utils.errors import MdeError
+from ansible_collections.mde.response.plugins.module_utils.errors import MdeError, error_entry
 
 SUFFIX = ".zip"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -63,6 +63,12 @@ def fetch_packages(client: Optional[DefenderClient], result: EngineResult, folde
             entry["download"] = WOULD_DOWNLOAD
         elif entry["outcome"] in (Outcome.CREATED, Outcome.EXISTING) and entry.get("action_id"):
             downloaded = _fetch(client, entry, folder, check_mode) or downloaded
+        elif entry["outcome"] == Outcome.EXISTING:
+            # The API refused a collection as already running, and the action list does not show that one yet.
+            _failed(entry, error_entry("CollectionNotListed", (
+                "the API refused a new collection because one is already running on this machine, but the action list"
+                " does not show it yet, so its package cannot be fetched: run the task again in a few minutes; it waits"
+                " for that collection and downloads its package")), rerun_hint=False)
     summary = {outcome: sum(entry["outcome"] == outcome for entry in result.actions) for outcome in result.summary}
     return dataclasses.replace(result, changed=result.changed or downloaded, summary=summary)
 
@@ -88,14 +94,14 @@ def _fetch(client: Optional[DefenderClient], entry: dict[str, Any], folder: str,
         _failed(entry, error_dict(error))
         return False
     except OSError as error:
-        _failed(entry, {"code": "PackageNotWritten", "http_status": None,
-                        "message": "%s could not be written (%s): check that the folder is writable and has room"
-                                   % (path, error.strerror or error)})
+        _failed(entry, error_entry("PackageNotWritten", "%s could not be written (%s): check that the folder is writable"
+                                   " and has room" % (path, error.strerror or error)))
         return False
     entry["package"], entry["download"] = package.as_dict(), DOWNLOADED
     return True
 
 
-def _failed(entry: dict[str, Any], error: dict[str, Any]) -> None:
-    error["message"] = "%s; the collection Succeeded, so %s" % (error["message"], RERUN_HINT)
+def _failed(entry: dict[str, Any], error: dict[str, Any], rerun_hint: bool = True) -> None:
+    if rerun_hint:
+        error["message"] = "%s; the collection Succeeded, so %s" % (error["message"], RERUN_HINT)
     entry["outcome"], entry["error"], entry["download"] = Outcome.FAILED, error, DOWNLOAD_FAILED

@@ -11,6 +11,7 @@ from ansible_collections.mde.response.plugins.module_utils._actions.action_resul
 from ansible_collections.mde.response.plugins.module_utils._actions.kind import SETTLE, WRITE
 from ansible_collections.mde.response.plugins.module_utils._client.package_download import PackageDownloadError, PackageFile
 from ansible_collections.mde.response.plugins.module_utils._model.machine_actions import COLLECT
+from ansible_collections.mde.response.plugins.module_utils._model.machine_support import unsupported_code, unsupported_details
 from ansible_collections.mde.response.plugins.module_utils._model.odata import all_of, equals, or_chain
 from ansible_collections.mde.response.plugins.module_utils._packages.collection import CollectionKind
 from ansible_collections.mde.response.plugins.module_utils._packages.download import fetch_packages, package_name, present_package
@@ -58,12 +59,12 @@ def test_the_history_read_asks_for_collections_in_flight_and_those_succeeded_wit
 
 
 def test_each_os_the_collection_does_not_run_on_is_unsupported_before_anything_is_sent():
-    chosen = kind()
-    assert chosen.unsupported({"osPlatform": "Windows11"}) is None
-    assert chosen.unsupported({"osPlatform": "Windows10", "version": "1703"}) is None
-    old = chosen.unsupported({"osPlatform": "Windows10", "version": "1607"})
-    assert old["code"] == "ClientVersionNotSupported" and "Windows 10 version 1703" in old["message"]
-    assert chosen.unsupported({"osPlatform": "Android"})["code"] == "OsPlatformNotSupported"
+    rule = CollectionKind.support
+    assert unsupported_code({"osPlatform": "Windows11"}, rule) is None
+    assert unsupported_code({"osPlatform": "Windows10", "version": "1703"}, rule) is None
+    assert unsupported_code({"osPlatform": "Windows10", "version": "1607"}, rule) == "ClientVersionNotSupported"
+    assert unsupported_code({"osPlatform": "Android"}, rule) == "OsPlatformNotSupported"
+    assert "Windows 10 version 1703" in unsupported_details("ClientVersionNotSupported", {}, rule=rule)["message"]
 
 
 def test_options_need_an_absolute_folder_and_a_duration(tmp_path):
