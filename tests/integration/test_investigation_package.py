@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import pytest
 
 from tests.support.packages import (
+    COLLECTOR,
     COLLECT,
     DOWNLOAD,
     FAST,
@@ -16,6 +18,7 @@ from tests.support.packages import (
     collect_in_process,
     outcomes,
     package_sha256,
+    register_collector,
 )
 
 SIZE = 300_000
@@ -29,6 +32,37 @@ def fixture_fast(simulator):
 
 def files(folder):
     return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+def test_investigation_package_through_ansible_playbook(fast, ansible, tmp_path):
+    register_collector(fast)
+    fresh, collected = fast.add_machine("ws-01.contoso.local"), fast.add_machine("ws-02.contoso.local")
+    earlier = fast.add_machine_action(collected["id"], action_type="CollectInvestigationPackage", status="Succeeded")
+    dest = tmp_path / "packages"
+
+    run = ansible.playbook("investigation_package.yml", {"machine_names": ["ws-01.contoso.local", "ws-02.contoso.local"],
+                                                         "dest": str(dest)}, env=dict(COLLECTOR, MDE_TIME_SCALE=FAST))
+
+    assert run.rc == 0, run.output
+    predicted, done, again, predicted_again = (run.result(task) for task in ("Predict", "Collect", "Collect again", "Predict again"))
+    assert outcomes(done) == [("created", "downloaded"), ("existing", "downloaded")] and done["changed"]
+    new_id = done["actions"][0]["action_id"]
+    # Check mode predicted the real run machine by machine, down to the file of the collection that already existed.
+    assert outcomes(predicted) == [("would_create", "would_download"), ("existing", "would_download")] and predicted["changed"]
+    assert predicted["actions"][1]["package"]["path"] == done["actions"][1]["package"]["path"]
+    expected = {"ws-01.contoso.local_%s.zip" % new_id: package_sha256(fast, new_id),
+                "ws-02.contoso.local_%s.zip" % earlier["id"]: package_sha256(fast, earlier["id"])}
+    assert {name: hashlib.sha256((dest / name).read_bytes()).hexdigest() for name in files(dest)} == expected
+    assert [entry["package"]["sha256"] for entry in done["actions"]] == list(expected.values())
+    # The rerun and its prediction change nothing.
+    for rerun in (again, predicted_again):
+        assert (rerun["changed"], outcomes(rerun)) == (False, [("existing", "present"), ("existing", "present")])
+    # On the wire: one collection (for the machine without one), one link and one download per package; no secret
+    # of the link in the play's output.
+    assert [entry["params"]["machine_id"] for entry in calls(fast, COLLECT)] == [fresh["id"]]
+    assert sorted(entry["params"]["action_id"] for entry in calls(fast, LINK)) == sorted([new_id, earlier["id"]])
+    assert [entry["status"] for entry in calls(fast, DOWNLOAD)] == [200, 200]
+    assert "sig=" not in run.output and "safedownload" not in run.output
 
 
 def test_a_collection_is_waited_for_downloaded_and_a_rerun_does_nothing(fast, modules, tmp_path):
