@@ -50,8 +50,8 @@ options:
     required: true
   succeeded_within:
     description:
-      - How recent a Succeeded collection must be for its package to be downloaded instead of collecting a new one:
-        a duration such as C(30m), C(24h) or C(7d), or seconds. V(0) always collects again (a collection in flight is
+      - How recent a Succeeded collection must be for its package to be downloaded instead of collecting a new one,
+        as a duration such as C(30m), C(24h) or C(7d), or seconds. V(0) always collects again (a collection in flight is
         still waited for).
     type: str
     default: 24h
