@@ -51,8 +51,8 @@ class CollectionKind:
     spec = ACTIONS[COLLECT]
     support = COLLECTION_SUPPORT
     same_request = "collect an investigation package"
-    read_types = (COLLECT,)
-    outcomes = Outcome.COMMON
+    read_types: tuple[str, ...] = (COLLECT,)
+    outcomes: tuple[str, ...] = Outcome.COMMON
     # A package can only be downloaded once its collection is complete, so the run always waits.
     wait = True
 
