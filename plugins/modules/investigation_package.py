@@ -133,7 +133,7 @@ changed:
   returned: always
   type: bool
 summary:
-  description: How many machines had each outcome. Every outcome is present, with zero when none had it.
+  description: The number of machines per outcome, every outcome listed (zero for those no machine had).
   returned: always
   type: dict
   sample: {"created": 1, "existing": 1, "would_create": 0, "unsupported": 0, "queued": 0, "failed": 0}
@@ -144,11 +144,11 @@ actions:
   elements: dict
   contains:
     machine_id:
-      description: Defender device ID; null for a name that matched no machine.
+      description: The machine's Defender device ID, or null for a name no machine has.
       type: str
       sample: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
     machine_name:
-      description: Device name (C(computerDnsName)) when known.
+      description: The machine's name as given, or its C(computerDnsName); null when neither is known.
       type: str
       sample: ws-0042.contoso.local
     outcome:
@@ -162,13 +162,13 @@ actions:
       type: str
       sample: created
     health_status:
-      description: The machine's C(healthStatus) as the run read it, or null when the run did not read the machine.
+      description: C(healthStatus) of the machine as this run listed it; null for a machine not listed.
       type: str
       sample: Active
     action_id:
       description: ID of the collection (the machine action) this result is about, when there is one.
       type: str
-      sample: 44cffc15-0e3d-4cbf-96aa-bf76f9b27f5e
+      sample: 7b3e9a12-5c4d-4e8f-a1b2-c3d4e5f60718
     status:
       description: The collection's status (C(Pending), C(InProgress), C(Succeeded), C(Failed), C(TimeOut), C(Cancelled)).
       type: str
@@ -189,7 +189,7 @@ actions:
           description: The file's absolute path; in check mode, the path a real run would write (null for a
             collection not yet requested, whose action ID is not known).
           type: str
-          sample: /home/analyst/packages/INC-4711/ws-0042.contoso.local_44cffc15-0e3d-4cbf-96aa-bf76f9b27f5e.zip
+          sample: /home/analyst/packages/INC-4711/ws-0042.contoso.local_7b3e9a12-5c4d-4e8f-a1b2-c3d4e5f60718.zip
         size:
           description: Its size in bytes; null in check mode for a file not yet downloaded.
           type: int
@@ -222,63 +222,63 @@ actions:
           returned: when the API refused (or would refuse) for a missing permission
           sample: Machine.CollectForensics
     queued:
-      description: Why the collection waits, for an outcome V(queued).
+      description: For an outcome V(queued), the machine's state that keeps its collection Pending.
       returned: when the outcome is V(queued)
       type: dict
       contains:
         health_status:
-          description: The machine's C(healthStatus) at the end of the wait.
+          description: C(healthStatus) as read at the end of the wait (C(Inactive), C(ImpairedCommunication), ...).
           type: str
           sample: Inactive
         last_seen:
-          description: The machine's C(lastSeen).
+          description: C(lastSeen), the last full report Defender had from the machine.
           type: str
           sample: "2026-11-20T08:12:44.1234567Z"
         message:
-          description: What this means and what to do, in words.
+          description: What happens next (Defender collects when the machine connects again) and what to do.
           type: str
     unsupported:
-      description: Why the machine cannot run a collection, for an outcome V(unsupported).
+      description: For an outcome V(unsupported), what the machine reports and why no collection was asked for.
       returned: when the outcome is V(unsupported)
       type: dict
       contains:
         code:
-          description: C(OsPlatformNotSupported) or C(ClientVersionNotSupported), as the API names the refusal.
+          description: V(ClientVersionNotSupported) (a Windows 10 older than 1703) or V(OsPlatformNotSupported).
           type: str
           sample: ClientVersionNotSupported
         os_platform:
-          description: The machine's C(osPlatform).
+          description: C(osPlatform) as Defender lists it.
           type: str
           sample: Windows10
         version:
-          description: The machine's C(version).
+          description: C(version) as Defender lists it.
           type: str
           sample: "1607"
         os_build:
-          description: The machine's C(osBuild).
+          description: C(osBuild) as Defender lists it.
           type: int
         message:
           description: Which machines can run a collection, what this one reports, and what to do there.
           type: str
     action:
-      description: The MachineAction entity exactly as the API returned it, or null.
+      description: The collection (a MachineAction entity) as the API last returned it, or null.
       type: dict
 error:
   description:
-    - When the module fails on an answer of the API or on the network before any machine's result, what went wrong.
-      C(msg) says the same in words.
+    - Set when the task fails before any machine has a result (reading the machines or the existing collections),
+      with what the API or the network said; C(msg) has it in words.
   returned: on failure, when the API answered with an error or could not be reached
   type: dict
   contains:
     code:
-      description: The API's error code, or V(TransportError) when no usable answer came.
+      description: The API's own error code, or V(TransportError) for no usable answer.
       type: str
       sample: Forbidden
     message:
-      description: The API's error message, or what happened to the connection.
+      description: The API's message, or what became of the connection.
       type: str
     http_status:
-      description: The HTTP status of the answer; null when none came.
+      description: The answer's HTTP status, or null without one.
       type: int
       sample: 403
 """
