@@ -91,7 +91,7 @@ class CollectionKind:
         return action.get("type") == COLLECT
 
     def describe(self, action: Entity) -> str:
-        # Nothing blocks a collection (a collection in flight serves it); said for completeness of the contract.
+        # Named for an action in flight the request does not adopt; every collection is adopted, so only its type.
         return "(%s)" % action.get("type")
 
     def refused(self, refusal: ApiError) -> Optional[str]:

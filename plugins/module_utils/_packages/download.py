@@ -55,7 +55,8 @@ def present_package(folder: str, action_id: str) -> Optional[str]:
 
 
 def fetch_packages(client: Optional[DefenderClient], result: EngineResult, folder: str, check_mode: bool) -> EngineResult:
-    """``result`` with each collected machine's package in ``folder`` (``client`` may be None in check mode)."""
+    """``result`` with each collected machine's package in ``folder`` (``client`` may be None in check mode); a file
+    written, or in check mode one that would be, is a change."""
     downloaded = False
     for entry in result.actions:
         entry["package"], entry["download"] = None, None
@@ -74,7 +75,7 @@ def fetch_packages(client: Optional[DefenderClient], result: EngineResult, folde
 
 
 def _fetch(client: Optional[DefenderClient], entry: dict[str, Any], folder: str, check_mode: bool) -> bool:
-    """Fill the entry's package; True when a file was written."""
+    """Fill the entry's package; True when a file was written (in check mode, would be)."""
     present = present_package(folder, entry["action_id"])
     if present is not None:
         entry["package"], entry["download"] = PackageFile.of(present).as_dict(), PRESENT
@@ -84,6 +85,7 @@ def _fetch(client: Optional[DefenderClient], entry: dict[str, Any], folder: str,
         # The collection in flight is waited for, and then downloaded, in a real run.
         if entry["status"] == SUCCEEDED or is_in_flight(entry.get("action")):
             entry["package"], entry["download"] = {"path": path, "size": None, "sha256": None}, WOULD_DOWNLOAD
+            return True
         return False
     if entry["status"] != SUCCEEDED or client is None:
         return False

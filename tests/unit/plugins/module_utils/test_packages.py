@@ -123,6 +123,8 @@ def test_check_mode_names_the_file_a_real_run_would_write_and_writes_nothing(tmp
     assert [item["download"] for item in result.actions] == ["would_download", "would_download", "would_download", None]
     assert result.actions[1]["package"] == {"path": str(tmp_path / "out" / "ws-01.contoso.local_b2.zip"), "size": None, "sha256": None}
     assert result.actions[2]["package"] is None and not os.path.exists(tmp_path / "out")
+    # A file a real run would write is a change even where no collection is asked for.
+    assert fetch_packages(None, engine_result(entry("existing")), str(tmp_path / "out"), check_mode=True).changed
 
 
 @pytest.mark.parametrize("error", [PackageDownloadError("GET https://store/p.zip: the download broke 5 times"),
