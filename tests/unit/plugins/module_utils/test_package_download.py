@@ -14,7 +14,10 @@ from ansible_collections.mde.response.plugins.module_utils._client.package_downl
     PackageFile,
     download_package,
 )
+from ansible_collections.mde.response.plugins.module_utils._client.session import build_session
+from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
+from tests.support.connect_proxy import ConnectProxy
 from tests.support.packages import DOWNLOAD, FAST, LINK, calls, collector_client, package_sha256
 
 SIZE = 3 * 1024 * 1024 + 17     # several chunks, so that a transfer broken midway has written some
@@ -128,3 +131,30 @@ def test_a_link_that_is_not_https_is_not_followed(folder):
         download_package(None, lambda: "http://store.example/p.zip?sig=secret", str(folder / "p.zip"), None, 10)
     assert "not HTTPS (http://store.example/p.zip)" in str(refused.value) and "secret" not in str(refused.value)
     assert os.listdir(folder) == []
+
+
+def session_for(simulator, **options):
+    """A session built from connection settings as the API's is (TLS trust, proxy)."""
+    settings = ConnectionSettings.from_options(dict(simulator.connection, token_cache=False, timeout=10, **options), environ={})
+    return build_session(settings)
+
+
+def test_the_download_goes_through_the_proxy_of_the_connection_settings(simulator, collection, folder):
+    client = collector_client(simulator)
+    with ConnectProxy() as proxy:
+        session = session_for(simulator, proxy_url=proxy.url())
+        package = download_package(session, lambda: client.package_uri(collection["id"]), str(folder / "p.zip"),
+                                   client._transport.clock, 10)  # pylint: disable=protected-access
+        tunnelled = proxy.targets()
+    assert package.size == SIZE and tunnelled == ["127.0.0.1:%s" % simulator.base_url.rsplit(":", 1)[1]]
+
+
+def test_a_store_whose_certificate_is_not_trusted_is_refused_at_once(simulator, collection, folder):
+    client = collector_client(simulator)
+    untrusting = session_for(simulator, ca_path=None)
+
+    with pytest.raises(PackageDownloadError) as refused:
+        download_package(untrusting, lambda: client.package_uri(collection["id"]), str(folder / "p.zip"),
+                         client._transport.clock, 10)  # pylint: disable=protected-access
+
+    assert "set ca_path" in str(refused.value) and calls(simulator, DOWNLOAD) == [] and os.listdir(folder) == []
