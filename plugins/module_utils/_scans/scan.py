@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""AntivirusScan: the machine-action engine's kind for RunAntiVirusScan, which a covering or recent scan makes unnecessary.
+
+A scan is not a state: it is done once it has run. So a machine needs no new scan when one that covers the request is
+in flight (a Full scan covers a Quick one, ``ActionSpec.covers``), or when one that covers it Succeeded and was
+requested within ``succeeded_within``. What each machine gets:
+
+- ``existing``: a covering scan in flight, else a covering Succeeded scan requested within ``succeeded_within``;
+  ``covered_by`` in the result names it.
+- a write: nothing covers the request.
+- blocked: a Full scan is asked while a Quick one is in flight. Whether Defender takes a Full scan then, or answers it
+  as the Quick scan's duplicate (returning the Quick action, or 400 "Action is already in progress"), is not
+  documented (docs/api-fidelity.md, ``duplicate_ignores_scope``); under the second answer the Full scan would be
+  reported and never run. So it is never sent across a Quick scan: with ``wait`` the engine waits for the Quick scan to
+  end and decides again (the Full scan is then sent), without it the machine fails with ``ScanInProgress``, naming the
+  Quick scan and what to do.
+
+Scans never cut a machine off, so there is no protection list; ``max_machines`` defaults to 1,000.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Mapping, Optional
+
+from ansible_collections.mde.response.plugins.module_utils._actions.action_results import Outcome
+from ansible_collections.mde.response.plugins.module_utils._actions.kind import Decision
+from ansible_collections.mde.response.plugins.module_utils._client.api import Entity
+from ansible_collections.mde.response.plugins.module_utils._model import validation
+from ansible_collections.mde.response.plugins.module_utils._model.entities import (
+    IN_FLIGHT_STATUSES,
+    SUCCEEDED,
+    action_created,
+    action_status,
+    entity_id,
+    newest_first,
+    value_of,
+)
+from ansible_collections.mde.response.plugins.module_utils._model.machine_actions import ACTIONS, BUSY, SCAN, SERVES, ActionSpec, relation
+from ansible_collections.mde.response.plugins.module_utils._model.machine_support import (
+    WINDOWS10_1709,
+    action_support,
+    unsupported_code,
+    unsupported_details,
+)
+from ansible_collections.mde.response.plugins.module_utils._model.odata import equals, odata_datetime
+from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, error_entry
+
+SPEC: ActionSpec = ACTIONS[SCAN]
+QUICK, FULL = SPEC.scopes
+SCAN_TYPES = SPEC.scopes
+DEFAULT_SCAN_TYPE = QUICK
+DEFAULT_SUCCEEDED_WITHIN = "24h"
+# Scanning is routine and cuts nobody off, so the cap is a large part of a fleet, not the handful an isolation may reach.
+DEFAULT_MAX_MACHINES = 1000
+SCAN_IN_PROGRESS = "ScanInProgress"
+SUPPORT = action_support(SCAN, WINDOWS10_1709, "runs on Windows 10 version 1709 or later and Windows 11",
+                         "start the scan on those devices through their own management (Intune, Configuration Manager or "
+                         "Group Policy) instead")
+OUTCOMES = (Outcome.CREATED, Outcome.EXISTING, Outcome.WOULD_CREATE, Outcome.UNSUPPORTED, Outcome.QUEUED, Outcome.FAILED)
+
+
+def scan_type_of(action: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """The ScanType of a RunAntiVirusScan action, as its ``scope`` says, or None."""
+    scope = value_of(action, "scope")
+    return scope if scope in SCAN_TYPES else None
+
+
+@dataclass(frozen=True)
+class AntivirusScan:
+    """A request for a Quick or Full scan on every target, as the engine's ActionKind."""
+
+    comment: str
+    scan_type: str = DEFAULT_SCAN_TYPE
+    # A Succeeded covering scan requested at or after this moment makes a new one unnecessary; None: none does.
+    succeeded_since: Optional[datetime] = None
+    wait: bool = False
+    wait_timeout: int = 900
+
+    spec = SPEC
+    read_types = (SCAN,)
+    outcomes = OUTCOMES
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], comment: str, wait: bool, wait_timeout: int, now: datetime) -> "AntivirusScan":
+        """The scan options (``scan_type``, ``succeeded_within``) validated, with what the engine's request gives;
+        InputError before any request. ``now`` is when the task started, from which ``succeeded_within`` counts."""
+        scan_type = validation.choice(options.get("scan_type") or DEFAULT_SCAN_TYPE, "scan_type", SCAN_TYPES)
+        within = options.get("succeeded_within")
+        seconds = validation.parse_duration(DEFAULT_SUCCEEDED_WITHIN if within is None else within, "succeeded_within")
+        return cls(comment=comment, scan_type=scan_type, succeeded_since=now - timedelta(seconds=seconds) if seconds else None,
+                   wait=wait, wait_timeout=wait_timeout)
+
+    def status_clauses(self, now: datetime) -> list[str]:
+        # Every scan in flight, and every scan requested within the window (its status is judged in decide): the window
+        # was fixed when the task started, so a read later in the run does not narrow it.
+        clauses = [equals("status", status) for status in IN_FLIGHT_STATUSES]
+        if self.succeeded_since is not None:
+            clauses.append("creationDateTimeUtc ge %s" % odata_datetime(self.succeeded_since))
+        return clauses
+
+    def matches(self, action: Entity) -> bool:
+        return value_of(action, "type") == SCAN
+
+    def unsupported(self, machine: Optional[Entity]) -> Optional[dict[str, Any]]:
+        code = unsupported_code(machine, SUPPORT)
+        return unsupported_details(code, machine, rule=SUPPORT) if code is not None else None
+
+    def decide(self, machine: Optional[Entity], history: list[Entity]) -> Decision:
+        scans = newest_first(action for action in history if self.matches(action))
+        serving = [action for action in scans if relation(SPEC, action, self.scan_type) == SERVES]
+        if serving:
+            return Decision.settle(Outcome.EXISTING, serving[0], scan_type=self.scan_type)
+        recent = [action for action in scans if self._recent_success(action)]
+        if recent:
+            return Decision.settle(Outcome.EXISTING, recent[0], scan_type=self.scan_type)
+        busy = [action for action in scans if relation(SPEC, action, self.scan_type) == BUSY]
+        if busy:
+            return Decision.blocked(busy[0], self._in_progress_error(busy[0]), scan_type=self.scan_type)
+        return Decision.write(scan_type=self.scan_type)
+
+    def body(self) -> dict[str, str]:
+        return SPEC.body(self.comment, self.scan_type)
+
+    def made_by_request(self, action: Entity) -> bool:
+        return self.matches(action) and scan_type_of(action) in SPEC.scopes_serving(self.scan_type)
+
+    def refused(self, refusal: ApiError) -> Optional[str]:
+        # A scan has no refusal of its own: the duplicate and platform answers are the engine's, the rest failures.
+        return None
+
+    def finish(self, entry: dict[str, Any]) -> None:
+        entry["scan_type"] = self.scan_type
+        action = entry.get("action")
+        entry["covered_by"] = {
+            "action_id": entity_id(action),
+            "scan_type": scan_type_of(action),
+            "status": action_status(action),
+            "requested": value_of(action, "creationDateTimeUtc"),
+        } if entry.get("outcome") == Outcome.EXISTING and isinstance(action, Mapping) else None
+
+    def _recent_success(self, action: Entity) -> bool:
+        created = action_created(action)
+        return (self.succeeded_since is not None and action_status(action) == SUCCEEDED and created is not None
+                and created >= self.succeeded_since and scan_type_of(action) in SPEC.scopes_serving(self.scan_type))
+
+    def _in_progress_error(self, scan: Entity) -> dict[str, Any]:
+        return error_entry(SCAN_IN_PROGRESS, (
+            "scan %s (ScanType %s, %s, requested %s) is still in flight on this machine, and Defender may take a %s scan "
+            "asked meanwhile for its duplicate, so none was sent: set wait: true to wait for it and then start the %s "
+            "scan, or run the task again once it has ended (mde.response.machine_action_info with action_ids: ['%s'] "
+            "shows its status)" % (entity_id(scan), scan_type_of(scan) or "unknown", action_status(scan),
+                                    value_of(scan, "creationDateTimeUtc"), self.scan_type, self.scan_type, entity_id(scan))))
