@@ -22,30 +22,25 @@ Scans never cut a machine off, so there is no protection list; ``max_machines`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, cast
 
 from ansible_collections.mde.response.plugins.module_utils._actions.action_results import Outcome
+from ansible_collections.mde.response.plugins.module_utils._actions.existing_actions import created_at_or_after
 from ansible_collections.mde.response.plugins.module_utils._actions.kind import Decision
+from ansible_collections.mde.response.plugins.module_utils._actions.request import ActionRequest
 from ansible_collections.mde.response.plugins.module_utils._client.api import Entity
 from ansible_collections.mde.response.plugins.module_utils._model import validation
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     IN_FLIGHT_STATUSES,
     SUCCEEDED,
-    action_created,
     action_status,
     entity_id,
     newest_first,
     value_of,
 )
 from ansible_collections.mde.response.plugins.module_utils._model.machine_actions import ACTIONS, BUSY, SCAN, SERVES, ActionSpec, relation
-from ansible_collections.mde.response.plugins.module_utils._model.machine_support import (
-    WINDOWS10_1709,
-    action_support,
-    unsupported_code,
-    unsupported_details,
-)
+from ansible_collections.mde.response.plugins.module_utils._model.machine_support import WINDOWS10_1709, action_support
 from ansible_collections.mde.response.plugins.module_utils._model.odata import equals, odata_datetime
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, error_entry
 
@@ -69,30 +64,31 @@ def scan_type_of(action: Optional[Mapping[str, Any]]) -> Optional[str]:
     return scope if scope in SCAN_TYPES else None
 
 
-@dataclass(frozen=True)
 class AntivirusScan:
-    """A request for a Quick or Full scan on every target, as the engine's ActionKind."""
-
-    comment: str
-    scan_type: str = DEFAULT_SCAN_TYPE
-    # A Succeeded covering scan requested at or after this moment makes a new one unnecessary; None: none does.
-    succeeded_since: Optional[datetime] = None
-    wait: bool = False
-    wait_timeout: int = 900
+    """A request for a Quick or Full scan on every target, as the engine's ActionKind; build it with ``from_options``."""
 
     spec = SPEC
-    read_types = (SCAN,)
-    outcomes = OUTCOMES
+    support = SUPPORT
+    read_types: tuple[str, ...] = (SCAN,)
+    outcomes: tuple[str, ...] = OUTCOMES
+
+    def __init__(self, request: ActionRequest, scan_type: str = DEFAULT_SCAN_TYPE, succeeded_since: Optional[datetime] = None) -> None:
+        self.comment = request.comment
+        self.wait = request.wait
+        self.wait_timeout = request.wait_timeout
+        self.scan_type = scan_type
+        # A Succeeded covering scan requested at or after this moment makes a new one unnecessary; None: none does.
+        self.succeeded_since = succeeded_since
+        self.same_request = "run a %s scan" % scan_type
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any], comment: str, wait: bool, wait_timeout: int, now: datetime) -> "AntivirusScan":
-        """The scan options (``scan_type``, ``succeeded_within``) validated, with what the engine's request gives;
-        InputError before any request. ``now`` is when the task started, from which ``succeeded_within`` counts."""
+    def from_options(cls, options: Mapping[str, Any], request: ActionRequest, now: datetime) -> "AntivirusScan":
+        """The scan options (``scan_type``, ``succeeded_within``) validated, for the module's ActionRequest; InputError
+        before any request. ``now`` is when the task started, from which ``succeeded_within`` counts."""
         scan_type = validation.choice(options.get("scan_type") or DEFAULT_SCAN_TYPE, "scan_type", SCAN_TYPES)
         within = options.get("succeeded_within")
         seconds = validation.parse_duration(DEFAULT_SUCCEEDED_WITHIN if within is None else within, "succeeded_within")
-        return cls(comment=comment, scan_type=scan_type, succeeded_since=now - timedelta(seconds=seconds) if seconds else None,
-                   wait=wait, wait_timeout=wait_timeout)
+        return cls(request, scan_type, now - timedelta(seconds=seconds) if seconds else None)
 
     def status_clauses(self, now: datetime) -> list[str]:
         # Every scan in flight, and every scan requested within the window (its status is judged in decide): the window
@@ -104,10 +100,6 @@ class AntivirusScan:
 
     def matches(self, action: Entity) -> bool:
         return value_of(action, "type") == SCAN
-
-    def unsupported(self, machine: Optional[Entity]) -> Optional[dict[str, Any]]:
-        code = unsupported_code(machine, SUPPORT)
-        return unsupported_details(code, machine, rule=SUPPORT) if code is not None else None
 
     def decide(self, machine: Optional[Entity], history: list[Entity]) -> Decision:
         scans = newest_first(action for action in history if self.matches(action))
@@ -128,6 +120,9 @@ class AntivirusScan:
     def made_by_request(self, action: Entity) -> bool:
         return self.matches(action) and scan_type_of(action) in SPEC.scopes_serving(self.scan_type)
 
+    def describe(self, action: Entity) -> str:
+        return "(a %s scan, which does not carry out a %s one)" % (scan_type_of(action) or "RunAntiVirusScan", self.scan_type)
+
     def refused(self, refusal: ApiError) -> Optional[str]:
         # A scan has no refusal of its own: the duplicate and platform answers are the engine's, the rest failures.
         return None
@@ -135,17 +130,21 @@ class AntivirusScan:
     def finish(self, entry: dict[str, Any]) -> None:
         entry["scan_type"] = self.scan_type
         action = entry.get("action")
+        found = entry.get("outcome") == Outcome.EXISTING and isinstance(action, Mapping)
+        if found and scan_type_of(action) is not None and not self.made_by_request(cast(Entity, action)):
+            # Only a duplicate answer gets here: the POST was answered with a scan in flight that the lagging list had
+            # hidden and that does not carry out the request (a Quick one for a Full request). No such scan started.
+            entry["outcome"], entry["error"] = Outcome.FAILED, self._answered_with(cast(Entity, action))
         entry["covered_by"] = {
             "action_id": entity_id(action),
             "scan_type": scan_type_of(action),
             "status": action_status(action),
             "requested": value_of(action, "creationDateTimeUtc"),
-        } if entry.get("outcome") == Outcome.EXISTING and isinstance(action, Mapping) else None
+        } if entry["outcome"] == Outcome.EXISTING and found else None
 
     def _recent_success(self, action: Entity) -> bool:
-        created = action_created(action)
-        return (self.succeeded_since is not None and action_status(action) == SUCCEEDED and created is not None
-                and created >= self.succeeded_since and scan_type_of(action) in SPEC.scopes_serving(self.scan_type))
+        return (self.succeeded_since is not None and action_status(action) == SUCCEEDED
+                and created_at_or_after(action, self.succeeded_since) and scan_type_of(action) in SPEC.scopes_serving(self.scan_type))
 
     def _in_progress_error(self, scan: Entity) -> dict[str, Any]:
         return error_entry(SCAN_IN_PROGRESS, (
@@ -154,3 +153,11 @@ class AntivirusScan:
             "scan, or run the task again once it has ended (mde.response.machine_action_info with action_ids: ['%s'] "
             "shows its status)" % (entity_id(scan), scan_type_of(scan) or "unknown", action_status(scan),
                                     value_of(scan, "creationDateTimeUtc"), self.scan_type, self.scan_type, entity_id(scan))))
+
+    def _answered_with(self, scan: Entity) -> dict[str, Any]:
+        return error_entry(SCAN_IN_PROGRESS, (
+            "Defender answered the %s scan request with scan %s (ScanType %s, requested %s), which was in flight and does "
+            "not carry it out, so no %s scan was started: run the task again once that scan has ended "
+            "(mde.response.machine_action_info with action_ids: ['%s'] shows its status)"
+            % (self.scan_type, entity_id(scan), scan_type_of(scan), value_of(scan, "creationDateTimeUtc"), self.scan_type,
+               entity_id(scan))))

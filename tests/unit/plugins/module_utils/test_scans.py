@@ -11,15 +11,18 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.mde.response.plugins.module_utils._actions.kind import BLOCKED, SETTLE, WRITE
-from ansible_collections.mde.response.plugins.module_utils._scans.scan import SCAN_IN_PROGRESS, AntivirusScan
+from ansible_collections.mde.response.plugins.module_utils._actions.request import ActionRequest
+from ansible_collections.mde.response.plugins.module_utils._model.machine_support import unsupported_code
+from ansible_collections.mde.response.plugins.module_utils._scans.scan import DEFAULT_MAX_MACHINES, SCAN_IN_PROGRESS, SUPPORT, AntivirusScan
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 
 NOW = datetime(2026, 12, 8, 12, 0, tzinfo=timezone.utc)
 MACHINE = {"id": "1" * 40, "osPlatform": "Windows11", "version": None, "osBuild": 22631}
 
 
-def scan(options=None, wait=False):
-    return AntivirusScan.from_options(options or {}, comment="INC-4711", wait=wait, wait_timeout=600, now=NOW)
+def scan(options=None):
+    request = ActionRequest.from_options({"comment": "INC-4711", "machine_ids": [MACHINE["id"]]}, DEFAULT_MAX_MACHINES, protects=False)
+    return AntivirusScan.from_options(options or {}, request, NOW)
 
 
 def action(scan_type, status, hours_ago=1.0, action_type="RunAntiVirusScan", number=1):
@@ -117,10 +120,9 @@ def test_only_a_scan_that_carries_out_the_request_is_taken_for_the_one_its_post_
     ("macOS", "14.5", None, None),
 ])
 def test_scans_run_on_windows_10_1709_and_later(platform, version, build, code):
-    details = scan().unsupported({"osPlatform": platform, "version": version, "osBuild": build})
-    assert (details or {}).get("code") == code
-    if code:
-        assert "Windows 10 version 1709 or later" in details["message"] and "Intune" in details["message"]
+    assert scan().support is SUPPORT
+    assert unsupported_code({"osPlatform": platform, "version": version, "osBuild": build}, SUPPORT) == code
+    assert "Windows 10 version 1709 or later" in SUPPORT.rule and "Intune" in SUPPORT.advice
 
 
 def test_each_result_carries_its_scan_type_and_for_existing_the_scan_that_covered_it():
@@ -134,3 +136,19 @@ def test_each_result_carries_its_scan_type_and_for_existing_the_scan_that_covere
         "action_id": full["id"], "scan_type": "Full", "status": "Succeeded", "requested": full["creationDateTimeUtc"]}
     assert (created["scan_type"], created["covered_by"]) == ("Quick", None)
     assert adopted_unseen["covered_by"] is None
+
+
+def test_a_duplicate_answer_with_a_scan_that_does_not_carry_out_the_request_is_no_success():
+    # The engine takes a 2xx carrying an earlier scan for the duplicate it is; a Quick scan answered to a Full request
+    # (a lagging list hid it from the pre-check) means no Full scan started.
+    quick = action("Quick", "Pending")
+    answered = {"outcome": "existing", "action": quick, "error": None}
+    unknown_scope = {"outcome": "existing", "action": action(None, "Pending", number=2), "error": None}
+    full = scan({"scan_type": "Full"})
+    full.finish(answered)
+    full.finish(unknown_scope)
+    assert answered["outcome"] == "failed" and answered["covered_by"] is None
+    assert answered["error"]["code"] == SCAN_IN_PROGRESS and "answered the Full scan request with scan %s" % quick["id"] in answered["error"]["message"]
+    # A scan whose type the API does not say is taken as the answer it was given for.
+    assert unknown_scope["outcome"] == "existing" and unknown_scope["covered_by"]["scan_type"] is None
+    assert full.describe(quick) == "(a Quick scan, which does not carry out a Full one)"
