@@ -22,8 +22,9 @@ description:
     module waits for the quick scan to end and then sends the full scan; otherwise that machine fails with the code
     C(ScanInProgress), naming the quick scan's action, and the other machines are scanned as usual.
   - Answers the API gives to a duplicate (HTTP 400 "Action is already in progress", or the pending scan returned
-    instead of a new one) are reported V(existing); a write whose answer was lost is looked up again before it is
-    sent a second time.
+    instead of a new one) are reported V(existing); but a V(Quick) scan returned for a V(Full) request (one the action
+    list did not show yet) carries nothing out, and the machine fails with C(ScanInProgress). A write whose answer
+    was lost is looked up again before it is sent a second time.
   - Machines that cannot run the action are decided from their Machine entity before anything is sent (Windows 10
     version 1709 or later and Windows 11 can) and reported V(unsupported), in check mode too; the API's own
     refusal (C(OsPlatformNotSupported), C(ClientVersionNotSupported)) for a platform the entity does not settle is

@@ -15,7 +15,8 @@ requested within ``succeeded_within``. What each machine gets:
   documented (docs/api-fidelity.md, ``duplicate_ignores_scope``); under the second answer the Full scan would be
   reported and never run. So it is never sent across a Quick scan: with ``wait`` the engine waits for the Quick scan to
   end and decides again (the Full scan is then sent), without it the machine fails with ``ScanInProgress``, naming the
-  Quick scan and what to do.
+  Quick scan and what to do. When the list lagged and the API answered a Full request with the Quick scan in flight
+  (its 2xx duplicate answer), ``finish`` reports that machine failed with ``ScanInProgress`` too: no Full scan started.
 
 Scans never cut a machine off, so there is no protection list; ``max_machines`` defaults to 1,000.
 """
