@@ -149,16 +149,20 @@ class AntivirusScan:
 
     def _in_progress_error(self, scan: Entity) -> dict[str, Any]:
         return error_entry(SCAN_IN_PROGRESS, (
-            "scan %s (ScanType %s, %s, requested %s) is still in flight on this machine, and Defender may take a %s scan "
-            "asked meanwhile for its duplicate, so none was sent: set wait: true to wait for it and then start the %s "
-            "scan, or run the task again once it has ended (mde.response.machine_action_info with action_ids: ['%s'] "
-            "shows its status)" % (entity_id(scan), scan_type_of(scan) or "unknown", action_status(scan),
-                                    value_of(scan, "creationDateTimeUtc"), self.scan_type, self.scan_type, entity_id(scan))))
+            "scan %s is still %s on this machine, and Defender may take a %s scan asked meanwhile for its duplicate, so "
+            "none was sent: set wait: true to wait for it and then start the %s scan, or run the task again once it has "
+            "ended %s" % (_named(scan), action_status(scan), self.scan_type, self.scan_type, _status_hint(scan))))
 
     def _answered_with(self, scan: Entity) -> dict[str, Any]:
         return error_entry(SCAN_IN_PROGRESS, (
-            "Defender answered the %s scan request with scan %s (ScanType %s, requested %s), which was in flight and does "
-            "not carry it out, so no %s scan was started: run the task again once that scan has ended "
-            "(mde.response.machine_action_info with action_ids: ['%s'] shows its status)"
-            % (self.scan_type, entity_id(scan), scan_type_of(scan), value_of(scan, "creationDateTimeUtc"), self.scan_type,
-               entity_id(scan))))
+            "Defender answered the %s scan request with scan %s, which was in flight and does not carry it out, so no %s "
+            "scan was started: run the task again once that scan has ended %s"
+            % (self.scan_type, _named(scan), self.scan_type, _status_hint(scan))))
+
+
+def _named(scan: Entity) -> str:
+    return "%s (ScanType %s, requested %s)" % (entity_id(scan), scan_type_of(scan) or "unknown", value_of(scan, "creationDateTimeUtc"))
+
+
+def _status_hint(scan: Entity) -> str:
+    return "(mde.response.machine_action_info with action_ids: ['%s'] shows its status)" % entity_id(scan)

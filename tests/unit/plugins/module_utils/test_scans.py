@@ -97,7 +97,7 @@ def test_a_full_scan_is_not_sent_across_a_quick_one_in_flight_and_the_error_says
     assert (decision.step, decision.action) == (BLOCKED, quick)
     assert decision.error["code"] == SCAN_IN_PROGRESS and decision.error["http_status"] is None
     message = decision.error["message"]
-    assert quick["id"] in message and "ScanType Quick, InProgress" in message
+    assert "%s (ScanType Quick, requested %s) is still InProgress" % (quick["id"], quick["creationDateTimeUtc"]) in message
     assert "set wait: true" in message and "action_ids: ['%s']" % quick["id"] in message
     # A Full scan that succeeded within the window is enough, even with a Quick one running.
     assert scan({"scan_type": "Full"}).decide(MACHINE, [quick, action("Full", "Succeeded", hours_ago=2, number=2)]).step == SETTLE
