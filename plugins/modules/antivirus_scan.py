@@ -206,44 +206,45 @@ actions:
           returned: when the API refused (or would refuse) for a missing permission
           sample: Machine.Scan
     queued:
-      description: Why the scan waits, for an outcome V(queued).
+      description: For an outcome V(queued), the offline machine the scan waits for.
       returned: when the outcome is V(queued)
       type: dict
       contains:
         health_status:
-          description: The machine's C(healthStatus) at the end of the wait.
+          description: Its C(healthStatus) when the wait ended (C(Inactive), C(ImpairedCommunication), ...).
           type: str
           sample: Inactive
         last_seen:
-          description: The machine's C(lastSeen), when Defender last received a full report from it.
+          description: Its C(lastSeen).
           type: str
           sample: "2026-11-20T08:12:44.1234567Z"
         message:
-          description: What this means and what to do, in words.
+          description: That Defender starts the scan when the machine next connects, and how to follow it.
           type: str
     unsupported:
-      description: Why the machine cannot run the action, for an outcome V(unsupported).
+      description: For an outcome V(unsupported), why no scan was requested.
       returned: when the outcome is V(unsupported)
       type: dict
       contains:
         code:
-          description: C(OsPlatformNotSupported) or C(ClientVersionNotSupported), as the API names the refusal.
+          description: V(ClientVersionNotSupported) for a Windows 10 older than 1709, V(OsPlatformNotSupported) for another
+            platform, as Defender names its refusals.
           type: str
           sample: ClientVersionNotSupported
         os_platform:
-          description: The machine's C(osPlatform).
+          description: The C(osPlatform) the machine reports.
           type: str
           sample: Windows10
         version:
-          description: The machine's C(version).
+          description: The Windows C(version) it reports.
           type: str
           sample: "1703"
         os_build:
-          description: The machine's C(osBuild).
+          description: The C(osBuild) it reports.
           type: int
           sample: 15063
         message:
-          description: Which machines can run the action, what this one reports, and what to do there instead.
+          description: Where scans run, what this machine reports, and how to scan it instead.
           type: str
     action:
       description: The MachineAction entity exactly as the API returned it, or null.
