@@ -70,6 +70,10 @@ attributes:
       - Reads the machines and their scans but never writes; RV(actions[].outcome) is V(would_create) for exactly the
         machines a real run would scan, and V(existing), V(unsupported) or V(failed) (C(ScanInProgress)) as a real run
         without O(wait) reports them.
+      - Two cases only the real run settles. A check run never waits, so a V(Full) scan held back by a V(Quick) one
+        in flight is predicted V(failed) (C(ScanInProgress)) even with O(wait=true), where a real run waits and then
+        scans. A platform that only Defender's answer rules out (macOS, Linux, Windows Server) is predicted
+        V(would_create), where a real run reports V(unsupported).
       - When the access token's C(roles) claim lacks C(Machine.Scan), the machines a real run would write to are
         predicted V(failed) (code C(Forbidden), RV(actions[].error.missing_permission) set). A token without a
         C(roles) claim predicts nothing.

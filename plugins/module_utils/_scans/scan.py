@@ -148,10 +148,13 @@ class AntivirusScan:
                 and created_at_or_after(action, self.succeeded_since) and scan_type_of(action) in SPEC.scopes_serving(self.scan_type))
 
     def _in_progress_error(self, scan: Entity) -> dict[str, Any]:
+        # With wait, this error is what check mode (which never waits) predicts, or what a wait that timed out leaves.
+        advice = ("a run with wait: true waits for it (up to wait_timeout) and then starts the %s scan; run the task again"
+                  " once it has ended, or with a longer wait_timeout" if self.wait else
+                  "set wait: true to wait for it and then start the %s scan, or run the task again once it has ended") % self.scan_type
         return error_entry(SCAN_IN_PROGRESS, (
             "scan %s is still %s on this machine, and Defender may take a %s scan asked meanwhile for its duplicate, so "
-            "none was sent: set wait: true to wait for it and then start the %s scan, or run the task again once it has "
-            "ended %s" % (_named(scan), action_status(scan), self.scan_type, self.scan_type, _status_hint(scan))))
+            "none was sent: %s %s" % (_named(scan), action_status(scan), self.scan_type, advice, _status_hint(scan))))
 
     def _answered_with(self, scan: Entity) -> dict[str, Any]:
         return error_entry(SCAN_IN_PROGRESS, (

@@ -152,3 +152,13 @@ def test_a_duplicate_answer_with_a_scan_that_does_not_carry_out_the_request_is_n
     # A scan whose type the API does not say is taken as the answer it was given for.
     assert unknown_scope["outcome"] == "existing" and unknown_scope["covered_by"]["scan_type"] is None
     assert full.describe(quick) == "(a Quick scan, which does not carry out a Full one)"
+
+
+def test_with_wait_the_blocked_message_says_what_a_real_run_does():
+    # Check mode never waits, and a wait that timed out ends here too: neither may tell the user to set wait.
+    request = ActionRequest.from_options({"comment": "INC-4711", "machine_ids": [MACHINE["id"]], "wait": True}, DEFAULT_MAX_MACHINES,
+                                         protects=False)
+    waiting = AntivirusScan.from_options({"scan_type": "Full"}, request, NOW)
+    message = waiting.decide(MACHINE, [action("Quick", "Pending")]).error["message"]
+    assert "a run with wait: true waits for it (up to wait_timeout) and then starts the Full scan" in message
+    assert "set wait: true" not in message
