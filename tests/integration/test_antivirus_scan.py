@@ -222,3 +222,19 @@ def test_a_full_scan_sent_past_a_quick_one_the_lagging_list_hid(simulator, modul
         # A 400 names no action and the list cannot show it yet: the run says so rather than guess which scan it is.
         assert entry["outcome"] == "existing" and entry["covered_by"] is None
         assert any("does not show yet" in warning for warning in run.warnings), run.warnings
+
+
+def test_bad_input_and_too_many_machines_are_refused_before_any_request(simulator, modules):
+    register_scanner(simulator)
+    machine_id = simulator.add_machine("ws-1.contoso.local")["id"]
+    too_many = ["%040x" % number for number in range(1001)]
+
+    refusals = [scan_in_process(modules, machine_ids=too_many)[0],
+                scan_in_process(modules, machine_ids=[machine_id], succeeded_within="a day")[0],
+                scan_in_process(modules, machine_ids=[machine_id], scan_type="quick")[0]]
+
+    assert all(run.failed for run in refusals)
+    assert "more than max_machines (1000): nothing was sent" in refusals[0].result["msg"] and "set max_machines: 1001" in refusals[0].result["msg"]
+    assert "succeeded_within must be a duration such as 30m, 24h, 7d" in refusals[1].result["msg"]
+    assert "scan_type" in refusals[2].result["msg"] and "Quick, Full" in refusals[2].result["msg"]
+    assert simulator.request_log == []
