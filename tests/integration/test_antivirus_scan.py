@@ -48,6 +48,11 @@ def test_antivirus_scan_through_ansible_playbook(simulator, ansible):
     # On the wire: one Quick scan for each machine nothing covered, and nothing else.
     assert sorted(scan_writes(simulator)) == sorted((machine["id"], "Quick", 201) for machine in fresh)
     assert {entry["body"]["Comment"] for entry in simulator.log_for(route="machines.runAntiVirusScan")} == {"INC-4711: scan"}
+    # Each task read the machines once and their scans once, and sent nothing else.
+    api_calls = [entry["route"] for entry in simulator.request_log if entry["route"] not in ("token", "openid-configuration")]
+    assert sorted(api_calls) == ["machineactions.list"] * 3 + ["machines.list"] * 3 + ["machines.runAntiVirusScan"] * 3
+    [existing_read] = simulator.log_for(route="machineactions.list")[:1]
+    assert "type eq 'RunAntiVirusScan'" in existing_read["query"] and "creationDateTimeUtc ge" in existing_read["query"]
     assert old_windows["id"] not in scans_of(simulator)
 
 
