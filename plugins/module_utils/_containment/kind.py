@@ -1,0 +1,171 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""ContainmentKind: isolating or releasing, restricting or unrestricting a machine, as a desired state.
+
+What each machine needs is decided from its actions of both opposite types (containment.py reads the state):
+
+- An action in flight of the opposite type (an Isolate while a release is asked) would be crossed by sending now, and
+  crossed actions can complete out of order (#5903); so would one of the same type with another isolation type, which
+  the API may take as the request's duplicate. Either blocks the machine: with ``wait`` the engine waits for it and
+  decides again, without it the machine fails with CrossingActionInFlight, naming the action. Nothing is ever sent
+  across it.
+- An action in flight of the asked type (and isolation type) is already on its way: ``existing``.
+- Otherwise the state decides: already as asked is ``existing`` (the action that made it so is the result's action);
+  else the asked action is sent. An isolated machine asked for another isolation type stays as it is (``existing``,
+  with a warning) unless ``change_isolation_type`` asks for a new Isolate of the asked type.
+
+Every result carries ``state_before`` and ``state_after`` (and for isolation ``isolation_type_before`` /
+``isolation_type_after``): ``state_after`` is the state once the run's actions complete as asked. ``created``,
+``existing``, ``would_create`` and ``queued`` reach the asked state (an existing action in flight: the state it
+brings); every other outcome, including with ``wait`` an action that ended Failed, Cancelled or TimeOut, leaves the
+machine in ``state_before``. A machine the run did not read the history of (protected, unsupported, not found) has
+null for both.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from ansible_collections.mde.response.plugins.module_utils._actions.action_results import Outcome
+from ansible_collections.mde.response.plugins.module_utils._actions.kind import Decision
+from ansible_collections.mde.response.plugins.module_utils._client.api import Entity
+from ansible_collections.mde.response.plugins.module_utils._containment.containment import (
+    Containment,
+    MachineState,
+    current_state,
+    scope_of,
+    unsupported,
+)
+from ansible_collections.mde.response.plugins.module_utils._model.entities import (
+    IN_FLIGHT_STATUSES,
+    SUCCEEDED,
+    action_status,
+    entity_id,
+    is_in_flight,
+    value_of,
+)
+from ansible_collections.mde.response.plugins.module_utils._model.machine_actions import BUSY, CROSSES, SERVES, relation
+from ansible_collections.mde.response.plugins.module_utils._model.odata import equals
+from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, error_entry
+
+PROTECTED = "protected"
+OUTCOMES = (Outcome.CREATED, Outcome.EXISTING, Outcome.WOULD_CREATE, Outcome.QUEUED, Outcome.FAILED, PROTECTED, Outcome.UNSUPPORTED)
+# The outcomes after which the machine is (or, once its action has run, will be) in the asked state.
+REACHED = (Outcome.CREATED, Outcome.EXISTING, Outcome.WOULD_CREATE, Outcome.QUEUED)
+CROSSING_CODE = "CrossingActionInFlight"
+
+
+class ContainmentKind:
+    """One containment request (``state`` of ``containment``) for the machine-action engine."""
+
+    def __init__(self, containment: Containment, state: str, comment: str, wait: bool, wait_timeout: int,
+                 isolation_type: Optional[str] = None, change_isolation_type: bool = False) -> None:
+        self.containment = containment
+        self.state = state
+        self.spec = containment.spec_for(state)
+        # Only a containing action has a scope: a release undoes whichever the machine has.
+        self.scope = isolation_type if self.spec.scope_parameter else None
+        self.change_isolation_type = change_isolation_type
+        self.read_types = containment.types
+        self.outcomes = OUTCOMES
+        self.comment = comment
+        self.wait = wait
+        self.wait_timeout = wait_timeout
+
+    @property
+    def _isolation(self) -> bool:
+        return self.containment.contain.scope_parameter is not None
+
+    def status_clauses(self, now: datetime) -> list[str]:
+        # Every Succeeded action however old: the one that completed last says what the machine is.
+        return [equals("status", status) for status in IN_FLIGHT_STATUSES + (SUCCEEDED,)]
+
+    def matches(self, action: Entity) -> bool:
+        return value_of(action, "type") in self.read_types
+
+    def unsupported(self, machine: Optional[Entity]) -> Optional[dict[str, Any]]:
+        if self.spec is self.containment.release:
+            # A machine that was contained can be released; one that never was needs nothing, which its history says.
+            return None
+        return unsupported(self.containment, machine, self.scope)
+
+    def decide(self, machine: Optional[Entity], history: list[Entity]) -> Decision:
+        before = current_state(self.containment, history)
+        details = self._details(before)
+        in_flight = [action for action in history if is_in_flight(action)]
+        relations = [(relation(self.spec, action, self.scope), action) for action in in_flight]
+        blocking = [(bearing, action) for bearing, action in relations if bearing in (CROSSES, BUSY)]
+        if blocking:
+            bearing, action = blocking[0]
+            return Decision.blocked(action, self._crossing_error(bearing, action, machine), **details)
+        serving = [action for bearing, action in relations if bearing == SERVES]
+        if serving:
+            return Decision.settle(Outcome.EXISTING, serving[0], **details)
+        if before.state != self.state:
+            return Decision.write(**details)
+        if not self._isolation or self.state != self.containment.contained or before.scope == self.scope:
+            return Decision.settle(Outcome.EXISTING, before.action, **details)
+        if self.change_isolation_type:
+            return Decision.write(**details)
+        return Decision.settle(Outcome.EXISTING, before.action, warning=self._kept_type_warning(machine, before), **details)
+
+    def body(self) -> dict[str, str]:
+        return self.spec.body(self.comment, self.scope)
+
+    def made_by_request(self, action: Entity) -> bool:
+        return value_of(action, "type") == self.spec.type and (
+            self.spec.scope_parameter is None or scope_of(action, self.spec) in self.spec.scopes_serving(self.scope))
+
+    def refused(self, refusal: ApiError) -> Optional[str]:
+        return None
+
+    def finish(self, entry: dict[str, Any]) -> None:
+        for name, value in self._details(None).items():
+            entry.setdefault(name, value)
+        if entry.get("outcome") not in REACHED:
+            entry["state_after"] = entry["state_before"]
+            if self._isolation:
+                entry["isolation_type_after"] = entry["isolation_type_before"]
+            return
+        entry["state_after"] = self.state
+        if self._isolation:
+            # The action the machine ends up isolated by: this run's, one in flight, or (a kept isolation type) the
+            # Succeeded one its state was read from; none yet in check mode.
+            action = entry.get("action")
+            contained = self.state == self.containment.contained
+            entry["isolation_type_after"] = (scope_of(action, self.spec) if action else self.scope) if contained else None
+
+    # -- helpers ----------------------------------------------------------------------------------------------------
+
+    def _details(self, before: Optional[MachineState]) -> dict[str, Any]:
+        details: dict[str, Any] = {"state_before": before.state if before else None}
+        if self._isolation:
+            details["isolation_type_before"] = before.scope if before else None
+        return details
+
+    def _crossing_error(self, bearing: str, action: Entity, machine: Optional[Entity]) -> dict[str, Any]:
+        name = value_of(machine, "computerDnsName") or value_of(action, "machineId")
+        action_type = value_of(action, "type") or ""
+        if bearing == CROSSES:
+            risk = ("would cross it, and crossed actions can complete out of order and leave the machine %s"
+                    % self.containment.state_after(action_type))
+        else:
+            risk = "could be taken as its duplicate and leave the machine isolated as %s" % scope_of(action, self.containment.contain)
+        described = "%s (%s)" % (action_type, scope_of(action, self.containment.contain)) if action_type == self.containment.contain.type and self._isolation else action_type
+        return error_entry(CROSSING_CODE, (
+            "action %s, a %s, is %s on machine %s: sending %s now %s. Nothing was sent to this machine; rerun with "
+            "wait: true to wait for that action and then decide, or rerun once it has finished "
+            "(mde.response.machine_action_info with action_ids: %s shows its status)"
+            % (entity_id(action), described, action_status(action), name, self._asked(), risk, entity_id(action))))
+
+    def _asked(self) -> str:
+        return "%s (%s)" % (self.spec.type, self.scope) if self.scope else self.spec.type
+
+    def _kept_type_warning(self, machine: Optional[Entity], before: MachineState) -> str:
+        name = value_of(machine, "computerDnsName") or value_of(machine, "id")
+        return ("machine %s stays isolated as %s (action %s): isolation_type %s was asked, and changing the isolation type "
+                "of an isolated machine is explicit; set change_isolation_type: true to isolate it again as %s"
+                % (name, before.scope, entity_id(before.action), self.scope, self.scope))
+
