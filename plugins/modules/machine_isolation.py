@@ -328,7 +328,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_containment(module, ISOLATION)
+    with module.failing_on_errors():
+        outcome = run_containment(ISOLATION, module.params, module.defender_client, module.clock, module.check_mode)
+    module.finish(outcome.output, outcome.warnings, outcome.failure)
 
 
 if __name__ == "__main__":

@@ -48,8 +48,6 @@ from ansible_collections.mde.response.plugins.module_utils._model.machine_suppor
     WINDOWS10_1709,
     SupportRule,
     action_support,
-    unsupported_code,
-    unsupported_details,
 )
 
 FULL = "Full"
@@ -70,8 +68,7 @@ class Containment:
     release: ActionSpec
     contained: str                # the state a Succeeded ``contain`` action leaves: "isolated"
     released: str                 # the state otherwise: "released"
-    # Where the containing action runs, per scope (None for an action without one; UnManagedDevice depends on the
-    # onboarding status alone); a release runs wherever the machine could be contained, so it has no rule.
+    # Where the containing action runs, per scope (None for an action without one).
     support: Mapping[Optional[str], SupportRule]
 
     @property
@@ -102,6 +99,9 @@ ISOLATION = Containment(
                              "isolate the machine by other means, or with isolation_type UnManagedDevice if it is not onboarded"),
         SELECTIVE: SupportRule(WINDOWS_ONLY, WINDOWS10_1709, "Selective isolation runs on Windows 10 version 1709 or later and Windows 11",
                                "isolate it with isolation_type Full instead"),
+        # The onboarding status decides alone (onboarding_refusal).
+        UNMANAGED: SupportRule(frozenset(), (0, 0), "Isolation type UnManagedDevice contains devices Defender has seen that are "
+                               "not onboarded", "isolate onboarded machines with isolation_type Full or Selective"),
     },
 )
 RESTRICTION = Containment(
@@ -109,6 +109,11 @@ RESTRICTION = Containment(
     {None: SupportRule(WINDOWS_ONLY, WINDOWS10_1709, "App restriction runs on Windows 10 version 1709 or later and Windows 11",
                        "isolate the machine instead (mde.response.machine_isolation)")},
 )
+
+
+# A release undoes what a containing action did, so it runs wherever one could; the API decides the rest.
+RELEASE_SUPPORT = SupportRule(frozenset(), (0, 0), "A release runs wherever the machine could be contained",
+                              "nothing needs releasing where nothing was contained")
 
 
 @dataclass(frozen=True)
@@ -146,29 +151,22 @@ def current_state(containment: Containment, history: list[Mapping[str, Any]]) ->
     return MachineState(state, scope, decisive)
 
 
-def unsupported(containment: Containment, machine: Optional[Mapping[str, Any]], scope: Optional[str]) -> Optional[dict[str, Any]]:
-    """A result's ``unsupported`` when the containing action (of ``scope``) cannot reach ``machine``, else None.
+def onboarding_refusal(containment: Containment, machine: Optional[Mapping[str, Any]], scope: Optional[str]) -> Optional[dict[str, Any]]:
+    """A result's ``unsupported`` when the machine's onboarding status does not fit the containing action, else None.
 
     A device Defender has seen but that is not onboarded has no sensor to carry an action out; only the contain
     device action (IsolationType UnManagedDevice) reaches it, whatever its platform. Conversely that action is for
-    such devices only (isolate-machine.md): an onboarded machine is isolated with Full or Selective. Otherwise the
-    platform and version decide (the rule of the scope). A machine the run could not read is left to the API.
+    such devices only (isolate-machine.md): an onboarded machine is isolated with Full or Selective, so it is refused
+    here whatever the API would do. A machine the run could not read is left to the API.
     """
-    if machine is None:
+    if machine is None or is_onboarded(machine) == (scope != UNMANAGED):
         return None
-    onboarded = is_onboarded(machine)
     if scope == UNMANAGED:
-        if not onboarded:
-            return None
         code, reason = ONBOARDED_CODE, ("isolation type UnManagedDevice contains devices that are not onboarded, and this "
                                         "machine is onboarded, so nothing was sent; isolate it with isolation_type Full or Selective")
-    elif not onboarded:
+    else:
         status = value_of(machine, "onboardingStatus") or value_of(machine, "onboardingstatus")
         code, reason = NOT_ONBOARDED_CODE, ("the machine is not onboarded (onboardingStatus %s), so it has no sensor to carry "
                                             "out %s and nothing was sent; %s" % (status, containment.contain.type, _UNMANAGED_ADVICE))
-    else:
-        rule = containment.support[scope]
-        code = unsupported_code(machine, rule)
-        return unsupported_details(code, machine, rule=rule) if code else None
     return {"code": code, "os_platform": value_of(machine, "osPlatform"), "version": value_of(machine, "version"),
             "os_build": value_of(machine, "osBuild"), "message": reason}

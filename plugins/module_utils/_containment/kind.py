@@ -29,14 +29,16 @@ from datetime import datetime
 from typing import Any, Optional
 
 from ansible_collections.mde.response.plugins.module_utils._actions.action_results import Outcome
+from ansible_collections.mde.response.plugins.module_utils._actions.engine import crossing_error
 from ansible_collections.mde.response.plugins.module_utils._actions.kind import Decision
 from ansible_collections.mde.response.plugins.module_utils._client.api import Entity
 from ansible_collections.mde.response.plugins.module_utils._containment.containment import (
+    RELEASE_SUPPORT,
     Containment,
     MachineState,
     current_state,
+    onboarding_refusal,
     scope_of,
-    unsupported,
 )
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     IN_FLIGHT_STATUSES,
@@ -48,13 +50,11 @@ from ansible_collections.mde.response.plugins.module_utils._model.entities impor
 )
 from ansible_collections.mde.response.plugins.module_utils._model.machine_actions import BUSY, CROSSES, SERVES, relation
 from ansible_collections.mde.response.plugins.module_utils._model.odata import equals
-from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, error_entry
+from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
 
-PROTECTED = "protected"
-OUTCOMES = (Outcome.CREATED, Outcome.EXISTING, Outcome.WOULD_CREATE, Outcome.QUEUED, Outcome.FAILED, PROTECTED, Outcome.UNSUPPORTED)
+OUTCOMES = Outcome.COMMON + (Outcome.PROTECTED,)
 # The outcomes after which the machine is (or, once its action has run, will be) in the asked state.
 REACHED = (Outcome.CREATED, Outcome.EXISTING, Outcome.WOULD_CREATE, Outcome.QUEUED)
-CROSSING_CODE = "CrossingActionInFlight"
 
 
 class ContainmentKind:
@@ -67,6 +67,9 @@ class ContainmentKind:
         self.spec = containment.spec_for(state)
         # Only a containing action has a scope: a release undoes whichever the machine has.
         self.scope = isolation_type if self.spec.scope_parameter else None
+        self._releasing = self.spec is containment.release
+        self.support = RELEASE_SUPPORT if self._releasing else containment.support[self.scope]
+        self.same_request = "%s the machine" % ("release" if self._releasing else "contain")
         self.change_isolation_type = change_isolation_type
         self.read_types = containment.types
         self.outcomes = OUTCOMES
@@ -85,21 +88,17 @@ class ContainmentKind:
     def matches(self, action: Entity) -> bool:
         return value_of(action, "type") in self.read_types
 
-    def unsupported(self, machine: Optional[Entity]) -> Optional[dict[str, Any]]:
-        if self.spec is self.containment.release:
-            # A machine that was contained can be released; one that never was needs nothing, which its history says.
-            return None
-        return unsupported(self.containment, machine, self.scope)
-
     def decide(self, machine: Optional[Entity], history: list[Entity]) -> Decision:
         before = current_state(self.containment, history)
         details = self._details(before)
+        refusal = None if self._releasing else onboarding_refusal(self.containment, machine, self.scope)
+        if refusal is not None:
+            return Decision.settle(Outcome.UNSUPPORTED, unsupported=refusal, **details)
         in_flight = [action for action in history if is_in_flight(action)]
         relations = [(relation(self.spec, action, self.scope), action) for action in in_flight]
-        blocking = [(bearing, action) for bearing, action in relations if bearing in (CROSSES, BUSY)]
+        blocking = [action for bearing, action in relations if bearing in (CROSSES, BUSY)]
         if blocking:
-            bearing, action = blocking[0]
-            return Decision.blocked(action, self._crossing_error(bearing, action, machine), **details)
+            return Decision.blocked(blocking[0], crossing_error(blocking[0], self._asked()), **details)
         serving = [action for bearing, action in relations if bearing == SERVES]
         if serving:
             return Decision.settle(Outcome.EXISTING, serving[0], **details)
@@ -118,12 +117,21 @@ class ContainmentKind:
         return value_of(action, "type") == self.spec.type and (
             self.spec.scope_parameter is None or scope_of(action, self.spec) in self.spec.scopes_serving(self.scope))
 
+    def describe(self, action: Entity) -> str:
+        return "(%s)" % self._described(action)
+
     def refused(self, refusal: ApiError) -> Optional[str]:
         return None
 
     def finish(self, entry: dict[str, Any]) -> None:
         for name, value in self._details(None).items():
             entry.setdefault(name, value)
+        action = entry.get("action")
+        if entry.get("outcome") in (Outcome.CREATED, Outcome.EXISTING) and value_of(action, "type") == self.spec.opposite:
+            # The API answered with the opposite action (a crossed request returning the pending one, when the
+            # lagging list hid it from the pre-check): the request was not carried out, and that action decides.
+            entry["outcome"] = Outcome.FAILED
+            entry["error"] = crossing_error(action, self._asked())
         if entry.get("outcome") not in REACHED:
             entry["state_after"] = entry["state_before"]
             if self._isolation:
@@ -133,7 +141,6 @@ class ContainmentKind:
         if self._isolation:
             # The action the machine ends up isolated by: this run's, one in flight, or (a kept isolation type) the
             # Succeeded one its state was read from; none yet in check mode.
-            action = entry.get("action")
             contained = self.state == self.containment.contained
             entry["isolation_type_after"] = (scope_of(action, self.spec) if action else self.scope) if contained else None
 
@@ -145,20 +152,11 @@ class ContainmentKind:
             details["isolation_type_before"] = before.scope if before else None
         return details
 
-    def _crossing_error(self, bearing: str, action: Entity, machine: Optional[Entity]) -> dict[str, Any]:
-        name = value_of(machine, "computerDnsName") or value_of(action, "machineId")
-        action_type = value_of(action, "type") or ""
-        if bearing == CROSSES:
-            risk = ("would cross it, and crossed actions can complete out of order and leave the machine %s"
-                    % self.containment.state_after(action_type))
-        else:
-            risk = "could be taken as its duplicate and leave the machine isolated as %s" % scope_of(action, self.containment.contain)
-        described = "%s (%s)" % (action_type, scope_of(action, self.containment.contain)) if action_type == self.containment.contain.type and self._isolation else action_type
-        return error_entry(CROSSING_CODE, (
-            "action %s, a %s, is %s on machine %s: sending %s now %s. Nothing was sent to this machine; rerun with "
-            "wait: true to wait for that action and then decide, or rerun once it has finished "
-            "(mde.response.machine_action_info with action_ids: %s shows its status)"
-            % (entity_id(action), described, action_status(action), name, self._asked(), risk, entity_id(action))))
+    def _described(self, action: Entity) -> str:
+        action_type = value_of(action, "type") or "an action"
+        if action_type == self.containment.contain.type and self._isolation:
+            return "%s %s" % (action_type, scope_of(action, self.containment.contain))
+        return action_type
 
     def _asked(self) -> str:
         return "%s (%s)" % (self.spec.type, self.scope) if self.scope else self.spec.type

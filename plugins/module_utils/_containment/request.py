@@ -8,6 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
+from ansible_collections.mde.response.plugins.module_utils._actions.kind import Connect
+from ansible_collections.mde.response.plugins.module_utils._actions.module_result import ModuleResult
+from ansible_collections.mde.response.plugins.module_utils._actions.module_run import run_machine_action
+from ansible_collections.mde.response.plugins.module_utils._actions.request import ActionRequest
+from ansible_collections.mde.response.plugins.module_utils._client.clock import Clock
 from ansible_collections.mde.response.plugins.module_utils._containment.containment import FULL, ISOLATION_TYPES, Containment
 from ansible_collections.mde.response.plugins.module_utils._containment.kind import ContainmentKind
 from ansible_collections.mde.response.plugins.module_utils._model import validation
@@ -49,3 +54,11 @@ class DesiredState:
 
     def kind(self, comment: str, wait: bool, wait_timeout: int) -> ContainmentKind:
         return ContainmentKind(self.containment, self.state, comment, wait, wait_timeout, self.isolation_type, self.change_isolation_type)
+
+
+def run_containment(containment: Containment, options: Mapping[str, Any], connect: Connect, clock: Clock,
+                    check_mode: bool) -> ModuleResult:
+    """What machine_isolation and app_restriction do with their options: every input checked, then the engine's run."""
+    desired = DesiredState.from_options(containment, options)
+    request = ActionRequest.from_options(options, DEFAULT_MAX_MACHINES, protects=desired.protects)
+    return run_machine_action(request, desired.kind(request.comment, request.wait, request.wait_timeout), connect, clock, check_mode)

@@ -9,7 +9,9 @@ import pytest
 
 from ansible_collections.mde.response.plugins.module_utils._actions.kind import BLOCKED, SETTLE, WRITE
 from ansible_collections.mde.response.plugins.module_utils._containment.containment import ISOLATION, RESTRICTION, current_state
-from ansible_collections.mde.response.plugins.module_utils._containment.kind import CROSSING_CODE, ContainmentKind
+from ansible_collections.mde.response.plugins.module_utils._model.machine_support import unsupported_code
+from ansible_collections.mde.response.plugins.module_utils._actions.engine import CROSSING_CODE
+from ansible_collections.mde.response.plugins.module_utils._containment.kind import ContainmentKind
 from ansible_collections.mde.response.plugins.module_utils._containment.request import DesiredState
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 
@@ -101,10 +103,9 @@ def test_an_opposite_action_or_another_isolation_type_in_flight_blocks_and_says_
     assert (decision.step, decision.action) == (BLOCKED, running)
     error = decision.error
     assert error["code"] == CROSSING_CODE and error["http_status"] is None
-    for words in (running["id"], in_flight[0], "InProgress", MACHINE["computerDnsName"], "wait: true", "once it has finished"):
+    for words in (running["id"], in_flight[0], "InProgress", "nothing was sent", "wait: true", "once it has finished"):
         assert words in error["message"]
-    if in_flight[1]:
-        assert "(%s)" % in_flight[1] in error["message"]
+    assert isolating(state, isolation_type).describe(running) == "(%s)" % " ".join(part for part in in_flight if part)
 
 
 def test_a_crossing_action_blocks_even_when_one_that_serves_is_in_flight_too():
@@ -187,29 +188,33 @@ def machine(**fields):
     (isolating(isolation_type="Selective"), machine(osPlatform="Windows10", version=None, osBuild=16299), None),
     (isolating(isolation_type="Selective"), machine(osPlatform="Windows10", version=None, osBuild=15063), "ClientVersionNotSupported"),
     (isolating(isolation_type="Selective"), machine(osPlatform="Linux"), "OsPlatformNotSupported"),
+    (isolating(isolation_type="UnManagedDevice"), machine(osPlatform="iOS"), None),
     (restricting(), machine(osPlatform="macOS"), "OsPlatformNotSupported"),
     (restricting(), machine(osPlatform="Windows10", version="1703"), "ClientVersionNotSupported"),
     (restricting(), machine(osPlatform="Windows11"), None),
+    (isolating("released"), machine(osPlatform="iOS"), None),
+    (restricting("unrestricted"), machine(osPlatform="Windows10", version="1507"), None),
+])
+def test_support_per_isolation_type(kind, entity, code):
+    assert unsupported_code(entity, kind.support) == code
+
+
+@pytest.mark.parametrize("kind, entity, code", [
     (isolating(), machine(onboardingStatus="CanBeOnboarded", osPlatform="Linux"), "DeviceNotOnboarded"),
     (restricting(), machine(onboardingStatus="Unsupported"), "DeviceNotOnboarded"),
     (isolating(isolation_type="UnManagedDevice"), machine(onboardingStatus="CanBeOnboarded", osPlatform="iOS"), None),
     (isolating(isolation_type="UnManagedDevice"), machine(), "DeviceOnboarded"),
+    (isolating("released"), machine(onboardingStatus="CanBeOnboarded"), None),
     (isolating(), None, None),
 ])
-def test_support_per_isolation_type_and_onboarding_status(kind, entity, code):
-    details = kind.unsupported(entity)
-    assert (details or {}).get("code") == code
+def test_the_onboarding_status_decides_between_unmanaged_device_and_the_other_isolation_types(kind, entity, code):
+    decision = kind.decide(entity, [])
+    assert (decision.outcome == "unsupported") == (code is not None)
     if code:
-        assert details["message"] and details["os_platform"] == entity["osPlatform"]
-    if code == "DeviceOnboarded":
-        assert "isolation_type Full or Selective" in details["message"]
-    if code == "DeviceNotOnboarded":
-        assert "isolation_type UnManagedDevice" in details["message"]
-
-
-def test_a_release_is_never_unsupported():
-    for kind in (isolating("released"), restricting("unrestricted")):
-        assert kind.unsupported(machine(osPlatform="iOS", onboardingStatus="CanBeOnboarded")) is None
+        details = decision.details["unsupported"]
+        assert details["code"] == code and details["os_platform"] == entity["osPlatform"]
+        assert decision.details["state_before"] == kind.containment.released
+        assert ("isolation_type Full or Selective" if code == "DeviceOnboarded" else "isolation_type UnManagedDevice") in details["message"]
 
 
 @pytest.mark.parametrize("containment, options, words", [
@@ -234,3 +239,14 @@ def test_protection_applies_to_cutting_off_only_and_full_is_the_default_type():
     assert not DesiredState.from_options(RESTRICTION, {"state": "unrestricted"}).protects
     assert isinstance(isolating(), ContainmentKind) and isolating().spec.permission == "Machine.Isolate"
     assert restricting().spec.permission == "Machine.RestrictExecution"
+
+
+def test_an_answer_carrying_the_opposite_action_is_a_crossing_not_the_asked_state():
+    kind = isolating("released")
+    pending_isolate = action("Isolate", status="Pending")
+    for outcome in ("existing", "created"):
+        result = entry(kind, kind.decide(MACHINE, [action("Isolate")]), outcome, pending_isolate)
+        assert (result["outcome"], result["error"]["code"]) == ("failed", CROSSING_CODE)
+        assert pending_isolate["id"] in result["error"]["message"]
+        assert (result["state_before"], result["state_after"]) == ("isolated", "isolated")
+    assert (kind.same_request, isolating().same_request) == ("release the machine", "contain the machine")
