@@ -3,7 +3,7 @@ process as it, seeding a machine's containment history, and the simulator's log 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from tests.simulator.config import AppRegistration
 
@@ -28,14 +28,12 @@ def contain(modules, module="machine_isolation", check=False, roles=CONTAIN_ROLE
     return modules.run(module, check=check, env=dict(CONTAINER, **(env or {})), **options)
 
 
-def ago(minutes):
-    return datetime.now(timezone.utc) - timedelta(minutes=minutes)
-
-
-def history(simulator, machine, *actions):
-    """Seed ``actions`` on ``machine``, each (type, status, minutes ago[, scope]); returns the seeded entities."""
-    return [simulator.add_machine_action(machine["id"], action_type=entry[0], status=entry[1], created=ago(entry[2]),
-                                         scope=entry[3] if len(entry) > 3 else None) for entry in actions]
+def history(simulator, machine, *actions, **options):
+    """Seed ``actions`` on ``machine``, each (type, status, minutes ago by the simulator's clock[, scope]), with
+    ``options`` of add_machine_action; returns the seeded entities."""
+    now = simulator.clock.now()
+    return [simulator.add_machine_action(machine["id"], action_type=entry[0], status=entry[1], created=now - timedelta(minutes=entry[2]),
+                                         scope=entry[3] if len(entry) > 3 else None, **options) for entry in actions]
 
 
 def sent(simulator, *action_types):
