@@ -129,8 +129,8 @@ actions:
     state_before:
       description:
         - V(restricted) or V(unrestricted), as the machine's Succeeded actions said before the run wrote anything.
-        - Null when the run did not read the machine's actions (V(protected), V(unsupported), a name that matched no
-          machine).
+        - Null when the run did not read the machine's actions (V(protected), V(unsupported) for its platform or
+          version, a name that matched no machine).
       type: str
       sample: unrestricted
     state_after:
