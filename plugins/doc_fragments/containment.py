@@ -14,8 +14,8 @@ options:
       - The most machines one task may act on. A task whose O(machine_ids) and O(machine_names) together name more
         fails before any request; one whose names resolve to more fails before any write. Either way nothing is
         sent, and the message says how to raise it.
-      - The default, V(25), is a handful of machines: cutting off the wrong thousand machines is an outage, so a
-        larger containment is raised deliberately, for the incident at hand.
+      - The default, V(25), is a handful of machines, because cutting off the wrong thousand machines is an outage; a
+        larger containment raises it deliberately, for the incident at hand.
     type: int
     default: 25
   protect:

@@ -10,7 +10,7 @@ module: app_restriction
 short_description: Restrict app execution on Microsoft Defender for Endpoint machines, or lift it, idempotently
 version_added: 0.1.0
 description:
-  - Makes every target machine restricted (O(state=restricted)): only files signed by Microsoft run there, or
+  - Makes every target machine restricted (O(state=restricted), where only files signed by Microsoft run), or
     unrestricted (O(state=unrestricted)). It sends a C(RestrictCodeExecution) or C(UnrestrictCodeExecution) machine
     action only to the machines that are not already so, and never across an action still in flight.
   - Defender has no field saying whether a machine is restricted, so each machine's state is read from its own

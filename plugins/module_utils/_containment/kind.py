@@ -19,8 +19,8 @@ Every result carries ``state_before`` and ``state_after`` (and for isolation ``i
 ``isolation_type_after``): ``state_after`` is the state once the run's actions complete as asked. ``created``,
 ``existing``, ``would_create`` and ``queued`` reach the asked state (an existing action in flight: the state it
 brings); every other outcome, including with ``wait`` an action that ended Failed, Cancelled or TimeOut, leaves the
-machine in ``state_before``. A machine the run did not read the history of (protected, unsupported, not found) has
-null for both.
+machine in ``state_before``. A machine the run did not read the history of (protected, unsupported for its platform
+or version, not found) has null for both.
 """
 
 from __future__ import annotations
