@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Optional
 
+from ansible_collections.mde.response.plugins.module_utils._client.api import Entity
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     EPOCH,
     SUCCEEDED,
@@ -122,15 +123,15 @@ class MachineState:
 
     state: str
     scope: Optional[str] = None          # the isolation type of an isolated machine
-    action: Optional[Mapping[str, Any]] = None
+    action: Optional[Entity] = None
 
 
-def completed_at(action: Mapping[str, Any]) -> datetime:
+def completed_at(action: Entity) -> datetime:
     """When a final action reached its status: its last update, else its creation (EPOCH when neither is readable)."""
     return parse_timestamp(action_last_update(action)) or action_created(action) or EPOCH
 
 
-def scope_of(action: Optional[Mapping[str, Any]], spec: ActionSpec) -> Optional[str]:
+def scope_of(action: Optional[Entity], spec: ActionSpec) -> Optional[str]:
     """The scope an action of ``spec`` carries out: its own, or what the API assumes when it has none."""
     if spec.scope_parameter is None:
         return None
@@ -138,7 +139,7 @@ def scope_of(action: Optional[Mapping[str, Any]], spec: ActionSpec) -> Optional[
     return scope if scope in spec.scopes else spec.scopes[0]
 
 
-def current_state(containment: Containment, history: list[Mapping[str, Any]]) -> MachineState:
+def current_state(containment: Containment, history: list[Entity]) -> MachineState:
     """The machine's state from its actions of both types (any order): the Succeeded one that completed last decides."""
     succeeded = [action for action in history
                  if action_status(action) == SUCCEEDED and value_of(action, "type") in containment.types]
@@ -151,7 +152,7 @@ def current_state(containment: Containment, history: list[Mapping[str, Any]]) ->
     return MachineState(state, scope, decisive)
 
 
-def onboarding_refusal(containment: Containment, machine: Optional[Mapping[str, Any]], scope: Optional[str]) -> Optional[dict[str, Any]]:
+def onboarding_refusal(containment: Containment, machine: Optional[Entity], scope: Optional[str]) -> Optional[dict[str, Any]]:
     """A result's ``unsupported`` when the machine's onboarding status does not fit the containing action, else None.
 
     A device Defender has seen but that is not onboarded has no sensor to carry an action out; only the contain

@@ -71,8 +71,8 @@ class ContainmentKind:
         self.support = RELEASE_SUPPORT if self._releasing else containment.support[self.scope]
         self.same_request = "%s the machine" % ("release" if self._releasing else "contain")
         self.change_isolation_type = change_isolation_type
-        self.read_types = containment.types
-        self.outcomes = OUTCOMES
+        self.read_types: tuple[str, ...] = containment.types
+        self.outcomes: tuple[str, ...] = OUTCOMES
         self.comment = comment
         self.wait = wait
         self.wait_timeout = wait_timeout
@@ -127,7 +127,7 @@ class ContainmentKind:
         for name, value in self._details(None).items():
             entry.setdefault(name, value)
         action = entry.get("action")
-        if entry.get("outcome") in (Outcome.CREATED, Outcome.EXISTING) and value_of(action, "type") == self.spec.opposite:
+        if entry.get("outcome") in (Outcome.CREATED, Outcome.EXISTING) and isinstance(action, dict) and action.get("type") == self.spec.opposite:
             # The API answered with the opposite action (a crossed request returning the pending one, when the
             # lagging list hid it from the pre-check): the request was not carried out, and that action decides.
             entry["outcome"] = Outcome.FAILED
