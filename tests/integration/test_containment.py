@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.containment import CONTAINER, MODULE_OF, contain, history, outcomes, register_container, sent, states
+from tests.support.containment import CONTAINER, contain, history, outcomes, register_container, sent, states
 from tests.support.quarantine import FAST
 
 

@@ -13,8 +13,6 @@ CONTAIN_ROLES = ("Machine.Read.All", "Machine.Isolate", "Machine.RestrictExecuti
 # The routes of the four writes, by the action type each creates.
 ROUTES = {"Isolate": "machines.isolate", "Unisolate": "machines.unisolate", "RestrictCodeExecution": "machines.restrictCodeExecution",
           "UnrestrictCodeExecution": "machines.unrestrictCodeExecution"}
-MODULE_OF = {"Isolate": "machine_isolation", "Unisolate": "machine_isolation", "RestrictCodeExecution": "app_restriction",
-             "UnrestrictCodeExecution": "app_restriction"}
 
 
 def register_container(simulator, roles=CONTAIN_ROLES):

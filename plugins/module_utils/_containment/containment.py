@@ -96,7 +96,8 @@ _UNMANAGED_ADVICE = "contain it with isolation_type UnManagedDevice if it is an 
 ISOLATION = Containment(
     "isolation", ACTIONS[ISOLATE], ACTIONS[UNISOLATE], "isolated", "released",
     {
-        FULL: action_support("Full isolation", (MINIMUM_WINDOWS10_VERSION, MINIMUM_WINDOWS10_BUILD), "runs on Windows 10 version 1703 or later, Windows 11 and Linux",
+        FULL: action_support("Full isolation", (MINIMUM_WINDOWS10_VERSION, MINIMUM_WINDOWS10_BUILD),
+                             "runs on Windows 10 version 1703 or later, Windows 11 and Linux",
                              "isolate the machine by other means, or with isolation_type UnManagedDevice if it is not onboarded"),
         SELECTIVE: SupportRule(WINDOWS_ONLY, WINDOWS10_1709, "Selective isolation runs on Windows 10 version 1709 or later and Windows 11",
                                "isolate it with isolation_type Full instead"),

@@ -43,7 +43,6 @@ from ansible_collections.mde.response.plugins.module_utils._containment.containm
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     IN_FLIGHT_STATUSES,
     SUCCEEDED,
-    action_status,
     entity_id,
     is_in_flight,
     value_of,
@@ -166,4 +165,3 @@ class ContainmentKind:
         return ("machine %s stays isolated as %s (action %s): isolation_type %s was asked, and changing the isolation type "
                 "of an isolated machine is explicit; set change_isolation_type: true to isolate it again as %s"
                 % (name, before.scope, entity_id(before.action), self.scope, self.scope))
-
