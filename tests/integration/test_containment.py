@@ -358,3 +358,19 @@ def test_max_machines_and_protect_are_checked_before_any_write_and_releasing_ign
     assert outcomes(released.result) == ["created"]
     assert [(action_type, machine_id) for action_type, machine_id, _body, _status in sorted(sent(simulator))] == sorted(
         [("Isolate", machines[10]["id"]), ("Isolate", machines[11]["id"]), ("Unisolate", dc["id"])])
+
+
+@pytest.mark.parametrize("ending", ["Failed", "TimeOut"])
+def test_with_wait_an_action_that_ends_badly_leaves_the_state_before_and_one_queued_the_asked_state(simulator, modules, ending):
+    simulator.configure(clock_speed=FAST)
+    ends_badly = simulator.add_machine("ws-1.contoso.local", action_outcomes={"RestrictCodeExecution": ending})
+    offline = simulator.add_machine("laptop-7.contoso.local", health_status="Inactive", quarantine_outcome="Pending")
+
+    run = contain(modules, "app_restriction", state="restricted", machine_ids=ids([ends_badly, offline]), wait=True, wait_timeout=120,
+                  allow_partial=True, env={"MDE_TIME_SCALE": FAST})
+
+    failed, queued = run.result["actions"]
+    assert (failed["outcome"], failed["error"]["code"], failed["status"]) == ("failed", "Action%s" % ending, ending)
+    assert (failed["state_before"], failed["state_after"]) == ("unrestricted", "unrestricted")
+    assert (queued["outcome"], queued["queued"]["health_status"], queued["state_after"]) == ("queued", "Inactive", "restricted")
+    assert run.changed and len(sent(simulator)) == 2
