@@ -94,7 +94,9 @@ class ContainmentKind:
         if refusal is not None:
             return Decision.settle(Outcome.UNSUPPORTED, unsupported=refusal, **details)
         in_flight = [action for action in history if is_in_flight(action)]
-        relations = [(relation(self.spec, action, self.scope), action) for action in in_flight]
+        # An Isolate listed without a scope is read as the API takes it (Full), as the state is.
+        relations = [(relation(self.spec, dict(action, scope=scope_of(action, self.containment.contain)), self.scope), action)
+                     for action in in_flight]
         blocking = [action for bearing, action in relations if bearing in (CROSSES, BUSY)]
         if blocking:
             return Decision.blocked(blocking[0], crossing_error(blocking[0], self._asked()), **details)
@@ -117,7 +119,10 @@ class ContainmentKind:
             self.spec.scope_parameter is None or scope_of(action, self.spec) in self.spec.scopes_serving(self.scope))
 
     def describe(self, action: Entity) -> str:
-        return "(%s)" % self._described(action)
+        action_type = value_of(action, "type") or "an action"
+        if action_type == self.containment.contain.type and self._isolation:
+            return "(%s %s)" % (action_type, scope_of(action, self.containment.contain))
+        return "(%s)" % action_type
 
     def refused(self, refusal: ApiError) -> Optional[str]:
         return None
@@ -150,12 +155,6 @@ class ContainmentKind:
         if self._isolation:
             details["isolation_type_before"] = before.scope if before else None
         return details
-
-    def _described(self, action: Entity) -> str:
-        action_type = value_of(action, "type") or "an action"
-        if action_type == self.containment.contain.type and self._isolation:
-            return "%s %s" % (action_type, scope_of(action, self.containment.contain))
-        return action_type
 
     def _asked(self) -> str:
         return "%s (%s)" % (self.spec.type, self.scope) if self.scope else self.spec.type

@@ -250,3 +250,10 @@ def test_an_answer_carrying_the_opposite_action_is_a_crossing_not_the_asked_stat
         assert pending_isolate["id"] in result["error"]["message"]
         assert (result["state_before"], result["state_after"]) == ("isolated", "isolated")
     assert (kind.same_request, isolating().same_request) == ("release the machine", "contain the machine")
+
+
+def test_an_isolate_in_flight_without_a_scope_serves_a_full_isolation():
+    unscoped = dict(action("Isolate", status="Pending"), scope=None)
+    assert isolating().decide(MACHINE, [unscoped]).outcome == "existing"
+    assert isolating(isolation_type="Selective").decide(MACHINE, [unscoped]).step == BLOCKED
+    assert restricting().decide(MACHINE, [action("RestrictCodeExecution", status="InProgress")]).outcome == "existing"
