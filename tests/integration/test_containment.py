@@ -374,3 +374,19 @@ def test_with_wait_an_action_that_ends_badly_leaves_the_state_before_and_one_que
     assert (failed["state_before"], failed["state_after"]) == ("unrestricted", "unrestricted")
     assert (queued["outcome"], queued["queued"]["health_status"], queued["state_after"]) == ("queued", "Inactive", "restricted")
     assert run.changed and len(sent(simulator)) == 2
+
+
+@pytest.mark.parametrize("module, options, words", [
+    ("machine_isolation", {"state": "released", "isolation_type": "Full"}, "isolation_type applies to state isolated only"),
+    ("machine_isolation", {"state": "released", "change_isolation_type": True}, "leave change_isolation_type out"),
+    ("machine_isolation", {"state": "isolated", "machine_ids": ["ws-01"]}, "machine_ids[0] must be a Defender device id"),
+    ("app_restriction", {"state": "restricted", "comment": "INC-1\x07"}, "control character U+0007"),
+    ("app_restriction", {"state": "restricted", "protect": {"tags": [""]}}, "protect.tags[0] is empty"),
+    ("app_restriction", {"state": "restricted", "machine_ids": ["a" * 40], "max_machines": 0}, "max_machines must be a whole number"),
+])
+def test_bad_input_is_refused_before_any_request(simulator, modules, module, options, words):
+    options.setdefault("machine_ids", ["a" * 40])
+    run = contain(modules, module, **options)
+
+    assert run.failed and words in run.result["msg"], run.result
+    assert simulator.request_log == []
