@@ -55,6 +55,8 @@ attributes:
         exactly the machines a real run would send an action to, and every other machine has the outcome a real run
         would give it. When the access token's roles claim lacks C(Machine.RestrictExecution), those machines are
         predicted V(failed) with the permission, as a real run would be refused.
+      - Check mode waits for nothing, so a machine with a crossing action in flight is V(failed) with
+        C(CrossingActionInFlight) even with O(wait=true), where a real run would wait for it.
     support: full
   diff_mode:
     description: Nothing is shown as a diff; RV(actions[].state_before) and RV(actions[].state_after) say what changes.
