@@ -77,10 +77,6 @@ options:
         investigation; raise it when more machines are meant.
     type: int
     default: 25
-extends_documentation_fragment:
-  - mde.response.machine_action
-  - mde.response.connection
-  - mde.response.connection.ATTRIBUTES
 attributes:
   check_mode:
     description:
@@ -93,6 +89,10 @@ attributes:
   diff_mode:
     description: Not supported.
     support: none
+extends_documentation_fragment:
+  - mde.response.machine_action
+  - mde.response.connection
+  - mde.response.connection.ATTRIBUTES
 seealso:
   - name: Collect investigation package API
     description: The Defender for Endpoint API this module calls to collect.
@@ -138,7 +138,7 @@ summary:
   type: dict
   sample: {"created": 1, "existing": 1, "would_create": 0, "unsupported": 0, "queued": 0, "failed": 0}
 actions:
-  description: One result per target machine, in the order the targets were given (IDs, then names).
+  description: Each target machine's result, the machines given by ID first and then those given by name, each in order.
   returned: always
   type: list
   elements: dict
