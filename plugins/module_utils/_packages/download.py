@@ -27,7 +27,7 @@ from ansible_collections.mde.response.plugins.module_utils._packages.collection 
     PRESENT,
     WOULD_DOWNLOAD,
 )
-from ansible_collections.mde.response.plugins.module_utils.errors import MdeError, error_entry
+from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, AuthenticationError, MdeError, error_entry
 
 SUFFIX = ".zip"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -57,13 +57,13 @@ def present_package(folder: str, action_id: str) -> Optional[str]:
 def fetch_packages(client: Optional[DefenderClient], result: EngineResult, folder: str, check_mode: bool) -> EngineResult:
     """``result`` with each collected machine's package in ``folder`` (``client`` may be None in check mode); a file
     written, or in check mode one that would be, is a change."""
-    downloaded = False
+    fetcher = _Fetcher(client, folder, check_mode)
     for entry in result.actions:
         entry["package"], entry["download"] = None, None
         if entry["outcome"] == Outcome.WOULD_CREATE:
             entry["download"] = WOULD_DOWNLOAD
         elif entry["outcome"] in (Outcome.CREATED, Outcome.EXISTING) and entry.get("action_id"):
-            downloaded = _fetch(client, entry, folder, check_mode) or downloaded
+            fetcher.fetch(entry)
         elif entry["outcome"] == Outcome.EXISTING:
             # The API refused a collection as already running, and the action list does not show that one yet.
             _failed(entry, error_entry("CollectionNotListed", (
@@ -71,36 +71,54 @@ def fetch_packages(client: Optional[DefenderClient], result: EngineResult, folde
                 " does not show it yet, so its package cannot be fetched: run the task again in a few minutes; it waits"
                 " for that collection and downloads its package")), rerun_hint=False)
     summary = {outcome: sum(entry["outcome"] == outcome for entry in result.actions) for outcome in result.summary}
-    return dataclasses.replace(result, changed=result.changed or downloaded, summary=summary)
+    return dataclasses.replace(result, changed=result.changed or fetcher.wrote, summary=summary)
 
 
-def _fetch(client: Optional[DefenderClient], entry: dict[str, Any], folder: str, check_mode: bool) -> bool:
-    """Fill the entry's package; True when a file was written (in check mode, would be)."""
-    present = present_package(folder, entry["action_id"])
-    if present is not None:
-        entry["package"], entry["download"] = PackageFile.of(present).as_dict(), PRESENT
-        return False
-    path = os.path.join(folder, package_name(entry))
-    if check_mode:
-        # The collection in flight is waited for, and then downloaded, in a real run.
-        if entry["status"] == SUCCEEDED or is_in_flight(entry.get("action")):
-            entry["package"], entry["download"] = {"path": path, "size": None, "sha256": None}, WOULD_DOWNLOAD
-            return True
-        return False
-    if entry["status"] != SUCCEEDED or client is None:
-        return False
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        package = client.download_package(entry["action_id"], path)
-    except MdeError as error:
-        _failed(entry, error_dict(error))
-        return False
-    except OSError as error:
-        _failed(entry, error_entry("PackageNotWritten", "%s could not be written (%s): check that the folder is writable"
-                                   " and has room" % (path, error.strerror or error)))
-        return False
-    entry["package"], entry["download"] = package.as_dict(), DOWNLOADED
-    return True
+class _Fetcher:
+    """The downloads of one run, in turn. A refusal for a missing permission, or no access token, would meet every
+    later link too (each costing half a minute of the link's limits), so it fails the machines left unasked."""
+
+    def __init__(self, client: Optional[DefenderClient], folder: str, check_mode: bool) -> None:
+        self._client = client
+        self._folder = folder
+        self._check_mode = check_mode
+        self._stopped_by: Optional[dict[str, Any]] = None
+        # Whether a file was written (in check mode, would be).
+        self.wrote = False
+
+    def fetch(self, entry: dict[str, Any]) -> None:
+        present = present_package(self._folder, entry["action_id"])
+        if present is not None:
+            entry["package"], entry["download"] = PackageFile.of(present).as_dict(), PRESENT
+            return
+        path = os.path.join(self._folder, package_name(entry))
+        if self._check_mode:
+            # The collection in flight is waited for, and then downloaded, in a real run.
+            if entry["status"] == SUCCEEDED or is_in_flight(entry.get("action")):
+                entry["package"], entry["download"] = {"path": path, "size": None, "sha256": None}, WOULD_DOWNLOAD
+                self.wrote = True
+            return
+        if entry["status"] != SUCCEEDED or self._client is None:
+            return
+        if self._stopped_by is not None:
+            _failed(entry, dict(self._stopped_by, message="not asked for: an earlier package link was refused (%s)"
+                                % self._stopped_by["message"]))
+            return
+        try:
+            os.makedirs(self._folder, mode=0o700, exist_ok=True)
+            package = self._client.download_package(entry["action_id"], path)
+        except MdeError as error:
+            details = error_dict(error)
+            if isinstance(error, AuthenticationError) or (isinstance(error, ApiError) and error.http_status == 403):
+                self._stopped_by = dict(details)
+            _failed(entry, details)
+            return
+        except OSError as error:
+            _failed(entry, error_entry("PackageNotWritten", "%s could not be written (%s): check that the folder is"
+                                       " writable and has room" % (path, error.strerror or error)))
+            return
+        entry["package"], entry["download"] = package.as_dict(), DOWNLOADED
+        self.wrote = True
 
 
 def _failed(entry: dict[str, Any], error: dict[str, Any], rerun_hint: bool = True) -> None:

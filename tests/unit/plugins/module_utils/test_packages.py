@@ -145,3 +145,16 @@ def test_file_names_are_safe_and_found_again_whatever_name_they_were_saved_under
     (tmp_path / (".x_%s.zip.part" % ACTION_ID)).write_bytes(b"half")
     assert present_package(str(tmp_path), ACTION_ID) == str(tmp_path / ("old-name_%s.zip" % ACTION_ID))
     assert present_package(str(tmp_path / "missing"), ACTION_ID) is None
+
+
+def test_a_link_refused_for_a_missing_permission_stops_the_downloads_left(tmp_path):
+    refusal = ApiError("Missing application roles. API required roles: Machine.Read.All,Machine.ReadWrite.All, application"
+                       " roles: Machine.CollectForensics.", code="Forbidden", http_status=403)
+    client = FakeClient(refusal)
+
+    result = fetch_packages(client, engine_result(entry("existing"), entry("existing", action_id="b2")), str(tmp_path), False)
+
+    assert client.downloads == [ACTION_ID]
+    assert [item["error"]["missing_permission"] for item in result.actions] == ["Machine.Read.All"] * 2
+    assert "not asked for: an earlier package link was refused" in result.actions[1]["error"]["message"]
+    assert [item["download"] for item in result.actions] == ["failed", "failed"]
