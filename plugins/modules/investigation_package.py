@@ -14,9 +14,12 @@ description:
     C(CollectInvestigationPackage) machine action) is in O(dest) on the machine the module runs on, normally the
     controller.
   - Before it posts anything it reads the collections that already exist for the whole target set (a handful of list
-    calls, not one per machine). A collection in flight is V(existing) and waited for (the API refuses a second one
-    while one runs, and that refusal is V(existing) too); one that Succeeded within O(succeeded_within) is V(existing)
-    and its package is downloaded, not collected again. Otherwise a collection is requested (V(created)).
+    calls, not one per machine). A collection in flight is V(existing) and waited for; one that Succeeded within
+    O(succeeded_within) is V(existing) and its package is downloaded, not collected again. Otherwise a collection is
+    requested (V(created)).
+  - The API refuses a collection while one runs (HTTP 400); the one it means is then V(existing) and waited for. When
+    the action list does not show that one yet, the machine fails with C(CollectionNotListed), and running the task
+    again a few minutes later waits for it and downloads its package.
   - Always waits for the collections to be final (up to O(wait_timeout)), because a package can only be downloaded
     once collected, then downloads each machine's package, one after the other.
   - The download link (C(GET /api/machineactions/{id}/getPackageUri)) is short-lived, so it is asked for when each
@@ -206,7 +209,7 @@ actions:
         code:
           description: The API's error code (for example C(Forbidden), C(ResourceNotFound) for a package link the API
             did not give), or one of the module's own (C(PackageDownloadFailed), C(PackageNotWritten) when the file
-            could not be written, C(MachineNotFound), C(AmbiguousMachineName), C(WaitTimeout), C(ActionFailed),
+            could not be written, C(CollectionNotListed), C(MachineNotFound), C(AmbiguousMachineName), C(WaitTimeout), C(ActionFailed),
             C(ActionTimeOut), C(ActionCancelled), C(RunStopped), C(AuthenticationFailed), C(TransportError),
             C(AmbiguousWrite)).
           type: str
