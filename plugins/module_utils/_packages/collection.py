@@ -42,7 +42,6 @@ DOWNLOADED = "downloaded"
 PRESENT = "present"
 WOULD_DOWNLOAD = "would_download"
 DOWNLOAD_FAILED = "failed"
-DOWNLOADS = (DOWNLOADED, PRESENT, WOULD_DOWNLOAD, DOWNLOAD_FAILED)
 
 
 class CollectionKind:

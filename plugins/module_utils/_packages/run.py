@@ -13,6 +13,8 @@ from ansible_collections.mde.response.plugins.module_utils._actions.kind import 
 from ansible_collections.mde.response.plugins.module_utils._actions.module_result import ModuleResult, module_result
 from ansible_collections.mde.response.plugins.module_utils._actions.module_run import run_leased
 from ansible_collections.mde.response.plugins.module_utils._actions.request import ActionRequest, action_argument_spec
+from ansible_collections.mde.response.plugins.module_utils._actions.run_lease import RunLease
+from ansible_collections.mde.response.plugins.module_utils._actions.run_progress import RunProgress
 from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
 from ansible_collections.mde.response.plugins.module_utils._client.clock import Clock
 from ansible_collections.mde.response.plugins.module_utils._packages.collection import CollectionKind
@@ -46,7 +48,7 @@ def collect_packages(options: Mapping[str, Any], connect: Connect, clock: Clock,
     packages = PackageOptions.from_options(options)
     kind = CollectionKind(request.comment, request.wait_timeout, packages.succeeded_within)
 
-    def work(client: DefenderClient, progress: Any, lease: Any) -> EngineResult:
+    def work(client: DefenderClient, progress: RunProgress, lease: RunLease) -> EngineResult:
         result = MachineActionEngine(client, clock, progress=progress, lease=lease).run(kind, request.targets, check_mode)
         # A run stopped by its lease (Ctrl-C, an AWX cancel) downloads nothing more; a rerun finds the collections.
         return result if lease.stopped else fetch_packages(client, result, packages.dest, check_mode)
