@@ -17,10 +17,10 @@ from tests.support.reports import written
 from tests.support.role_tasks import FACT_TASK, FOLLOW_TASK, TABLE_TASK
 
 PLAYBOOK = "role_quarantine_file.yml"
-# 250 machines take three of Defender's minutes at 100 writes a minute; at 10 simulated seconds per real second
-# each minute's wait for the limit is six real seconds, and a line comes every second or two.
+# 250 machines take three of Defender's minutes at 100 writes a minute; at 20 simulated seconds per real second
+# each minute's wait for the limit is three real seconds, and a line comes every second or two.
 MACHINES = 250
-SPEED = 10
+SPEED = 20
 PROGRESS = re.compile(r"^%s: (\d+)/(\d+) machines done \((.*?)\); expected end \d\d:\d\d UTC" % SHA1, re.MULTILINE)
 DONE = re.compile(r"^%s: (\d+)/%d machines done" % (SHA1, MACHINES), re.MULTILINE)
 HOURLY_WAIT = re.compile(r"^%s: .*; waiting for Defender's hourly limit \(1,500 calls an hour\) until \d\d:\d\d UTC$" % SHA1,
