@@ -7,7 +7,7 @@ import subprocess
 from tests.support.ansible_runner import PlaybookRun, REPO
 from tests.support.quarantine import OTHER_SHA1, SHA1, ids, seed
 from tests.support.reports import report_files, written
-from tests.support.role_tasks import FACT_TASK, MODULE_TASK, PREVIEW_TASK
+from tests.support.role_tasks import FACT_TASK, FINAL_TASK, MODULE_TASK, PREVIEW_TASK
 
 from ansible_collections.mde.response.plugins.plugin_utils.playbook_variables import EXAMPLE_RUNS
 
@@ -89,10 +89,16 @@ def test_survey_answers_with_observed_and_a_partial_result(simulator, ansible):
     ghost = "0" * 40
 
     strict = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-1", observed="yes", machine_ids=ghost))
+    strict_writes = len(written(simulator))
     partial = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-1", observed="yes", machine_ids=ghost,
                                                               allow_partial="yes"))
 
     assert strict.rc != 0 and "1 failure(s)" in strict.output
+    # The failure names the playbook's variable, not the role's.
+    message = strict.result(FINAL_TASK)["msg"]
+    assert "1 machine(s) failed: set allow_partial to true to accept failed machines." in message
+    assert "quarantine_file_" not in message
+    assert strict_writes == 3
     assert partial.rc == 0, partial.output
     summary = partial.result(FACT_TASK)["ansible_facts"]["quarantine_file_report"]["summary"]
     assert (summary["existing"], summary["failed"]) == (2, 1)

@@ -74,7 +74,8 @@ def test_failed_machines_are_reported_then_fail_the_play_unless_partial_is_allow
 
     assert run.rc != 0
     final = run.result(FINAL_TASK)
-    assert "1 failure(s)" in final["msg"] and "quarantine_file_allow_partial" in final["msg"]
+    assert "1 failure(s)" in final["msg"] and "set quarantine_file_allow_partial to true" in final["msg"]
+    assert len(simulator.log_for(route="machines.StopAndQuarantineFile")) == 3
     report, table = report_files(tmp_path / "strict")
     assert report_rows(report) == sorted([(SHA1, machine["id"], "created") for machine in machines] + [(SHA1, ghost, "failed")])
     [failure] = report["failures"]
