@@ -156,13 +156,13 @@ def test_waiting_for_an_offline_machine_says_so_from_the_plan_on_and_counts_only
     simulator.configure(clock_speed=speed)
 
     run = ansible.playbook(PLAYBOOK, extra_vars=dict(role_variables(online + [laptop]), quarantine_file_wait=True,
-                                                     quarantine_file_wait_timeout=600), env={"MDE_TIME_SCALE": speed})
+                                                     quarantine_file_wait_timeout=300), env={"MDE_TIME_SCALE": speed})
 
     assert run.rc == 0, run.output
     plan = run.result("Show how many machines need an action and the expected end")["msg"]
     assert plan[2] == ("1 machine(s) are offline (laptop-07.contoso.local): their actions stay Pending until the machines connect,"
                        " which may be days.")
-    assert re.fullmatch(r"The run waits for them until its wait of 600 s ends: expected end \d{4}-\d\d-\d\d \d\d:\d\d UTC\. Set "
+    assert re.fullmatch(r"The run waits for them until its wait of 300 s ends: expected end \d{4}-\d\d-\d\d \d\d:\d\d UTC\. Set "
                         r"quarantine_file_wait=false not to wait; Defender keeps the actions and runs them when the machines connect\.",
                         plan[3]), plan
     waiting = [line for line in follow_task_output(run.stdout).splitlines() if "waiting for the actions to finish" in line]
