@@ -33,6 +33,11 @@ options:
     description: The machine action type counted.
     type: str
     default: Isolate
+  machine_id:
+    description:
+      - The machine about to be acted on. When it already has one of the counted actions, nothing new would be sent,
+        so the cap does not refuse.
+    type: str
 """
 
 EXAMPLES = r"""

@@ -301,13 +301,15 @@ def failure_message(rep: Mapping, allow_partial: bool = False, fail_when_queued:
     return " ".join(sentences)
 
 
-def action_cap(actions: list, marker: str, cap: int, action_type: str = "Isolate") -> dict[str, Any]:
+def action_cap(actions: list, marker: str, cap: int, action_type: str = "Isolate", machine_id: Optional[str] = None) -> dict[str, Any]:
     """How many ``action_type`` actions whose comment holds ``marker`` the listing shows (machine_action_info's
-    ``machine_actions`` of the last hour), and ``refused``: why a new one would pass ``cap``, or empty."""
+    ``machine_actions`` of the last hour), and ``refused``: why a new one would pass ``cap``, or empty. A machine
+    (``machine_id``) that already has one of them needs no new action, so the cap does not refuse it."""
     mine = [action for action in actions or [] if action.get("type") == action_type
             and marker in str(action.get("requestorComment") or "") and action.get("status") != "Cancelled"]
     refused = ""
-    if len(mine) >= cap:
+    again = machine_id is not None and any(str(action.get("machineId")).lower() == machine_id.lower() for action in mine)
+    if len(mine) >= cap and not again:
         refused = ("%d %s action(s) with the comment marker %s in the last hour reach the cap of %d: nothing was sent. "
                    "Look at the alerts behind them, then act by hand or raise the cap." % (len(mine), action_type, marker, cap))
     return {"count": len(mine), "machines": sorted({action.get("machineId") for action in mine}), "refused": refused}

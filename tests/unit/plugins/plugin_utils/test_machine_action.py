@@ -174,3 +174,5 @@ def test_the_cap_counts_only_this_automations_actions_of_the_type():
     refused = action_cap(listed, "[eda-isolate]", 2)["refused"]
     assert refused.startswith("2 Isolate action(s) with the comment marker [eda-isolate] in the last hour reach the cap of 2")
     assert "nothing was sent" in refused
+    # The machine of a resent alert already has its isolation: nothing new would be sent, so nothing is refused.
+    assert action_cap(listed, "[eda-isolate]", 2, machine_id="A")["refused"] == ""
