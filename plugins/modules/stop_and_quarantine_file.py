@@ -399,11 +399,10 @@ error:
 
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
 from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
-from ansible_collections.mde.response.plugins.module_utils._quarantine.request import (
-    DEFAULT_SUCCEEDED_WITHIN, DEFAULT_WAIT_TIMEOUT, QuarantineRequest)
-from ansible_collections.mde.response.plugins.module_utils._actions.run_lease import RunLease, finish_leased_run
-from ansible_collections.mde.response.plugins.module_utils._actions.run_progress import RunProgress
+from ansible_collections.mde.response.plugins.module_utils._quarantine.request import DEFAULT_SUCCEEDED_WITHIN, QuarantineRequest
 from ansible_collections.mde.response.plugins.module_utils._actions.module_result import module_result
+from ansible_collections.mde.response.plugins.module_utils._actions.module_run import run_leased
+from ansible_collections.mde.response.plugins.module_utils._actions.request import DEFAULT_WAIT_TIMEOUT
 
 
 def main():
@@ -428,12 +427,9 @@ def main():
     )
     with module.failing_on_errors():
         request = QuarantineRequest.from_options(module.params)
-        progress = RunProgress(module.params["progress_path"], module.clock)
-        lease = RunLease(module.params["lease_path"], on_stop=progress.stopped)
-        lease.grant()
-        client = module.defender_client(progress.waiting_for_limit, write_gate=lease.check)
-        result = StopAndQuarantineEngine(client, module.clock, progress=progress, lease=lease).run(request, check_mode=module.check_mode)
-        finish_leased_run(lease, progress)
+        result = run_leased(module.params["progress_path"], module.params["lease_path"], module.defender_client, module.clock,
+                            lambda client, progress, lease: StopAndQuarantineEngine(
+                                client, module.clock, progress=progress, lease=lease).run(request, check_mode=module.check_mode))
     outcome = module_result(result, allow_partial=request.allow_partial, fail_when_queued=request.fail_when_queued)
     module.finish(outcome.output, outcome.warnings, outcome.failure)
 

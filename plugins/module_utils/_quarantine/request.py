@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ansible_collections.mde.response.plugins.module_utils._actions import request as shared_options
+from ansible_collections.mde.response.plugins.module_utils._actions.request import DEFAULT_WAIT_TIMEOUT
 from ansible_collections.mde.response.plugins.module_utils._model import validation
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 
@@ -19,32 +21,7 @@ class State:
     ALL = (PRESENT, CANCELLED)
 
 
-MAX_COMMENT_LENGTH = 1000
-MAX_MACHINE_NAMES = 10000
 DEFAULT_SUCCEEDED_WITHIN = "24h"
-DEFAULT_WAIT_TIMEOUT = 900
-# Tabs and line breaks are kept so that multi-line YAML comments work; other control characters are refused.
-_COMMENT_WHITESPACE = frozenset("\t\n\r")
-
-
-def _comment(value):
-    if not isinstance(value, str) or not value.strip():
-        raise InputError("comment is required and must not be empty")
-    text = value.strip()
-    if len(text) > MAX_COMMENT_LENGTH:
-        raise InputError("comment is %d characters long; at most %d are allowed" % (len(text), MAX_COMMENT_LENGTH))
-    bad = validation.control_character(text, _COMMENT_WHITESPACE)
-    if bad is not None:
-        raise InputError("comment contains the control character U+%04X" % ord(bad))
-    return text
-
-
-def _machine_names(options):
-    # Device names are DNS names, which ignore case: repeats are dropped ignoring case.
-    names = validation.each(options, "machine_names", validation.text)
-    if len(names) > MAX_MACHINE_NAMES:
-        raise InputError("machine_names has %d names; at most %d are allowed in one task" % (len(names), MAX_MACHINE_NAMES))
-    return names
 
 
 @dataclass(frozen=True)
@@ -78,9 +55,9 @@ class QuarantineRequest:
         succeeded_within = options.get("succeeded_within")
         request = cls(
             sha1=validation.sha1(options.get("sha1")),
-            comment=_comment(options.get("comment")),
+            comment=shared_options.comment(options.get("comment")),
             machine_ids=validation.each(options, "machine_ids", validation.machine_id),
-            machine_names=_machine_names(options),
+            machine_names=shared_options.machine_names(options),
             observed=validation.flag(options, "observed", False),
             state=state,
             force=validation.flag(options, "force", False),
