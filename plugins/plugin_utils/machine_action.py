@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from ansible_collections.mde.response.plugins.module_utils._client.pacing import PER_HOUR, PER_MINUTE, minutes_to_write
+from ansible_collections.mde.response.plugins.module_utils._model.machine_actions import (
+    ACTIONS as MACHINE_ACTIONS, COLLECT, ISOLATE, RESTRICT, SCAN, UNISOLATE, UNRESTRICT, ActionSpec)
 from ansible_collections.mde.response.plugins.module_utils._model.protection import FIELDS as PROTECT_FIELDS
 from ansible_collections.mde.response.plugins.plugin_utils.quarantine_report import (
     NO_RESULT, missing_permissions, outcome_counts, permission_lines, text_table)
@@ -36,31 +38,32 @@ class FrontAction:
     fixed: tuple[tuple[str, str], ...]
     # Said after "Plan: 3 of 4 machine(s) need to be ...", and in the summary.
     done_words: str
-    # The Defender machine action type(s) it creates.
-    action_types: tuple[str, ...]
-    permission: str
+    # The Defender machine action type it creates (its endpoint, permission and scopes: _model/machine_actions.py).
+    action_type: str
     # Actions that cut a machine off honour the protection list; undoing them never does.
     cuts_off: bool = False
     # Role settings that only this action takes, by the module option each becomes.
     settings: tuple[tuple[str, str], ...] = ()
+    # The setting that is the action's scope (IsolationType, ScanType), checked against the API's values.
+    scope_setting: Optional[str] = None
     # A package can only be downloaded once collected: the run waits whatever machine_action_wait says.
     always_waits: bool = False
 
+    @property
+    def spec(self) -> ActionSpec:
+        return MACHINE_ACTIONS[self.action_type]
+
 
 ACTIONS: dict[str, FrontAction] = {
-    "isolate": FrontAction("machine_isolation", (("state", "isolated"),), "isolated", ("Isolate",), "Machine.Isolate",
-                           cuts_off=True, settings=(("isolation_type", "isolation_type"),
-                                                    ("change_isolation_type", "change_isolation_type"))),
-    "release": FrontAction("machine_isolation", (("state", "released"),), "released from isolation", ("Unisolate",),
-                           "Machine.Isolate"),
-    "restrict": FrontAction("app_restriction", (("state", "restricted"),), "restricted to Microsoft-signed apps",
-                            ("RestrictCodeExecution",), "Machine.RestrictExecution", cuts_off=True),
-    "unrestrict": FrontAction("app_restriction", (("state", "unrestricted"),), "freed of the app restriction",
-                              ("UnrestrictCodeExecution",), "Machine.RestrictExecution"),
-    "scan": FrontAction("antivirus_scan", (), "scanned", ("RunAntiVirusScan",), "Machine.Scan",
-                        settings=(("scan_type", "scan_type"), ("succeeded_within", "succeeded_within"))),
-    "collect": FrontAction("investigation_package", (), "collected and downloaded", ("CollectInvestigationPackage",),
-                           "Machine.CollectForensics",
+    "isolate": FrontAction("machine_isolation", (("state", "isolated"),), "isolated", ISOLATE, cuts_off=True,
+                           settings=(("isolation_type", "isolation_type"), ("change_isolation_type", "change_isolation_type")),
+                           scope_setting="isolation_type"),
+    "release": FrontAction("machine_isolation", (("state", "released"),), "released from isolation", UNISOLATE),
+    "restrict": FrontAction("app_restriction", (("state", "restricted"),), "restricted to Microsoft-signed apps", RESTRICT, cuts_off=True),
+    "unrestrict": FrontAction("app_restriction", (("state", "unrestricted"),), "freed of the app restriction", UNRESTRICT),
+    "scan": FrontAction("antivirus_scan", (), "scanned", SCAN, settings=(("scan_type", "scan_type"), ("succeeded_within", "succeeded_within")),
+                        scope_setting="scan_type"),
+    "collect": FrontAction("investigation_package", (), "collected and downloaded", COLLECT,
                            settings=(("package_dir", "dest"), ("succeeded_within", "succeeded_within")), always_waits=True),
 }
 # Every setting some action takes, so that one given to another action is named as a mistake rather than ignored.
@@ -121,13 +124,16 @@ def build_request(settings: Mapping[str, Any], names: Optional[Mapping] = None) 
                 users = [verb for verb, other in ACTIONS.items() if setting in dict(other.settings)]
                 problems.append("%s applies only to the action %s, not to %s: leave it out." % (
                     name(setting), " or ".join(users), settings["action"]))
+        scope = settings.get(action.scope_setting) if action.scope_setting else None
+        if _given(scope) and scope not in action.spec.scopes:
+            problems.append("%s=%s is not one of %s." % (name(str(action.scope_setting)), scope, ", ".join(action.spec.scopes)))
         if action.cuts_off:
             options["protect"] = protect
         if action.module == "investigation_package" and not _given(settings.get("package_dir")):
             problems.append("%s is empty: give the folder on the controller to download the packages to." % name("package_dir"))
     return {"action": verb, "module": action.module if action else None, "options": options, "problems": problems,
             "always_waits": bool(action and action.always_waits),
-            "permission": action.permission if action else None, "protect": protect if action and action.cuts_off else None}
+            "permission": action.spec.permission if action else None, "protect": protect if action and action.cuts_off else None}
 
 
 def intro_lines(req: Mapping[str, Any], check_mode: bool, wait: bool) -> list[str]:
@@ -135,7 +141,7 @@ def intro_lines(req: Mapping[str, Any], check_mode: bool, wait: bool) -> list[st
     options = req["options"]
     details = ", ".join("%s %s" % (option.replace("_", " "), options[option])
                         for option in ("state", "isolation_type", "change_isolation_type", "scan_type", "succeeded_within", "dest")
-                        if option in options)
+                        if options.get(option) not in (None, False))
     lines = ["%s%s with %s (%s)" % ("Check mode: reading only, nothing is sent. " if check_mode else "", req["action"],
                                     "mde.response." + req["module"], details or "its defaults"),
              "comment: %s" % options["comment"],

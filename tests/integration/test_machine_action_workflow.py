@@ -90,3 +90,21 @@ def test_the_documented_check_job_predicts_the_approved_job_exactly(simulator, a
     assert sorted(action_writes(simulator)) == sorted(("Isolate", machines[name]["id"], 201) for name in names[:2])
     assert {entry["body"]["IsolationType"] for entry in simulator.log_for(route="machines.isolate")} == {"Full"}
     assert {entry["body"]["Comment"] for entry in simulator.log_for(route="machines.isolate")} == {extra_vars["comment"]}
+
+
+def test_the_survey_asks_only_what_the_playbook_reads_and_leaves_other_actions_settings_empty():
+    with open(SURVEY, encoding="utf-8") as handle:
+        spec = json.load(handle)
+    with open(os.path.join(REPO, "playbooks", "machine_action.yml"), encoding="utf-8") as handle:
+        playbook = handle.read()
+    assert spec["name"] and spec["description"]
+    for question in spec["spec"]:
+        assert {"question_name", "variable", "type", "required", "default"} <= set(question), question
+        assert "%s |" % question["variable"] in playbook, "the playbook does not read %s" % question["variable"]
+        if question["type"] == "multiplechoice":
+            assert question["default"] in question["choices"] + [""]
+    assert {question["variable"] for question in spec["spec"] if question["required"]} == {"action", "comment"}
+    # A workflow passes every answer to every node: a setting of one action answered by default would be refused by
+    # the others, so those are empty unless asked.
+    defaults = {question["variable"]: question["default"] for question in spec["spec"]}
+    assert (defaults["isolation_type"], defaults["scan_type"], defaults["package_dir"]) == ("", "", "")

@@ -61,7 +61,7 @@ def test_the_role_isolates_all_but_the_protected_and_a_rerun_changes_nothing(sim
 
 @pytest.mark.parametrize("variables, message", [
     ({"machine_action_action": "quarantine"}, "machine_action_action"),
-    ({"machine_action_isolation_type": "Partial"}, "machine_action_isolation_type"),
+    ({"machine_action_change_isolation_type": "sometimes"}, "machine_action_change_isolation_type"),
     ({"machine_action_protect": {"tags": ["a"], "owners": ["b"]}}, "owners"),
     ({"machine_action_max_machines": "many"}, "machine_action_max_machines"),
 ])

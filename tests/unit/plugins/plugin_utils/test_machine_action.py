@@ -44,7 +44,7 @@ def test_each_action_is_its_module_with_the_options_that_make_it_that_action(act
     assert (request["module"], request["problems"]) == (module, [])
     assert {name: request["options"][name] for name in fixed} == fixed
     assert request["options"]["machine_names"] == ["ws-01", "ws-02", "ws-03"]
-    assert request["permission"] == ACTIONS[action].permission
+    assert request["permission"] == ACTIONS[action].spec.permission
     # Only the actions that cut a machine off take the protection list.
     assert ("protect" in request["options"]) is (action in ("isolate", "restrict"))
     assert request["always_waits"] is (action == "collect")
@@ -67,6 +67,8 @@ def test_survey_text_of_the_protection_list_is_split_and_only_settings_given_rea
     ({"action": "release", "isolation_type": "Full"}, "machine_action_isolation_type applies only to the action isolate"),
     ({"action": "collect"}, "package_dir is empty: give the folder on the controller"),
     ({"action": "scan", "package_dir": "p"}, "package_dir applies only to the action collect, not to scan"),
+    ({"isolation_type": "Partial"}, "machine_action_isolation_type=Partial is not one of Full, Selective, UnManagedDevice."),
+    ({"action": "scan", "scan_type": "quick"}, "scan_type=quick is not one of Quick, Full."),
 ])
 def test_bad_settings_are_named_by_the_callers_variables_before_any_request(given, problem):
     problems = build_request(settings(**given), NAMES)["problems"]
