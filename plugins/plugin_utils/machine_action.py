@@ -177,9 +177,10 @@ def plan_lines(result: Mapping, req: Mapping, now: str, wait_timeout: int = 0) -
     if "actions" not in result:
         return ["Plan: the machines could not be read: %s (the run below tries again and reports it)." % result.get("msg", NO_RESULT)]
     entries = _entries(result)
-    counts = {}
+    counts: dict[str, int] = {}
     for entry in entries:
-        counts[entry.get("outcome")] = counts.get(entry.get("outcome"), 0) + 1
+        outcome = str(entry.get("outcome"))
+        counts[outcome] = counts.get(outcome, 0) + 1
     needed = sum(counts.get(outcome, 0) for outcome in WRITING_OUTCOMES)
     action = ACTIONS[req["action"]]
     lines = ["Plan: %d of %d machine(s) need to be %s; %s." % (
