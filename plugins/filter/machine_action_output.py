@@ -19,9 +19,11 @@ description:
     does not fail.
 author:
   - mde.response maintainers (@mde-response)
-extends_documentation_fragment:
-  - mde.response.machine_action_report
 options:
+  _input:
+    description: The C(machine_action_report) fact of the P(mde.response.machine_action#role) role.
+    type: dict
+    required: true
   shown:
     description: How many rows of the table, and failures of the summary, are shown.
     type: int
