@@ -185,7 +185,8 @@ def plan_lines(result: Mapping, req: Mapping, now: str, wait_timeout: int = 0) -
     action = ACTIONS[req["action"]]
     lines = ["Plan: %d of %d machine(s) need to be %s; %s." % (
         needed, len(entries), action.done_words,
-        outcome_counts({outcome: count for outcome, count in counts.items() if outcome not in WRITING_OUTCOMES}) or "no other")]
+        # In a fixed order, so that two plans of the same fleet read alike.
+        outcome_counts({outcome: counts[outcome] for outcome in sorted(counts) if outcome not in WRITING_OUTCOMES}) or "no other")]
     protected = [entry for entry in entries if entry.get("outcome") == "protected"]
     if protected:
         lines.append("%d machine(s) are protected and get no request: %s." % (len(protected), "; ".join(

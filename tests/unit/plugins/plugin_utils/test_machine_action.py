@@ -97,7 +97,7 @@ def test_the_plan_counts_the_writes_names_the_protected_and_the_refused_and_give
 
     lines = plan(request, check_result=check, now="2026-03-02T09:00:00Z", wait_timeout=600)
 
-    assert lines[0] == "Plan: 2 of 5 machine(s) need to be isolated; existing 1, protected 1, failed 1."
+    assert lines[0] == "Plan: 2 of 5 machine(s) need to be isolated; existing 1, failed 1, protected 1."
     assert lines[1] == "1 machine(s) are protected and get no request: ws-04 (it has the protected tag tier0)."
     assert "the access token lacks the application permission Machine.Isolate" in lines[2]
     assert lines[3].endswith("about 1 minute(s), then the wait of up to 600 s: expected end 2026-03-02 09:11 UTC.")
