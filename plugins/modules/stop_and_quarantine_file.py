@@ -137,6 +137,14 @@ options:
         confirm that the file is quarantined everywhere.
     type: bool
     default: false
+  max_machines:
+    description:
+      - The most machines one task may act on. A task whose O(machine_ids) and O(machine_names) together name more
+        fails before any request; one whose O(observed=true) brings the targets above it fails before any write.
+        The message says how to raise it.
+      - Unset, there is no limit (quarantining a file cuts no machine off); set it in automation whose targets come
+        from elsewhere (an alert, an inventory) to bound what one task may touch.
+    type: int
   progress_path:
     description:
       - A file in which the module keeps its progress while it runs (machines done and total, outcomes so far, the
@@ -420,6 +428,7 @@ def main():
             wait_timeout=dict(type="int", default=DEFAULT_WAIT_TIMEOUT),
             allow_partial=dict(type="bool", default=False),
             fail_when_queued=dict(type="bool", default=False),
+            max_machines=dict(type="int"),
             progress_path=dict(type="path"),
             lease_path=dict(type="path"),
         ),

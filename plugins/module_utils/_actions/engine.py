@@ -148,11 +148,7 @@ class MachineActionEngine:
 
     def plan(self, kind: ActionKind, targets: Targets, warnings: Warnings) -> list[MachineResult]:
         """The targets' results, with the machines that get nothing (protected, unsupported, unknown) settled."""
-        results = resolve_targets(self._client, targets, warnings)
-        if targets.max_machines is not None:
-            check_blast_radius(sum(result.machine_id is not None for result in results), targets.max_machines,
-                               "the task targets")
-        self.progress.track(results)
+        results = self.resolve(targets, warnings)
         for result in results:
             if result.outcome is not None:
                 continue
@@ -168,6 +164,15 @@ class MachineActionEngine:
             code = unsupported_code(result.machine, kind.support)
             if code is not None:
                 result.refuse_unsupported(unsupported_details(code, result.machine, rule=kind.support))
+        return results
+
+    def resolve(self, targets: Targets, warnings: Warnings) -> list[MachineResult]:
+        """One result per target machine, once their number is known to be within max_machines."""
+        results = resolve_targets(self._client, targets, warnings)
+        if targets.max_machines is not None:
+            check_blast_radius(sum(result.machine_id is not None for result in results), targets.max_machines,
+                               "the task targets")
+        self.progress.track(results)
         return results
 
     def predicted_refusal(self, permission: str) -> Optional[dict[str, Any]]:

@@ -56,7 +56,6 @@ from ansible_collections.mde.response.plugins.module_utils._actions.action_resul
 from ansible_collections.mde.response.plugins.module_utils._actions.engine import DEFAULT_MAX_WORKERS, MachineActionEngine, warn_of_outcomes
 from ansible_collections.mde.response.plugins.module_utils._actions.existing_actions import ExistingActionIndex
 from ansible_collections.mde.response.plugins.module_utils._actions.kind import Targets
-from ansible_collections.mde.response.plugins.module_utils._actions.machine_targets import resolve_targets
 from ansible_collections.mde.response.plugins.module_utils._actions.run_lease import RunLease
 from ansible_collections.mde.response.plugins.module_utils._actions.run_progress import RunProgress
 from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
@@ -92,7 +91,8 @@ class StopAndQuarantineEngine:
         """Carry out a QuarantineRequest (in check mode: read only and predict); returns an EngineResult."""
         warnings = Warnings()
         kind = QuarantineKind(request, self._clock.now())
-        targets = Targets(request.machine_ids, request.machine_names, request.sha1 if request.observed else None)
+        targets = Targets(request.machine_ids, request.machine_names, request.sha1 if request.observed else None,
+                          max_machines=request.max_machines)
         if request.state == State.CANCELLED:
             results = self._cancel(kind, targets, check_mode, warnings)
         else:
@@ -118,8 +118,7 @@ class StopAndQuarantineEngine:
 
     def _cancel(self, kind: QuarantineKind, targets: Targets, check_mode: bool, warnings: Warnings) -> list[MachineResult]:
         """Cancel the file's actions in flight; a machine where one succeeded is reported quarantined."""
-        results = resolve_targets(self._client, targets, warnings)
-        self._engine.progress.track(results)
+        results = self._engine.resolve(targets, warnings)
         reachable = [result for result in results if result.outcome is None]
         index = ExistingActionIndex(kind.matches)
         if reachable:

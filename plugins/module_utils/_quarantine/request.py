@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from ansible_collections.mde.response.plugins.module_utils._actions import request as shared_options
 from ansible_collections.mde.response.plugins.module_utils._actions.request import DEFAULT_WAIT_TIMEOUT
 from ansible_collections.mde.response.plugins.module_utils._model import validation
+from ansible_collections.mde.response.plugins.module_utils._model.blast_radius import check_blast_radius, max_machines
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 
 
@@ -42,6 +44,8 @@ class QuarantineRequest:
     allow_partial: bool = False
     # Whether an action queued for an offline machine at the end of the wait counts as a failed machine.
     fail_when_queued: bool = False
+    # Quarantining a file cuts no machine off, so there is no cap unless the task sets one.
+    max_machines: Optional[int] = None
 
     @classmethod
     def from_options(cls, options):
@@ -67,7 +71,10 @@ class QuarantineRequest:
             wait_timeout=validation.whole_seconds(options.get("wait_timeout"), "wait_timeout", DEFAULT_WAIT_TIMEOUT),
             allow_partial=validation.flag(options, "allow_partial", False),
             fail_when_queued=validation.flag(options, "fail_when_queued", False),
+            max_machines=None if options.get("max_machines") is None else max_machines(options["max_machines"], 0),
         )
         if not (request.machine_ids or request.machine_names or request.observed):
             raise InputError("no target: give machine_ids, machine_names, or observed: true")
+        if request.max_machines is not None:
+            check_blast_radius(len(request.machine_ids) + len(request.machine_names), request.max_machines, "the task names")
         return request
