@@ -340,7 +340,7 @@ NOT_RUN = {
         "test_isolate_on_alert.py runs the playbook with the variables its rulebook renders from such an alert",
     "ansible-playbook docs/examples/contain_machine.yml -e machine_names=ws-0042.contoso.local "
     "-e 'comment=\"INC-4711: ransomware\"' -e package_dir=./packages -e report_dir=./reports":
-        "test_examples.py runs the example with these variables (the package and report folders its own)",
+        "test_examples.py runs the example with these variables but report_dir (test_role_machine_action.py reads the report files)",
     "ansible-galaxy collection install git+https://github.com/mde-response/mde.response.git,main":
         "fetches from GitHub: the tests have only loopback; the two commands that build and install from a checkout run instead",
     "make bench BENCH_ARGS=\"--scenario containment\"": "a benchmark scenario takes minutes; test_bench_containment.py runs it on a small fleet",

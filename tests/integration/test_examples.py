@@ -4,7 +4,7 @@ import json
 import os
 
 from tests.support.ansible_runner import REPO
-from tests.support.machine_actions import RESPONDER, action_reports, action_writes, register_responder
+from tests.support.machine_actions import FACT_TASK as ACTION_FACT_TASK, RESPONDER, action_writes, register_responder
 from tests.support.quarantine import FAST, SHA1, ids, seed
 from tests.support.reports import report_files, written
 from tests.support.role_tasks import MODULE_TASK
@@ -106,26 +106,25 @@ def test_a_whole_containment_isolates_collects_scans_and_releases_in_that_order(
     controller = simulator.add_machine("dc-01.contoso.local")
     names = [machine["computerDnsName"], controller["computerDnsName"]]
 
+    # Without report_dir (its files are the role's, tested there): each step's report is the role's fact.
     run = ansible.playbook(example("contain_machine.yml"), env=dict(RESPONDER, MDE_TIME_SCALE=FAST), extra_vars={
-        "machine_names": ",".join(names), "comment": "INC-4711: ransomware", "package_dir": str(tmp_path / "packages"),
-        "report_dir": str(tmp_path / "reports")})
+        "machine_names": ",".join(names), "comment": "INC-4711: ransomware", "package_dir": str(tmp_path / "packages")})
 
     assert run.rc == 0, run.output
-    # Never isolated, the domain controller still has its package collected and its scan: neither cuts it off.
     writes = action_writes(simulator)
     steps = [action_type for action_type, _machine_id, _status in writes]
     assert steps == sorted(steps, key=["Isolate", "CollectInvestigationPackage", "RunAntiVirusScan", "Unisolate"].index)
+    # Never isolated, the domain controller still has its package collected and its scan: neither cuts it off.
     assert {(action_type, machine_id) for action_type, machine_id, _status in writes} == {
         ("Isolate", machine["id"]), ("CollectInvestigationPackage", machine["id"]), ("CollectInvestigationPackage", controller["id"]),
         ("RunAntiVirusScan", machine["id"]), ("RunAntiVirusScan", controller["id"]), ("Unisolate", machine["id"])}
     assert len(writes) == 6
     assert {entry["body"]["ScanType"] for entry in simulator.log_for(route="machines.runAntiVirusScan")} == {"Full"}
-    [(collected, _rows)] = action_reports(str(tmp_path / "reports"), "collect")
+    isolated, collected, scanned, released = [result["ansible_facts"]["machine_action_report"] for result in run.results_of(ACTION_FACT_TASK)]
+    assert [report["action"] for report in (isolated, collected, scanned, released)] == ["isolate", "collect", "scan", "release"]
+    assert isolated["summary"] == {"created": 1, "protected": 1} and scanned["summary"] == {"created": 2}
     packages = [row["package"] for row in collected["machines"]]
     assert sorted(os.path.dirname(package["path"]) for package in packages) == [str(tmp_path / "packages")] * 2
     assert all(os.path.getsize(package["path"]) == package["size"] for package in packages)
-    [(isolated, _rows)] = action_reports(str(tmp_path / "reports"), "isolate")
-    assert isolated["summary"] == {"created": 1, "protected": 1}
-    [(released, _rows)] = action_reports(str(tmp_path / "reports"), "release")
     assert {row["machine_name"]: (row["state_before"], row["state_after"]) for row in released["machines"]} == {
         names[0]: ("isolated", "released"), names[1]: ("released", "released")}
