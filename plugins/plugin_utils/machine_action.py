@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ansible_collections.mde.response.plugins.module_utils._client.pacing import PER_HOUR, PER_MINUTE, minutes_to_write
 from ansible_collections.mde.response.plugins.module_utils._model.machine_actions import (
@@ -48,6 +48,8 @@ class FrontAction:
     scope_setting: Optional[str] = None
     # A package can only be downloaded once collected: the run waits whatever machine_action_wait says.
     always_waits: bool = False
+    # The setting without which the action cannot be done (the packages' folder).
+    required_setting: Optional[str] = None
 
     @property
     def spec(self) -> ActionSpec:
@@ -64,7 +66,8 @@ ACTIONS: dict[str, FrontAction] = {
     "scan": FrontAction("antivirus_scan", (), "scanned", SCAN, settings=(("scan_type", "scan_type"), ("succeeded_within", "succeeded_within")),
                         scope_setting="scan_type"),
     "collect": FrontAction("investigation_package", (), "collected and downloaded", COLLECT,
-                           settings=(("package_dir", "dest"), ("succeeded_within", "succeeded_within")), always_waits=True),
+                           settings=(("package_dir", "dest"), ("succeeded_within", "succeeded_within")), always_waits=True,
+                           required_setting="package_dir"),
 }
 # Every setting some action takes, so that one given to another action is named as a mistake rather than ignored.
 ACTION_SETTINGS = tuple(dict.fromkeys(name for action in ACTIONS.values() for name, _option in action.settings))
@@ -74,7 +77,8 @@ def _given(value: Any) -> bool:
     return value not in (None, "", [], {})
 
 
-def _namer(names: Optional[Mapping]):
+def _namer(names: Optional[Mapping]) -> Callable[[str], str]:
+    """The name the caller's users know a role variable (without its prefix) by."""
     names = names or {}
 
     def name(variable: str) -> str:
@@ -121,16 +125,16 @@ def build_request(settings: Mapping[str, Any], names: Optional[Mapping] = None) 
             if setting in taken and _given(settings.get(setting)):
                 options[taken[setting]] = settings[setting]
             elif setting not in taken and _given(settings.get(setting)) and settings.get(setting) is not False:
-                users = [verb for verb, other in ACTIONS.items() if setting in dict(other.settings)]
+                users = [other_verb for other_verb, other in ACTIONS.items() if setting in dict(other.settings)]
                 problems.append("%s applies only to the action %s, not to %s: leave it out." % (
-                    name(setting), " or ".join(users), settings["action"]))
+                    name(setting), " or ".join(users), verb))
         scope = settings.get(action.scope_setting) if action.scope_setting else None
         if _given(scope) and scope not in action.spec.scopes:
             problems.append("%s=%s is not one of %s." % (name(str(action.scope_setting)), scope, ", ".join(action.spec.scopes)))
         if action.cuts_off:
             options["protect"] = protect
-        if action.module == "investigation_package" and not _given(settings.get("package_dir")):
-            problems.append("%s is empty: give the folder on the controller to download the packages to." % name("package_dir"))
+        if action.required_setting and not _given(settings.get(action.required_setting)):
+            problems.append("%s is empty: give the folder on the controller to download the packages to." % name(action.required_setting))
     return {"action": verb, "module": action.module if action else None, "options": options, "problems": problems,
             "always_waits": bool(action and action.always_waits),
             "permission": action.spec.permission if action else None, "protect": protect if action and action.cuts_off else None}
