@@ -338,6 +338,9 @@ NOT_RUN = {
     "ansible-playbook mde.response.isolate_on_alert -e machine_id=1e5bc9d7e413ddd7902c2932e418702b84d0cc07 "
     "-e alert_id=da637472900382838869_1364969609 -e 'alert_title=\"Ransomware behavior detected\"'":
         "test_isolate_on_alert.py runs the playbook with the variables its rulebook renders from such an alert",
+    "ansible-playbook mde.response.isolate_on_alert -e machine_id=1e5bc9d7e413ddd7902c2932e418702b84d0cc07 "
+    "-e alert_id=da637472900382838869_1364969609":
+        "the same run without a title, printed when the playbook is run without its machine or alert",
     "ansible-playbook docs/examples/contain_machine.yml -e machine_names=ws-0042.contoso.local "
     "-e 'comment=\"INC-4711: ransomware\"' -e package_dir=./packages -e report_dir=./reports":
         "test_examples.py runs the example with these variables but report_dir (test_role_machine_action.py reads the report files)",
