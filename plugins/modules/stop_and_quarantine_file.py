@@ -137,6 +137,14 @@ options:
         confirm that the file is quarantined everywhere.
     type: bool
     default: false
+  max_machines:
+    description:
+      - The most machines one task may act on. A task whose O(machine_ids) and O(machine_names) together name more
+        fails before any request; one whose O(observed=true) brings the targets above it fails before any write.
+        The message says how to raise it.
+      - Unset, there is no limit (quarantining a file cuts no machine off); set it in automation whose targets come
+        from elsewhere (an alert, an inventory) to bound what one task may touch.
+    type: int
   progress_path:
     description:
       - A file in which the module keeps its progress while it runs (machines done and total, outcomes so far, the
@@ -399,11 +407,10 @@ error:
 
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
 from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
-from ansible_collections.mde.response.plugins.module_utils._quarantine.request import (
-    DEFAULT_SUCCEEDED_WITHIN, DEFAULT_WAIT_TIMEOUT, QuarantineRequest)
-from ansible_collections.mde.response.plugins.module_utils._actions.run_lease import RunLease, finish_leased_run
-from ansible_collections.mde.response.plugins.module_utils._actions.run_progress import RunProgress
+from ansible_collections.mde.response.plugins.module_utils._quarantine.request import DEFAULT_SUCCEEDED_WITHIN, QuarantineRequest
 from ansible_collections.mde.response.plugins.module_utils._actions.module_result import module_result
+from ansible_collections.mde.response.plugins.module_utils._actions.module_run import run_leased
+from ansible_collections.mde.response.plugins.module_utils._actions.request import DEFAULT_WAIT_TIMEOUT
 
 
 def main():
@@ -421,6 +428,7 @@ def main():
             wait_timeout=dict(type="int", default=DEFAULT_WAIT_TIMEOUT),
             allow_partial=dict(type="bool", default=False),
             fail_when_queued=dict(type="bool", default=False),
+            max_machines=dict(type="int"),
             progress_path=dict(type="path"),
             lease_path=dict(type="path"),
         ),
@@ -428,12 +436,9 @@ def main():
     )
     with module.failing_on_errors():
         request = QuarantineRequest.from_options(module.params)
-        progress = RunProgress(module.params["progress_path"], module.clock)
-        lease = RunLease(module.params["lease_path"], on_stop=progress.stopped)
-        lease.grant()
-        client = module.defender_client(progress.waiting_for_limit, write_gate=lease.check)
-        result = StopAndQuarantineEngine(client, module.clock, progress=progress, lease=lease).run(request, check_mode=module.check_mode)
-        finish_leased_run(lease, progress)
+        result = run_leased(module.params["progress_path"], module.params["lease_path"], module.defender_client, module.clock,
+                            lambda client, progress, lease: StopAndQuarantineEngine(
+                                client, module.clock, progress=progress, lease=lease).run(request, check_mode=module.check_mode))
     outcome = module_result(result, allow_partial=request.allow_partial, fail_when_queued=request.fail_when_queued)
     module.finish(outcome.output, outcome.warnings, outcome.failure)
 

@@ -68,6 +68,8 @@ def read(*path):
      ["action_ids", "created_after", "StopAndQuarantineFile", "TimeOut", "Machine.Read.All", "machine_actions"]),
     ("module", "mde.response.machine_tags",
      ["max_machines", "AddOrRemoveTagForMultipleMachines", "would_remove", "unsent", "Machine.ReadWrite.All", "tags_before"]),
+    ("module", "mde.response.antivirus_scan",
+     ["scan_type", "succeeded_within", "covered_by", "ScanInProgress", "Machine.Scan", "comment", "progress_path"]),
     ("inventory", "mde.response.machines",
      ["hostnames", "duplicates", "live_within", "keyed_groups", "cache_plugin", "client_secret", "Machine.Read.All", "mde_last_ip_address"]),
     ("role", "mde.response.quarantine_file",

@@ -27,10 +27,10 @@ class Outcome:
     UNSUPPORTED = "unsupported"
     QUEUED = "queued"
     FAILED = "failed"
-    ALL = (CREATED, EXISTING, WOULD_CREATE, CANCELLED, WOULD_CANCEL, NOT_PRESENT, QUARANTINED, UNSUPPORTED, QUEUED, FAILED)
-
-
-OUTCOMES = Outcome.ALL
+    # The machine is on the task's protection list (protection.py): nothing is sent to it.
+    PROTECTED = "protected"
+    # What every kind's machines can end with; each kind's summary adds its own (ActionKind.outcomes).
+    COMMON = (CREATED, EXISTING, WOULD_CREATE, UNSUPPORTED, QUEUED, FAILED)
 
 
 # How many machines a message names before it says "and N more".
@@ -69,6 +69,10 @@ class MachineResult:
     unsupported: Optional[dict] = None
     # The Machine entity when the run read it (not returned: actions[].action is the API's, this is only looked at).
     machine: Optional[dict] = None
+    # For a protected machine: why the protection list covers it.
+    protected: Optional[dict] = None
+    # Fields of the action kind (state_before, ...), returned with the rest.
+    details: dict = field(default_factory=dict)
 
     def settle(self, outcome, action=None, error=None, changed=False):
         self.outcome = outcome
@@ -95,6 +99,11 @@ class MachineResult:
         self.settle(Outcome.UNSUPPORTED, self.action)
         self.unsupported = details
 
+    def protect(self, reason: str) -> None:
+        """The protection list covers the machine: nothing is sent to it."""
+        self.settle(Outcome.PROTECTED)
+        self.protected = {"reason": reason}
+
     def as_dict(self):
         entry = {
             "machine_id": self.machine_id,
@@ -110,6 +119,9 @@ class MachineResult:
             entry["queued"] = self.queued
         if self.unsupported is not None:
             entry["unsupported"] = self.unsupported
+        if self.protected is not None:
+            entry["protected"] = self.protected
+        entry.update(self.details)
         return entry
 
 
@@ -137,11 +149,15 @@ class EngineResult:
     file_known: Optional[bool] = None
 
     @classmethod
-    def from_machine_results(cls, results, warnings, file_known=None):
+    def from_machine_results(cls, results, warnings, outcomes, finish=None, file_known=None):
+        """The run's result; ``outcomes`` are the summary's keys, ``finish`` completes each machine's entry."""
+        actions = [result.as_dict() for result in results]
+        for entry in actions if finish is not None else ():
+            finish(entry)
         return cls(
             changed=any(result.changed for result in results),
-            summary={outcome: sum(result.outcome == outcome for result in results) for outcome in Outcome.ALL},
-            actions=[result.as_dict() for result in results],
+            summary={outcome: sum(entry["outcome"] == outcome for entry in actions) for outcome in outcomes},
+            actions=actions,
             warnings=warnings.messages,
             file_known=file_known,
         )

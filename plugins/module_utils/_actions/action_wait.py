@@ -16,7 +16,6 @@ from ansible_collections.mde.response.plugins.module_utils._actions.action_resul
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     EPOCH,
     PENDING,
-    STOP_AND_QUARANTINE,
     SUCCEEDED,
     action_created,
     action_last_update,
@@ -38,7 +37,7 @@ POLL_GROWTH = 1.5
 WAIT_BY_ID_LIMIT = 40
 
 
-def wait_until_final(client, clock, results, wait_timeout, on_read=None):
+def wait_until_final(client, clock, results, wait_timeout, action_type, on_read=None):
     """Poll every created or existing in-flight action; results whose action ends badly or never ends fail.
 
     ``on_read`` is called after each read that brought the actions' current state (the run's progress shows it)."""
@@ -57,7 +56,7 @@ def wait_until_final(client, clock, results, wait_timeout, on_read=None):
         clock.sleep(min(interval, remaining))
         interval = min(interval * POLL_GROWTH, POLL_MAX_INTERVAL)
         try:
-            current = _read_tracked(client, tracked)
+            current = _read_tracked(client, tracked, action_type)
         except AuthenticationError as error:
             # Without a token no later poll can succeed: the actions are reported as they were last read.
             read_error = error
@@ -117,7 +116,7 @@ def _queue(result, machine, wait_timeout):
         " action_ids set to it shows when it has run" % details))
 
 
-def _read_tracked(client, tracked):
+def _read_tracked(client, tracked, action_type):
     """The current state of the tracked actions, by lower-cased id, with a few list calls."""
     ids = list(tracked)
     if len(ids) <= WAIT_BY_ID_LIMIT:
@@ -125,7 +124,7 @@ def _read_tracked(client, tracked):
     else:
         oldest = min((action_created(result.action) or EPOCH) for result in tracked.values())
         listed = client.list_machine_actions(
-            "%s and creationDateTimeUtc ge %s" % (equals("type", STOP_AND_QUARANTINE), odata_datetime(oldest)))
+            "%s and creationDateTimeUtc ge %s" % (equals("type", action_type), odata_datetime(oldest)))
     current = {}
     for action in listed:
         if id_key(action) in tracked:

@@ -19,6 +19,7 @@ from typing import Any, Optional, Protocol
 
 from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient, Entity
 from ansible_collections.mde.response.plugins.module_utils._model.machine_actions import ActionSpec
+from ansible_collections.mde.response.plugins.module_utils._model.machine_support import SupportRule
 from ansible_collections.mde.response.plugins.module_utils._model.protection import Protection
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
 
@@ -48,6 +49,11 @@ class Decision:
         return cls(SETTLE, outcome, action, details=details, warning=warning)
 
     @classmethod
+    def fail(cls, error: dict[str, Any], action: Optional[Entity] = None, **details: Any) -> "Decision":
+        """Nothing is sent and the machine fails (a request the API would refuse, say)."""
+        return cls(SETTLE, "failed", action, error, details=details)
+
+    @classmethod
     def write(cls, **details: Any) -> "Decision":
         return cls(WRITE, details=details)
 
@@ -73,6 +79,10 @@ class ActionKind(Protocol):
     """One kind of request for the engine. Every method is called before writing unless it says otherwise."""
 
     spec: ActionSpec
+    # Where the action runs: machines it certainly cannot run on are reported unsupported and never written.
+    support: SupportRule
+    # What two actions of one request do, for the warning of a machine written twice ("quarantine the same file").
+    same_request: str
     # The action types whose existing actions bear on the request (its own type, and the opposite for a state).
     read_types: tuple[str, ...]
     # Every outcome its results can have: the keys of the run's summary.
@@ -88,9 +98,6 @@ class ActionKind(Protocol):
     def matches(self, action: Entity) -> bool:
         """Whether an existing action belongs to this request's history (a quarantine of the same file, say)."""
 
-    def unsupported(self, machine: Optional[Entity]) -> Optional[dict[str, Any]]:
-        """The result's ``unsupported`` details when ``machine`` cannot run the action, else None."""
-
     def decide(self, machine: Optional[Entity], history: list[Entity]) -> Decision:
         """What a machine needs, from its matching actions (newest first)."""
 
@@ -100,6 +107,9 @@ class ActionKind(Protocol):
     def made_by_request(self, action: Entity) -> bool:
         """Whether ``action`` (whatever its status) is one this request's POST makes: looked for after a lost answer
         and after a duplicate answer (then only among actions in flight)."""
+
+    def describe(self, action: Entity) -> str:
+        """An action in flight that blocks this request, in a few words after its id ("for another file (...)")."""
 
     def refused(self, refusal: ApiError) -> Optional[str]:
         """The outcome a refusal the engine does not know means for this kind (``not_present`` for a file that is

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The machines a QuarantineRequest targets: ids as given, names looked up, and the machines that saw the file."""
+"""The machines a request targets: ids as given, names looked up, and the machines that saw a file."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ansible_collections.mde.response.plugins.module_utils._actions.action_resul
 from ansible_collections.mde.response.plugins.module_utils._model.entities import value_of
 
 
-def resolve_targets(client, request, warnings):
+def resolve_targets(client, targets, warnings):
     """One result per distinct machine, in input order: ids, then names, then machines that saw the file.
 
     Each result keeps the Machine entity it was found with (machines given by id are read for it), so that whether
@@ -31,21 +31,21 @@ def resolve_targets(client, request, warnings):
         if by_id[machine_id].machine is None:
             by_id[machine_id].machine = machine
 
-    given = machines_by_id(client, list(dict.fromkeys(machine_id.lower() for machine_id in request.machine_ids)))
-    for machine_id in request.machine_ids:
+    given = machines_by_id(client, list(dict.fromkeys(machine_id.lower() for machine_id in targets.machine_ids)))
+    for machine_id in targets.machine_ids:
         add(machine_id, None, given.get(machine_id.lower()))
-    if request.machine_names:
-        candidates = machines_by_name(client, request.machine_names)
-        for name in request.machine_names:
+    if targets.machine_names:
+        candidates = machines_by_name(client, targets.machine_names)
+        for name in targets.machine_names:
             machine, error = choose_machine(name, candidates.get(name.lower(), []), warnings.add)
             if machine is None:
                 results.append(MachineResult(None, name, Outcome.FAILED, error=error))
             else:
                 add(machine["id"], name, machine)
-    if request.observed:
-        observed = client.list_file_machines(request.sha1)
+    if targets.observed_sha1 is not None:
+        observed = client.list_file_machines(targets.observed_sha1)
         for machine in observed:
             add(machine["id"], machine.get("computerDnsName"), machine)
         if not observed:
-            warnings.add("Defender relates no machine to file %s (observed: true added no target)" % request.sha1)
+            warnings.add("Defender relates no machine to file %s (observed: true added no target)" % targets.observed_sha1)
     return results

@@ -21,14 +21,17 @@ class ModuleResult:
     failure: str | None = None
 
 
-def module_result(result: EngineResult, allow_partial: bool, fail_when_queued: bool = False) -> ModuleResult:
+def module_result(result: EngineResult, allow_partial: bool, fail_when_queued: bool = False,
+                  with_file_known: bool = True) -> ModuleResult:
     """Every machine's result; a failure (with the same results) when machines failed and, with ``fail_when_queued``,
-    when actions wait for offline machines, unless ``allow_partial``."""
+    when actions wait for offline machines, unless ``allow_partial``. ``file_known`` is returned by the file action."""
     warnings = list(result.warnings)
     queued = [entry for entry in result.actions if entry["outcome"] == Outcome.QUEUED]
     if queued:
         warnings.append(_queued_message(queued))
-    output = dict(changed=result.changed, summary=result.summary, actions=result.actions, file_known=result.file_known)
+    output: dict[str, Any] = dict(changed=result.changed, summary=result.summary, actions=result.actions)
+    if with_file_known:
+        output["file_known"] = result.file_known
     failed = [entry for entry in result.actions if entry["outcome"] == Outcome.FAILED] + (queued if fail_when_queued else [])
     failure = _failure_message(failed, len(result.actions)) if failed and not allow_partial else None
     return ModuleResult(output, warnings, failure)

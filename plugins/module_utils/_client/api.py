@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, Optional, cast
 from urllib.parse import quote
 
 from ansible_collections.mde.response.plugins.module_utils._model.entities import id_key
+from ansible_collections.mde.response.plugins.module_utils._model.machine_actions import ActionSpec
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
 
 if TYPE_CHECKING:
@@ -93,14 +94,11 @@ class DefenderClient:
     def get_machine_action(self, action_id: str) -> Optional[Entity]:
         return self._transport.request("GET", "/api/machineactions/%s" % _segment(action_id), route="machineactions.get")
 
-    def stop_and_quarantine_file(self, machine_id: str, sha1: str, comment: str) -> Optional[Entity]:
-        # Body keys are case-sensitive: "comment"/"sha1" are refused by the API.
-        return self._transport.request(
-            "POST",
-            "/api/machines/%s/StopAndQuarantineFile" % _segment(machine_id),
-            body={"Comment": comment, "Sha1": sha1},
-            route="machines.StopAndQuarantineFile",
-        )
+    def post_machine_action(self, spec: ActionSpec, machine_id: str, body: dict[str, str]) -> Optional[Entity]:
+        """POST one machine action; each endpoint is paced on its own limits (route ``machines.<endpoint>``)."""
+        # Body keys are case-sensitive ("comment"/"sha1" are refused): ActionSpec.body spells them as the API does.
+        return self._transport.request("POST", "/api/%s" % spec.path(_segment(machine_id)), body=body,
+                                       route="machines.%s" % spec.endpoint)
 
     def tag_machines(self, machine_ids: Iterable[str], tag: str, action: str) -> None:
         """Add (``action`` "Add") or remove ("Remove") one tag on up to 500 machines; the answer's body is undocumented."""

@@ -6,8 +6,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
+from ansible_collections.mde.response.plugins.module_utils._actions import request as shared_options
+from ansible_collections.mde.response.plugins.module_utils._actions.request import DEFAULT_WAIT_TIMEOUT
 from ansible_collections.mde.response.plugins.module_utils._model import validation
+from ansible_collections.mde.response.plugins.module_utils._model.blast_radius import check_blast_radius, max_machines
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 
 
@@ -19,32 +23,7 @@ class State:
     ALL = (PRESENT, CANCELLED)
 
 
-MAX_COMMENT_LENGTH = 1000
-MAX_MACHINE_NAMES = 10000
 DEFAULT_SUCCEEDED_WITHIN = "24h"
-DEFAULT_WAIT_TIMEOUT = 900
-# Tabs and line breaks are kept so that multi-line YAML comments work; other control characters are refused.
-_COMMENT_WHITESPACE = frozenset("\t\n\r")
-
-
-def _comment(value):
-    if not isinstance(value, str) or not value.strip():
-        raise InputError("comment is required and must not be empty")
-    text = value.strip()
-    if len(text) > MAX_COMMENT_LENGTH:
-        raise InputError("comment is %d characters long; at most %d are allowed" % (len(text), MAX_COMMENT_LENGTH))
-    bad = validation.control_character(text, _COMMENT_WHITESPACE)
-    if bad is not None:
-        raise InputError("comment contains the control character U+%04X" % ord(bad))
-    return text
-
-
-def _machine_names(options):
-    # Device names are DNS names, which ignore case: repeats are dropped ignoring case.
-    names = validation.each(options, "machine_names", validation.text)
-    if len(names) > MAX_MACHINE_NAMES:
-        raise InputError("machine_names has %d names; at most %d are allowed in one task" % (len(names), MAX_MACHINE_NAMES))
-    return names
 
 
 @dataclass(frozen=True)
@@ -65,6 +44,8 @@ class QuarantineRequest:
     allow_partial: bool = False
     # Whether an action queued for an offline machine at the end of the wait counts as a failed machine.
     fail_when_queued: bool = False
+    # Quarantining a file cuts no machine off, so there is no cap unless the task sets one.
+    max_machines: Optional[int] = None
 
     @classmethod
     def from_options(cls, options):
@@ -78,9 +59,9 @@ class QuarantineRequest:
         succeeded_within = options.get("succeeded_within")
         request = cls(
             sha1=validation.sha1(options.get("sha1")),
-            comment=_comment(options.get("comment")),
+            comment=shared_options.comment(options.get("comment")),
             machine_ids=validation.each(options, "machine_ids", validation.machine_id),
-            machine_names=_machine_names(options),
+            machine_names=shared_options.machine_names(options),
             observed=validation.flag(options, "observed", False),
             state=state,
             force=validation.flag(options, "force", False),
@@ -90,7 +71,10 @@ class QuarantineRequest:
             wait_timeout=validation.whole_seconds(options.get("wait_timeout"), "wait_timeout", DEFAULT_WAIT_TIMEOUT),
             allow_partial=validation.flag(options, "allow_partial", False),
             fail_when_queued=validation.flag(options, "fail_when_queued", False),
+            max_machines=None if options.get("max_machines") is None else max_machines(options["max_machines"], 0),
         )
         if not (request.machine_ids or request.machine_names or request.observed):
             raise InputError("no target: give machine_ids, machine_names, or observed: true")
+        if request.max_machines is not None:
+            check_blast_radius(len(request.machine_ids) + len(request.machine_names), request.max_machines, "the task names")
         return request

@@ -162,7 +162,8 @@ from ansible_collections.mde.response.plugins.module_utils._client.api import AL
 from ansible_collections.mde.response.plugins.module_utils._client.clock import Clock, clock_from_environment  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils._client.factory import build_client, missing_libraries  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils.errors import AuthenticationError, InputError, MdeError  # noqa: E402
-from ansible_collections.mde.response.plugins.module_utils._actions.existing_actions import machine_quarantines  # noqa: E402
+from ansible_collections.mde.response.plugins.module_utils._actions.existing_actions import machine_actions_of  # noqa: E402
+from ansible_collections.mde.response.plugins.module_utils._model.entities import STOP_AND_QUARANTINE  # noqa: E402
 from ansible_collections.mde.response.plugins.module_utils._client.settings import ConnectionSettings  # noqa: E402
 
 LOGGER = logging.getLogger("mde.response.alerts")
@@ -286,7 +287,7 @@ class _Feed:
             LOGGER.info("skipped alert %s: none of its evidence is selected any more, so it is not sent again (%s)",
                         alert["id"], describe_event(event))
             return None
-        read = functools.partial(machine_quarantines, self._client, alert["machineId"])
+        read = functools.partial(machine_actions_of, self._client, alert["machineId"], (STOP_AND_QUARANTINE,))
         actions, problem = await _in_daemon_thread(functools.partial(machine_actions_or_none, read))
         if problem:
             LOGGER.warning("alert %s: %s", alert["id"], problem)

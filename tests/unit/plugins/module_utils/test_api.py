@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.mde.response.plugins.module_utils._model.machine_actions import ACTIONS
 from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
 from ansible_collections.mde.response.plugins.module_utils._model.odata import odata_string
 from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
@@ -132,7 +133,8 @@ def test_page_size_is_bounded(page_size):
 def test_stop_and_quarantine_file_posts_the_case_sensitive_body():
     created = {"id": "44cffc15-0e3d-4cbf-96aa-bf76f9b27f5e", "status": "Pending"}
     transport = RecordingTransport(created)
-    answer = DefenderClient(transport).stop_and_quarantine_file("f46b9bb259ed4a7fb9981b73510e3cc7aa81ec1f", SHA1, "INC-1")
+    spec = ACTIONS["StopAndQuarantineFile"]
+    answer = DefenderClient(transport).post_machine_action(spec, "f46b9bb259ed4a7fb9981b73510e3cc7aa81ec1f", spec.body("INC-1", sha1=SHA1))
     assert answer == created
     assert transport.requests == [(
         "POST",

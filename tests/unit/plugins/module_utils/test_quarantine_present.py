@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from ansible_collections.mde.response.plugins.module_utils._actions.action_results import OUTCOMES
+from ansible_collections.mde.response.plugins.module_utils._quarantine.file_action import QUARANTINE_OUTCOMES as OUTCOMES
 from ansible_collections.mde.response.plugins.module_utils.errors import TransportError
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defender import (
     LOST_AFTER_WRITE,

@@ -144,3 +144,18 @@ def test_input_errors_are_raised_before_any_request():
     with pytest.raises(InputError):
         run_engine(api, sha1="a" * 64, machine_names=["ws-00001.contoso.local"])
     assert api.requests == []
+
+
+def test_more_machines_than_max_machines_are_refused_before_any_request():
+    refused(r"the task names 2 machines, more than max_machines \(1\): nothing was sent", machine_ids=[MACHINE, "a" * 40],
+            max_machines=1)
+    assert request(machine_ids=[MACHINE]).max_machines is None
+
+
+def test_machines_observed_beyond_max_machines_stop_the_task_before_any_write():
+    machines = [make_machine(number) for number in range(3)]
+    api = FakeDefenderApi(FakeClock(), machines=machines, file_machines={SHA1: machines})
+    with pytest.raises(InputError, match=r"the task targets 3 machines, more than max_machines \(2\)"):
+        run_engine(api, machine_ids=None, observed=True, max_machines=2)
+    assert not [request for request in api.requests if request["method"] == "POST"]
+    assert [request["route"] for request in api.requests] == ["files.machines"]

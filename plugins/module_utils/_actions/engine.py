@@ -1,0 +1,425 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""MachineActionEngine: carry out one kind of machine action on many machines without ever firing a duplicate.
+
+A run resolves its targets, checks the blast radius, sets aside protected and unsupported machines, reads the
+existing actions that bear on the request for the whole target set with a few list calls, lets the kind decide per
+machine, and only then writes. Reads made while planning raise: without them no decision is safe. Everything after
+that is reported per machine, so one machine's failure never hides what happened on the others.
+
+How each machine's outcome is decided (``error`` is set exactly when the outcome is ``failed``):
+
+- ``protected``: the machine matches the task's protection list (protection.py): nothing is sent to it. A machine
+  Defender does not list cannot be checked, so with a protection list it fails unsent (MachineNotFound).
+- ``unsupported``: the machine cannot run the action, decided from its Machine entity before anything is sent
+  (machine_support.py), or refused by the API with OsPlatformNotSupported / ClientVersionNotSupported.
+- what the kind decided from the machine's history (``existing`` for an action that already does it, say).
+- ``existing``: the POST answered 201 with an action the pre-check knew, or 400 ActiveRequestAlreadyExists /
+  "already in progress" and an action of this request is in flight (looked up by machine and type).
+- ``created``: the POST answered 201 with a new action; or its answer was lost and the action turned up in the list
+  afterwards (looked for during a grace period, since the list lags, before the one permitted re-POST).
+- ``would_create``: check mode, where a real run would write (unless the token's roles claim lacks the write
+  permission: then ``failed``, as a real run would be refused).
+- ``queued``: with ``wait``, the action is still Pending at ``wait_timeout`` on a machine Defender reports offline.
+- ``failed``: any other refusal (with the API's code, message and status), a transport error, a name that matches no
+  machine, an answer lost twice (AmbiguousWrite), an action in flight that the request would cross
+  (CrossingActionInFlight, unless ``wait`` waited it out), and with ``wait`` an action that ended Failed, TimeOut or
+  Cancelled or is still in flight at ``wait_timeout`` on a machine that is not offline (WaitTimeout). After a write
+  refused for a missing permission, or when no access token can be had any more, no further write is sent
+  (write_barrier.py); after the run's lease lapsed (run_lease.py) none either.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any, Callable, Optional, Sequence, cast
+
+from ansible_collections.mde.response.plugins.module_utils._actions.action_results import (
+    EngineResult,
+    MachineResult,
+    Outcome,
+    Warnings,
+    error_dict,
+    named_machines,
+)
+from ansible_collections.mde.response.plugins.module_utils._actions.action_wait import wait_until_final
+from ansible_collections.mde.response.plugins.module_utils._actions.existing_actions import ExistingActionIndex, machine_actions_of
+from ansible_collections.mde.response.plugins.module_utils._actions.kind import BLOCKED, SETTLE, ActionKind, Decision, Targets
+from ansible_collections.mde.response.plugins.module_utils._actions.list_lag import ListLag
+from ansible_collections.mde.response.plugins.module_utils._actions.machine_targets import resolve_targets
+from ansible_collections.mde.response.plugins.module_utils._actions.run_lease import RunLease
+from ansible_collections.mde.response.plugins.module_utils._actions.run_progress import RunProgress
+from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient, Entity
+from ansible_collections.mde.response.plugins.module_utils._client.clock import Clock
+from ansible_collections.mde.response.plugins.module_utils._client.write_barrier import WriteBarrier
+from ansible_collections.mde.response.plugins.module_utils._model.blast_radius import check_blast_radius
+from ansible_collections.mde.response.plugins.module_utils._model.entities import (
+    action_created,
+    action_status,
+    entity_id,
+    id_key,
+    is_in_flight,
+)
+from ansible_collections.mde.response.plugins.module_utils._model.machine_support import (
+    UNSUPPORTED_CODES,
+    unsupported_code,
+    unsupported_details,
+)
+from ansible_collections.mde.response.plugins.module_utils.errors import AmbiguousWriteError, ApiError, MdeError, error_entry, permission_hint
+
+DEFAULT_MAX_WORKERS = 8
+# A lost write can take a while to appear in the action list (how long is undocumented), and re-posting too soon
+# would duplicate it once the first action has finished and no longer blocks a second one: it is looked for as
+# long as the run's own answered writes took to show (list_lag.py). Only runs that lost an answer pay for this wait.
+LOST_ANSWER_FIRST_DELAY = 2.0
+LOST_ANSWER_MAX_DELAY = 30.0
+# Server and client clocks differ; a lost write is searched for from a little before the client thinks it began.
+CLOCK_SKEW = timedelta(minutes=2)
+# An action a write creates is stamped while the server handles it, its answer's Date a moment later (to the second):
+# one created longer than this before the answer's Date was already there.
+WRITE_HANDLING = timedelta(seconds=10)
+DUPLICATE_CODE = "ActiveRequestAlreadyExists"
+_DUPLICATE_MESSAGE = "already in progress"
+CROSSING_CODE = "CrossingActionInFlight"
+
+
+class MachineActionEngine:
+    """Plans, writes and waits for the actions an ActionKind describes, through a DefenderClient.
+
+    One engine can carry out several requests; everything one request's workers share is passed to them.
+    """
+
+    def __init__(self, client: DefenderClient, clock: Clock, max_workers: int = DEFAULT_MAX_WORKERS,
+                 progress: Optional[RunProgress] = None, lease: Optional[RunLease] = None) -> None:
+        if max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
+        self._client = client
+        self._clock = clock
+        self._max_workers = max_workers
+        # Without a file to keep it in, the progress is counted and kept nowhere.
+        self.progress = progress or RunProgress(None, clock)
+        # A run whose lease lapsed sends no write (the client's write gate refuses them) and waits for nothing.
+        self.lease = lease or RunLease(None)
+
+    def run(self, kind: ActionKind, targets: Targets, check_mode: bool = False) -> EngineResult:
+        """Carry out ``kind`` on ``targets`` (in check mode: read only and predict); returns an EngineResult."""
+        warnings = Warnings()
+        results = self.execute(kind, targets, check_mode, warnings)
+        self.progress.finish()
+        return EngineResult.from_machine_results(results, warnings, outcomes=kind.outcomes,
+                                                 finish=kind.finish)
+
+    def execute(self, kind: ActionKind, targets: Targets, check_mode: bool, warnings: Warnings) -> list[MachineResult]:
+        """The steps of ``run`` up to the last machine's result, for a caller that adds to the results."""
+        results = self.plan(kind, targets, warnings)
+        reachable = [result for result in results if result.outcome is None]
+        index = ExistingActionIndex(kind.matches)
+        if reachable:
+            index.read(self._client, [cast(str, result.machine_id) for result in reachable], kind.read_types,
+                       kind.status_clauses(self._clock.now()))
+        # In check mode, the refusal a real run's writes would get; a real run finds it with its first write.
+        refusal = self.predicted_refusal(kind.spec.permission) if check_mode and reachable else None
+        barrier = WriteBarrier()
+        to_write, blocked = [], []
+        for result in reachable:
+            decision = kind.decide(result.machine, index.history(cast(str, result.machine_id)))
+            self._apply(result, decision, warnings)
+            if decision.step == SETTLE:
+                continue
+            if decision.step == BLOCKED and not (kind.wait and not check_mode):
+                result.fail(dict(cast(dict, decision.error)), decision.action)
+            elif decision.step == BLOCKED:
+                blocked.append((result, decision))
+            elif check_mode:
+                self.predict_write(result, Outcome.WOULD_CREATE, None, refusal)
+            else:
+                to_write.append(result)
+        lag = ListLag(self._clock)
+        self.in_parallel(lambda result: self._create(kind, index, result, warnings, lag, barrier), to_write)
+        self.in_parallel(lambda item: self._after_crossing(kind, item[0], item[1], warnings, lag, barrier), blocked)
+        if kind.wait and not check_mode and not self.lease.stopped:
+            self.progress.waiting_for_actions(kind.wait_timeout)
+            wait_until_final(self._client, self._clock, reachable, kind.wait_timeout, kind.spec.type,
+                             on_read=self.progress.actions_read)
+        warn_of_outcomes(kind, results, warnings)
+        return results
+
+    def plan(self, kind: ActionKind, targets: Targets, warnings: Warnings) -> list[MachineResult]:
+        """The targets' results, with the machines that get nothing (protected, unsupported, unknown) settled."""
+        results = self.resolve(targets, warnings)
+        for result in results:
+            if result.outcome is not None:
+                continue
+            if targets.protection.active and result.machine is None:
+                result.fail(error_entry("MachineNotFound", (
+                    "Defender lists no machine %s, so whether the protection list covers it cannot be checked and "
+                    "nothing was sent: check the id (mde.response.machine_info lists the machines)" % result.machine_id)))
+                continue
+            reason = targets.protection.reason(result.machine) if targets.protection.active else None
+            if reason is not None:
+                result.protect(reason)
+                continue
+            code = unsupported_code(result.machine, kind.support)
+            if code is not None:
+                result.refuse_unsupported(unsupported_details(code, result.machine, rule=kind.support))
+        return results
+
+    def resolve(self, targets: Targets, warnings: Warnings) -> list[MachineResult]:
+        """One result per target machine, once their number is known to be within max_machines."""
+        results = resolve_targets(self._client, targets, warnings)
+        if targets.max_machines is not None:
+            check_blast_radius(sum(result.machine_id is not None for result in results), targets.max_machines,
+                               "the task targets")
+        self.progress.track(results)
+        return results
+
+    def predicted_refusal(self, permission: str) -> Optional[dict[str, Any]]:
+        """The error a real run's writes would get when the token's roles claim lacks their permission, else None
+        (also when the token does not say what it grants)."""
+        granted = self._client.granted_roles()
+        if granted is None or permission in granted:
+            return None
+        return {"code": "Forbidden", "http_status": None, "missing_permission": permission, "message": (
+            "not sent (check mode): the access token's roles claim lacks the application permission %s, so a real run "
+            "would be refused (HTTP 403 Forbidden); %s" % (permission, permission_hint(permission)))}
+
+    @staticmethod
+    def predict_write(result: MachineResult, outcome: str, action: Optional[Entity], refusal: Optional[dict[str, Any]]) -> None:
+        """Check mode, for a machine a real run would write to."""
+        if refusal is None:
+            result.settle(outcome, action, changed=True)
+        else:
+            result.fail(dict(refusal), action)
+
+    def in_parallel(self, work: Callable[[Any], None], items: Sequence[Any]) -> None:
+        self.progress.writing()
+        if not items:
+            return
+
+        def work_and_report(item: Any) -> None:
+            work(item)
+            self.progress.machine_done()
+
+        with ThreadPoolExecutor(max_workers=min(self._max_workers, len(items))) as pool:
+            # list() surfaces an unexpected exception instead of losing it in a future.
+            list(pool.map(work_and_report, items))
+
+    @staticmethod
+    def _apply(result: MachineResult, decision: Decision, warnings: Warnings) -> None:
+        result.details.update(decision.details)
+        if decision.warning is not None:
+            warnings.add(decision.warning)
+        if decision.step == SETTLE:
+            result.settle(cast(str, decision.outcome), decision.action, decision.error)
+
+    # -- an action in flight that the request would cross -------------------------------------------------------------
+
+    def _after_crossing(self, kind: ActionKind, result: MachineResult, decision: Decision, warnings: Warnings,
+                        lag: ListLag, barrier: WriteBarrier) -> None:
+        """Wait for the crossing action to be final, then decide again from the machine's history as it is now."""
+        crossing = cast(Entity, decision.action)
+        deadline = self._clock.monotonic() + kind.wait_timeout
+        delay = LOST_ANSWER_FIRST_DELAY
+        while is_in_flight(crossing):
+            remaining = deadline - self._clock.monotonic()
+            if remaining <= 0 or self.lease.stopped:
+                error = dict(cast(dict, decision.error))
+                error["message"] = "%s; still %s after waiting %d s" % (error["message"], action_status(crossing), kind.wait_timeout)
+                result.fail(error, crossing)
+                return
+            self._clock.sleep(min(delay, remaining))
+            delay = min(delay * 2, LOST_ANSWER_MAX_DELAY)
+            try:
+                crossing = self._client.get_machine_action(cast(str, entity_id(crossing))) or crossing
+            except MdeError as error:
+                result.fail(error_dict(error), crossing)
+                return
+        try:
+            history = [action for action in machine_actions_of(self._client, cast(str, result.machine_id), kind.read_types)
+                       if kind.matches(action)]
+        except MdeError as error:
+            result.fail(error_dict(error), crossing)
+            return
+        index = ExistingActionIndex(kind.matches)
+        index.add(history)
+        again = kind.decide(result.machine, index.history(cast(str, result.machine_id)))
+        self._apply(result, again, warnings)
+        if again.step == BLOCKED:
+            result.fail(dict(cast(dict, again.error)), again.action)
+        elif again.step != SETTLE:
+            self._create(kind, index, result, warnings, lag, barrier)
+
+    # -- writing ------------------------------------------------------------------------------------------------------
+
+    def _create(self, kind: ActionKind, index: ExistingActionIndex, result: MachineResult, warnings: Warnings,
+                lag: ListLag, barrier: WriteBarrier) -> None:
+        """POST the action, at most twice: a second time only when the first answer was lost and the action
+        did not turn up in the list within the grace the run's list lag calls for."""
+        # Searched from a little before the write, to allow for the server's clock being behind ours.
+        written_since = self._clock.now() - CLOCK_SKEW
+        machine_id = cast(str, result.machine_id)
+        first_loss = None
+        reposted = False
+        while True:
+            try:
+                action = barrier.send("machine %s" % machine_id, lambda: self._client.post_machine_action(
+                    kind.spec, machine_id, kind.body()))
+                answered = self._client.answer_date()
+                if action is None or entity_id(action) is None:
+                    # A success whose body is not a machine action: the write went through, but which action it
+                    # made is unknown, exactly as when the answer is lost.
+                    raise AmbiguousWriteError(
+                        "POST machines.%s: the successful answer is not a machine action (no id)" % kind.spec.endpoint)
+            except AmbiguousWriteError as loss:
+                if first_loss is not None:
+                    result.fail(error_entry(
+                        loss.code,
+                        "the answer was lost twice (%s; then %s): an action may exist, rerun the task to check"
+                        % (first_loss.message, loss.message),
+                        loss.http_status,
+                    ))
+                    return
+                first_loss = loss
+                try:
+                    action = self._find_written_action(kind, machine_id, written_since, lag)
+                except MdeError as error:
+                    result.fail(error_entry(
+                        loss.code,
+                        "%s; looking the action up failed too (%s), so it was not sent again: rerun the task to check"
+                        % (loss.message, error),
+                        loss.http_status,
+                    ))
+                    return
+                if action is None:
+                    # Not in the list after the grace period: the write most likely never happened, so re-post.
+                    reposted = True
+                    continue
+                # Found in the list: its answer's Date is the list's, so only the client's clock can date the write.
+                answered = None
+            except ApiError as refusal:
+                self._interpret_refusal(kind, result, refusal, warnings)
+                return
+            except MdeError as error:
+                # No answer, no token (the barrier then stops the writes not yet sent), or a write not sent.
+                result.fail(error_dict(error))
+                return
+            created = action_created(action)
+            made_by_this_write = answered is None or created is None or created >= answered - WRITE_HANDLING
+            # After a lost answer, an action older than the second write may be the first one's: then only the
+            # client's clock, from before the first write, can tell.
+            self._accept(index, result, action, kind.comment,
+                         written_since if answered is None or first_loss is not None else answered - WRITE_HANDLING)
+            if result.outcome == Outcome.CREATED and first_loss is None:
+                lag.acknowledged(action)
+            elif result.outcome == Outcome.CREATED and reposted and made_by_this_write:
+                warnings.add(self._written_twice(kind, machine_id, written_since, action, lag))
+            return
+
+    def _find_written_action(self, kind: ActionKind, machine_id: str, written_since: datetime, lag: ListLag) -> Optional[Entity]:
+        """The action a lost write made, looked for as long as the list's lag calls for, or None."""
+        started = self._clock.monotonic()
+        delay = LOST_ANSWER_FIRST_DELAY
+        while True:
+            ours = [action for action in machine_actions_of(self._client, machine_id, (kind.spec.type,), written_since)
+                    if kind.made_by_request(action)]
+            if ours:
+                return ours[0]
+            lag.observe(self._client)
+            remaining = started + lag.grace() - self._clock.monotonic()
+            if remaining <= 0:
+                return None
+            self._clock.sleep(min(delay, remaining))
+            delay = min(delay * 2, LOST_ANSWER_MAX_DELAY)
+
+    def _written_twice(self, kind: ActionKind, machine_id: str, written_since: datetime, second: Optional[Entity],
+                       lag: ListLag) -> str:
+        """The warning for a machine written a second time after a lost answer: whether the list shows both."""
+        try:
+            others = [entity_id(action) for action in machine_actions_of(self._client, machine_id, (kind.spec.type,), written_since)
+                      if kind.made_by_request(action) and id_key(action) != id_key(second)]
+        except MdeError:
+            others = []
+        if others:
+            return ("machine %s was written twice: the answer to the first write was lost and its action %s showed "
+                    "in the list only after the second write made %s (the list lagged more than %d s); both %s, so "
+                    "nothing needs undoing, but its action history shows two"
+                    % (machine_id, others[0], entity_id(second), lag.grace(), kind.same_request))
+        return ("machine %s may have been written twice: the answer to the first write was lost and no action showed "
+                "in the list within %d s, so it was sent again (%s); a first action would show later (both %s): list "
+                "them with mde.response.machine_action_info and machine_ids: ['%s']"
+                % (machine_id, lag.grace(), entity_id(second), kind.same_request, machine_id))
+
+    @staticmethod
+    def _accept(index: ExistingActionIndex, result: MachineResult, action: Entity, comment: str,
+                written_since: Optional[datetime]) -> None:
+        # A duplicate POST may answer 201 with the action that was already pending: one the pre-check saw, or one
+        # the lagging list hid from it, which gives itself away by its creation time (before this write, by the
+        # server's clock when the answer has a Date) or by a comment that is not this run's.
+        created = action_created(action)
+        if (index.knows(action) or (created is not None and written_since is not None and created < written_since)
+                or action.get("requestorComment") not in (None, comment)):
+            result.settle(Outcome.EXISTING, action)
+        else:
+            result.settle(Outcome.CREATED, action, changed=True)
+
+    def _interpret_refusal(self, kind: ActionKind, result: MachineResult, refusal: ApiError, warnings: Warnings) -> None:
+        outcome = kind.refused(refusal)
+        if refusal.code == DUPLICATE_CODE or _DUPLICATE_MESSAGE in refusal.message.lower():
+            self._adopt_in_flight(kind, result, refusal, warnings)
+        elif outcome is not None:
+            result.settle(outcome)
+        elif refusal.code in UNSUPPORTED_CODES:
+            # A machine whose entity did not tell (an unknown platform, or one not listed): the API did.
+            result.refuse_unsupported(unsupported_details(refusal.code, result.machine, refusal.message, kind.support))
+        else:
+            result.fail(error_dict(refusal))
+
+    def _adopt_in_flight(self, kind: ActionKind, result: MachineResult, refusal: ApiError, warnings: Warnings) -> None:
+        """The API says an action is already in progress: report the one it means."""
+        try:
+            in_flight = [action for action in machine_actions_of(self._client, cast(str, result.machine_id), (kind.spec.type,))
+                         if is_in_flight(action)]
+        except MdeError as error:
+            warnings.add("machine %s: the API reports an action in progress, but reading it failed: %s" % (result.machine_id, error))
+            result.settle(Outcome.EXISTING)
+            return
+        ours = [action for action in in_flight if kind.made_by_request(action)]
+        if ours:
+            result.settle(Outcome.EXISTING, ours[0])
+        elif in_flight:
+            other = in_flight[0]
+            result.fail(error_entry(
+                refusal.code or DUPLICATE_CODE,
+                "%s: action %s %s is still %s on this machine; rerun when it has finished"
+                % (error_dict(refusal)["message"], entity_id(other), kind.describe(other), action_status(other)),
+                refusal.http_status,
+            ))
+        else:
+            warnings.add("machine %s: the API reports an action in progress that the action list does not show yet" % result.machine_id)
+            result.settle(Outcome.EXISTING)
+
+
+def crossing_error(action: Entity, asked: str, wait_advice: str = "rerun with wait: true to wait for it") -> dict[str, Any]:
+    """The error of a machine whose request would cross ``action``, which is still in flight."""
+    return error_entry(CROSSING_CODE, (
+        "action %s (%s) is still %s on this machine, and sending %s across it could complete out of order and leave the "
+        "machine as it was: nothing was sent; %s, or rerun once it has finished"
+        % (entity_id(action), action.get("type"), action_status(action), asked, wait_advice)))
+
+
+def warn_of_outcomes(kind: ActionKind, results: list[MachineResult], warnings: Warnings) -> None:
+    """One warning per outcome that asks the user to act elsewhere: machines that cannot run the action, and machines
+    the protection list kept out."""
+    entries = [result.as_dict() for result in results]
+    unsupported = [entry for entry in entries if entry["outcome"] == Outcome.UNSUPPORTED]
+    if unsupported:
+        warnings.add("%d machine(s) cannot run %s and got no action: %s. %s; %s (see actions[].unsupported)" % (
+            len(unsupported), kind.spec.type, named_machines(unsupported, lambda entry: entry["unsupported"]["code"]),
+            kind.support.rule, kind.support.advice))
+    protected = [entry for entry in entries if entry["outcome"] == Outcome.PROTECTED]
+    if protected:
+        warnings.add("%d machine(s) are on the protection list and got no %s: %s; to act on one, take it out of protect "
+                     "(see actions[].protected)" % (len(protected), kind.spec.type,
+                                                    named_machines(protected, lambda entry: entry["protected"]["reason"])))
