@@ -105,3 +105,21 @@ def test_seeded_isolations_count_once_per_machine_and_type(tmp_path):
 
     # Three machines, two types: one isolation each, one machine scanned, two not.
     assert counted == {"0": 2, "1": 4}
+
+
+def test_the_response_play_runs_the_three_modules_side_by_side_once_each(tmp_path):
+    with Fleet(str(tmp_path / "fleet"), 4, action_types=(ISOLATE_TYPE, SCAN_TYPE, QUARANTINE)) as fleet:
+        fleet.grant(*RESPONSE_ROLES)
+        run = fleet.measure("smoke", RESPONSE, "response.yml", module=False, task=RESPONSE_TASKS)
+        requests = fleet.simulator.request_log
+
+    # Each API got one write per machine and nothing was refused; the three summaries add up.
+    assert {route: run.calls.get(route) for route in (ISOLATE_WRITE, SCAN_WRITE, WRITE)} == {ISOLATE_WRITE: 4, SCAN_WRITE: 4, WRITE: 4}
+    assert run.throttled == 0 and run.token_requests == 1
+    assert run.actions_per_machine == {"1": 12} and run.summary["created"] == 12
+    assert sorted(run.write_spans) == sorted((ISOLATE_WRITE, SCAN_WRITE, WRITE))
+    assert all(0 <= start <= end <= run.api_span_seconds for start, end in run.write_spans.values())
+    # Each module read the existing actions of its own types before writing.
+    listings = [entry["query"] for entry in requests if entry["route"] == LIST_ACTIONS]
+    assert any("Isolate" in text for text in listings) and any("RunAntiVirusScan" in text for text in listings)
+    assert any("StopAndQuarantineFile" in text for text in listings)
