@@ -43,7 +43,10 @@ class Protection:
         unknown = sorted(set(value) - set(FIELDS))
         if unknown:
             raise InputError("%s has unknown key(s) %s; it takes %s" % (option, ", ".join(unknown), ", ".join(FIELDS)))
-        lists = {name: tuple(entry.lower() for entry in validation.each(value, name, validation.text)) for name in FIELDS}
+        # Named in messages as the task spells them (protect.tags[0]), not as bare keys.
+        named = {"%s.%s" % (option, name): value.get(name) for name in FIELDS}
+        lists = {name: tuple(entry.lower() for entry in validation.each(named, "%s.%s" % (option, name), validation.text))
+                 for name in FIELDS}
         return cls(**lists)
 
     @property

@@ -31,7 +31,7 @@ def test_a_machine_nothing_names_is_not_protected():
 @pytest.mark.parametrize("value, message", [
     ({"tag": ["x"]}, r"protect has unknown key\(s\) tag; it takes tags, device_groups, name_patterns"),
     (["x"], "protect must be a dictionary"),
-    ({"tags": [""]}, "tags"),
+    ({"tags": [""]}, r"protect\.tags\[0\] is empty"),
 ])
 def test_bad_protection_lists_are_refused(value, message):
     with pytest.raises(InputError, match=message):
