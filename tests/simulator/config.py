@@ -167,6 +167,9 @@ class SimulatorConfig:
     # Size of each simulated package in bytes (real ones are a few MB to tens of MB); the content is the same for
     # the same action and size.
     investigation_package_bytes: int = 256 * 1024
+    # Whether the download host serves a Range (206 from the offset, as blob storage does) or ignores it and sends
+    # the whole package again (200, no Accept-Ranges), as a proxy or another store in front of it may.
+    package_download_ranges: str = "honoured"     # | "ignored"
 
     # A Microsoft-signed / trusted-publisher file: refused; the code is unconfirmed.
     signed_file_response: str = "disallowed_operation"   # 403 DisallowedOperation | "bad_request" (400 BadRequest)

@@ -720,6 +720,8 @@ class DefenderService:
         if refusal:
             return refusal
         payload = machine_actions.package_bytes(action_id, self._config.investigation_package_bytes)
+        if _switch(self._config, "package_download_ranges", ("honoured", "ignored")) == "ignored":
+            return Response(200, payload, {"Content-Type": "application/octet-stream"})
         return machine_actions.ranged(payload, request.headers.get("range"))
 
     # -------------------------------------------------------------------------------------------- machine actions

@@ -13,9 +13,11 @@ import threading
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, Optional, cast
 from urllib.parse import quote
 
+from ansible_collections.mde.response.plugins.module_utils._client.package_download import PackageFile, download_package
+from ansible_collections.mde.response.plugins.module_utils._client.pacing import PACKAGE_URI_ROUTE
 from ansible_collections.mde.response.plugins.module_utils._model.entities import id_key
 from ansible_collections.mde.response.plugins.module_utils._model.machine_actions import ActionSpec
-from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
+from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, TransportError
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -93,6 +95,22 @@ class DefenderClient:
 
     def get_machine_action(self, action_id: str) -> Optional[Entity]:
         return self._transport.request("GET", "/api/machineactions/%s" % _segment(action_id), route="machineactions.get")
+
+    def package_uri(self, action_id: str) -> str:
+        """The short-lived download link of a Succeeded collection's package (a secret: its query is the signature).
+
+        The API answers 404 while the collection is not complete; the route has limits of its own (pacing.py)."""
+        answer = self._transport.request("GET", "/api/machineactions/%s/getPackageUri" % _segment(action_id),
+                                         route=PACKAGE_URI_ROUTE)
+        link = answer.get("value") if answer else None
+        if not isinstance(link, str) or not link:
+            raise TransportError("GET %s: HTTP 200 without the package link in \"value\"" % PACKAGE_URI_ROUTE, http_status=200)
+        return link
+
+    def download_package(self, action_id: str, path: str) -> PackageFile:
+        """Download the package of collection ``action_id`` to ``path``, asking for its link as the download starts."""
+        return download_package(self._transport.session, lambda: self.package_uri(action_id), path, self._transport.clock,
+                                self._transport.timeout)
 
     def post_machine_action(self, spec: ActionSpec, machine_id: str, body: dict[str, str]) -> Optional[Entity]:
         """POST one machine action; each endpoint is paced on its own limits (route ``machines.<endpoint>``)."""

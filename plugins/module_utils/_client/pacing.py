@@ -25,6 +25,9 @@ PacingListener = Callable[[float, float, int], None]
 # The API's documented limits, per application and API.
 PER_MINUTE = 100
 PER_HOUR = 1500
+# Routes with smaller limits of their own, (per minute, per hour): the package link's (get-package-sas-uri.md).
+PACKAGE_URI_ROUTE = "machineactions.getPackageUri"
+ROUTE_LIMITS = {PACKAGE_URI_ROUTE: (2, 120)}
 
 
 class RateLimiter:
@@ -45,9 +48,13 @@ class RateLimiter:
     """
 
     def __init__(self, per_minute: int = PER_MINUTE, per_hour: int = PER_HOUR, clock: Optional[Clock] = None,
-                 shared_path: Optional[str] = None, listener: Optional[PacingListener] = None) -> None:
-        self._windows = tuple((length, limit) for length, limit in ((60.0, per_minute), (3600.0, per_hour)) if limit)
-        self._longest = max((length for length, _limit in self._windows), default=0.0)
+                 shared_path: Optional[str] = None, listener: Optional[PacingListener] = None,
+                 route_limits: Optional[dict[str, tuple[int, int]]] = None) -> None:
+        self._windows = _windows(per_minute, per_hour)
+        self._route_windows = {route: _windows(*limits) for route, limits in
+                               (ROUTE_LIMITS if route_limits is None else route_limits).items()}
+        self._longest = max((length for windows in (self._windows, *self._route_windows.values())
+                             for length, _limit in windows), default=0.0)
         self._clock = clock or SystemClock()
         self._sent: defaultdict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
@@ -61,7 +68,7 @@ class RateLimiter:
         while True:
             with self._windows_of(route) as sent:
                 now = self._clock.monotonic()
-                delay, window = self._delay(sent, now)
+                delay, window = self._delay(self._route_windows.get(route, self._windows), sent, now)
                 if delay <= 0 or window is None:
                     sent.append(now)
                     return waited, now
@@ -103,15 +110,20 @@ class RateLimiter:
                 shared.truncate()
                 json.dump({name: list(times) for name, times in windows.items() if times}, shared)
 
-    def _delay(self, sent: deque[float], now: float) -> tuple[float, Optional[tuple[float, int]]]:
+    def _delay(self, windows: tuple[tuple[float, int], ...], sent: deque[float],
+               now: float) -> tuple[float, Optional[tuple[float, int]]]:
         while sent and sent[0] <= now - self._longest:
             sent.popleft()
         delay, window = 0.0, None  # type: tuple[float, Optional[tuple[float, int]]]
-        for length, limit in self._windows:
+        for length, limit in windows:
             # The call `limit` places back must leave the window before one more fits in it.
             if len(sent) >= limit and sent[-limit] + length - now > delay:
                 delay, window = sent[-limit] + length - now, (length, limit)
         return delay, window
+
+
+def _windows(per_minute: int, per_hour: int) -> tuple[tuple[float, int], ...]:
+    return tuple((length, limit) for length, limit in ((60.0, per_minute), (3600.0, per_hour)) if limit)
 
 
 def minutes_to_write(count: int, per_minute: int = PER_MINUTE, per_hour: int = PER_HOUR) -> int:

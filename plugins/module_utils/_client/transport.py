@@ -165,6 +165,19 @@ class HttpTransport:
                 continue
             return _result(method, route, response, collection)
 
+    @property
+    def session(self) -> requests.Session:
+        """The session calls go through (TLS trust, proxies, timeout); it holds no token: the transport adds it per call."""
+        return self._session
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def timeout(self) -> float:
+        return self._settings.timeout
+
     def _pass_write_gate(self, method: str) -> None:
         if self._write_gate is not None and method not in RESENDABLE_METHODS:
             self._write_gate()

@@ -150,6 +150,13 @@ def test_a_download_broken_midway_can_be_resumed_or_repeated(simulator, package)
     assert [entry["fault"] for entry in simulator.log_for(route="packages.download")] == ["break_midway", None, None, None]
 
 
+def test_a_download_host_may_ignore_ranges_and_send_the_whole_package(simulator, package):
+    _action_id, link = package
+    simulator.configure(package_download_ranges="ignored")
+    answer = download(simulator, link, Range="bytes=40000-")
+    assert (answer.status_code, len(answer.content), "Accept-Ranges" in answer.headers) == (200, 100_000, False)
+
+
 def test_an_expired_or_altered_link_is_refused_as_blob_storage_refuses_it(simulator, package):
     _action_id, link = package
     simulator.clock.advance(299)

@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.mde.response.plugins.module_utils._model.machine_actions import ACTIONS
 from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
 from ansible_collections.mde.response.plugins.module_utils._model.odata import odata_string
-from ansible_collections.mde.response.plugins.module_utils.errors import ApiError
+from ansible_collections.mde.response.plugins.module_utils.errors import ApiError, TransportError
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.fake_defender import (
     SHA1,
     FakeClock,
@@ -183,3 +183,15 @@ def test_the_fake_gives_and_precedence_over_or():
     assert odata_filter("name eq 'it''s'")({"name": "it's"})
     assert odata_filter("created ge 2025-03-01T12:00:00Z")({"created": "2025-03-01T12:00:00.5000000Z"})
     assert not odata_filter("created ge 2025-03-01T12:00:00Z")({"created": "2025-03-01T11:59:59.9000000Z"})
+
+
+def test_the_package_link_is_read_on_its_own_route_and_an_answer_without_one_is_a_transport_error():
+    transport = RecordingTransport({"value": "https://store.example/p.zip?sig=s"}, {"value": None})
+    client = DefenderClient(transport)
+    assert client.package_uri("a/1") == "https://store.example/p.zip?sig=s"
+    with pytest.raises(TransportError, match='without the package link in "value"') as failed:
+        client.package_uri("a1")
+    assert "sig" not in str(failed.value)
+    assert [request[1:5:3] for request in transport.requests] == [
+        ("/api/machineactions/a%2F1/getPackageUri", "machineactions.getPackageUri"),
+        ("/api/machineactions/a1/getPackageUri", "machineactions.getPackageUri")]

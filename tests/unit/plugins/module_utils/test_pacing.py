@@ -6,7 +6,7 @@ import json
 from types import SimpleNamespace
 
 from ansible_collections.mde.response.plugins.module_utils._actions.list_lag import DEFAULT_GRACE, MAX_GRACE, ListLag
-from ansible_collections.mde.response.plugins.module_utils._client.pacing import RateLimiter, shared_pacing_path
+from ansible_collections.mde.response.plugins.module_utils._client.pacing import PACKAGE_URI_ROUTE, RateLimiter, shared_pacing_path
 from ansible_collections.mde.response.tests.unit.plugins.module_utils.test_transport import FakeClock
 
 SETTINGS = SimpleNamespace(api_url="https://api.example", authority_host="https://login.example", client_id="app",
@@ -80,3 +80,14 @@ def test_list_lag_grace_is_bounded():
     lag.acknowledged({"id": "never-listed"})
     clock.sleep(10 * MAX_GRACE)
     assert lag.grace() == MAX_GRACE
+
+
+def test_the_package_link_route_is_paced_on_its_own_smaller_limits():
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock)
+    # get-package-sas-uri.md: 2 calls a minute and 120 an hour, whatever the other routes use.
+    assert [limiter.acquire(PACKAGE_URI_ROUTE)[0] for _call in range(2)] == [0.0, 0.0]
+    assert [limiter.acquire("machineactions.list")[0] for _call in range(50)] == [0.0] * 50
+    assert limiter.acquire(PACKAGE_URI_ROUTE)[0] == 60.0
+    hourly = RateLimiter(clock=clock, route_limits={PACKAGE_URI_ROUTE: (0, 3)})
+    assert [hourly.acquire(PACKAGE_URI_ROUTE)[0] for _call in range(4)] == [0.0, 0.0, 0.0, 3600.0]
