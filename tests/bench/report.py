@@ -218,7 +218,6 @@ class Targets:
         return met, "%d list calls, %s; cached: %d calls, %s" % (
             listed.calls.get(LIST_MACHINES, 0), duration_text(listed.duration_seconds), cached_calls, duration_text(cached.duration_seconds))
 
-
     @staticmethod
     def _isolation_floor(first):
         floor = rate_limit_floor(first.machines, first.latency_ms / 1000.0)
