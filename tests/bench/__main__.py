@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from tests.bench import report
 from tests.bench.harness import BenchError
-from tests.bench.scenarios import DEFAULT_CLOCK_SPEED, all_scenarios
+from tests.bench.scenarios import CLOSE_TO_FLOOR_CLOCK_SPEED, DEFAULT_CLOCK_SPEED, all_scenarios
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCS = os.path.join(REPO, "docs")
@@ -25,7 +25,8 @@ def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", action="append", choices=names, help="run only this scenario (repeatable); default: all")
     parser.add_argument("--clock-speed", type=float, default=DEFAULT_CLOCK_SPEED,
-                        help="simulated seconds per real second in the runs that wait for rate-limit windows")
+                        help="simulated seconds per real second in the runs that wait for rate-limit windows "
+                             "(at most %g in the isolation and response scenarios)" % CLOSE_TO_FLOOR_CLOCK_SPEED)
     parser.add_argument("--record", action="store_true",
                         help="also record the runs in docs/performance.json and .md, replacing the earlier runs of these scenarios")
     parser.add_argument("--workdir", default=os.path.join(REPO, "build", "bench"), help="where runs and results go")

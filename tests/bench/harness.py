@@ -43,8 +43,13 @@ SCAN_WRITE = KINDS["RunAntiVirusScan"].route
 # Every route that changes a machine: each machine action's own endpoint, and the bulk tag call.
 WRITE_ROUTES = (WRITE, TAG_WRITE) + tuple(kind.route for kind in KINDS.values())
 LIST_MACHINES = "machines.list"
-# Routes whose last answer marks a stage of a run (the indicator in place, the last action of each API created).
-MILESTONE_ROUTES = (INDICATOR_WRITE, WRITE, ISOLATE_WRITE, SCAN_WRITE)
+# Routes whose last answer marks a stage of a run (the indicator in place, the last action created).
+MILESTONE_ROUTES = (INDICATOR_WRITE, WRITE)
+
+
+def utc_now_text():
+    """Now, in UTC, as the report writes times."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class BenchError(Exception):
@@ -214,7 +219,7 @@ class Fleet:
         counters_before = self.simulator.counters
         log_before = len(self.simulator.request_log)
         load_average = os.getloadavg()[0]
-        measured = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        measured = utc_now_text()
         wall_start, simulated_start = time.monotonic(), self.simulator.clock.time()
         playbook_run = self.runner.playbook(os.path.join(PLAYBOOKS, playbook), extra_vars=extra_vars, env=env,
                                             inventory=inventory, forks=forks, timeout=timeout)

@@ -7,13 +7,12 @@ so the explanations stay while the numbers follow the code.
 import json
 import os
 import platform
-import time
 from dataclasses import asdict, dataclass
 
 import ansible.release
 
 from tests.bench.harness import (INDICATOR_WRITE, ISOLATE_WRITE, LIST_MACHINES, PER_MINUTE, SCAN_WRITE, TAG_WRITE, WRITE, Measurement,
-                                 rate_limit_floor)
+                                 rate_limit_floor, utc_now_text)
 from tests.bench.scenarios import (BASELINE, BULK, COMPARISON_MACHINES, CONTAIN, CONTAINMENT_FLEETS, CONTAINMENT_OBSERVED, FIRST_RUN,
                                    FIRST_RUN_MACHINES, FORKS, HOURLY_LIMIT_MACHINES, INVENTORY, INVENTORY_CACHED, INVENTORY_MACHINES, ISOLATE,
                                    ISOLATE_RERUN, ISOLATION_MACHINES, ISOLATION_RERUN_MACHINES, PER_HOST, RERUN, RERUN_ONLY_MACHINES, RESPONSE,
@@ -297,7 +296,7 @@ def environment():
 def build(measurements, clock_speed):
     """The whole report as one JSON-serialisable dict."""
     return {
-        "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "generated": utc_now_text(),
         "environment": environment(),
         "accelerated_clock_speed": clock_speed,
         "measurements": [measurement.as_dict() for measurement in measurements],
