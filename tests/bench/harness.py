@@ -135,11 +135,13 @@ class Fleet:
     file; ``action_types``: the machine actions its runs make, whose count per machine each Measurement checks. A
     context manager."""
 
-    def __init__(self, workdir, size, clock_speed=1.0, latency_ms=DEFAULT_LATENCY_MS, observed=None, action_types=(QUARANTINE,)):
+    def __init__(self, workdir, size, clock_speed=1.0, latency_ms=DEFAULT_LATENCY_MS, observed=None, action_types=(QUARANTINE,),
+                 **switches):
         os.makedirs(workdir)
         self.workdir = workdir
         self.action_types = action_types
-        self.simulator = Simulator(SimulatorConfig(clock_speed=clock_speed, latency_ms=latency_ms),
+        # Further simulator switches (tests/simulator/config.py), for a variant of the API that is unconfirmed.
+        self.simulator = Simulator(SimulatorConfig(clock_speed=clock_speed, latency_ms=latency_ms, **switches),
                                    state_dir=os.path.join(workdir, "simulator"))
         self.simulator.start()
         machines = self.simulator.seed_fleet(size)

@@ -28,6 +28,9 @@ INVENTORY_MACHINES = 10000
 ISOLATION_MACHINES = 1000
 ISOLATION_RERUN_MACHINES = 10000
 RESPONSE_MACHINES = 1000
+# With one budget for every endpoint (unconfirmed: docs/api-fidelity.md, "Throttling") the three APIs' 3,000 writes
+# would cross the hourly limit; 300 machines (900 writes) show the variant within a minute of real time.
+SHARED_BUDGET_MACHINES = 300
 ISOLATE_TYPE = "Isolate"
 SCAN_TYPE = "RunAntiVirusScan"
 # The application permissions the machine actions' runs need besides the default app's Machine.Read.All and
@@ -48,6 +51,7 @@ INVENTORY_CACHED = "inventory, cached"
 ISOLATE = "isolate"
 ISOLATE_RERUN = "isolate rerun"
 RESPONSE = "isolate, scan and quarantine at once"
+RESPONSE_SHARED = "the same, one budget for every API"
 # The tasks of response.yml whose results carry the three modules' summaries.
 RESPONSE_TASKS = ("Isolated", "Scanned", "Quarantined")
 
@@ -133,14 +137,19 @@ def isolation_rerun(workdir, machines=ISOLATION_RERUN_MACHINES):
 
 
 def response(workdir, machines=RESPONSE_MACHINES, clock_speed=CLOSE_TO_FLOOR_CLOCK_SPEED):
-    """Scenario 9: one play isolates, scans and quarantines the file on every machine, the three tasks side by side.
+    """Scenario 9: one play isolates, scans and quarantines the file on every machine, the three tasks side by side;
+    then the same on a smaller fleet of a simulator that keeps one budget for every API, the unconfirmed variant.
 
     The modules run as background jobs (async), so each API's limits are the only thing that paces it. Module memory
     is not measured: a background job's process is detached from the interpreter that would record it.
     """
-    with Fleet(workdir, machines, clock_speed=clock_speed, action_types=(ISOLATE_TYPE, SCAN_TYPE, QUARANTINE)) as fleet:
-        fleet.grant(*RESPONSE_ROLES)
-        return [fleet.measure(scenario_name(machines), RESPONSE, "response.yml", module=False, task=RESPONSE_TASKS)]
+    measurements = []
+    for run, size, switches in ((RESPONSE, machines, {}), (RESPONSE_SHARED, SHARED_BUDGET_MACHINES, {"rate_limit_scope": "shared"})):
+        with Fleet(os.path.join(workdir, str(size)), size, clock_speed=clock_speed, action_types=(ISOLATE_TYPE, SCAN_TYPE, QUARANTINE),
+                   **switches) as fleet:
+            fleet.grant(*RESPONSE_ROLES)
+            measurements.append(fleet.measure(scenario_name(size), run, "response.yml", module=False, task=RESPONSE_TASKS))
+    return measurements
 
 
 def all_scenarios(clock_speed=DEFAULT_CLOCK_SPEED):

@@ -9,7 +9,8 @@ from dataclasses import replace
 from tests.bench.harness import ISOLATE_WRITE, LIST_MACHINES, SCAN_WRITE, Fleet, Measurement
 from tests.bench.report import Targets, merged, read_json, write_json
 from tests.bench.scenarios import (FIRST_RUN, ISOLATE, ISOLATE_RERUN, ISOLATE_TYPE, ISOLATION_MACHINES, ISOLATION_RERUN_MACHINES,
-                                   RERUN, RESPONSE, RESPONSE_MACHINES, RESPONSE_ROLES, RESPONSE_TASKS, SCAN_TYPE, TAG, scenario_name)
+                                   RERUN, RESPONSE, RESPONSE_MACHINES, RESPONSE_ROLES, RESPONSE_SHARED, RESPONSE_TASKS, SCAN_TYPE,
+                                   SHARED_BUDGET_MACHINES, TAG, scenario_name)
 from tests.simulator.defender import QUARANTINE
 from tests.support.quarantine import LIST_ACTIONS, WRITE
 
@@ -75,6 +76,20 @@ def test_three_apis_side_by_side_meet_one_apis_floor_and_one_after_another_miss_
     assert verdict([in_turn], "Isolate, scan and quarantine at once").met is False
     unwritten = verdict([missing], "Isolate, scan and quarantine at once")
     assert unwritten.met is False and unwritten.measured == "writes 1000 + 1000 + 1000: an API was not written"
+
+
+def test_one_budget_for_every_api_asks_only_that_each_machine_gets_each_action_once():
+    n = SHARED_BUDGET_MACHINES
+    done = measurement(n, RESPONSE_SHARED, 600.0, {ISOLATE_WRITE: n + 40, SCAN_WRITE: n + 40, WRITE: n + 40}, throttled=120,
+                       actions_per_machine={"1": 3 * n})
+    done = replace(done, summary={"created": 3 * n})
+    lost = replace(done, actions_per_machine={"0": 1, "1": 3 * n - 1}, summary={"created": 3 * n - 1, "failed": 1})
+
+    met = verdict([done], "The same, 300 machines, if the API kept one budget")
+    assert met.met is True
+    assert met.measured == ("actions per machine and type 1: 900, outcomes created 900; 600 s (10.0 min), 1.25x the floor of "
+                            "480 s (8.0 min) for 900 writes on one budget; 429s 120")
+    assert verdict([lost], "The same, 300 machines").met is False
 
 
 def test_a_recorded_partial_run_replaces_its_scenarios_runs_and_keeps_the_others_in_order(tmp_path):
