@@ -252,7 +252,6 @@ class Targets:
                       for route, (start, end) in zip(RESPONSE_ROUTES, spans)),
             " + ".join(str(count) for count in writes), run.throttled, histogram_text(run.actions_per_machine))
 
-
     @staticmethod
     def _shared_budget(run):
         writes = run.machines * len(RESPONSE_ROUTES)
