@@ -284,6 +284,11 @@ error:
       description: The answer's HTTP status, or null without one.
       type: int
       sample: 403
+    missing_permission:
+      description: The application permission a 403 answer named, to be granted with admin consent.
+      type: str
+      returned: when the API refused for a missing permission
+      sample: Machine.Read.All
 """
 
 from ansible_collections.mde.response.plugins.module_utils._packages.run import collect_packages, package_argument_spec
