@@ -358,6 +358,9 @@ NOT_RUN = {
     "make bench": "the benchmark takes minutes; test_bench.py runs its harness on small fleets",
     "make bench BENCH_ARGS=\"--scenario first-run\"": "a benchmark scenario takes minutes; test_bench.py runs its harness",
     "make bench BENCH_ARGS=\"--scenario first-run --clock-speed 1\"": "ten minutes in real time",
+    "make bench BENCH_ARGS=\"--scenario isolation --record\"": (
+        "isolates 1,000 machines through a minute of real time and rewrites docs/performance.md; "
+        "test_bench_machine_actions.py checks its targets and the recording of a partial run"),
     "make docs": "rewrites docs/plugins; make test's docs-check stage runs it into build/",
     "make sync": "rewrites the generated copies of the connection options; make test's sync-check stage checks them",
     "make sync-check": "a stage of make test",
