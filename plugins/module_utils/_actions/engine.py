@@ -103,13 +103,19 @@ class MachineActionEngine:
         # A run whose lease lapsed sends no write (the client's write gate refuses them) and waits for nothing.
         self.lease = lease or RunLease(None)
 
-    def run(self, kind: ActionKind, targets: Targets, check_mode: bool = False) -> EngineResult:
-        """Carry out ``kind`` on ``targets`` (in check mode: read only and predict); returns an EngineResult."""
+    def run(self, kind: ActionKind, targets: Targets, check_mode: bool = False,
+            then: Optional[Callable[[EngineResult], EngineResult]] = None) -> EngineResult:
+        """Carry out ``kind`` on ``targets`` (in check mode: read only and predict); returns an EngineResult.
+
+        ``then`` is the run's last step on that result (downloading what the actions made), before the progress says
+        the run is done."""
         warnings = Warnings()
         results = self.execute(kind, targets, check_mode, warnings)
+        result = EngineResult.from_machine_results(results, warnings, outcomes=kind.outcomes, finish=kind.finish)
+        if then is not None:
+            result = then(result)
         self.progress.finish()
-        return EngineResult.from_machine_results(results, warnings, outcomes=kind.outcomes,
-                                                 finish=kind.finish)
+        return result
 
     def execute(self, kind: ActionKind, targets: Targets, check_mode: bool, warnings: Warnings) -> list[MachineResult]:
         """The steps of ``run`` up to the last machine's result, for a caller that adds to the results."""
