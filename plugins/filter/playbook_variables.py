@@ -10,10 +10,12 @@ short_description: Check the extra variables of the collection's playbooks
 version_added: 0.1.0
 positional: playbook
 description:
-  - Checks the extra variables (C(-e)) of the playbooks C(mde.response.quarantine) and C(mde.response.contain) before
-    their roles run, so that a mistake is one short line that names the C(-e) variable, not a failure of the role's
-    argument spec.
-  - Both playbooks take the same states. V(present) acts; V(absent) and V(cancelled) are the same and undo
+  - Checks the extra variables (C(-e)) of the playbooks C(mde.response.quarantine), C(mde.response.contain) and
+    C(mde.response.machine_action) before their roles run, so that a mistake is one short line that names the C(-e)
+    variable, not a failure of the role's argument spec.
+  - C(mde.response.machine_action) takes an C(action) (V(isolate), V(release), V(restrict), V(unrestrict), V(scan),
+    V(collect)) instead of files and a state, and whole numbers for C(wait_timeout) and C(max_machines).
+  - The two file playbooks take the same states. V(present) acts; V(absent) and V(cancelled) are the same and undo
     (cancel the quarantines still in flight, and for C(contain) also remove the indicators).
   - A SHA-256 or MD5 given as C(sha1) is named as such, with the modules that take it
     (M(mde.response.file_indicator), M(mde.response.file_indicators)).
@@ -23,14 +25,15 @@ options:
   _input:
     description:
       - The playbook's extra variables by name (C(sha1), C(comment), C(state), C(wait), C(wait_timeout),
-        C(allow_partial), and for C(quarantine) C(observed) and C(fail_when_queued)). A variable not given is
+        C(allow_partial), for C(quarantine) C(observed) and C(fail_when_queued), for C(machine_action) C(action),
+        C(fail_when_queued), C(change_isolation_type) and C(max_machines) instead of C(sha1) and C(state)). A variable not given is
         V(null) or absent; an empty string is a survey field left empty.
     type: dict
     required: true
   playbook:
     description: The playbook whose variables these are.
     type: str
-    choices: [quarantine, contain]
+    choices: [quarantine, contain, machine_action]
     required: true
 """
 

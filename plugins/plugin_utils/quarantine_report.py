@@ -153,22 +153,28 @@ def queued_rows(report):
 MACHINE_TABLE_COLUMNS = ("outcome", "machine", "file", "status", "action id", "error")
 
 
+def text_table(columns, cells, outcomes, shown, statistic):
+    """Rows of text cells as aligned lines for the play output: a header, the first ``shown`` rows, then a line that
+    counts the rows left out per outcome (``outcomes``, one per row) and names the ``statistic`` that has them all."""
+    widths = [max(len(text) for text in column) for column in zip(columns, *cells[:shown])]
+    lines = ["  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip() for line in [columns] + cells[:shown]]
+    if len(cells) > shown:
+        left_out: dict[str, int] = {}
+        for outcome in outcomes[shown:]:
+            left_out[outcome] = left_out.get(outcome, 0) + 1
+        lines.append("... %d more rows (%s): every row is in the statistic %s (the job's artifacts in AWX)"
+                     " and in the report file" % (len(cells) - shown, outcome_counts(left_out), statistic))
+    return lines
+
+
 def machine_table(report, shown):
     """The per-machine result as aligned text lines for the play output: a header, then the first ``shown`` rows of
     ``machine_rows`` (failures first), then a line that counts the rows left out and says where they all are."""
     rows = machine_rows(report["files"])
     cells = [[row["outcome"] or "-", row["machine_name"] or row["machine_id"] or "-", row["sha1"], row["status"] or "-",
               row["action_id"] or "-", "%s: %s" % (row["error"].get("code"), row["error"].get("message")) if row["error"] else "-"]
-             for row in rows[:shown]]
-    widths = [max(len(text) for text in column) for column in zip(MACHINE_TABLE_COLUMNS, *cells)]
-    lines = ["  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip() for line in [MACHINE_TABLE_COLUMNS] + cells]
-    if len(rows) > shown:
-        left_out: dict[str, int] = {}
-        for row in rows[shown:]:
-            left_out[row["outcome"]] = left_out.get(row["outcome"], 0) + 1
-        lines.append("... %d more rows (%s): every row is in the statistic quarantine_file_results (the job's artifacts in AWX)"
-                     " and in the report file" % (len(rows) - shown, outcome_counts(left_out)))
-    return lines
+             for row in rows]
+    return text_table(MACHINE_TABLE_COLUMNS, cells, [row["outcome"] for row in rows], shown, "quarantine_file_results")
 
 
 # What a file's outcomes must include for it to count as quarantined somewhere (or, in check mode, about to be).

@@ -15,11 +15,13 @@ import os
 import sys
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timedelta
 
 from tests.simulator import Simulator
 from tests.simulator.config import CLIENT_ID, SimulatorConfig
+from tests.simulator.defender import QUARANTINE
+from tests.simulator.machine_actions import KINDS
 from tests.support.ansible_runner import AnsibleRunner
 from tests.support.quarantine import LIST_ACTIONS, SHA1, WRITE
 
@@ -36,9 +38,18 @@ DEFAULT_LATENCY_MS = 150.0
 RUN_TIMEOUT_MARGIN = 900
 INDICATOR_WRITE = "indicators.submit"
 TAG_WRITE = "machines.AddOrRemoveTagForMultipleMachines"
+ISOLATE_WRITE = KINDS["Isolate"].route
+SCAN_WRITE = KINDS["RunAntiVirusScan"].route
+# Every route that changes a machine: each machine action's own endpoint, and the bulk tag call.
+WRITE_ROUTES = (WRITE, TAG_WRITE) + tuple(kind.route for kind in KINDS.values())
 LIST_MACHINES = "machines.list"
 # Routes whose last answer marks a stage of a run (the indicator in place, the last action created).
 MILESTONE_ROUTES = (INDICATOR_WRITE, WRITE)
+
+
+def utc_now_text():
+    """Now, in UTC, as the report writes times."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class BenchError(Exception):
@@ -82,31 +93,55 @@ class Measurement:
     token_requests: int
     peak_rss_bytes: object
     summary: dict
-    # How many target machines end up with 0, 1 or more actions for the file: anything but all 1 is a bug.
+    # For each target machine and each action type of the run (for a quarantine: of the file), how many end up
+    # with 0, 1 or more such actions: anything but all 1 is a lost or duplicated action.
     actions_per_machine: dict
     load_average: float
     # Seconds from the start of the run to the answer of the last call of each route in MILESTONE_ROUTES it made.
     milestones: dict = None
+    # For each write route: [first request, last answer] in simulated seconds from the run's first API request.
+    write_spans: dict = None
+    # When the run started (UTC), and the `make bench` scenario it belongs to (what a partial run replaces).
+    measured: str = None
+    bench_scenario: str = None
 
     @property
     def writes(self):
-        return self.calls.get(WRITE, 0) + self.calls.get(TAG_WRITE, 0)
+        return sum(self.calls.get(route, 0) for route in WRITE_ROUTES)
 
     @property
     def list_reads(self):
+        """Listings of machine actions (GET /api/machineactions), every page counted."""
         return self.calls.get(LIST_ACTIONS, 0)
+
+    @property
+    def machine_listings(self):
+        """Listings of machines (GET /api/machines), every page counted: a name look-up or a read of the targets."""
+        return self.calls.get(LIST_MACHINES, 0)
 
     def as_dict(self):
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, entry, measured):
+        """A Measurement read back from performance.json; ``measured`` for an entry written before runs had a time."""
+        known = {item.name for item in fields(cls)}
+        measurement = cls(**{name: value for name, value in entry.items() if name in known})
+        return measurement if measurement.measured else replace(measurement, measured=measured)
+
 
 class Fleet:
-    """A running simulator with ``size`` machines, the first ``observed`` of which (all by default) saw the file; a context manager."""
+    """A running simulator with ``size`` Windows 11 machines, the first ``observed`` of which (all by default) saw the
+    file; ``action_types``: the machine actions its runs make, whose count per machine each Measurement checks. A
+    context manager."""
 
-    def __init__(self, workdir, size, clock_speed=1.0, latency_ms=DEFAULT_LATENCY_MS, observed=None):
+    def __init__(self, workdir, size, clock_speed=1.0, latency_ms=DEFAULT_LATENCY_MS, observed=None, action_types=(QUARANTINE,),
+                 **switches):
         os.makedirs(workdir)
         self.workdir = workdir
-        self.simulator = Simulator(SimulatorConfig(clock_speed=clock_speed, latency_ms=latency_ms),
+        self.action_types = action_types
+        # Further simulator switches (tests/simulator/config.py), for a variant of the API that is unconfirmed.
+        self.simulator = Simulator(SimulatorConfig(clock_speed=clock_speed, latency_ms=latency_ms, **switches),
                                    state_dir=os.path.join(workdir, "simulator"))
         self.simulator.start()
         machines = self.simulator.seed_fleet(size)
@@ -139,11 +174,13 @@ class Fleet:
         app = self.simulator.tokens.app(CLIENT_ID)
         self.simulator.register_app(replace(app, roles=tuple(app.roles) + roles))
 
-    def add_existing_actions(self, status="Succeeded", age=timedelta(hours=1)):
-        """Give every machine an action for the file, as a first run some time ago would have left it."""
+    def add_existing_actions(self, status="Succeeded", age=timedelta(hours=1), action_type=QUARANTINE):
+        """Give every machine an action of ``action_type`` (for a quarantine: of the file), as a first run some time
+        ago would have left it; an isolation is Full, what the API assumes without IsolationType."""
         created = self.simulator.clock.now() - age
+        sha1 = SHA1 if action_type == QUARANTINE else None
         for machine_id in self.machine_ids:
-            self.simulator.add_machine_action(machine_id, SHA1, status=status, created=created)
+            self.simulator.add_machine_action(machine_id, sha1, status=status, created=created, action_type=action_type)
 
     def inventory(self):
         """Group ``endpoints``: one host per machine, named as Defender names it, with its id as ``machine_id``.
@@ -165,8 +202,8 @@ class Fleet:
         return path
 
     def measure(self, scenario, run, playbook, inventory="localhost,", forks=None, module=True, task="Quarantine"):
-        """Run a playbook of tests/bench/playbooks once and measure it; ``module``: record the module's memory, and
-        the summaries of the runs of ``task``."""
+        """Run a playbook of tests/bench/playbooks once and measure it; ``module``: record the module's memory;
+        ``task``: the name (or a tuple of the names) of the tasks whose summaries are added up."""
         self._measured += 1
         rss_file = os.path.join(self.workdir, "peak-rss-%d.txt" % self._measured)
         # The stand-in interpreter's shebang finds python on PATH: this one's, so that it has every dependency.
@@ -177,12 +214,14 @@ class Fleet:
             "sha1": SHA1,
             "comment": COMMENT,
             "machine_ids_file": self.machine_ids_file,
+            "machine_count": len(self.machines),
             "mde_connection_file": os.path.join(self.simulator.state_dir, "connection.json"),
         }
         timeout = rate_limit_floor(len(self.machines)) / self.clock_speed + RUN_TIMEOUT_MARGIN
         counters_before = self.simulator.counters
         log_before = len(self.simulator.request_log)
         load_average = os.getloadavg()[0]
+        measured = utc_now_text()
         wall_start, simulated_start = time.monotonic(), self.simulator.clock.time()
         playbook_run = self.runner.playbook(os.path.join(PLAYBOOKS, playbook), extra_vars=extra_vars, env=env,
                                             inventory=inventory, forks=forks, timeout=timeout)
@@ -211,10 +250,13 @@ class Fleet:
             throttled=sum(count for name, count in counters.items() if name.endswith(" 429")),
             token_requests=counters[TOKEN],
             peak_rss_bytes=_peak_rss_bytes(rss_file) if module else None,
-            summary=_summed(result["summary"] for result in playbook_run.results_of(task) if "summary" in result),
-            actions_per_machine=self._actions_per_machine(),
+            summary=_summed(result["summary"] for name in ((task,) if isinstance(task, str) else task)
+                            for result in playbook_run.results_of(name) if "summary" in result),
+            actions_per_machine=self.actions_per_machine(),
             load_average=round(load_average, 2),
             milestones=self._milestones(requests, simulated_start),
+            write_spans=self._write_spans(requests),
+            measured=measured,
         )
 
     def _api_span(self, requests):
@@ -230,12 +272,27 @@ class Fleet:
                              + latency - simulated_start, 3)
                 for route in MILESTONE_ROUTES if any(entry["route"] == route for entry in requests)}
 
-    def _actions_per_machine(self):
-        per_machine = Counter(dict.fromkeys(self.machine_ids, 0))
+    def _write_spans(self, requests):
+        if not requests:
+            return {}
+        start = min(datetime.fromisoformat(entry["time"]) for entry in requests)
+        latency = self.simulator.config.latency_ms / 1000.0
+        spans = {}
+        for entry in requests:
+            if entry["route"] in WRITE_ROUTES:
+                offset = (datetime.fromisoformat(entry["time"]) - start).total_seconds()
+                first, last = spans.get(entry["route"], (offset, offset))
+                spans[entry["route"]] = (min(first, offset), max(last, offset))
+        return {route: [round(first, 3), round(last + latency, 3)] for route, (first, last) in sorted(spans.items())}
+
+    def actions_per_machine(self):
+        """For each target machine and action type of the fleet: how many have 0, 1 or more such actions now."""
+        per_machine = Counter(dict.fromkeys(((machine_id, kind) for machine_id in self.machine_ids for kind in self.action_types), 0))
         for action in self.simulator.actions():
             file_identifier = (action.get("relatedFileInfo") or {}).get("fileIdentifier") or ""
-            if file_identifier.lower() == SHA1 and action.get("machineId") in per_machine:
-                per_machine[action["machineId"]] += 1
+            key = (action.get("machineId"), action.get("type"))
+            if key in per_machine and (action["type"] != QUARANTINE or file_identifier.lower() == SHA1):
+                per_machine[key] += 1
         histogram = Counter(min(count, 2) for count in per_machine.values())
         return {label: histogram[count] for count, label in ((0, "0"), (1, "1"), (2, "2+")) if histogram[count]}
 

@@ -22,7 +22,9 @@ import yaml
 from ansible_collections.mde.response.plugins.plugin_utils.playbook_variables import EXAMPLE_RUNS as PLAYBOOK_EXAMPLES
 
 from tests.support.ansible_runner import REPO
+from tests.simulator.config import AppRegistration
 from tests.support.docs import guide_code_block
+from tests.support.machine_actions import RESPONDER_ROLES, action_writes
 from tests.support.quarantine import FAST, SHA1
 from tests.support.reports import report_files, written
 
@@ -261,8 +263,21 @@ def demo_fleet(names=DEMO_OBSERVERS):
     return prepare
 
 
+def prepare_responder(_workdir, simulator):
+    """The machine_action playbook's first run: ws-0042, and the default app allowed to isolate."""
+    connection = simulator.connection
+    simulator.register_app(AppRegistration(connection["client_id"], secret=connection["client_secret"], roles=RESPONDER_ROLES))
+    return seed_named(simulator, ["ws-0042.contoso.local"])
+
+
+def isolate_promises(_workdir, simulator, machines):
+    assert action_writes(simulator) == [("Isolate", machines["ws-0042.contoso.local"], 201)]
+    assert {entry["body"]["Comment"] for entry in simulator.log_for(route="machines.isolate")} == {"INC-4711: ransomware dropper"}
+
+
 RUNS = {
     "ansible-inventory -i defender.mde.yml --graph": (prepare_machines_inventory, graph_promises),
+    PLAYBOOK_EXAMPLES["machine_action"]: (prepare_responder, isolate_promises),
     "ansible-playbook mde.response.quarantine --check -e sha1=87662bc3d60e4200ceaf7aae249d1c343f4b83c9 "
     "-e 'comment=\"INC-4711: ransomware dropper\"' -e machine_names=ws-0042.contoso.local,ws-0043.contoso.local":
         (demo_fleet(["ws-0042.contoso.local", "ws-0043.contoso.local"]), check_run_promises),
@@ -320,6 +335,15 @@ LOCAL_RUNS = {
 }
 
 NOT_RUN = {
+    "ansible-playbook mde.response.isolate_on_alert -e machine_id=1e5bc9d7e413ddd7902c2932e418702b84d0cc07 "
+    "-e alert_id=da637472900382838869_1364969609 -e 'alert_title=\"Ransomware behavior detected\"'":
+        "test_isolate_on_alert.py runs the playbook with the variables its rulebook renders from such an alert",
+    "ansible-playbook mde.response.isolate_on_alert -e machine_id=1e5bc9d7e413ddd7902c2932e418702b84d0cc07 "
+    "-e alert_id=da637472900382838869_1364969609":
+        "the same run without a title, printed when the playbook is run without its machine or alert",
+    "ansible-playbook docs/examples/contain_machine.yml -e machine_names=ws-0042.contoso.local "
+    "-e 'comment=\"INC-4711: ransomware\"' -e package_dir=./packages -e report_dir=./reports":
+        "test_examples.py runs the example with these variables but report_dir (test_role_machine_action.py reads the report files)",
     "ansible-galaxy collection install git+https://github.com/mde-response/mde.response.git,main":
         "fetches from GitHub: the tests have only loopback; the two commands that build and install from a checkout run instead",
     "make bench BENCH_ARGS=\"--scenario containment\"": "a benchmark scenario takes minutes; test_bench_containment.py runs it on a small fleet",
@@ -334,6 +358,9 @@ NOT_RUN = {
     "make bench": "the benchmark takes minutes; test_bench.py runs its harness on small fleets",
     "make bench BENCH_ARGS=\"--scenario first-run\"": "a benchmark scenario takes minutes; test_bench.py runs its harness",
     "make bench BENCH_ARGS=\"--scenario first-run --clock-speed 1\"": "ten minutes in real time",
+    "make bench BENCH_ARGS=\"--scenario isolation --record\"": (
+        "isolates 1,000 machines through a minute of real time and rewrites docs/performance.md; "
+        "test_bench_machine_actions.py checks its targets and the recording of a partial run"),
     "make docs": "rewrites docs/plugins; make test's docs-check stage runs it into build/",
     "make sync": "rewrites the generated copies of the connection options; make test's sync-check stage checks them",
     "make sync-check": "a stage of make test",

@@ -4,6 +4,7 @@ import json
 import os
 
 from tests.support.ansible_runner import REPO
+from tests.support.machine_actions import FACT_TASK as ACTION_FACT_TASK, RESPONDER, action_writes, register_responder
 from tests.support.quarantine import FAST, SHA1, ids, seed
 from tests.support.reports import report_files, written
 from tests.support.role_tasks import MODULE_TASK
@@ -96,3 +97,34 @@ def test_credentials_set_once_with_module_defaults(simulator, ansible):
     assert run.rc == 0, run.output
     assert written(simulator) == [(active["id"], SHA1)]
     assert [entry["appid"] for entry in simulator.log_for(route="token")] == [connection["client_id"]]
+
+
+def test_a_whole_containment_isolates_collects_scans_and_releases_in_that_order(simulator, ansible, tmp_path):
+    register_responder(simulator)
+    simulator.configure(clock_speed=FAST)
+    machine = simulator.add_machine("ws-0042.contoso.local")
+    controller = simulator.add_machine("dc-01.contoso.local")
+    names = [machine["computerDnsName"], controller["computerDnsName"]]
+
+    # Without report_dir (its files are the role's, tested there): each step's report is the role's fact.
+    run = ansible.playbook(example("contain_machine.yml"), env=dict(RESPONDER, MDE_TIME_SCALE=FAST), extra_vars={
+        "machine_names": ",".join(names), "comment": "INC-4711: ransomware", "package_dir": str(tmp_path / "packages")})
+
+    assert run.rc == 0, run.output
+    writes = action_writes(simulator)
+    steps = [action_type for action_type, _machine_id, _status in writes]
+    assert steps == sorted(steps, key=["Isolate", "CollectInvestigationPackage", "RunAntiVirusScan", "Unisolate"].index)
+    # Never isolated, the domain controller still has its package collected and its scan: neither cuts it off.
+    assert {(action_type, machine_id) for action_type, machine_id, _status in writes} == {
+        ("Isolate", machine["id"]), ("CollectInvestigationPackage", machine["id"]), ("CollectInvestigationPackage", controller["id"]),
+        ("RunAntiVirusScan", machine["id"]), ("RunAntiVirusScan", controller["id"]), ("Unisolate", machine["id"])}
+    assert len(writes) == 6
+    assert {entry["body"]["ScanType"] for entry in simulator.log_for(route="machines.runAntiVirusScan")} == {"Full"}
+    isolated, collected, scanned, released = [result["ansible_facts"]["machine_action_report"] for result in run.results_of(ACTION_FACT_TASK)]
+    assert [report["action"] for report in (isolated, collected, scanned, released)] == ["isolate", "collect", "scan", "release"]
+    assert isolated["summary"] == {"created": 1, "protected": 1} and scanned["summary"] == {"created": 2}
+    packages = [row["package"] for row in collected["machines"]]
+    assert sorted(os.path.dirname(package["path"]) for package in packages) == [str(tmp_path / "packages")] * 2
+    assert all(os.path.getsize(package["path"]) == package["size"] for package in packages)
+    assert {row["machine_name"]: (row["state_before"], row["state_after"]) for row in released["machines"]} == {
+        names[0]: ("isolated", "released"), names[1]: ("released", "released")}

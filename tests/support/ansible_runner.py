@@ -16,6 +16,10 @@ INTEGRATION = os.path.join(REPO, "tests", "integration")
 PLAYBOOKS = os.path.join(INTEGRATION, "playbooks")
 
 
+# How a playbook of the collection is named on ansible-playbook's command line.
+COLLECTION_PLAYBOOK = "mde.response."
+
+
 @dataclass
 class PlaybookRun:
     rc: int
@@ -69,10 +73,11 @@ class AnsibleRunner:
         return env
 
     def playbook(self, playbook, extra_vars=None, check=False, verbosity=0, env=None, inventory="localhost,", forks=None, timeout=600):
-        """Run a playbook (a file name in tests/integration/playbooks, or a path) and collect its results."""
+        """Run a playbook (a file name in tests/integration/playbooks, a path, or a collection playbook by its name
+        such as mde.response.isolate_on_alert) and collect its results."""
         self.runs += 1
         results_path = os.path.join(self.workdir, "results-%d.jsonl" % self.runs)
-        path = playbook if os.path.isabs(playbook) else os.path.join(PLAYBOOKS, playbook)
+        path = playbook if os.path.isabs(playbook) or playbook.startswith(COLLECTION_PLAYBOOK) else os.path.join(PLAYBOOKS, playbook)
         command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), path, "-i", inventory]
         if extra_vars:
             command += ["-e", json.dumps(extra_vars)]

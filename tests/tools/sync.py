@@ -27,7 +27,7 @@ from ansible_collections.mde.response.plugins.module_utils._client.connection_op
 WIDTH = 120
 DOC_FRAGMENT = os.path.join("plugins", "doc_fragments", "connection.py")
 # The role whose connection variable each argument spec holds.
-ROLES = ("quarantine_file", "contain", "file_indicators")
+ROLES = ("quarantine_file", "contain", "file_indicators", "machine_action")
 ROLE_CONNECTION_DESCRIPTION = (
     "Connection options of the collection's modules; see M(mde.response.stop_and_quarantine_file) for each.",
     "They add to the play's C(module_defaults) for C(group/mde.response.defender); an option given here wins over the "

@@ -103,13 +103,19 @@ class MachineActionEngine:
         # A run whose lease lapsed sends no write (the client's write gate refuses them) and waits for nothing.
         self.lease = lease or RunLease(None)
 
-    def run(self, kind: ActionKind, targets: Targets, check_mode: bool = False) -> EngineResult:
-        """Carry out ``kind`` on ``targets`` (in check mode: read only and predict); returns an EngineResult."""
+    def run(self, kind: ActionKind, targets: Targets, check_mode: bool = False,
+            then: Optional[Callable[[EngineResult], EngineResult]] = None) -> EngineResult:
+        """Carry out ``kind`` on ``targets`` (in check mode: read only and predict); returns an EngineResult.
+
+        ``then`` is the run's last step on that result (downloading what the actions made), before the progress says
+        the run is done."""
         warnings = Warnings()
         results = self.execute(kind, targets, check_mode, warnings)
+        result = EngineResult.from_machine_results(results, warnings, outcomes=kind.outcomes, finish=kind.finish)
+        if then is not None:
+            result = then(result)
         self.progress.finish()
-        return EngineResult.from_machine_results(results, warnings, outcomes=kind.outcomes,
-                                                 finish=kind.finish)
+        return result
 
     def execute(self, kind: ActionKind, targets: Targets, check_mode: bool, warnings: Warnings) -> list[MachineResult]:
         """The steps of ``run`` up to the last machine's result, for a caller that adds to the results."""
@@ -377,17 +383,22 @@ class MachineActionEngine:
             result.fail(error_dict(refusal))
 
     def _adopt_in_flight(self, kind: ActionKind, result: MachineResult, refusal: ApiError, warnings: Warnings) -> None:
-        """The API says an action is already in progress: report the one it means."""
+        """The API says an action is already in progress: report the one it means. Every type the kind reads is looked
+        at, so that an opposite action the pre-check's lagging list hid fails the machine as the crossing it is."""
+        machine_id = cast(str, result.machine_id)
         try:
-            in_flight = [action for action in machine_actions_of(self._client, cast(str, result.machine_id), (kind.spec.type,))
-                         if is_in_flight(action)]
+            in_flight = [action for action in machine_actions_of(self._client, machine_id, kind.read_types) if is_in_flight(action)]
         except MdeError as error:
-            warnings.add("machine %s: the API reports an action in progress, but reading it failed: %s" % (result.machine_id, error))
+            warnings.add("machine %s: the API reports an action in progress, but reading it failed: %s" % (machine_id, error))
             result.settle(Outcome.EXISTING)
             return
         ours = [action for action in in_flight if kind.made_by_request(action)]
+        bearing = [action for action in in_flight if kind.matches(action)]
+        blocking = kind.decide(result.machine, bearing) if bearing and not ours else None
         if ours:
             result.settle(Outcome.EXISTING, ours[0])
+        elif blocking is not None and blocking.step == BLOCKED:
+            result.fail(dict(cast(dict, blocking.error)), blocking.action)
         elif in_flight:
             other = in_flight[0]
             result.fail(error_entry(
@@ -397,7 +408,7 @@ class MachineActionEngine:
                 refusal.http_status,
             ))
         else:
-            warnings.add("machine %s: the API reports an action in progress that the action list does not show yet" % result.machine_id)
+            warnings.add("machine %s: the API reports an action in progress that the action list does not show yet" % machine_id)
             result.settle(Outcome.EXISTING)
 
 

@@ -33,7 +33,21 @@ def machines_by_id(client: DefenderClient, machine_ids: Iterable[str]) -> dict[s
     """The Machine entities of the (lower-case) ids asked for that Defender has, by lower-cased id."""
     machine_ids = list(machine_ids)
     wanted = set(machine_ids)
-    machines = list_where_any(client.list_machines, "id", machine_ids, grouped=False) if machine_ids else []
+
+    def until_all_found(odata_filter: Optional[str] = None) -> list[Entity]:
+        # Too many ids for a filter means a listing of the whole fleet: it stops at the page that brings the last of
+        # them, since the pages after it hold only machines nobody asked for (for 10,000 ids, at least the empty page
+        # that tells a full page was the last).
+        listed: list[Entity] = []
+        missing = set(wanted)
+        for page in client.machine_pages(odata_filter):
+            listed.extend(page)
+            missing.difference_update(id_key(machine) for machine in page)
+            if not missing:
+                break
+        return listed
+
+    machines = list_where_any(until_all_found, "id", machine_ids, grouped=False) if machine_ids else []
     return {id_key(machine): machine for machine in machines if id_key(machine) in wanted}
 
 

@@ -49,9 +49,11 @@ def collect_packages(options: Mapping[str, Any], connect: Connect, clock: Clock,
     kind = CollectionKind(request.comment, request.wait_timeout, packages.succeeded_within)
 
     def work(client: DefenderClient, progress: RunProgress, lease: RunLease) -> EngineResult:
-        result = MachineActionEngine(client, clock, progress=progress, lease=lease).run(kind, request.targets, check_mode)
-        # A run stopped by its lease (Ctrl-C, an AWX cancel) downloads nothing more; a rerun finds the collections.
-        return result if lease.stopped else fetch_packages(client, result, packages.dest, check_mode)
+        # A run stopped by its lease (Ctrl-C, an AWX cancel) downloads nothing more; a rerun finds the collections. The
+        # downloads come before the progress says the run is done, so that a follower keeps waiting for them.
+        return MachineActionEngine(client, clock, progress=progress, lease=lease).run(
+            kind, request.targets, check_mode,
+            then=lambda result: result if lease.stopped else fetch_packages(client, result, packages.dest, check_mode))
 
     result = run_leased(request.progress_path, request.lease_path, connect, clock, work)
     return module_result(result, allow_partial=request.allow_partial, fail_when_queued=request.fail_when_queued,

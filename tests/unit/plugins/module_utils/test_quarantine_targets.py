@@ -80,6 +80,24 @@ def test_ten_thousand_names_cost_one_paged_listing():
     assert len(api.calls("machineactions.list")) == 1
 
 
+def test_ten_thousand_ids_stop_the_listing_at_the_page_that_brings_the_last_of_them():
+    # The whole fleet in one full page: the empty page that would confirm it was the last is not asked for.
+    api = fleet(10000)
+    result = run_engine(api, check_mode=True, machine_ids=[machine_id(number) for number in range(10000)])
+    assert [call["params"]["$skip"] for call in api.calls("machines.list")] == [0]
+    assert result.summary["would_create"] == 10000
+
+
+def test_ids_beyond_the_first_page_or_unknown_read_the_fleet_to_its_end():
+    api = fleet(10005)
+    beyond = run_engine(api, check_mode=True, machine_ids=[machine_id(number) for number in range(5, 10005)])
+    assert [call["params"]["$skip"] for call in api.calls("machines.list")] == [0, 10000]
+    assert beyond.summary["would_create"] == 10000
+    api = fleet(10000)
+    run_engine(api, check_mode=True, machine_ids=[machine_id(number) for number in range(10001)])
+    assert [call["params"]["$skip"] for call in api.calls("machines.list")] == [0, 10000]
+
+
 def test_injection_attempt_in_a_name_stays_a_literal():
     hostile = "x' or machineId ne 'y"
     api = fleet(3)

@@ -66,6 +66,27 @@ def test_the_examples_keep_the_comment_whole_in_a_shell(playbook):
 
 
 def test_an_unknown_playbook_is_a_programming_error_and_the_filter_is_the_check():
-    with pytest.raises(ValueError, match="playbook must be one of contain, quarantine"):
+    with pytest.raises(ValueError, match="playbook must be one of contain, machine_action, quarantine"):
         check(GOOD, "release")
     assert FilterModule().filters() == {"playbook_variables": check}
+
+
+ACTION = {"action": "isolate", "comment": "INC-4711: ransomware"}
+
+
+@pytest.mark.parametrize("variables, line", [
+    ({"comment": "x"}, "-e action is missing: give one of isolate, release, restrict, unrestrict, scan, collect."),
+    (dict(ACTION, action="quarantine"), "-e action=quarantine is not an action: use one of isolate, release"),
+    (dict(ACTION, comment=""), "-e comment is missing"),
+    (dict(ACTION, max_machines="many"), "-e max_machines=many is not a number of machines: use for example -e max_machines=50."),
+    (dict(ACTION, change_isolation_type="perhaps"), "-e change_isolation_type=perhaps is neither true nor false"),
+    (dict(ACTION, wait_timeout="1h"), "-e wait_timeout=1h is not a number of seconds"),
+])
+def test_the_machine_action_playbook_names_its_own_variables(variables, line):
+    errors = check(variables, "machine_action")["errors"]
+    assert len(errors) == 2 and line in errors[0], errors
+    assert errors[-1] == "For example: " + EXAMPLE_RUNS["machine_action"]
+
+
+def test_the_machine_action_playbook_takes_no_file_and_no_state():
+    assert check(dict(ACTION, max_machines="40", wait="yes", state="whatever"), "machine_action") == {"errors": [], "state": "whatever"}
