@@ -7,7 +7,7 @@ import subprocess
 from tests.support.ansible_runner import PlaybookRun, REPO
 from tests.support.quarantine import OTHER_SHA1, SHA1, ids, seed
 from tests.support.reports import report_files, written
-from tests.support.role_tasks import FACT_TASK, MODULE_TASK, PREVIEW_TASK
+from tests.support.role_tasks import FACT_TASK, FINAL_TASK, MODULE_TASK, PREVIEW_TASK
 
 from ansible_collections.mde.response.plugins.plugin_utils.playbook_variables import EXAMPLE_RUNS
 
@@ -59,7 +59,7 @@ def test_the_survey_spec_is_well_formed_and_matches_the_playbook():
     assert required == {"sha1", "comment"}
 
 
-def test_survey_answers_quarantine_on_names_and_ids_and_write_a_report(simulator, ansible):
+def test_survey_answers_quarantine_on_names_and_ids_write_a_report_and_raise_no_warning(simulator, ansible):
     machines = seed(simulator, 4)
     simulator.add_file(OTHER_SHA1, observed_on=ids(machines))
 
@@ -72,6 +72,8 @@ def test_survey_answers_quarantine_on_names_and_ids_and_write_a_report(simulator
     ))
 
     assert run.rc == 0, run.output
+    # Every variable of the survey is one the playbook knows.
+    assert "WARNING: the playbook ignores" not in run.output
     assert written(simulator) == sorted((machine["id"], sha1) for machine in machines for sha1 in (SHA1, OTHER_SHA1))
     assert {entry["body"]["Comment"] for entry in simulator.log_for(route="machines.StopAndQuarantineFile")} == {"INC-4711: dropper"}
     # A relative report folder is relative to where ansible-playbook runs, not to the installed playbook.
@@ -87,10 +89,16 @@ def test_survey_answers_with_observed_and_a_partial_result(simulator, ansible):
     ghost = "0" * 40
 
     strict = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-1", observed="yes", machine_ids=ghost))
+    strict_writes = len(written(simulator))
     partial = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-1", observed="yes", machine_ids=ghost,
                                                               allow_partial="yes"))
 
     assert strict.rc != 0 and "1 failure(s)" in strict.output
+    # The failure names the playbook's variable, not the role's.
+    message = strict.result(FINAL_TASK)["msg"]
+    assert "1 machine(s) failed: set allow_partial to true to accept failed machines." in message
+    assert "quarantine_file_" not in message
+    assert strict_writes == 3
     assert partial.rc == 0, partial.output
     summary = partial.result(FACT_TASK)["ansible_facts"]["quarantine_file_report"]["summary"]
     assert (summary["existing"], summary["failed"]) == (2, 1)
@@ -120,17 +128,24 @@ def test_a_run_without_a_file_is_refused_before_any_request(simulator, ansible):
     assert simulator.request_log == []
 
 
-def test_mde_connection_sets_the_connection_options(simulator, ansible):
-    machines = seed(simulator, 1)
+def test_mde_connection_sets_the_connection_options_and_a_misspelled_variable_is_named_before_anything_is_sent(simulator, ansible):
+    machines = seed(simulator, 2)
     connection = simulator.connection
     unset = {name: None for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST", "MDE_API_URL", "MDE_CA_PATH")}
 
-    run = run_collection_playbook(ansible, {"sha1": SHA1, "comment": "INC-1", "machine_ids": [machines[0]["id"]], "mde_connection": connection},
+    # machine_name and stat are misspelled: the run warns about them and goes on without them (no name, state present).
+    run = run_collection_playbook(ansible, {"sha1": SHA1, "comment": "INC-1", "machine_ids": [machines[0]["id"]], "mde_connection": connection,
+                                            "machine_name": machines[1]["computerDnsName"], "stat": "cancelled"},
                                   env=unset)
 
     assert run.rc == 0, run.output
-    assert len(written(simulator)) == 1
+    assert written(simulator) == [(machines[0]["id"], SHA1)]
     assert connection["client_secret"] not in run.output
+    warning = run.result("Warn about variables the playbook does not know")["msg"]
+    assert warning.startswith("WARNING: the playbook ignores machine_name, stat:") and "machine_names" in warning
+    assert run.result(PREVIEW_TASK)["msg"][3] == "machine names (0): none"
+    tasks = [entry["task"] for entry in run.results]
+    assert tasks.index("Warn about variables the playbook does not know") < tasks.index(MODULE_TASK)
 
 
 def test_state_cancelled_cancels_the_quarantines_in_flight_and_writes_nothing(simulator, ansible):
@@ -166,25 +181,3 @@ def test_the_plan_names_every_value_before_the_first_request(simulator, ansible)
     ]
     tasks = [entry["task"] for entry in run.results]
     assert tasks.index(PREVIEW_TASK) < tasks.index(MODULE_TASK)
-
-
-def test_a_misspelled_variable_is_named_before_anything_is_sent(simulator, ansible):
-    machines = seed(simulator, 2)
-
-    run = run_collection_playbook(ansible, {"sha1": SHA1, "comment": "INC-1", "machine_name": machines[0]["computerDnsName"],
-                                            "machine_ids": machines[1]["id"], "stat": "cancelled"})
-
-    warning = run.result("Warn about variables the playbook does not know")["msg"]
-    assert warning.startswith("WARNING: the playbook ignores machine_name, stat:") and "machine_names" in warning
-    assert run.result(PREVIEW_TASK)["msg"][3] == "machine names (0): none"
-    tasks = [entry["task"] for entry in run.results]
-    assert tasks.index("Warn about variables the playbook does not know") < tasks.index(MODULE_TASK)
-
-
-def test_known_variables_raise_no_warning(simulator, ansible):
-    machines = seed(simulator, 1)
-
-    run = run_collection_playbook(ansible, survey_answers(sha1=SHA1, comment="INC-1", machine_ids=machines[0]["id"]))
-
-    assert run.rc == 0, run.output
-    assert "WARNING: the playbook ignores" not in run.output

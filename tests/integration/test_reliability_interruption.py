@@ -59,10 +59,10 @@ def test_killed_mid_run_then_rerun_completes_without_duplicates(simulator, ansib
 # Ctrl-C at the first progress line of the role on a fleet of a few hundred: each write held long enough that the
 # interrupt comes while most machines are still to be written.
 FLEET = 300
-# Simulated seconds, at ten a real second on both sides: the first 100 writes take a few real seconds, then the
-# run waits for Defender's per-minute limit (six real seconds) and goes on.
+# Simulated seconds, at twenty a real second on both sides: the first 100 writes take a second or two, then the
+# run waits for Defender's per-minute limit (three real seconds) and goes on.
 HELD_WRITE = 2.0
-SPEED = 10
+SPEED = 20
 # The background run looks at its lease before each write; a write already on its way when the play stops still lands.
 STOP_WITHIN = 3.0
 # Seconds without a write that show the run has stopped, shorter than a lease: a run that only stopped when its

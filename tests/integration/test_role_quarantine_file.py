@@ -74,7 +74,8 @@ def test_failed_machines_are_reported_then_fail_the_play_unless_partial_is_allow
 
     assert run.rc != 0
     final = run.result(FINAL_TASK)
-    assert "1 failure(s)" in final["msg"] and "quarantine_file_allow_partial" in final["msg"]
+    assert "1 failure(s)" in final["msg"] and "set quarantine_file_allow_partial to true" in final["msg"]
+    assert len(simulator.log_for(route="machines.StopAndQuarantineFile")) == 3
     report, table = report_files(tmp_path / "strict")
     assert report_rows(report) == sorted([(SHA1, machine["id"], "created") for machine in machines] + [(SHA1, ghost, "failed")])
     [failure] = report["failures"]
@@ -186,7 +187,9 @@ def test_waiting_submits_every_file_before_waiting_and_reports_final_statuses(si
     broken = simulator.add_machine("ws-bad.contoso.local", observed_files=[SHA1], quarantine_outcome="Failed")
     other = simulator.add_machine("ws-02.contoso.local", observed_files=[OTHER_SHA1])
     simulator.configure(clock_speed=FAST)
-    wait_timeout = 2400
+    # Seven and a half real seconds of waiting for the offline machine: files written one after the other would be
+    # that far apart, files written together a second or less (80 simulated seconds when idle).
+    wait_timeout = 900
 
     run = role(ansible, quarantine_file_sha1s=[SHA1, OTHER_SHA1], quarantine_file_observed=True, quarantine_file_wait=True,
                quarantine_file_wait_timeout=wait_timeout, quarantine_file_allow_partial=True, quarantine_file_report_dir=str(tmp_path),

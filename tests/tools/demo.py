@@ -23,11 +23,14 @@ PLAYBOOK = "mde.response.quarantine"
 # The tasks of the play whose output the demo shows.
 SHOWN_TASKS = ("Show what the run is about to do", "Show how many machines need an action and the expected end",
                "Print the progress of the runs until every file is done", "Show the result per machine")
-# The simulator answers as slowly as the real API tends to, the play waits for the actions to finish (about half a
-# minute in the simulator), and it prints its progress every 5 seconds instead of every 30, so that a run on a few
-# machines shows a few progress lines.
+# The simulator answers as slowly as the real API tends to, the play waits for the actions to finish, and it prints
+# its progress every 5 seconds instead of every 30, so that a run on a few machines shows a few progress lines.
+# The machines finish their actions within 7 seconds, before the module's first read of them 10 seconds after the
+# writes: the demo shows the wait without a second read 15 seconds later.
 LATENCY_MS = 400
 PROGRESS_INTERVAL = 5
+PENDING_SECONDS = 2
+IN_PROGRESS_SECONDS = 5
 OUTPUT = os.path.join(REPO, "build", "demo")
 
 
@@ -93,7 +96,7 @@ def main():
     os.makedirs(OUTPUT, exist_ok=True)
     with Simulator(state_dir=os.path.join(OUTPUT, "simulator")) as sim:
         machines = seed(sim)
-        sim.configure(latency_ms=LATENCY_MS)
+        sim.configure(latency_ms=LATENCY_MS, pending_seconds=PENDING_SECONDS, in_progress_seconds=IN_PROGRESS_SECONDS)
         print("Simulator running at %s with %d machines; sample SHA-1 %s\n" % (sim.base_url, len(machines), SAMPLE_SHA1), flush=True)
         for run, title in ((1, "First run: quarantine"), (2, "Second run: the same playbook again")):
             print("=== %s" % title, flush=True)
