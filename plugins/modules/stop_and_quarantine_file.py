@@ -118,17 +118,6 @@ options:
         counts a machine as done only once its action is final.
     type: bool
     default: false
-  wait_timeout:
-    description:
-      - Seconds to wait with O(wait=true).
-    type: int
-    default: 900
-  allow_partial:
-    description:
-      - When V(false), the task fails if any machine's outcome is V(failed) (or V(queued), with
-        O(fail_when_queued=true)); every result is still returned.
-    type: bool
-    default: false
   fail_when_queued:
     description:
       - Count an action V(queued) for an offline machine at the end of O(wait) as a failed machine.
@@ -171,6 +160,7 @@ options:
         the run but its end.
     type: path
 extends_documentation_fragment:
+  - mde.response.machine_action
   - mde.response.connection
   - mde.response.connection.ATTRIBUTES
 attributes:
@@ -410,27 +400,18 @@ from ansible_collections.mde.response.plugins.module_utils._quarantine.engine im
 from ansible_collections.mde.response.plugins.module_utils._quarantine.request import DEFAULT_SUCCEEDED_WITHIN, QuarantineRequest
 from ansible_collections.mde.response.plugins.module_utils._actions.module_result import module_result
 from ansible_collections.mde.response.plugins.module_utils._actions.module_run import run_leased
-from ansible_collections.mde.response.plugins.module_utils._actions.request import DEFAULT_WAIT_TIMEOUT
+from ansible_collections.mde.response.plugins.module_utils._actions.request import action_argument_spec
 
 
 def main():
     module = DefenderModule(
         argument_spec=dict(
+            action_argument_spec(None, protects=False),
             sha1=dict(type="str", required=True),
-            comment=dict(type="str", required=True),
-            machine_ids=dict(type="list", elements="str"),
-            machine_names=dict(type="list", elements="str"),
             observed=dict(type="bool", default=False),
             state=dict(type="str", choices=["present", "cancelled"], default="present"),
             force=dict(type="bool", default=False),
             succeeded_within=dict(type="str", default=DEFAULT_SUCCEEDED_WITHIN),
-            wait=dict(type="bool", default=False),
-            wait_timeout=dict(type="int", default=DEFAULT_WAIT_TIMEOUT),
-            allow_partial=dict(type="bool", default=False),
-            fail_when_queued=dict(type="bool", default=False),
-            max_machines=dict(type="int"),
-            progress_path=dict(type="path"),
-            lease_path=dict(type="path"),
         ),
         supports_check_mode=True,
     )

@@ -46,13 +46,14 @@ def machine_names(options: Mapping[str, Any]) -> tuple:
     return names
 
 
-def action_argument_spec(default_max_machines: int, protects: bool) -> dict[str, dict[str, Any]]:
-    """The argument spec of the options ActionRequest reads, with the module's own max_machines default."""
+def action_argument_spec(default_max_machines: Optional[int], protects: bool) -> dict[str, dict[str, Any]]:
+    """The argument spec of the options ActionRequest reads, with the module's own max_machines default (None: no
+    default, so no limit unless the task sets one)."""
     spec: dict[str, dict[str, Any]] = dict(
         comment=dict(type="str", required=True),
         machine_ids=dict(type="list", elements="str"),
         machine_names=dict(type="list", elements="str"),
-        max_machines=dict(type="int", default=default_max_machines),
+        max_machines=dict(type="int") if default_max_machines is None else dict(type="int", default=default_max_machines),
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=DEFAULT_WAIT_TIMEOUT),
         allow_partial=dict(type="bool", default=False),
