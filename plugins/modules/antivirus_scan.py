@@ -282,7 +282,8 @@ error:
 from ansible_collections.mde.response.plugins.module_utils._actions.module_run import run_machine_action
 from ansible_collections.mde.response.plugins.module_utils._actions.request import ActionRequest, action_argument_spec
 from ansible_collections.mde.response.plugins.module_utils._scans.scan import (
-    DEFAULT_MAX_MACHINES, DEFAULT_SCAN_TYPE, DEFAULT_SUCCEEDED_WITHIN, SCAN_TYPES, AntivirusScan)
+    DEFAULT_MAX_MACHINES, DEFAULT_SCAN_TYPE, SCAN_TYPES, AntivirusScan)
+from ansible_collections.mde.response.plugins.module_utils._actions.request import DEFAULT_SUCCEEDED_WITHIN
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
 
 

@@ -397,10 +397,10 @@ error:
 
 from ansible_collections.mde.response.plugins.module_utils.mde_module import DefenderModule
 from ansible_collections.mde.response.plugins.module_utils._quarantine.engine import StopAndQuarantineEngine
-from ansible_collections.mde.response.plugins.module_utils._quarantine.request import DEFAULT_SUCCEEDED_WITHIN, QuarantineRequest
+from ansible_collections.mde.response.plugins.module_utils._quarantine.request import QuarantineRequest
 from ansible_collections.mde.response.plugins.module_utils._actions.module_result import module_result
 from ansible_collections.mde.response.plugins.module_utils._actions.module_run import run_leased
-from ansible_collections.mde.response.plugins.module_utils._actions.request import action_argument_spec
+from ansible_collections.mde.response.plugins.module_utils._actions.request import DEFAULT_SUCCEEDED_WITHIN, action_argument_spec
 
 
 def main():

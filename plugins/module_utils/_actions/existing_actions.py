@@ -10,12 +10,14 @@ quarantine of the same file, say) here.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, Iterable, Optional, Sequence
 
 from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient, Entity
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
+    SUCCEEDED,
     action_created,
+    action_status,
     id_key,
     is_in_flight,
     newest_first,
@@ -86,3 +88,14 @@ def created_at_or_after(action: Entity, moment: datetime) -> bool:
     old, a quarantine done minutes ago would be done again."""
     created = action_created(action)
     return created is None or created >= moment
+
+
+def succeeded_since(now: datetime, seconds: int) -> Optional[datetime]:
+    """Since when a Succeeded action makes a new one unnecessary, for a ``succeeded_within`` of ``seconds``; None for
+    0, where none does."""
+    return now - timedelta(seconds=seconds) if seconds else None
+
+
+def recent_success(action: Entity, since: Optional[datetime]) -> bool:
+    """Whether ``action`` Succeeded and was created at or after ``since`` (never, when ``since`` is None)."""
+    return since is not None and action_status(action) == SUCCEEDED and created_at_or_after(action, since)

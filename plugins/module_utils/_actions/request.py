@@ -19,6 +19,8 @@ from ansible_collections.mde.response.plugins.module_utils._model.protection imp
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 
 MAX_COMMENT_LENGTH = 1000
+# How recent an earlier Succeeded action must be to make a new one unnecessary, for the modules that take it.
+DEFAULT_SUCCEEDED_WITHIN = "24h"
 MAX_MACHINE_NAMES = 10000
 DEFAULT_WAIT_TIMEOUT = 900
 # Tabs and line breaks are kept so that multi-line YAML comments work; other control characters are refused.
@@ -44,6 +46,12 @@ def machine_names(options: Mapping[str, Any]) -> tuple:
     if len(names) > MAX_MACHINE_NAMES:
         raise InputError("machine_names has %d names; at most %d are allowed in one task" % (len(names), MAX_MACHINE_NAMES))
     return names
+
+
+def succeeded_within(options: Mapping[str, Any]) -> int:
+    """The ``succeeded_within`` option in seconds (0: no earlier success counts); InputError for a bad duration."""
+    value = options.get("succeeded_within")
+    return validation.parse_duration(DEFAULT_SUCCEEDED_WITHIN if value is None else value, "succeeded_within")
 
 
 def action_argument_spec(default_max_machines: Optional[int], protects: bool) -> dict[str, dict[str, Any]]:

@@ -11,17 +11,16 @@ collections) asks for a new one.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Optional
 
 from ansible_collections.mde.response.plugins.module_utils._actions.action_results import Outcome
+from ansible_collections.mde.response.plugins.module_utils._actions.existing_actions import recent_success
 from ansible_collections.mde.response.plugins.module_utils._actions.kind import Decision
 from ansible_collections.mde.response.plugins.module_utils._client.api import Entity
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     IN_FLIGHT_STATUSES,
     SUCCEEDED,
-    action_created,
-    action_status,
     is_in_flight,
 )
 from ansible_collections.mde.response.plugins.module_utils._model.machine_actions import ACTIONS, COLLECT
@@ -55,19 +54,17 @@ class CollectionKind:
     # A package can only be downloaded once its collection is complete, so the run always waits.
     wait = True
 
-    def __init__(self, comment: str, wait_timeout: int, succeeded_within: int) -> None:
+    def __init__(self, comment: str, wait_timeout: int, succeeded_since: Optional[datetime]) -> None:
         self.comment = comment
         self.wait_timeout = wait_timeout
-        self.succeeded_within = succeeded_within
-        # Set by status_clauses, with the moment the engine read the history at.
-        self._succeeded_since: Optional[datetime] = None
+        # A collection Succeeded at or after this moment is downloaded instead of collecting again; None: none is.
+        self.succeeded_since = succeeded_since
 
     def status_clauses(self, now: datetime) -> list[str]:
         clauses = [equals("status", status) for status in IN_FLIGHT_STATUSES]
-        if self.succeeded_within > 0:
-            self._succeeded_since = now - timedelta(seconds=self.succeeded_within)
+        if self.succeeded_since is not None:
             clauses.append("(%s)" % all_of([equals("status", SUCCEEDED),
-                                            "creationDateTimeUtc ge %s" % odata_datetime(self._succeeded_since)]))
+                                            "creationDateTimeUtc ge %s" % odata_datetime(self.succeeded_since)]))
         return clauses
 
     def matches(self, action: Entity) -> bool:
@@ -77,7 +74,7 @@ class CollectionKind:
         running = [action for action in history if is_in_flight(action)]
         if running:
             return Decision.settle(Outcome.EXISTING, running[0])
-        collected = [action for action in history if action_status(action) == SUCCEEDED and self._recent(action)]
+        collected = [action for action in history if recent_success(action, self.succeeded_since)]
         if collected:
             return Decision.settle(Outcome.EXISTING, collected[0])
         return Decision.write()
@@ -99,10 +96,3 @@ class CollectionKind:
     def finish(self, entry: dict[str, Any]) -> None:
         entry.setdefault("package", None)
         entry.setdefault("download", None)
-
-    def _recent(self, action: Entity) -> bool:
-        if self.succeeded_within <= 0:
-            return False
-        # The list's own filter chose it: a date that cannot be read is taken as the server's choice.
-        created = action_created(action)
-        return self._succeeded_since is None or created is None or created >= self._succeeded_since

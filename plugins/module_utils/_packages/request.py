@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ansible_collections.mde.response.plugins.module_utils._model import validation
+from ansible_collections.mde.response.plugins.module_utils._actions.request import succeeded_within
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
 
 # A package is a forensic snapshot of up to tens of MB per machine, collected one link every 30 seconds at the link's
@@ -19,7 +19,6 @@ DEFAULT_MAX_MACHINES = 25
 # A collection takes from a few minutes to a quarter of an hour on a busy machine; twice that leaves room for a
 # machine that is slow to pick it up. One still running then fails with WaitTimeout, and a rerun adopts it.
 DEFAULT_WAIT_TIMEOUT = 1800
-DEFAULT_SUCCEEDED_WITHIN = "24h"
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,4 @@ class PackageOptions:
                              "write it as \"{{ playbook_dir }}/%s\" for a folder beside the playbook" % (dest, dest.strip()))
         if os.path.exists(folder) and not os.path.isdir(folder):
             raise InputError("dest %s is a file, not a folder: give a folder (it is created when missing)" % folder)
-        within = options.get("succeeded_within")
-        return cls(os.path.normpath(folder), validation.parse_duration(
-            DEFAULT_SUCCEEDED_WITHIN if within is None else within, "succeeded_within"))
+        return cls(os.path.normpath(folder), succeeded_within(options))

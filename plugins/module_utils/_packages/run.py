@@ -12,7 +12,8 @@ from ansible_collections.mde.response.plugins.module_utils._actions.engine impor
 from ansible_collections.mde.response.plugins.module_utils._actions.kind import Connect
 from ansible_collections.mde.response.plugins.module_utils._actions.module_result import ModuleResult, module_result
 from ansible_collections.mde.response.plugins.module_utils._actions.module_run import run_leased
-from ansible_collections.mde.response.plugins.module_utils._actions.request import ActionRequest, action_argument_spec
+from ansible_collections.mde.response.plugins.module_utils._actions.existing_actions import succeeded_since
+from ansible_collections.mde.response.plugins.module_utils._actions.request import DEFAULT_SUCCEEDED_WITHIN, ActionRequest, action_argument_spec
 from ansible_collections.mde.response.plugins.module_utils._actions.run_lease import RunLease
 from ansible_collections.mde.response.plugins.module_utils._actions.run_progress import RunProgress
 from ansible_collections.mde.response.plugins.module_utils._client.api import DefenderClient
@@ -20,12 +21,7 @@ from ansible_collections.mde.response.plugins.module_utils._client.clock import 
 from ansible_collections.mde.response.plugins.module_utils._packages.collection import CollectionKind
 from ansible_collections.mde.response.plugins.module_utils._packages.download import fetch_packages
 from ansible_collections.mde.response.plugins.module_utils.errors import InputError
-from ansible_collections.mde.response.plugins.module_utils._packages.request import (
-    DEFAULT_MAX_MACHINES,
-    DEFAULT_SUCCEEDED_WITHIN,
-    DEFAULT_WAIT_TIMEOUT,
-    PackageOptions,
-)
+from ansible_collections.mde.response.plugins.module_utils._packages.request import DEFAULT_MAX_MACHINES, DEFAULT_WAIT_TIMEOUT, PackageOptions
 
 
 def package_argument_spec() -> dict[str, dict[str, Any]]:
@@ -46,7 +42,7 @@ def collect_packages(options: Mapping[str, Any], connect: Connect, clock: Clock,
                          " leave wait out, and raise wait_timeout for machines slow to collect")
     request = ActionRequest.from_options(options, DEFAULT_MAX_MACHINES, protects=False)
     packages = PackageOptions.from_options(options)
-    kind = CollectionKind(request.comment, request.wait_timeout, packages.succeeded_within)
+    kind = CollectionKind(request.comment, request.wait_timeout, succeeded_since(clock.now(), packages.succeeded_within))
 
     def work(client: DefenderClient, progress: RunProgress, lease: RunLease) -> EngineResult:
         # A run stopped by its lease (Ctrl-C, an AWX cancel) downloads nothing more; a rerun finds the collections. The

@@ -11,18 +11,17 @@ machine is the outcome ``not_present``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Optional
 
 from ansible_collections.mde.response.plugins.module_utils._actions.action_results import Outcome
-from ansible_collections.mde.response.plugins.module_utils._actions.existing_actions import created_at_or_after
+from ansible_collections.mde.response.plugins.module_utils._actions.existing_actions import recent_success, succeeded_since
 from ansible_collections.mde.response.plugins.module_utils._actions.kind import Decision
 from ansible_collections.mde.response.plugins.module_utils._client.api import Entity
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     IN_FLIGHT_STATUSES,
     STOP_AND_QUARANTINE,
     SUCCEEDED,
-    action_status,
     is_in_flight,
     is_quarantine_of,
     related_file,
@@ -54,8 +53,8 @@ class QuarantineKind:
         self.wait = request.wait
         self.wait_timeout = request.wait_timeout
         # None: a Succeeded action never makes a new one unnecessary (succeeded_within 0, force, cancelling).
-        self.succeeded_since = (now - timedelta(seconds=request.succeeded_within)
-                                if request.state == State.PRESENT and not request.force and request.succeeded_within else None)
+        self.succeeded_since = (succeeded_since(now, request.succeeded_within)
+                                if request.state == State.PRESENT and not request.force else None)
 
     def status_clauses(self, now: datetime) -> list[str]:
         wanted = [equals("status", status) for status in IN_FLIGHT_STATUSES]
@@ -78,10 +77,7 @@ class QuarantineKind:
         in_flight = [action for action in history if is_in_flight(action)]
         if in_flight:
             return in_flight[0]
-        if self.succeeded_since is None:
-            return None
-        since = self.succeeded_since
-        recent = [action for action in history if action_status(action) == SUCCEEDED and created_at_or_after(action, since)]
+        recent = [action for action in history if recent_success(action, self.succeeded_since)]
         return recent[0] if recent else None
 
     def body(self) -> dict[str, str]:

@@ -23,7 +23,6 @@ class State:
     ALL = (PRESENT, CANCELLED)
 
 
-DEFAULT_SUCCEEDED_WITHIN = "24h"
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,6 @@ class QuarantineRequest:
         state = options.get("state") or State.PRESENT
         if state not in State.ALL:
             raise InputError("state must be %s or %s, got %r" % (State.PRESENT, State.CANCELLED, state))
-        succeeded_within = options.get("succeeded_within")
         request = cls(
             sha1=validation.sha1(options.get("sha1")),
             comment=shared_options.comment(options.get("comment")),
@@ -65,8 +63,7 @@ class QuarantineRequest:
             observed=validation.flag(options, "observed", False),
             state=state,
             force=validation.flag(options, "force", False),
-            succeeded_within=validation.parse_duration(
-                DEFAULT_SUCCEEDED_WITHIN if succeeded_within is None else succeeded_within, "succeeded_within"),
+            succeeded_within=shared_options.succeeded_within(options),
             wait=validation.flag(options, "wait", False),
             wait_timeout=validation.whole_seconds(options.get("wait_timeout"), "wait_timeout", DEFAULT_WAIT_TIMEOUT),
             allow_partial=validation.flag(options, "allow_partial", False),

@@ -23,18 +23,17 @@ Scans never cut a machine off, so there is no protection list; ``max_machines`` 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Mapping, Optional, cast
 
 from ansible_collections.mde.response.plugins.module_utils._actions.action_results import Outcome
-from ansible_collections.mde.response.plugins.module_utils._actions.existing_actions import created_at_or_after
+from ansible_collections.mde.response.plugins.module_utils._actions.existing_actions import recent_success, succeeded_since
 from ansible_collections.mde.response.plugins.module_utils._actions.kind import Decision
-from ansible_collections.mde.response.plugins.module_utils._actions.request import ActionRequest
+from ansible_collections.mde.response.plugins.module_utils._actions.request import ActionRequest, succeeded_within
 from ansible_collections.mde.response.plugins.module_utils._client.api import Entity
 from ansible_collections.mde.response.plugins.module_utils._model import validation
 from ansible_collections.mde.response.plugins.module_utils._model.entities import (
     IN_FLIGHT_STATUSES,
-    SUCCEEDED,
     action_status,
     entity_id,
     newest_first,
@@ -49,7 +48,6 @@ SPEC: ActionSpec = ACTIONS[SCAN]
 QUICK, FULL = SPEC.scopes
 SCAN_TYPES = SPEC.scopes
 DEFAULT_SCAN_TYPE = QUICK
-DEFAULT_SUCCEEDED_WITHIN = "24h"
 # Scanning is routine and cuts nobody off, so the cap is a large part of a fleet, not the handful an isolation may reach.
 DEFAULT_MAX_MACHINES = 1000
 SCAN_IN_PROGRESS = "ScanInProgress"
@@ -87,9 +85,7 @@ class AntivirusScan:
         """The scan options (``scan_type``, ``succeeded_within``) validated, for the module's ActionRequest; InputError
         before any request. ``now`` is when the task started, from which ``succeeded_within`` counts."""
         scan_type = validation.choice(options.get("scan_type") or DEFAULT_SCAN_TYPE, "scan_type", SCAN_TYPES)
-        within = options.get("succeeded_within")
-        seconds = validation.parse_duration(DEFAULT_SUCCEEDED_WITHIN if within is None else within, "succeeded_within")
-        return cls(request, scan_type, now - timedelta(seconds=seconds) if seconds else None)
+        return cls(request, scan_type, succeeded_since(now, succeeded_within(options)))
 
     def status_clauses(self, now: datetime) -> list[str]:
         # Every scan in flight, and every scan requested within the window (its status is judged in decide): the window
@@ -144,8 +140,7 @@ class AntivirusScan:
         } if entry["outcome"] == Outcome.EXISTING and found else None
 
     def _recent_success(self, action: Entity) -> bool:
-        return (self.succeeded_since is not None and action_status(action) == SUCCEEDED
-                and created_at_or_after(action, self.succeeded_since) and scan_type_of(action) in SPEC.scopes_serving(self.scan_type))
+        return recent_success(action, self.succeeded_since) and scan_type_of(action) in SPEC.scopes_serving(self.scan_type)
 
     def _in_progress_error(self, scan: Entity) -> dict[str, Any]:
         # With wait, this error is what check mode (which never waits) predicts, or what a wait that timed out leaves.

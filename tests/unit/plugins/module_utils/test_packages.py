@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from ansible_collections.mde.response.plugins.module_utils._actions.existing_actions import succeeded_since
 from ansible_collections.mde.response.plugins.module_utils._actions.action_results import EngineResult
 from ansible_collections.mde.response.plugins.module_utils._actions.kind import SETTLE, WRITE
 from ansible_collections.mde.response.plugins.module_utils._client.package_download import PackageDownloadError, PackageFile
@@ -30,9 +31,7 @@ def collection(status, hours_ago=1, action_id=ACTION_ID):
 
 
 def kind(within=86400):
-    chosen = CollectionKind("INC-1", wait_timeout=1800, succeeded_within=within)
-    chosen.status_clauses(NOW)
-    return chosen
+    return CollectionKind("INC-1", wait_timeout=1800, succeeded_since=succeeded_since(NOW, within))
 
 
 def test_a_collection_in_flight_or_recently_succeeded_is_existing_anything_else_collects_again():
@@ -52,7 +51,7 @@ def test_the_history_read_asks_for_collections_in_flight_and_those_succeeded_wit
     simulator.add_machine_action(machine["id"], action_type=COLLECT, status="Succeeded", created="2020-01-01T00:00:00Z")
     client = collector_client(simulator)
 
-    clauses = CollectionKind("x", 60, 86400).status_clauses(simulator.clock.now())
+    clauses = CollectionKind("x", 60, succeeded_since(simulator.clock.now(), 86400)).status_clauses(simulator.clock.now())
     read = client.list_machine_actions(all_of([equals("type", COLLECT), "(%s)" % or_chain(clauses)]))
 
     assert sorted(action["id"] for action in read) == sorted(seeded[status]["id"] for status in ("Pending", "Succeeded"))
