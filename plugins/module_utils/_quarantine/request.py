@@ -23,8 +23,6 @@ class State:
     ALL = (PRESENT, CANCELLED)
 
 
-
-
 @dataclass(frozen=True)
 class QuarantineRequest:
     """What the user asked for, validated: build it with ``from_options``."""
