@@ -11,7 +11,7 @@ COMPLETED_BEFORE_CANCEL = "is cancelled, but its command had already completed o
 # The warning of a run whose token cache folder cannot be used (plugins/module_utils/token_cache.py).
 TOKEN_CACHE_FOLDER = "token cache folder"
 
-# The warning that a machine may have been written twice after a lost answer (plugins/module_utils/_quarantine/engine.py).
+# The warning that a machine may have been written twice after a lost answer (plugins/module_utils/_actions/action_writer.py).
 WRITTEN_TWICE = "written twice"
 
 # The warning of a run on a file Defender has no record of (plugins/module_utils/action_results.py); %s is the SHA-1.
